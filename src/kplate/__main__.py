@@ -1,0 +1,7 @@
+"""`python -m kplate` (and `torchrun -m kplate`) runs the CLI."""
+
+import sys
+
+from kplate.cli import main
+
+sys.exit(main())

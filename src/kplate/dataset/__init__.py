@@ -1,0 +1,1 @@
+"""Stage 6: unpaired trainA/trainB/testA/testB folders for the GAN."""

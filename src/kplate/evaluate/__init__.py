@@ -1,0 +1,1 @@
+"""Stage 8: realism and recognition metrics for generated data."""

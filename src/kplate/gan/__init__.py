@@ -1,0 +1,1 @@
+"""Stage 7: CUT and FastCUT unpaired translation of synthetic plates into realistic ones."""

@@ -1,0 +1,1 @@
+"""Stage 5: dataset writers and readers (images plus label manifests)."""
