@@ -1,0 +1,74 @@
+"""The `kplate` command line: a thin layer over the Python API, one module per command.
+
+Every command module exposes `register(subparsers)`, which adds its parser and sets
+`handler` to a function `(args) -> int`. Errors the user can fix are `KplateError`s:
+`main` prints them as one line on stderr and returns exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from kplate import __version__
+from kplate.errors import KplateError
+
+
+def _command_modules() -> list[ModuleType]:
+    # Imported here, not at module level, so `kplate --help` stays fast and a broken
+    # optional stage cannot stop the other commands from working.
+    from kplate.cli import samples_cmd, types_cmd, validate_cmd
+
+    modules: list[ModuleType] = [types_cmd, validate_cmd, samples_cmd]
+    try:
+        from kplate.cli import generate_cmd
+
+        modules.append(generate_cmd)
+    except ImportError:  # pragma: no cover - generate lands in its own step
+        pass
+    return modules
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"kplate {self.prog.split(' ', 1)[-1]}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kplate", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"kplate {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for module in _command_modules():
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KplateError as error:
+        print(f"kplate {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"kplate {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def parse_bool(value: str) -> bool:
+    """Parse True/False/true/1/0/yes/no: the earlier scripts' `type=bool` made every value True."""
+    lowered = value.strip().lower()
+    if lowered in {"true", "1", "yes", "y", "on"}:
+        return True
+    if lowered in {"false", "0", "no", "n", "off"}:
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got '{value}'")
