@@ -1,0 +1,371 @@
+"""Compose the syllables that notice 2018-529 does not draw, from jamo in the plate style.
+
+The notice draws 35 use syllables. kplate also prints commercial (바 사 아 자 배), region,
+diplomatic and military syllables, many with a final consonant or compound vowel. They are
+built here from stroke primitives (rectangles, slanted legs, elliptic rings) with the
+notice's weights (8.2 mm stems, 7.2 mm bars; a little lighter in three-tier syllables so the
+counters stay open), or from jamo cut out of traced syllables where these separate cleanly
+(ㅅ of 서, ㅈ of 저, ㄱ and ㅏ of 가). The parts are unioned on a 10 px/mm bitmap and
+traced back to polygons, so overlapping strokes never cancel under the even-odd rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+RES = 10.0  # px per mm of the composition bitmap
+W, H = 47.0, 64.8  # Hangul ink box of the drawn syllables
+STEM, BAR = 8.2, 7.2  # regulation vertical stroke and horizontal bar (mm)
+Contour = tuple[tuple[float, float], ...]
+
+# Decomposition of the precomposed syllables (Unicode arithmetic).
+_INITIALS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_VOWELS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+_FINALS = " ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"
+
+
+def decompose(char: str) -> tuple[str, str, str]:
+    """(initial, vowel, final) jamo of a Hangul syllable; final is '' when there is none."""
+    code = ord(char) - 0xAC00
+    if not 0 <= code < 11172:
+        raise KeyError(char)
+    final = _FINALS[code % 28].strip()
+    return _INITIALS[code // 588], _VOWELS[(code // 28) % 21], final
+
+
+class Canvas:
+    """A 1-bit bitmap in mm coordinates onto which strokes are unioned."""
+
+    def __init__(self, width: float = W + 15.0, height: float = H) -> None:
+        self.mask = np.zeros((round(height * RES), round(width * RES)), np.uint8)
+
+    def _px(self, pts: list[tuple[float, float]]) -> np.ndarray:
+        return (np.array(pts, dtype=np.float64) * RES * 16).round().astype(np.int32)
+
+    def poly(self, pts: list[tuple[float, float]]) -> None:
+        """Fill one simple polygon (union with what is there)."""
+        cv2.fillPoly(self.mask, [self._px(pts)], 1, lineType=cv2.LINE_8, shift=4)
+
+    def rect(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Fill an axis-aligned box."""
+        self.poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+
+    def contours(self, contours: tuple[Contour, ...], dx: float = 0.0, dy: float = 0.0) -> None:
+        """Union a set of even-odd contours (e.g. a traced jamo), shifted by (dx, dy)."""
+        tmp = np.zeros_like(self.mask)
+        pts = [self._px([(x + dx, y + dy) for x, y in c]) for c in contours]
+        cv2.fillPoly(tmp, pts, 1, lineType=cv2.LINE_8, shift=4)
+        self.mask |= tmp
+
+    def ring(self, x: float, y: float, w: float, h: float, tx: float, ty: float) -> None:
+        """An elliptic ring in box (x, y, w, h): side walls tx thick, top and bottom ty."""
+        tmp = np.zeros_like(self.mask)
+        c = (round((x + w / 2) * RES * 16), round((y + h / 2) * RES * 16))
+        outer = (round(w / 2 * RES * 16), round(h / 2 * RES * 16))
+        inner = (max(1, outer[0] - round(tx * RES * 16)), max(1, outer[1] - round(ty * RES * 16)))
+        cv2.ellipse(tmp, c, outer, 0, 0, 360, 1, -1, cv2.LINE_8, 4)
+        cv2.ellipse(tmp, c, inner, 0, 0, 360, 0, -1, cv2.LINE_8, 4)
+        self.mask |= tmp
+
+    def leg(self, top: tuple[float, float], bottom: tuple[float, float], thick: float) -> None:
+        """A slanted stroke of horizontal thickness ``thick`` with flat top and bottom ends."""
+        (tx, ty), (bx, by) = top, bottom
+        h = thick / 2
+        self.poly([(tx - h, ty), (tx + h, ty), (bx + h, by), (bx - h, by)])
+
+    def trace(self) -> tuple[Contour, ...]:
+        """Polygons (mm) of the union, outer contours and holes alike."""
+        found, _ = cv2.findContours(self.mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+        out = []
+        for c in found:
+            if cv2.contourArea(c) < 4:
+                continue
+            approx = cv2.approxPolyDP(c, 0.1 * RES, True)[:, 0, :]
+            out.append(
+                tuple((round((px + 0.5) / RES, 2), round((py + 0.5) / RES, 2)) for px, py in approx)
+            )
+        return tuple(out)
+
+
+# ---------------------------------------------------------------- consonants in a box
+Box = tuple[float, float, float, float]  # x, y, w, h in mm
+
+
+def consonant(cv: Canvas, jamo: str, box: Box, v: float, b: float) -> None:
+    """Draw an initial or final consonant filling ``box`` with stems ``v`` and bars ``b``."""
+    x, y, w, h = box
+    r, btm = x + w, y + h
+    if jamo == "ㄱ":
+        cv.rect(x, y, r, y + b)
+        cv.rect(r - v, y, r, btm)
+    elif jamo == "ㄴ":
+        cv.rect(x, y, x + v, btm)
+        cv.rect(x, btm - b, r, btm)
+    elif jamo == "ㄷ":
+        cv.rect(x, y, r, y + b)
+        cv.rect(x, y, x + v, btm)
+        cv.rect(x, btm - b, r, btm)
+    elif jamo == "ㄹ":
+        mid = y + (h - b) / 2
+        cv.rect(x, y, r, y + b)
+        cv.rect(r - v, y, r, mid + b)
+        cv.rect(x, mid, r, mid + b)
+        cv.rect(x, mid, x + v, btm)
+        cv.rect(x, btm - b, r, btm)
+    elif jamo == "ㅁ":
+        cv.rect(x, y, r, y + b)
+        cv.rect(x, btm - b, r, btm)
+        cv.rect(x, y, x + v, btm)
+        cv.rect(r - v, y, r, btm)
+    elif jamo == "ㅂ":
+        mid = y + (h - b) * 0.45
+        cv.rect(x, y, x + v, btm)
+        cv.rect(r - v, y, r, btm)
+        cv.rect(x, mid, r, mid + b)
+        cv.rect(x, btm - b, r, btm)
+    elif jamo == "ㅅ":
+        apex = x + w / 2
+        cv.leg((apex, y), (x + v / 2, btm), v)
+        join = y + h * 0.3
+        cv.leg((apex + (x + v / 2 - apex) * 0.3, join), (r - v / 2, btm), v)
+    elif jamo == "ㅇ":
+        cv.ring(x, y, w, h, v, b)
+    elif jamo == "ㅈ":
+        cv.rect(x, y, r, y + b)
+        consonant(cv, "ㅅ", (x, y + b * 0.5, w, h - b * 0.5), v, b)
+    elif jamo == "ㅊ":
+        tick = h * 0.16
+        cv.rect(x + w / 2 - v / 2, y, x + w / 2 + v / 2, y + tick + 0.5)
+        consonant(cv, "ㅈ", (x, y + tick, w, h - tick), v, b)
+    elif jamo == "ㅌ":
+        mid = y + (h - b) / 2
+        cv.rect(x, y, r, y + b)
+        cv.rect(x, y, x + v, btm)
+        cv.rect(x, mid, r - w * 0.08, mid + b)
+        cv.rect(x, btm - b, r, btm)
+    elif jamo == "ㅍ":
+        cv.rect(x, y, r, y + b)
+        cv.rect(x, btm - b, r, btm)
+        cv.rect(x + w * 0.2, y, x + w * 0.2 + v, btm)
+        cv.rect(r - w * 0.2 - v, y, r - w * 0.2, btm)
+    elif jamo == "ㅎ":
+        tick = h * 0.13
+        cx = x + w / 2
+        cv.rect(cx - v / 2, y, cx + v / 2, y + tick + 0.5)
+        cv.rect(x, y + tick, r, y + tick + b)
+        top = y + tick + b + h * 0.05
+        cv.ring(x + w * 0.08, top, w * 0.84, btm - top, v, b * 0.95)
+    else:
+        raise KeyError(jamo)
+
+
+# ---------------------------------------------------------------- vowels
+def vertical_vowel(
+    cv: Canvas, jamo: str, x: float, y0: float, y1: float, v: float, b: float, tick: float = 5.8
+) -> float:
+    """Draw ㅏ ㅐ ㅓ ㅔ ㅕ ㅣ whose (first) stem starts at ``x``; return the right edge."""
+    mid = y0 + (y1 - y0) * 0.47 - b / 2
+    if jamo == "ㅣ":
+        cv.rect(x, y0, x + v, y1)
+        return x + v
+    if jamo == "ㅏ":
+        cv.rect(x, y0, x + v, y1)
+        cv.rect(x + v, mid, x + v + tick, mid + b)
+        return x + v + tick
+    if jamo == "ㅐ":
+        x2 = x + v + tick + 0.6
+        cv.rect(x, y0, x + v, y1)
+        cv.rect(x + v, mid, x2, mid + b)
+        cv.rect(x2, y0, x2 + v, y1)
+        return x2 + v
+    if jamo == "ㅓ":
+        cv.rect(x - tick, mid, x, mid + b)
+        cv.rect(x, y0, x + v, y1)
+        return x + v
+    if jamo == "ㅔ":
+        x2 = x + v + 5.6
+        cv.rect(x - tick, mid, x, mid + b)
+        cv.rect(x, y0, x + v, y1)
+        cv.rect(x2, y0, x2 + v, y1)
+        return x2 + v
+    if jamo == "ㅕ":
+        span = y1 - y0
+        for frac in (0.3, 0.64):
+            ty = y0 + span * frac - b / 2
+            cv.rect(x - tick, ty, x, ty + b)
+        cv.rect(x, y0, x + v, y1)
+        return x + v
+    raise KeyError(jamo)
+
+
+def horizontal_vowel(
+    cv: Canvas,
+    jamo: str,
+    x0: float,
+    x1: float,
+    y0: float,
+    y1: float,
+    v: float,
+    b: float,
+    stem_at: float = 0.52,
+) -> None:
+    """Draw ㅗ ㅛ ㅜ ㅠ ㅡ across x0..x1 with its stems and bar filling y0..y1."""
+    cx = x0 + (x1 - x0) * stem_at
+    if jamo == "ㅡ":
+        cv.rect(x0, y1 - b, x1, y1)
+    elif jamo == "ㅗ":
+        cv.rect(cx - v / 2, y0, cx + v / 2, y1)
+        cv.rect(x0, y1 - b, x1, y1)
+    elif jamo == "ㅛ":
+        for f in (0.3, 0.7):
+            sx = x0 + (x1 - x0) * f
+            cv.rect(sx - v / 2, y0, sx + v / 2, y1)
+        cv.rect(x0, y1 - b, x1, y1)
+    elif jamo == "ㅜ":
+        cv.rect(x0, y0, x1, y0 + b)
+        cv.rect(cx - v / 2, y0, cx + v / 2, y1)
+    elif jamo == "ㅠ":
+        cv.rect(x0, y0, x1, y0 + b)
+        for f in (0.3, 0.7):
+            sx = x0 + (x1 - x0) * f
+            cv.rect(sx - v / 2, y0, sx + v / 2, y1)
+    else:
+        raise KeyError(jamo)
+
+
+# ---------------------------------------------------------------- traced jamo
+def _traced_part(char: str, pick: Callable[[tuple[Contour, ...]], bool]) -> tuple[Contour, ...]:
+    """Contours of the components of a traced syllable that ``pick`` selects."""
+    from kplate.render.typeface import outlines_data
+
+    _, _, comps = outlines_data.HANGUL[char]
+    return tuple(c for comp in comps if pick(comp) for c in comp)
+
+
+def _right_edge(comp: tuple[Contour, ...]) -> float:
+    return max(x for x, _ in comp[0])
+
+
+def _vowel_a() -> tuple[Contour, ...]:
+    """ㅏ of the drawn 가 (its rightmost component)."""
+    return _traced_part("가", lambda comp: _right_edge(comp) > 40)
+
+
+def _initial_of(char: str) -> tuple[Contour, ...]:
+    """The initial consonant of a drawn syllable whose initial is a separate component."""
+    from kplate.render.typeface import outlines_data
+
+    right = max(_right_edge(comp) for comp in outlines_data.HANGUL[char][2])
+    return _traced_part(char, lambda comp: _right_edge(comp) < right - 1.0)
+
+
+def _fit_into(contours: tuple[Contour, ...], box: Box) -> tuple[Contour, ...]:
+    """Scale traced contours so their bbox fills ``box`` (used for modest squeezes only)."""
+    xs = [x for c in contours for x, _ in c]
+    ys = [y for c in contours for _, y in c]
+    x0, y0 = min(xs), min(ys)
+    sx = box[2] / (max(xs) - x0)
+    sy = box[3] / (max(ys) - y0)
+    return tuple(
+        tuple((box[0] + (x - x0) * sx, box[1] + (y - y0) * sy) for x, y in c) for c in contours
+    )
+
+
+# ---------------------------------------------------------------- syllable layouts
+VERTICAL = set("ㅏㅐㅓㅔㅕㅣ")
+HORIZONTAL = set("ㅗㅛㅜㅠㅡ")
+
+
+def compose(char: str) -> tuple[Contour, ...]:
+    """Outline contours (mm, Hangul box) of a syllable the notice does not draw."""
+    ini, vow, fin = decompose(char)
+    cv = Canvas()
+    if not fin and vow == "ㅏ" and ini in "ㅅㅈ":
+        # 사 자: the notice's own ㅅ / ㅈ (from 서 / 저) beside its own ㅏ (from 가).
+        # In 서 / 저 the ㅅ's right leg runs under the ㅓ's tick, so the consonant is squeezed
+        # a little (0.9x) and ㅏ moved right to keep a clear gap before its stem.
+        traced = _initial_of("서" if ini == "ㅅ" else "저")
+        ys = [y for c in traced for _, y in c]
+        cv.contours(_fit_into(traced, (0.0, min(ys), 31.0, max(ys) - min(ys))))
+        cv.contours(_vowel_a(), dx=1.7)
+        return cv.trace()
+    if not fin and vow == "ㅣ" and ini == "ㄱ":
+        cv.contours(_initial_of("가"), dx=1.5)
+        vertical_vowel(cv, "ㅣ", 34.4, 0.0, H, STEM, BAR)
+        return _fit(cv)
+    if not fin:
+        _open_syllable(cv, ini, vow)
+    else:
+        _closed_syllable(cv, ini, vow, fin)
+    return _fit(cv)
+
+
+def _fit(cv: Canvas) -> tuple[Contour, ...]:
+    return cv.trace()
+
+
+def _open_syllable(cv: Canvas, ini: str, vow: str) -> None:
+    """Two-part syllables (no final), laid out like the drawn ones."""
+    v, b = STEM, BAR
+    if vow in VERTICAL:
+        if vow in "ㅐㅔ":
+            # the compound vowel takes room: a narrower initial, the same stroke weights
+            box = (0.0, 4.0, 24.0, H - 8.0)
+            if ini in "ㅅㅈ":
+                traced = _initial_of("서" if ini == "ㅅ" else "저")
+                cv.contours(_fit_into(traced, (0.0, 4.0, 24.0, H - 8.0)))
+            else:
+                consonant(cv, ini, box, v, b)
+            x = 24.0 + (3.0 if vow == "ㅐ" else 7.5)
+            vertical_vowel(cv, vow, x, 0.0, H, v, b, tick=4.6 if vow == "ㅐ" else 4.5)
+        else:
+            consonant(cv, ini, (0.0, 4.0, 26.0, H - 8.0), v, b)
+            vertical_vowel(cv, vow, 32.8, 0.0, H, v, b)
+        return
+    if vow in HORIZONTAL:
+        consonant(cv, ini, (4.0, 0.0, W - 8.0, 34.9), v, b)
+        horizontal_vowel(cv, vow, 0.0, W, 39.0, H, v, 7.7)
+        return
+    if vow == "ㅚ":
+        consonant(cv, ini, (0.0, 0.0, 30.0, 31.0), v, b)
+        horizontal_vowel(cv, "ㅗ", 0.0, 33.0, 34.0, 55.0, v, b, stem_at=0.5)
+        vertical_vowel(cv, "ㅣ", W - v, 0.0, H, v, b)
+        return
+    raise KeyError(vow)
+
+
+def _closed_syllable(cv: Canvas, ini: str, vow: str, fin: str) -> None:
+    """Three-part syllables: the final in a bottom slot, slightly lighter strokes."""
+    v, b = 7.4, 6.4
+    fin_top = 42.0
+    fin_box = (4.0, fin_top, W - 8.0, H - fin_top)
+    if fin == "ㅇ":
+        fin_box = (5.5, fin_top - 0.5, W - 11.0, H - fin_top + 0.5)
+    top = fin_top - 5.0  # bottom of the upper part
+    if vow in VERTICAL:
+        consonant(cv, ini, (0.0, 2.0, 26.0, top - 4.0), v, b)
+        if vow == "ㅕ":
+            vertical_vowel(cv, vow, W - v, 0.0, top, v, b, tick=6.5)
+        else:
+            vertical_vowel(cv, vow, 32.8, 0.0, top, v, b, tick=W - 32.8 - v)
+    elif vow in HORIZONTAL:
+        if vow in "ㅗㅛ":
+            consonant(cv, ini, (4.0, 0.0, W - 8.0, 19.0), v, b)
+            horizontal_vowel(cv, vow, 0.0, W, 19.0, top, v, b)
+        else:
+            consonant(cv, ini, (4.0, 0.0, W - 8.0, 18.5), v, b)
+            horizontal_vowel(cv, vow, 0.0, W, 22.0, top, v, b)
+    elif vow == "ㅘ":
+        consonant(cv, ini, (0.0, 0.0, 27.0, 16.5), v, b)
+        horizontal_vowel(cv, "ㅗ", 0.0, 31.0, 16.5, top, v, b, stem_at=0.5)
+        vertical_vowel(cv, "ㅏ", 35.0, 0.0, top, v, b, tick=W - 35.0 - v)
+    elif vow == "ㅝ":
+        consonant(cv, ini, (2.0, 0.0, 27.0, 16.5), v, b)
+        horizontal_vowel(cv, "ㅜ", 0.0, 31.0, 20.0, top, v, b, stem_at=0.5)
+        vertical_vowel(cv, "ㅓ", W - v, 0.0, top, v, b, tick=W - v - 31.0)
+    else:
+        raise KeyError(vow)
+    consonant(cv, fin, fin_box, v, b)
