@@ -1,0 +1,53 @@
+"""Atomic file writes: write to a temporary name in the same folder, then rename.
+
+A reader (or a resumed run) therefore sees either the whole file or none of it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from kplate.errors import KplateError
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that `path` is never seen half-written."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise KplateError(f"{path.parent}: cannot write here ({error.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise KplateError(f"{path}: write failed ({error.strerror})") from None
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def encode_image(image: np.ndarray | Image.Image, fmt: str, quality: int = 95) -> bytes:
+    """Encode RGB pixels as JPEG or PNG bytes."""
+    pil = Image.fromarray(image) if isinstance(image, np.ndarray) else image
+    buffer = io.BytesIO()
+    if fmt.lower() in {"jpg", "jpeg"}:
+        pil.save(buffer, format="JPEG", quality=quality)
+    else:
+        pil.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def atomic_save_image(image: np.ndarray | Image.Image, path: str | Path, quality: int = 95) -> None:
+    """Save an image atomically; the format follows the file extension."""
+    path = Path(path)
+    atomic_write_bytes(path, encode_image(image, path.suffix.lstrip(".") or "png", quality))
