@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kplate samples --out kplate-out/samples
 	$(BIN)/kplate generate
+	$(BIN)/kplate samples --out kplate-out/samples
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -17,18 +17,26 @@ from kplate.errors import KplateError
 
 
 def _command_modules() -> list[ModuleType]:
-    # Imported here, not at module level, so `kplate --help` stays fast and a broken
-    # optional stage cannot stop the other commands from working.
-    from kplate.cli import samples_cmd, types_cmd, validate_cmd
+    # Imported here, not at module level, so that `kplate --help` stays fast.
+    from kplate.cli import (
+        dataset_cmd,
+        generate_cmd,
+        preview_cmd,
+        samples_cmd,
+        train_cmd,
+        types_cmd,
+        validate_cmd,
+    )
 
-    modules: list[ModuleType] = [types_cmd, validate_cmd, samples_cmd]
-    try:
-        from kplate.cli import generate_cmd
-
-        modules.append(generate_cmd)
-    except ImportError:  # pragma: no cover - generate lands in its own step
-        pass
-    return modules
+    return [
+        types_cmd,
+        validate_cmd,
+        samples_cmd,
+        generate_cmd,
+        preview_cmd,
+        dataset_cmd,
+        train_cmd,
+    ]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:  # --help, --version and usage errors
+        return int(exit_request.code or 0)
     try:
         return int(args.handler(args) or 0)
     except KplateError as error:

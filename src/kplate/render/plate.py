@@ -48,9 +48,9 @@ class RenderedPlate:
 class _Sprite:
     """A glyph ready to blend: premultiplied colour and alpha, padded for its shadow."""
 
-    premultiplied: np.ndarray  # (h + pad, w + pad, 3) float32
-    alpha: np.ndarray  # (h + pad, w + pad, 1) float32
-    coverage: np.ndarray  # (h, w) float32, the ink alone
+    premultiplied: np.ndarray  # (h + pad, w + pad, 3) float16
+    alpha: np.ndarray  # (h + pad, w + pad, 1) float16
+    coverage: np.ndarray  # (h, w) float16, the ink alone
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ def _patch(background: np.ndarray, sprite: _Sprite, box: tuple[int, int, int, in
     h = min(sprite.alpha.shape[0], background.shape[0] - y0)
     w = min(sprite.alpha.shape[1], background.shape[1] - x0)
     region = background[y0 : y0 + h, x0 : x0 + w].astype(np.float32)
-    blended = region * (1.0 - sprite.alpha[:h, :w]) + sprite.premultiplied[:h, :w]
+    alpha = sprite.alpha[:h, :w].astype(np.float32)
+    blended = region * (1.0 - alpha) + sprite.premultiplied[:h, :w].astype(np.float32)
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -133,6 +134,7 @@ class Renderer:
         self._backgrounds: dict[tuple[PlateType, RGB, int, int], np.ndarray] = {}
         self._sprites: dict[tuple[str, int, int, RGB, int], _Sprite] = {}
         self._placed: dict[tuple, _Placed] = {}
+        self._flat_patches: dict[tuple, np.ndarray] = {}
 
     # -- public API -------------------------------------------------------------------
     def render(
@@ -166,18 +168,16 @@ class Renderer:
         background_colour = self._background_colour(number, geo)
         image = self._background(geo, background_colour, out_w, out_h).copy()
         ink = colors.BLACK if background_colour == colors.ORANGE else geo.ink
-        sx, sy = out_w / geo.width, out_h / geo.height
-        d = self._emboss_px(sx, sy)
+        d = self._emboss_px(out_w / geo.width, out_h / geo.height)
         ink_mask = np.zeros((out_h, out_w), np.float32) if with_ink_mask else None
         boxes = []
         for index, (char, cell) in enumerate(zip(number.text, cells, strict=True)):
             key = (geo.plate_type, background_colour, out_w, out_h, len(cells), index, char)
             placed = self._placed.get(key)
             if placed is None:
-                box = self._place(char, cell, sx, sy, out_w, out_h)
-                sprite = self._sprite(char, box[2] - box[0], box[3] - box[1], ink, d)
-                background = self._background(geo, background_colour, out_w, out_h)
-                placed = self._placed[key] = _Placed(box, sprite, _patch(background, sprite, box))
+                placed = self._placed[key] = self._place_glyph(
+                    char, cell, geo, background_colour, ink, out_w, out_h, d
+                )
             x0, y0, x1, y1 = placed.box
             patch_h, patch_w = placed.patch.shape[:2]
             image[y0 : y0 + patch_h, x0 : x0 + patch_w] = placed.patch
@@ -201,6 +201,36 @@ class Renderer:
         return RenderedPlate(image, record, ink_mask)
 
     # -- layout -----------------------------------------------------------------------
+    def _place_glyph(
+        self,
+        char: str,
+        cell: Cell,
+        geo: PlateGeometry,
+        colour: RGB,
+        ink: RGB,
+        out_w: int,
+        out_h: int,
+        d: int,
+    ) -> _Placed:
+        """Box, sprite and blended patch of one glyph in one cell (computed once, then cached).
+
+        Over a flat patch of background the blended pixels do not depend on the position,
+        so those patches are shared between cells; over emblems they are made per cell.
+        """
+        box = self._place(char, cell, out_w / geo.width, out_h / geo.height, out_w, out_h)
+        w, h = box[2] - box[0], box[3] - box[1]
+        sprite = self._sprite(char, w, h, ink, d)
+        background = self._background(geo, colour, out_w, out_h)
+        under = background[box[1] : box[1] + h + d, box[0] : box[0] + w + d]
+        flat = bool((under == under[0, 0]).all())
+        flat_key = (char, w, h, ink, d, tuple(int(v) for v in under[0, 0]))
+        patch = self._flat_patches.get(flat_key) if flat else None
+        if patch is None:
+            patch = _patch(background, sprite, box)
+            if flat and patch.shape[:2] == (h + d, w + d):
+                self._flat_patches[flat_key] = patch
+        return _Placed(box, sprite, patch)
+
     def _place(
         self, char: str, cell: Cell, sx: float, sy: float, out_w: int, out_h: int
     ) -> tuple[int, int, int, int]:
@@ -245,7 +275,12 @@ class Renderer:
             colour *= (mask / np.maximum(mask + SHADOW_STRENGTH * shadow, 1e-6))[..., None]
             alpha = mask + SHADOW_STRENGTH * shadow
         alpha = np.clip(alpha, 0.0, 1.0)[..., None]
-        return _Sprite(colour * alpha, alpha, coverage)
+        # float16 halves the cache's memory; 11 bits of mantissa are plenty for 8-bit output.
+        return _Sprite(
+            (colour * alpha).astype(np.float16),
+            alpha.astype(np.float16),
+            coverage.astype(np.float16),
+        )
 
     # -- backgrounds --------------------------------------------------------------------
     def _background(self, geo: PlateGeometry, colour: RGB, out_w: int, out_h: int) -> np.ndarray:

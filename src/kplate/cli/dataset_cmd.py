@@ -1,0 +1,9 @@
+"""`kplate dataset`: unpaired trainA/trainB/testA/testB folders for the GAN."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Not available yet: this command lands with its own issue."""

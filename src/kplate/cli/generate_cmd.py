@@ -1,0 +1,241 @@
+"""`kplate generate`: labelled plate datasets, at random or from a CSV; and `kplate merge`.
+
+The earlier project's `generate.py` flags are accepted verbatim as aliases:
+`--data_path/-dp` = `--csv`, `--save_path/-sp` = `--out`, `--number_of_plates/-np` =
+`--count`, `--transformations/-t` = `--augment`, plus `--random/-r` and `--save/-s`, with
+True/False parsed properly (the old `type=bool` turned every value into True).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kplate.cli import parse_bool
+from kplate.cli.samples_cmd import add_glyph_options
+from kplate.errors import KplateError
+from kplate.io.generate import (
+    FileNaming,
+    GenerateConfig,
+    ImageFormat,
+    WriteOptions,
+    merge_shards,
+    write_dataset,
+)
+from kplate.io.plate_csv import read_plate_csv
+from kplate.spec.types import parse_plate_types
+
+DEFAULT_OUT = "kplate-out"
+DEFAULT_COUNT = 100
+
+
+def _shard(value: str) -> tuple[int, int]:
+    try:
+        index_text, count_text = value.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected I/N such as 0/4, got '{value}'") from None
+    if count < 1 or not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"shard {value}: need 0 <= I < N")
+    return index, count
+
+
+def _weights(value: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got '{value}'"
+        ) from None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="write a labelled dataset of plates (random, or from a CSV)",
+        description=__doc__.split("\n\n")[0],
+    )
+    source = parser.add_argument_group("what to draw")
+    source.add_argument(
+        "--count",
+        "--number_of_plates",
+        "-np",
+        type=int,
+        default=None,
+        help=f"number of random plates (default {DEFAULT_COUNT})",
+    )
+    source.add_argument(
+        "--csv",
+        "--data_path",
+        "-dp",
+        dest="csv",
+        metavar="FILE",
+        help="CSV with a 'plate' (or 'filename') column and optional 'type'",
+    )
+    source.add_argument(
+        "--random",
+        "-r",
+        type=parse_bool,
+        default=None,
+        metavar="BOOL",
+        help="random plates (default unless --csv is given)",
+    )
+    source.add_argument("--types", default="all", help="comma-separated type ids, or all")
+    source.add_argument(
+        "--weights", type=_weights, default=None, help="relative weight per --types entry"
+    )
+    source.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    source.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="write the valid CSV rows and report the invalid ones",
+    )
+    look = parser.add_argument_group("how it looks")
+    look.add_argument("--height", type=int, default=None, help="image height in pixels (110)")
+    look.add_argument("--width", type=int, default=None, help="fix the width too")
+    look.add_argument(
+        "--augment",
+        nargs="?",
+        const="light",
+        default=None,
+        metavar="PRESET",
+        help="light (bare --augment), heavy, cctv or night",
+    )
+    look.add_argument("--augment-config", metavar="FILE", help="YAML augmentation config")
+    look.add_argument(
+        "--transformations",
+        "-t",
+        type=parse_bool,
+        default=None,
+        metavar="BOOL",
+        help="earlier project's flag: True means --augment light",
+    )
+    add_glyph_options(look)
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--out",
+        "--save_path",
+        "-sp",
+        dest="out",
+        default=DEFAULT_OUT,
+        help=f"output folder (default ./{DEFAULT_OUT})",
+    )
+    output.add_argument(
+        "--format",
+        choices=[f.value for f in ImageFormat] + ["jpeg"],
+        default="jpg",
+        help="image format (jpg)",
+    )
+    output.add_argument(
+        "--filenames",
+        choices=[n.value for n in FileNaming],
+        default="index",
+        help="index: ASCII names; label: <text>__<type> per type folder",
+    )
+    output.add_argument("--lmdb", action="store_true", help="also write an LMDB of gt.txt")
+    output.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    output.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="write shard I of N of the run (merge with kplate merge)",
+    )
+    output.add_argument(
+        "--overwrite", action="store_true", help="replace a different earlier run in --out"
+    )
+    output.add_argument(
+        "--save",
+        "-s",
+        type=parse_bool,
+        default=True,
+        metavar="BOOL",
+        help="False renders without writing (a dry run)",
+    )
+    output.add_argument(
+        "--progress",
+        type=parse_bool,
+        default=None,
+        metavar="BOOL",
+        help="progress bar (default: only on a terminal)",
+    )
+    parser.set_defaults(handler=run)
+
+    merge = subparsers.add_parser("merge", help="combine the shard folders of one generate run")
+    merge.add_argument("shards", nargs="+", type=Path, help="shard output folders")
+    merge.add_argument("--out", required=True, type=Path, help="merged output folder")
+    merge.add_argument("--lmdb", action="store_true", help="also write an LMDB")
+    merge.set_defaults(handler=run_merge)
+
+
+def _augment_spec(args: argparse.Namespace) -> str | None:
+    if args.augment_config:
+        if args.augment:
+            raise KplateError("use either --augment or --augment-config, not both")
+        return args.augment_config
+    if args.augment:
+        return args.augment
+    return "light" if args.transformations else None
+
+
+def build_config(args: argparse.Namespace) -> GenerateConfig:
+    """Turn parsed flags into a run config, reporting conflicting or bad values in one line."""
+    if args.workers < 1:
+        raise KplateError(f"--workers must be 1 or more, got {args.workers}")
+    types = tuple(parse_plate_types(args.types))
+    common = dict(
+        seed=args.seed,
+        height=args.height if args.height or args.width else 110,
+        width=args.width,
+        augment=_augment_spec(args),
+        font=args.font,
+        glyph_dir=args.glyph_dir,
+        image_format=ImageFormat("jpg" if args.format == "jpeg" else args.format),
+    )
+    if args.csv:
+        if args.random:
+            raise KplateError("--random=True and --csv/--data_path ask for different things")
+        if args.count is not None:
+            raise KplateError("--count does not apply to --csv: each row gives one image")
+        good, bad = read_plate_csv(args.csv)
+        if bad and not args.skip_invalid:
+            for row in bad:
+                print(f"kplate generate: {row.message(Path(args.csv))}")
+            raise KplateError(
+                f"{args.csv}: {len(bad)} invalid row(s), nothing written; fix them or pass "
+                "--skip-invalid"
+            )
+        for row in bad:
+            print(f"kplate generate: skipped {row.message(Path(args.csv))}")
+        if not good:
+            raise KplateError(f"{args.csv}: no valid plate rows")
+        plates = tuple((row.number.text, row.number.type.value) for row in good)
+        return GenerateConfig(types=types, plates=plates, **common)
+    if args.random is False:
+        raise KplateError("--random=False needs --csv/--data_path with the plates to draw")
+    count = DEFAULT_COUNT if args.count is None else args.count
+    return GenerateConfig(count=count, types=types, weights=args.weights, **common)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = build_config(args)
+    options = WriteOptions(
+        out=Path(args.out),
+        naming=FileNaming(args.filenames),
+        workers=args.workers,
+        shard=args.shard,
+        overwrite=args.overwrite,
+        lmdb=args.lmdb,
+        save=args.save,
+        progress=args.progress,
+    )
+    summary = write_dataset(config, options)
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    count = merge_shards(list(args.shards), args.out, lmdb=args.lmdb)
+    print(f"merged {len(args.shards)} shards: {count} plates in {args.out}")
+    return 0

@@ -1,0 +1,522 @@
+"""The main job: plate strings -> rendered (and optionally augmented) images with labels.
+
+`generate(config)` is an iterator, so `for image, entry in generate(config)` works from
+Python; `write_dataset(config, options)` is what `kplate generate` runs: deterministic
+per image (each image's randomness comes from `plate_seed(run seed, index)`, so worker
+count and sharding never change a byte), resumable and safe against interruption.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from kplate import __version__
+from kplate.errors import KplateError
+from kplate.io.files import atomic_write_text, encode_image
+from kplate.io.lock import LOCK_FILE, DirectoryLock
+from kplate.io.manifest import (
+    GT_TXT,
+    LABELS_CSV,
+    LMDB_DIR,
+    METADATA,
+    dumps_line,
+    read_metadata,
+    write_derived_manifests,
+)
+from kplate.numbers import sample, validate
+from kplate.render import Renderer, glyph_source
+from kplate.render.record import PlateRecord
+from kplate.spec.types import PlateType
+
+RUN_FILE = "run.json"
+SUMMARY_FILE = "summary.json"
+IMAGES = "images"
+OWNED = (IMAGES, METADATA, LABELS_CSV, GT_TXT, LMDB_DIR, RUN_FILE, SUMMARY_FILE)
+
+
+class ImageFormat(StrEnum):
+    JPEG = "jpg"
+    PNG = "png"
+
+
+class FileNaming(StrEnum):
+    """`index`: ASCII names by position; `label`: the earlier project's `<text>__<type>`."""
+
+    INDEX = "index"
+    LABEL = "label"
+
+
+class Augmenter(Protocol):
+    """Applies sampled effects to one plate; returns the new image, record and the params."""
+
+    def __call__(
+        self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
+    ) -> tuple[np.ndarray, PlateRecord, dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Everything that decides the pixels and labels of a run (and nothing that doesn't)."""
+
+    count: int = 100
+    types: tuple[PlateType, ...] = tuple(PlateType)
+    weights: tuple[float, ...] | None = None
+    seed: int = 0
+    height: int | None = 110
+    width: int | None = None
+    augment: str | None = None
+    font: str | None = None
+    glyph_dir: str | None = None
+    plates: tuple[tuple[str, str], ...] | None = None  # CSV mode: (text, type id) per row
+    image_format: ImageFormat = ImageFormat.JPEG
+    jpeg_quality: int = 95
+
+    def __post_init__(self) -> None:
+        if self.plates is None and self.count < 0:
+            raise KplateError(f"--count must be 0 or more, got {self.count}")
+        if not self.types:
+            raise KplateError("no plate types selected")
+        if self.weights is not None:
+            if len(self.weights) != len(self.types):
+                raise KplateError(
+                    f"--weights has {len(self.weights)} values for {len(self.types)} types"
+                )
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise KplateError("--weights must be non-negative with a positive sum")
+
+    @property
+    def total(self) -> int:
+        return len(self.plates) if self.plates is not None else self.count
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What run.json records; a resumed run must match it exactly."""
+        data = asdict(self)
+        data["types"] = [t.value for t in self.types]
+        data["plates"] = None if self.plates is None else [list(p) for p in self.plates]
+        data["image_format"] = self.image_format.value
+        return data
+
+
+def plate_seed(run_seed: int, index: int) -> int:
+    """The seed of one image: independent of worker count, shard and order of work."""
+    return int(np.random.SeedSequence((run_seed & (2**63 - 1), index)).generate_state(1)[0])
+
+
+class PlateFactory:
+    """Makes image `index` of a run. One per process; it keeps the renderer's caches warm."""
+
+    def __init__(self, config: GenerateConfig, augmenter: Augmenter | None = None) -> None:
+        self.config = config
+        self.renderer = Renderer(glyph_source(config.font, config.glyph_dir))
+        self.augmenter = augmenter if augmenter is not None else _build_augmenter(config.augment)
+        self._weights = list(config.weights) if config.weights else None
+
+    def make(self, index: int) -> tuple[np.ndarray, dict[str, Any]]:
+        seed = plate_seed(self.config.seed, index)
+        rng = random.Random(seed)
+        if self.config.plates is not None:
+            text, type_id = self.config.plates[index]
+            number = validate(text, type_id)
+        else:
+            plate_type = rng.choices(self.config.types, self._weights)[0]
+            number = validate(sample(plate_type, rng), plate_type)
+        plate = self.renderer.render_number(
+            number, height=self.config.height, width=self.config.width
+        )
+        image, record, params = plate.image, plate.record, None
+        if self.augmenter is not None:
+            image, record, params = self.augmenter(image, record, np.random.default_rng(seed))
+        entry: dict[str, Any] = {"file_name": None}
+        entry.update(record.to_dict())
+        entry["seed"] = seed
+        entry["index"] = index
+        entry["augment"] = params
+        return image, entry
+
+
+def _build_augmenter(spec: str | None) -> Augmenter | None:
+    if not spec:
+        return None
+    from kplate.augment import build_augmenter
+
+    return build_augmenter(spec)
+
+
+def generate(
+    config: GenerateConfig, indices: range | None = None
+) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
+    """Yield (RGB image, metadata entry) for each image of the run, in index order."""
+    factory = PlateFactory(config)
+    for index in indices if indices is not None else range(config.total):
+        yield factory.make(index)
+
+
+# -- writing a run to disk ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How and where a run is written; none of this changes an image's pixels or label."""
+
+    out: Path = Path("kplate-out")
+    naming: FileNaming = FileNaming.INDEX
+    workers: int = 1
+    shard: tuple[int, int] | None = None
+    overwrite: bool = False
+    lmdb: bool = False
+    save: bool = True
+    progress: bool | None = None  # None: a bar on a terminal, plain lines otherwise
+
+
+@dataclass
+class RunSummary:
+    total: int
+    written: int
+    resumed_from: int
+    seconds: float
+    per_type: dict[str, int] = field(default_factory=dict)
+    out: str = ""
+
+    @property
+    def plates_per_second(self) -> float:
+        return self.written / self.seconds if self.seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        head = f"{self.total} plates in {self.out or '(not saved)'}"
+        if self.resumed_from:
+            head += f" ({self.resumed_from} already there, {self.written} made now)"
+        rate = f"{self.seconds:.1f} s, {self.plates_per_second:.0f} plates/s"
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.per_type.items()))
+        return [head, rate, counts]
+
+
+def shard_indices(total: int, shard: tuple[int, int] | None) -> range:
+    """Indices of shard I of N: every N-th image from I, so shards interleave evenly."""
+    if shard is None:
+        return range(total)
+    index, count = shard
+    return range(index, total, count)
+
+
+def file_name_for(
+    entry: dict[str, Any], naming: FileNaming, fmt: ImageFormat, digits: int, seen: Counter[str]
+) -> str:
+    """The image's path relative to the output folder."""
+    if naming is FileNaming.INDEX:
+        return f"{IMAGES}/{entry['index']:0{digits}d}.{fmt.value}"
+    stem = f"{entry['text']}__{entry['type']}"
+    previous = seen[stem]
+    seen[stem] += 1
+    suffix = f"_{previous}" if previous else ""
+    return f"{IMAGES}/{entry['type']}/{stem}{suffix}.{fmt.value}"
+
+
+def _index_digits(total: int) -> int:
+    return max(6, len(str(max(0, total - 1))))
+
+
+@dataclass(frozen=True)
+class _WorkerSetup:
+    """What a worker needs: the run config and, when names follow the index, where to write.
+
+    With index names the worker writes its own image, so only the small manifest entry
+    travels back to the main process; label names depend on earlier duplicates, so then
+    the encoded bytes travel back and the main process names and writes them.
+    """
+
+    config: GenerateConfig
+    out: Path | None = None
+    digits: int = 6
+
+
+_WORKER: tuple[PlateFactory, _WorkerSetup] | None = None
+
+
+def _init_worker(setup: _WorkerSetup) -> None:
+    global _WORKER
+    _WORKER = (PlateFactory(setup.config), setup)
+
+
+def _work(index: int) -> tuple[bytes | None, dict[str, Any]]:
+    assert _WORKER is not None
+    factory, setup = _WORKER
+    image, entry = factory.make(index)
+    cfg = setup.config
+    data = encode_image(image, cfg.image_format.value, cfg.jpeg_quality)
+    if setup.out is None:
+        return data, entry
+    entry["file_name"] = file_name_for(
+        entry, FileNaming.INDEX, cfg.image_format, setup.digits, Counter()
+    )
+    _write_file(setup.out / entry["file_name"], data)
+    return None, entry
+
+
+def _produce(
+    setup: _WorkerSetup, indices: list[int], workers: int
+) -> Iterator[tuple[bytes | None, dict[str, Any]]]:
+    """(encoded image or None if already written, entry) in index order, from 1+ processes."""
+    if workers <= 1 or len(indices) < 2:
+        _init_worker(setup)
+        for index in indices:
+            yield _work(index)
+        return
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = multiprocessing.get_context(method)
+    with context.Pool(workers, initializer=_init_worker, initargs=(setup,)) as pool:
+        chunk = max(1, min(32, len(indices) // (workers * 8)))
+        yield from pool.imap(_work, indices, chunksize=chunk)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write then rename: a kill leaves at most a stray `.tmp`, never a torn image."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+class _Progress:
+    def __init__(self, total: int, initial: int, enabled: bool | None) -> None:
+        self.total, self.done = total, initial
+        use_bar = sys.stderr.isatty() if enabled is None else enabled
+        self._bar = None
+        if use_bar:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, initial=initial, unit="plate", dynamic_ncols=True)
+        self._next_report = initial + max(1, total // 10)
+
+    def update(self) -> None:
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        elif self.done >= self._next_report and self.done < self.total:
+            print(f"{self.done}/{self.total} plates", flush=True)
+            self._next_report += max(1, self.total // 10)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _prepare_out(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> bool:
+    """Check the folder can take this run; returns True when it holds an earlier part of it."""
+    if out.exists() and not out.is_dir():
+        raise KplateError(f"{out}: exists and is not a folder")
+    run_file = out / RUN_FILE
+    if run_file.is_file():
+        try:
+            previous = json.loads(run_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            previous = None
+        same = previous == fingerprint
+        if same and not overwrite:
+            return True
+        if not overwrite:
+            raise KplateError(
+                f"{out}: holds a different kplate run; pass --overwrite to replace it, "
+                "or choose another --out"
+            )
+    elif out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()) and not overwrite:
+        if any((out / name).exists() for name in OWNED):
+            raise KplateError(f"{out}: holds a kplate output without {RUN_FILE}; pass --overwrite")
+        raise KplateError(f"{out}: folder is not empty; choose another --out or pass --overwrite")
+    if overwrite:
+        for name in OWNED:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    return False
+
+
+def _resume_prefix(out: Path, expected: list[int]) -> list[dict[str, Any]]:
+    """The entries of an interrupted run that can be kept: the longest prefix, in order,
+    whose images are on disk. Everything after the first gap is made again."""
+    path = out / METADATA
+    if not path.exists():
+        return []
+    kept: list[dict[str, Any]] = []
+    for entry, index in zip(read_metadata(path), expected, strict=False):
+        if entry.get("index") != index or not (out / entry["file_name"]).is_file():
+            break
+        kept.append(entry)
+    return kept
+
+
+def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
+    """Write (or finish) a run into `options.out`; see the README's Output section."""
+    indices = list(shard_indices(config.total, options.shard))
+    start = time.perf_counter()
+    if not options.save:
+        per_type: Counter[str] = Counter()
+        for _, entry in _produce(_WorkerSetup(config), indices, options.workers):
+            per_type[entry["type"]] += 1
+        return RunSummary(
+            len(indices), len(indices), 0, time.perf_counter() - start, dict(per_type)
+        )
+
+    out = options.out
+    fingerprint = {
+        "config": config.fingerprint(),
+        "shard": options.shard,
+        "naming": options.naming.value,
+        "kplate": __version__,
+    }
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise KplateError(f"{out}: cannot create output folder ({error.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise KplateError(f"{out}: output folder is not writable")
+    with DirectoryLock(out):
+        resuming = _prepare_out(out, fingerprint, options.overwrite)
+        kept = _resume_prefix(out, indices) if resuming else []
+        if resuming and (out / SUMMARY_FILE).is_file() and len(kept) == len(indices):
+            summary = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
+            return RunSummary(
+                len(indices), 0, len(kept), 0.0, summary.get("per_type", {}), str(out)
+            )
+        atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
+        (out / IMAGES).mkdir(exist_ok=True)
+        for stray in (out / IMAGES).rglob(".*.tmp"):
+            stray.unlink(missing_ok=True)
+        (out / SUMMARY_FILE).unlink(missing_ok=True)
+        # Rewrite the kept prefix so a torn last line or stale tail is gone before appending.
+        atomic_write_text(out / METADATA, "".join(dumps_line(e) for e in kept))
+        seen: Counter[str] = Counter()
+        digits = _index_digits(config.total)
+        for entry in kept:
+            file_name_for(entry, options.naming, config.image_format, digits, seen)
+        per_type = Counter(entry["type"] for entry in kept)
+        todo = indices[len(kept) :]
+        progress = _Progress(len(indices), len(kept), options.progress)
+        made_dirs: set[Path] = set()
+        try:
+            with open(out / METADATA, "a", encoding="utf-8") as manifest:
+                by_index = options.naming is FileNaming.INDEX
+                setup = _WorkerSetup(config, out if by_index else None, digits)
+                for data, entry in _produce(setup, todo, options.workers):
+                    if data is not None:
+                        name = file_name_for(
+                            entry, options.naming, config.image_format, digits, seen
+                        )
+                        entry["file_name"] = name
+                        path = out / name
+                        if path.parent not in made_dirs:
+                            path.parent.mkdir(parents=True, exist_ok=True)
+                            made_dirs.add(path.parent)
+                        _write_file(path, data)
+                    manifest.write(dumps_line(entry))
+                    manifest.flush()
+                    per_type[entry["type"]] += 1
+                    progress.update()
+        except OSError as error:
+            raise KplateError(f"{out}: write failed ({error.strerror}); re-run to resume") from None
+        finally:
+            progress.close()
+        entries = read_metadata(out / METADATA)
+        write_derived_manifests(out, entries, lmdb=options.lmdb)
+        seconds = time.perf_counter() - start
+        summary = RunSummary(len(indices), len(todo), len(kept), seconds, dict(per_type), str(out))
+        atomic_write_text(
+            out / SUMMARY_FILE,
+            json.dumps(
+                {
+                    "complete": True,
+                    "count": len(entries),
+                    "per_type": summary.per_type,
+                    "seconds": round(seconds, 3),
+                    "plates_per_second": round(summary.plates_per_second, 1),
+                },
+                ensure_ascii=False,
+                indent=1,
+            ),
+        )
+        return summary
+
+
+def merge_shards(shards: list[Path], out: Path, *, lmdb: bool = False) -> int:
+    """Combine shard folders of one run into the folder a single run would have written."""
+    if not shards:
+        raise KplateError("no shard folders given")
+    runs = []
+    for shard in shards:
+        run_file = shard / RUN_FILE
+        if not run_file.is_file() or not (shard / SUMMARY_FILE).is_file():
+            raise KplateError(f"{shard}: not a finished kplate generate shard")
+        runs.append(json.loads(run_file.read_text(encoding="utf-8")))
+    base = runs[0]
+    for shard, run in zip(shards, runs, strict=True):
+        if run["config"] != base["config"] or run["naming"] != base["naming"]:
+            raise KplateError(f"{shard}: belongs to a different run than {shards[0]}")
+    counts = {tuple(run["shard"] or (0, 1))[1] for run in runs}
+    if len(counts) != 1:
+        raise KplateError("the shards were split with different --shard N")
+    config_data = base["config"]
+    entries: list[tuple[Path, dict[str, Any]]] = []
+    for shard in shards:
+        entries.extend((shard, e) for e in read_metadata(shard / METADATA))
+    entries.sort(key=lambda item: item[1]["index"])
+    indices = [e["index"] for _, e in entries]
+    if len(set(indices)) != len(indices):
+        raise KplateError("the shards overlap: the same image index appears twice")
+    fingerprint = {
+        "config": config_data,
+        "shard": None,
+        "naming": base["naming"],
+        "kplate": base["kplate"],
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    with DirectoryLock(out):
+        _prepare_out(out, fingerprint, overwrite=False)
+        naming = FileNaming(base["naming"])
+        fmt = ImageFormat(config_data["image_format"])
+        total = (
+            len(config_data["plates"])
+            if config_data["plates"] is not None
+            else config_data["count"]
+        )
+        digits = _index_digits(total)
+        seen: Counter[str] = Counter()
+        merged = []
+        for shard, entry in entries:
+            source = shard / entry["file_name"]
+            entry = dict(entry)
+            entry["file_name"] = file_name_for(entry, naming, fmt, digits, seen)
+            target = out / entry["file_name"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copyfile(source, target)
+            merged.append(entry)
+        atomic_write_text(out / METADATA, "".join(dumps_line(e) for e in merged))
+        write_derived_manifests(out, merged, lmdb=lmdb)
+        atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
+        per_type = Counter(e["type"] for e in merged)
+        atomic_write_text(
+            out / SUMMARY_FILE,
+            json.dumps(
+                {"complete": True, "count": len(merged), "per_type": dict(per_type)},
+                ensure_ascii=False,
+                indent=1,
+            ),
+        )
+    return len(merged)

@@ -1,0 +1,105 @@
+"""Reading plate strings from a CSV: `plate` (or the earlier project's `filename`) column and
+an optional `type` column. Every problem names the file, the line and the value."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from kplate.errors import InvalidPlateError, KplateError
+from kplate.numbers import PlateNumber, validate
+
+TEXT_COLUMNS = ("plate", "filename", "text")
+MAX_FIELD = 64
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int
+    number: PlateNumber
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    value: str
+    reason: str
+
+    def message(self, path: Path) -> str:
+        return f"{path}:{self.line}: '{self.value}': {self.reason}"
+
+
+def _plate_text(value: str) -> str:
+    """The earlier project stored plates as file names: strip folders and an image extension."""
+    text = value.strip().replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = text.rpartition(".")
+    if dot and ext.lower() in {"jpg", "jpeg", "png", "bmp", "webp"}:
+        text = stem
+    return text
+
+
+def read_plate_csv(path: str | Path) -> tuple[list[CsvRow], list[BadRow]]:
+    """Parse and validate every row; returns the good rows and the bad ones, in file order."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise KplateError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise KplateError(f"{path}: is a folder, not a CSV file") from None
+    except OSError as error:
+        raise KplateError(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise KplateError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x})"
+        ) from None
+    if "\x00" in content:
+        line = content[: content.index("\x00")].count("\n") + 1
+        raise KplateError(f"{path}:{line}: contains a NUL byte; not a text CSV")
+    reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise KplateError(f"{path}: empty CSV (expected a header with a 'plate' column)") from None
+    except csv.Error as error:
+        raise KplateError(f"{path}:1: {error}") from None
+    names = [h.strip().lower() for h in header]
+    text_col = next((names.index(c) for c in TEXT_COLUMNS if c in names), None)
+    if text_col is None:
+        shown = ",".join(h.strip() for h in header)[:80]
+        raise KplateError(f"{path}:1: no 'plate' or 'filename' column in the header '{shown}'")
+    type_col = names.index("type") if "type" in names else None
+    good: list[CsvRow] = []
+    bad: list[BadRow] = []
+    try:
+        for fields in reader:
+            line = reader.line_num
+            if not any(f.strip() for f in fields):
+                continue
+            value = fields[text_col] if text_col < len(fields) else ""
+            shown = value if len(value) <= MAX_FIELD else value[:MAX_FIELD] + "…"
+            if len(value) > MAX_FIELD:
+                bad.append(BadRow(line, shown, f"value is {len(value)} characters long"))
+                continue
+            type_name = (
+                fields[type_col].strip() if type_col is not None and type_col < len(fields) else ""
+            )
+            try:
+                number = validate(_plate_text(value), type_name or None)
+            except InvalidPlateError as error:
+                bad.append(BadRow(line, shown, error.reason))
+                continue
+            except KplateError as error:
+                bad.append(BadRow(line, shown, str(error)))
+                continue
+            good.append(CsvRow(line, number))
+    except csv.Error as error:
+        raise KplateError(f"{path}:{reader.line_num}: {error}") from None
+    if not good and not bad:
+        raise KplateError(f"{path}: no plate rows after the header")
+    return good, bad
