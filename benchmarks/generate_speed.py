@@ -57,8 +57,8 @@ def child_generate(count: int, height: int, workers: int, augment: str | None) -
 
 def run_child(kind: str, **kwargs) -> dict:
     code = (
-        "import json, sys; sys.path.insert(0, %r); import generate_speed as g; "
-        "print(json.dumps(g.child_%s(**%r)))" % (str(HERE), kind, kwargs)
+        f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import generate_speed as g; "
+        f"print(json.dumps(g.child_{kind}(**{kwargs!r})))"
     )
     output = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
