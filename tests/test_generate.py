@@ -78,12 +78,20 @@ def test_manifest_is_imagefolder_compatible_and_labels_agree(tmp_path: Path) -> 
     assert on_disk == sorted(e["file_name"] for e in entries)
 
 
-def test_imagefolder_loads_when_datasets_is_installed(tmp_path: Path) -> None:
+def test_imagefolder_loads_the_output(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     datasets = pytest.importorskip("datasets")
     out = tmp_path / "out"
-    assert run_cli("--count", "5", "--out", str(out)) == 0
+    assert run_cli("--count", "5", "--seed", "9", "--out", str(out)) == 0
     loaded = datasets.load_dataset("imagefolder", data_dir=str(out), split="train")
-    assert len(loaded) == 5 and "text" in loaded.column_names
+    entries = read_metadata(out / "metadata.jsonl")
+    assert len(loaded) == 5
+    assert sorted(loaded["text"]) == sorted(e["text"] for e in entries)
+    first = loaded[0]
+    assert first["image"].size == (first["width"], first["height"])
+    assert [c["char"] for c in first["chars"]] == list(first["text"])
 
 
 def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path: Path) -> None:

@@ -142,3 +142,10 @@ def test_glyph_dir_source(tmp_path) -> None:
     assert [c.char for c in plate.record.chars] == list("12가3456")
     with pytest.raises(MissingGlyphError, match="나"):
         Renderer(source).render("12나3456")
+
+
+def test_builtin_typeface_covers_the_whole_grammar_alphabet() -> None:
+    from kplate.render.glyphs import BuiltinGlyphs
+    from kplate.spec.alphabet import grammar_alphabet
+
+    assert BuiltinGlyphs().missing(grammar_alphabet()) == set()
