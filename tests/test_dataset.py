@@ -279,7 +279,7 @@ def test_corrupt_files_are_skipped_and_reported(tmp_path: Path, synthetic: Path,
 
 
 def test_decode_refuses_bombs_and_truncation() -> None:
-    with pytest.raises(CorruptImage, match="bomb|too large"):
+    with pytest.raises(CorruptImage, match=r"bomb|too large"):
         decode(bomb_png(60000, 60000))
     buffer = io.BytesIO()
     Image.new("RGB", (100, 100), (1, 2, 3)).save(buffer, format="PNG")
@@ -451,4 +451,17 @@ def test_all_unreadable_domain_is_an_error_and_writes_nothing(
     out = tmp_path / "root"
     with pytest.raises(KplateError, match="none of its 2 images"):
         build(synthetic, real, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["real"]
+
+
+def test_write_error_is_one_kplate_error_and_leaves_nothing(
+    tmp_path: Path, synthetic: Path, monkeypatch
+) -> None:
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", "somewhere")
+
+    monkeypatch.setattr(build_module._Writer, "write", full)
+    real = make_plain(tmp_path / "real", 3)
+    with pytest.raises(KplateError, match="No space left on device"):
+        build(synthetic, real, tmp_path / "root")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["real"]

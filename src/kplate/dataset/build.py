@@ -1,0 +1,351 @@
+"""Build a GAN dataroot (trainA, trainB, testA, testB, dataset.json) from two domains.
+
+The dataroot is built in a hidden temporary folder next to the target and renamed into
+place only when complete, so an interrupted or failed run never leaves a half-built one.
+See the package docstring for the re-run rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from kplate import __version__
+from kplate.dataset.check import CorruptImage, Decoded, decode
+from kplate.dataset.scan import Domain, fingerprint_lines, scan_domain
+from kplate.dataset.split import Phase, group_key, phase_of, selection_order
+from kplate.errors import KplateError
+from kplate.io.files import atomic_write_text
+
+DATASET_JSON = "dataset.json"
+SKIPPED_TXT = "skipped.txt"
+SPLITS = ("trainA", "trainB", "testA", "testB")
+FORMAT = 1
+
+
+class Mode(StrEnum):
+    COPY = "copy"
+    LINK = "link"
+
+
+@dataclass(frozen=True)
+class DatasetOptions:
+    """Everything that decides a dataroot's contents (plus `overwrite`, which does not)."""
+
+    synthetic: Path
+    real: Path
+    out: Path
+    test_fraction: float = 0.1
+    max_images: int | None = None
+    mode: Mode = Mode.COPY
+    seed: int = 0
+    phase: Phase | None = None
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise KplateError(
+                f"--test-fraction must be at least 0 and below 1, got {self.test_fraction}"
+            )
+        if self.max_images is not None and self.max_images < 1:
+            raise KplateError(f"--max-images must be 1 or more, got {self.max_images}")
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        return (self.phase,) if self.phase else (Phase.TRAIN, Phase.TEST)
+
+    def recorded(self) -> dict[str, Any]:
+        return {
+            "synthetic": str(self.synthetic.resolve()),
+            "real": str(self.real.resolve()),
+            "test_fraction": self.test_fraction,
+            "max_images": self.max_images,
+            "mode": self.mode.value,
+            "seed": self.seed,
+            "type": self.phase.value if self.phase else None,
+        }
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    counts: dict[str, int]
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    up_to_date: bool = False
+    stored: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        if self.up_to_date:
+            return [f"{self.out}: up to date"]
+        splits = ", ".join(f"{s} {self.counts[s]}" for s in SPLITS)
+        stored = ", ".join(f"{k} {v}" for k, v in sorted(self.stored.items()) if v)
+        head = f"dataroot {self.out}: {splits}" + (f" ({stored})" if stored else "")
+        where = f" (listed in {self.out / SKIPPED_TXT})" if self.skipped else ""
+        dups = self.counts.get("duplicates", 0)
+        return [head, f"skipped {len(self.skipped)} unreadable files{where}, {dups} duplicates"]
+
+
+def _read_existing(out: Path) -> dict[str, Any] | None:
+    """The dataset.json of an existing dataroot, None for a free target; refuses other folders."""
+    if not out.exists() and not out.is_symlink():
+        return None
+    if not out.is_dir():
+        raise KplateError(f"--out {out}: exists and is not a folder")
+    if (out / DATASET_JSON).is_file():
+        try:
+            data = json.loads((out / DATASET_JSON).read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("splits"), dict):
+                raise ValueError("no splits")
+        except (OSError, ValueError):
+            raise KplateError(
+                f"--out {out}: {DATASET_JSON} is damaged; remove the folder or choose another --out"
+            ) from None
+        return data
+    if any(out.iterdir()):
+        raise KplateError(f"--out {out}: exists and is not a kplate dataroot (no {DATASET_JSON})")
+    return None
+
+
+def _digest(options: DatasetOptions, domains: tuple[Domain, Domain]) -> str:
+    lines = [json.dumps(options.recorded(), sort_keys=True), f"format {FORMAT}"]
+    for domain in domains:
+        lines += fingerprint_lines(domain)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def _is_up_to_date(
+    existing: dict[str, Any], out: Path, digest: str, phases: tuple[Phase, ...]
+) -> bool:
+    builds = existing.get("builds", {})
+    if any(builds.get(p.value) != digest for p in phases):
+        return False
+    return all(
+        os.path.lexists(out / entry["file"])
+        for split in SPLITS
+        if split.startswith(tuple(p.value for p in phases))
+        for entry in existing["splits"].get(split, [])
+    )
+
+
+@contextmanager
+def _building(out: Path) -> Iterator[Path]:
+    """A temporary folder next to `out`, renamed onto it on success, removed on any failure."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    except OSError as error:
+        raise KplateError(f"--out {out}: cannot create it here ({error.strerror})") from None
+    try:
+        yield tmp
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "dataroot")
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as error:  # disk full, permissions: one line, nothing left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        where = error.filename or out
+        raise KplateError(f"--out {out}: cannot write {where} ({error.strerror})") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+class _Writer:
+    """Stores one accepted image under a safe numbered name, by link, copy or conversion."""
+
+    def __init__(self, tmp: Path, mode: Mode) -> None:
+        self.tmp, self.mode = tmp, mode
+        self.next_index = dict.fromkeys(SPLITS, 0)
+        self.stored = {"copied": 0, "linked": 0, "converted": 0}
+
+    def write(self, split: str, source: Path, data: bytes, decoded: Decoded) -> tuple[str, str]:
+        index = self.next_index[split]
+        self.next_index[split] += 1
+        name = f"{split}/{index:06d}{decoded.suffix}"
+        target = self.tmp / name
+        if decoded.converted is not None:
+            decoded.converted.save(target, format="PNG", compress_level=1)
+            self.stored["converted"] += 1
+            return name, "converted"
+        if self.mode is Mode.LINK:
+            try:
+                os.symlink(source.resolve(), target)
+                self.stored["linked"] += 1
+                return name, "link"
+            except OSError:
+                pass  # links not allowed here (some file systems, Windows): copy instead
+        target.write_bytes(data)
+        self.stored["copied"] += 1
+        return name, "copy"
+
+
+def _fill_domain(
+    domain: Domain,
+    letter: str,
+    options: DatasetOptions,
+    writer: _Writer,
+    splits: dict[str, list[dict[str, Any]]],
+    skipped: list[dict[str, str]],
+    duplicates: list[dict[str, str]],
+    flag: str,
+) -> None:
+    seen: dict[str, str] = {}
+    accepted = 0
+    valid = 0
+    for candidate in selection_order(domain.candidates, lambda c: c.name, options.seed):
+        if options.max_images is not None and accepted >= options.max_images:
+            break
+        try:
+            data = candidate.path.read_bytes()
+            decoded = decode(data)
+        except OSError as error:
+            skipped.append(
+                {
+                    "domain": letter,
+                    "source": str(candidate.path),
+                    "reason": f"cannot read ({error.strerror})",
+                }
+            )
+            continue
+        except CorruptImage as error:
+            skipped.append({"domain": letter, "source": str(candidate.path), "reason": str(error)})
+            continue
+        valid += 1
+        if decoded.sha256 in seen:
+            duplicates.append(
+                {"domain": letter, "source": str(candidate.path), "same_as": seen[decoded.sha256]}
+            )
+            continue
+        seen[decoded.sha256] = str(candidate.path)
+        phase = phase_of(
+            group_key(candidate.text, decoded.sha256), options.seed, options.test_fraction
+        )
+        if phase not in options.phases:
+            continue
+        split = f"{phase.value}{letter}"
+        name, stored = writer.write(split, candidate.path, data, decoded)
+        splits[split].append(
+            {
+                "file": name,
+                "source": str(candidate.path),
+                "text": candidate.text,
+                "sha256": decoded.sha256,
+                "stored": stored,
+            }
+        )
+        accepted += 1
+    if valid == 0:
+        raise KplateError(
+            f"{flag} {domain.root}: none of its {len(domain.candidates)} images could be read"
+        )
+
+
+def _carry_over(
+    existing: dict[str, Any], old_out: Path, tmp: Path, keep: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The other phase of an existing dataroot, moved into the new build (links stay links)."""
+    kept: dict[str, list[dict[str, Any]]] = {}
+    for split in keep:
+        kept[split] = list(existing["splits"].get(split, []))
+        for entry in kept[split]:
+            source, target = old_out / entry["file"], tmp / entry["file"]
+            if not os.path.lexists(source):
+                raise KplateError(
+                    f"--out {old_out}: {entry['file']} is missing; "
+                    "rebuild with --overwrite and no --type"
+                )
+            if source.is_symlink():
+                os.symlink(os.readlink(source), target)
+            else:
+                try:
+                    os.link(source, target)
+                except OSError:
+                    shutil.copyfile(source, target)
+    return kept
+
+
+def _check_merge(existing: dict[str, Any], options: DatasetOptions) -> None:
+    previous = existing.get("options", {})
+    for key, flag in (("seed", "--seed"), ("test_fraction", "--test-fraction")):
+        if previous.get(key) != options.recorded()[key]:
+            raise KplateError(
+                f"--out {options.out}: was built with {flag} {previous.get(key)}; use the same "
+                f"value so --type {options.phase} cannot put a plate on both sides, or rebuild "
+                "all of it with --overwrite and no --type"
+            )
+
+
+def build_dataset(options: DatasetOptions) -> BuildResult:
+    """Build (or confirm up to date) the dataroot that `options` describes."""
+    out = options.out
+    existing = _read_existing(out)
+    domains = (
+        scan_domain(options.synthetic, "--synthetic", exclude=(out,)),
+        scan_domain(options.real, "--real", exclude=(out,)),
+    )
+    digest = _digest(options, domains)
+    phases = options.phases
+    if existing is not None:
+        if _is_up_to_date(existing, out, digest, phases):
+            return BuildResult(out, existing.get("counts", {}), up_to_date=True)
+        built = set(existing.get("builds", {}))
+        adding = options.phase is not None and options.phase.value not in built
+        if not (options.overwrite or adding):
+            raise KplateError(
+                f"--out {out}: holds a kplate dataroot built from other inputs or options; "
+                "pass --overwrite to rebuild it"
+            )
+    keep = [s for s in SPLITS if not s.startswith(tuple(p.value for p in phases))]
+    carry = existing is not None and options.phase is not None
+    if carry:
+        _check_merge(existing, options)
+    splits: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
+    skipped: list[dict[str, str]] = []
+    duplicates: list[dict[str, str]] = []
+    builds = {p.value: digest for p in phases}
+    with _building(out) as tmp:
+        for split in SPLITS:
+            (tmp / split).mkdir()
+        if carry:
+            splits.update(_carry_over(existing, out, tmp, keep))
+            builds = {
+                **{k: v for k, v in existing.get("builds", {}).items() if k not in builds},
+                **builds,
+            }
+        writer = _Writer(tmp, options.mode)
+        for domain, letter, flag in zip(domains, "AB", ("--synthetic", "--real"), strict=True):
+            _fill_domain(domain, letter, options, writer, splits, skipped, duplicates, flag)
+        counts = {s: len(splits[s]) for s in SPLITS}
+        counts["skipped"] = len(skipped)
+        counts["duplicates"] = len(duplicates)
+        document = {
+            "kplate": __version__,
+            "format": FORMAT,
+            "splits": splits,
+            "counts": counts,
+            "skipped": skipped,
+            "duplicates": duplicates,
+            "options": options.recorded(),
+            "builds": builds,
+        }
+        if skipped:
+            atomic_write_text(
+                tmp / SKIPPED_TXT,
+                "".join(f"{s['domain']}\t{s['source']}\t{s['reason']}\n" for s in skipped),
+            )
+        atomic_write_text(
+            tmp / DATASET_JSON, json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+        )
+    return BuildResult(out, counts, skipped, stored=writer.stored)
