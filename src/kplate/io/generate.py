@@ -27,25 +27,26 @@ import numpy as np
 from kplate import __version__
 from kplate.errors import KplateError
 from kplate.io.files import atomic_write_text, encode_image
-from kplate.io.lock import LOCK_FILE, DirectoryLock
+from kplate.io.lock import DirectoryLock
 from kplate.io.manifest import (
-    GT_TXT,
-    LABELS_CSV,
-    LMDB_DIR,
     METADATA,
     dumps_line,
     read_metadata,
     write_derived_manifests,
 )
+from kplate.io.run_folder import (
+    IMAGES,
+    RUN_FILE,
+    SUMMARY_FILE,
+    prepare_out,
+    remove_stray_temporaries,
+    resume_prefix,
+    write_file,
+)
 from kplate.numbers import sample, validate
 from kplate.render import Renderer, glyph_source
 from kplate.render.record import PlateRecord
 from kplate.spec.types import PlateType
-
-RUN_FILE = "run.json"
-SUMMARY_FILE = "summary.json"
-IMAGES = "images"
-OWNED = (IMAGES, METADATA, LABELS_CSV, GT_TXT, LMDB_DIR, RUN_FILE, SUMMARY_FILE)
 
 
 class ImageFormat(StrEnum):
@@ -262,7 +263,7 @@ def _work(index: int) -> tuple[bytes | None, dict[str, Any]]:
     entry["file_name"] = file_name_for(
         entry, FileNaming.INDEX, cfg.image_format, setup.digits, Counter()
     )
-    _write_file(setup.out / entry["file_name"], data)
+    write_file(setup.out / entry["file_name"], data)
     return None, entry
 
 
@@ -280,14 +281,6 @@ def _produce(
     with context.Pool(workers, initializer=_init_worker, initargs=(setup,)) as pool:
         chunk = max(1, min(32, len(indices) // (workers * 8)))
         yield from pool.imap(_work, indices, chunksize=chunk)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write then rename: a kill leaves at most a stray `.tmp`, never a torn image."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
 
 
 class _Progress:
@@ -312,52 +305,6 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-
-
-def _prepare_out(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> bool:
-    """Check the folder can take this run; returns True when it holds an earlier part of it."""
-    if out.exists() and not out.is_dir():
-        raise KplateError(f"{out}: exists and is not a folder")
-    run_file = out / RUN_FILE
-    if run_file.is_file():
-        try:
-            previous = json.loads(run_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            previous = None
-        same = previous == fingerprint
-        if same and not overwrite:
-            return True
-        if not overwrite:
-            raise KplateError(
-                f"{out}: holds a different kplate run; pass --overwrite to replace it, "
-                "or choose another --out"
-            )
-    elif out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()) and not overwrite:
-        if any((out / name).exists() for name in OWNED):
-            raise KplateError(f"{out}: holds a kplate output without {RUN_FILE}; pass --overwrite")
-        raise KplateError(f"{out}: folder is not empty; choose another --out or pass --overwrite")
-    if overwrite:
-        for name in OWNED:
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-    return False
-
-
-def _resume_prefix(out: Path, expected: list[int]) -> list[dict[str, Any]]:
-    """The entries of an interrupted run that can be kept: the longest prefix, in order,
-    whose images are on disk. Everything after the first gap is made again."""
-    path = out / METADATA
-    if not path.exists():
-        return []
-    kept: list[dict[str, Any]] = []
-    for entry, index in zip(read_metadata(path), expected, strict=False):
-        if entry.get("index") != index or not (out / entry["file_name"]).is_file():
-            break
-        kept.append(entry)
-    return kept
 
 
 def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
@@ -386,8 +333,8 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
     if not os.access(out, os.W_OK):
         raise KplateError(f"{out}: output folder is not writable")
     with DirectoryLock(out):
-        resuming = _prepare_out(out, fingerprint, options.overwrite)
-        kept = _resume_prefix(out, indices) if resuming else []
+        resuming = prepare_out(out, fingerprint, options.overwrite)
+        kept = resume_prefix(out, indices) if resuming else []
         if resuming and (out / SUMMARY_FILE).is_file() and len(kept) == len(indices):
             summary = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
             return RunSummary(
@@ -395,8 +342,7 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
             )
         atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
         (out / IMAGES).mkdir(exist_ok=True)
-        for stray in (out / IMAGES).rglob(".*.tmp"):
-            stray.unlink(missing_ok=True)
+        remove_stray_temporaries(out / IMAGES)
         (out / SUMMARY_FILE).unlink(missing_ok=True)
         # Rewrite the kept prefix so a torn last line or stale tail is gone before appending.
         atomic_write_text(out / METADATA, "".join(dumps_line(e) for e in kept))
@@ -422,7 +368,7 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
                         if path.parent not in made_dirs:
                             path.parent.mkdir(parents=True, exist_ok=True)
                             made_dirs.add(path.parent)
-                        _write_file(path, data)
+                        write_file(path, data)
                     manifest.write(dumps_line(entry))
                     manifest.flush()
                     per_type[entry["type"]] += 1
@@ -485,7 +431,7 @@ def merge_shards(shards: list[Path], out: Path, *, lmdb: bool = False) -> int:
     }
     out.mkdir(parents=True, exist_ok=True)
     with DirectoryLock(out):
-        _prepare_out(out, fingerprint, overwrite=False)
+        prepare_out(out, fingerprint, overwrite=False)
         naming = FileNaming(base["naming"])
         fmt = ImageFormat(config_data["image_format"])
         total = (

@@ -1,0 +1,88 @@
+"""Output folders that survive interruption: shared by `generate` and `translate`.
+
+A run folder holds `run.json` (the options that decide its content), `images/`, an
+append-only `metadata.jsonl` in index order, and derived manifests written at the end.
+Re-running the same command keeps the longest intact prefix and makes the rest; a
+different run is refused unless the user asks to overwrite, and a folder holding
+anything else is never written into.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from kplate.errors import KplateError
+from kplate.io.lock import LOCK_FILE
+from kplate.io.manifest import GT_TXT, LABELS_CSV, LMDB_DIR, METADATA, read_metadata
+
+RUN_FILE = "run.json"
+SUMMARY_FILE = "summary.json"
+IMAGES = "images"
+OWNED = (IMAGES, METADATA, LABELS_CSV, GT_TXT, LMDB_DIR, RUN_FILE, SUMMARY_FILE)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write then rename: a kill leaves at most a stray `.tmp`, never a torn image.
+
+    The temporary name is fixed (not random) because the folder lock already rules out
+    a second writer, and a fixed name is cheaper on the hot path.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def prepare_out(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> bool:
+    """Check the folder can take this run; returns True when it holds an earlier part of it."""
+    if out.exists() and not out.is_dir():
+        raise KplateError(f"{out}: exists and is not a folder")
+    run_file = out / RUN_FILE
+    if run_file.is_file():
+        try:
+            previous = json.loads(run_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            previous = None
+        if previous == fingerprint and not overwrite:
+            return True
+        if not overwrite:
+            raise KplateError(
+                f"{out}: holds a different kplate run; pass --overwrite to replace it, "
+                "or choose another --out"
+            )
+    elif out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()) and not overwrite:
+        if any((out / name).exists() for name in OWNED):
+            raise KplateError(f"{out}: holds a kplate output without {RUN_FILE}; pass --overwrite")
+        raise KplateError(f"{out}: folder is not empty; choose another --out or pass --overwrite")
+    if overwrite:
+        for name in OWNED:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    return False
+
+
+def resume_prefix(out: Path, expected: list[int]) -> list[dict[str, Any]]:
+    """The entries of an interrupted run that can be kept: the longest prefix, in order,
+    whose images are on disk. Everything after the first gap is made again."""
+    path = out / METADATA
+    if not path.exists():
+        return []
+    kept: list[dict[str, Any]] = []
+    for entry, index in zip(read_metadata(path), expected, strict=False):
+        if entry.get("index") != index or not (out / entry["file_name"]).is_file():
+            break
+        kept.append(entry)
+    return kept
+
+
+def remove_stray_temporaries(images: Path) -> None:
+    """Delete `.NAME.tmp` files a killed run left behind."""
+    for stray in images.rglob(".*.tmp"):
+        stray.unlink(missing_ok=True)
