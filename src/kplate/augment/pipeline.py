@@ -1,0 +1,192 @@
+"""The augmenter: sample every effect's values from the image's generator, then apply them.
+
+Sampling and applying are separate (as in albumentations), and the sampled values are
+rounded *before* they are applied, so the recorded params dict reproduces an image
+exactly: `augmenter.apply(image, record, params)` gives the same pixels again.
+
+Order: plate wear -> geometry (warp onto a background) -> lighting -> camera.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from kplate.augment import camera, photometric
+from kplate.augment.backgrounds import background as make_background
+from kplate.augment.geometry import NEUTRAL, fits, homography, transform_record, warp_onto
+from kplate.augment.presets import SCHEMA, load_spec
+from kplate.render.record import PlateRecord
+
+DIGITS = 4
+ATTEMPTS = 10
+#: After ATTEMPTS misses, geometry ranges shrink toward neutral by these factors.
+MILDER = (0.5, 0.25, 0.0)
+SEED_LIMIT = 2**31
+
+
+def _uniform(rng: np.random.Generator, kind: str, lo: float, hi: float) -> float | int:
+    if kind == "int":
+        return int(rng.integers(int(lo), int(hi) + 1))
+    return round(float(lo + (hi - lo) * rng.random()), DIGITS)
+
+
+def _shrink(lo: float, hi: float, neutral: float, k: float) -> tuple[float, float]:
+    """The range [lo, hi] pulled toward its neutral value (clipped into it) by factor k."""
+    n = min(max(neutral, lo), hi)
+    return n + k * (lo - n), n + k * (hi - n)
+
+
+class Augmenter:
+    """Callable as the generator expects: `(image, record, rng) -> (image, record, params)`."""
+
+    def __init__(self, spec: dict[str, Any], name: str = "custom") -> None:
+        self.spec = spec
+        self.name = name
+        # Effects in pipeline order, each with its spec; built once, used for every image.
+        self._geometry = spec.get("geometry", {})
+        photo = spec.get("photometric", {})
+        self._wear = [(e, photo[e]) for e in photometric.WEAR if e in photo]
+        self._lighting = [(e, photo[e]) for e in photometric.LIGHTING if e in photo]
+        cam = spec.get("camera", {})
+        self._camera = [(e, cam[e]) for e in camera.CAMERA if e in cam]
+
+    def __call__(
+        self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
+    ) -> tuple[np.ndarray, PlateRecord, dict[str, Any]]:
+        params = self.sample(rng, record, (image.shape[1], image.shape[0]))
+        out, new_record = self.apply(image, record, params)
+        return out, new_record, params
+
+    # -- sampling -------------------------------------------------------------------------
+    def sample(
+        self, rng: np.random.Generator, record: PlateRecord, size: tuple[int, int]
+    ) -> dict[str, Any]:
+        """Draw every effect's values; geometry is redrawn until no character leaves."""
+        params: dict[str, Any] = {"preset": self.name}
+        params["geometry"] = self._sample_geometry(rng, record, size)
+        params["photometric"] = self._sample_group(
+            rng, [*self._wear, *self._lighting], photometric.SEEDED, "photometric"
+        )
+        params["camera"] = self._sample_group(rng, self._camera, camera.SEEDED, "camera")
+        params["output_size"] = [size[0], size[1]]
+        return params
+
+    def _sample_group(
+        self,
+        rng: np.random.Generator,
+        effects: list[tuple[str, dict[str, Any]]],
+        seeded: set[str],
+        group: str,
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for effect, spec in effects:
+            # Draw the coin and the values whatever the outcome, so that switching one
+            # effect off in a config does not reshuffle the values of the others.
+            fire = rng.random() < spec["p"]
+            values = {
+                name: _uniform(rng, param.kind, *spec[name])
+                for name, param in SCHEMA[group][effect].items()
+            }
+            seed = int(rng.integers(SEED_LIMIT))
+            if fire:
+                if effect in seeded:
+                    values["seed"] = seed
+                out[effect] = values
+        return out
+
+    def _draw_geometry(self, rng: np.random.Generator, k: float) -> dict[str, Any]:
+        geo: dict[str, Any] = {}
+        spec = self._geometry
+        for effect in ("rotate", "shear", "perspective", "scale", "translate"):
+            if effect not in spec:
+                continue
+            fire = rng.random() < spec[effect]["p"]
+            values: dict[str, Any] = {}
+            for name in SCHEMA["geometry"][effect]:
+                lo, hi = _shrink(*spec[effect][name], NEUTRAL[effect][name], k)
+                values[name] = _uniform(rng, "float", lo, hi)
+            if effect == "perspective":
+                unit = rng.uniform(-1, 1, 8)
+                values["corners"] = [round(float(u * values["amount"]), DIGITS) for u in unit]
+            if fire:
+                geo[effect] = values
+        if "margin" in spec:
+            fire = rng.random() < spec["margin"]["p"]
+            margin = {}
+            for name in ("x", "y"):
+                lo, hi = _shrink(*spec["margin"][name], 0.0, k)
+                margin[name] = [_uniform(rng, "float", lo, hi) for _ in range(2)]
+            if fire:
+                geo["margin"] = margin
+        return geo
+
+    def _sample_geometry(
+        self, rng: np.random.Generator, record: PlateRecord, size: tuple[int, int]
+    ) -> dict[str, Any]:
+        kinds = self._geometry.get("background", {}).get("kinds", ["body"])
+        background = {
+            "kind": str(kinds[int(rng.integers(len(kinds)))]),
+            "seed": int(rng.integers(SEED_LIMIT)),
+        }
+        attempts = 0
+        for k, tries in ((1.0, ATTEMPTS), *((m, 3) for m in MILDER)):
+            for _ in range(tries):
+                attempts += 1
+                geo = self._draw_geometry(rng, k)
+                if fits(homography(geo, size, size), record, size):
+                    geo["background"] = background
+                    geo["attempts"] = attempts
+                    if k < 1.0:
+                        geo["milder"] = k
+                    return geo
+        # A config whose neutral point itself crops a character: leave the plate as is.
+        return {"background": background, "attempts": attempts, "fallback": "identity"}
+
+    # -- applying -------------------------------------------------------------------------
+    def apply(
+        self, image: np.ndarray, record: PlateRecord, params: dict[str, Any]
+    ) -> tuple[np.ndarray, PlateRecord]:
+        """Apply recorded params: deterministic, and the same pixels as when sampled."""
+        out = image
+        photo = params.get("photometric", {})
+        for effect, fn in photometric.WEAR.items():
+            if effect in photo:
+                out = fn(out, photo[effect])
+        out, record = self._apply_geometry(out, record, params)
+        for effect, fn in photometric.LIGHTING.items():
+            if effect in photo:
+                out = fn(out, photo[effect])
+        ctx = {"plate_quad": record.plate_quad}
+        cam = params.get("camera", {})
+        for effect, fn in camera.CAMERA.items():
+            if effect in cam:
+                out = fn(out, cam[effect], ctx)
+        if out.ndim == 2:
+            out = cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
+        return np.ascontiguousarray(out), record
+
+    def _apply_geometry(
+        self, image: np.ndarray, record: PlateRecord, params: dict[str, Any]
+    ) -> tuple[np.ndarray, PlateRecord]:
+        geo = params.get("geometry", {})
+        out_w, out_h = params.get("output_size", (image.shape[1], image.shape[0]))
+        if not any(effect in geo for effect in NEUTRAL) and (out_w, out_h) == (
+            image.shape[1],
+            image.shape[0],
+        ):
+            # Nothing moves: skip the warp, but record quads as every augmented image does.
+            return image, transform_record(record, np.eye(3), (out_w, out_h))
+        matrix = homography(geo, (image.shape[1], image.shape[0]), (out_w, out_h))
+        bg_spec = geo.get("background", {"kind": "flat", "seed": 0})
+        background = make_background(bg_spec["kind"], bg_spec["seed"], out_w, out_h)
+        out = warp_onto(image, matrix, background)
+        return out, transform_record(record, matrix, (out_w, out_h))
+
+
+def build_augmenter(spec: str) -> Augmenter:
+    """An augmenter for a preset name (light, heavy, cctv, night) or a YAML config path."""
+    name, data = load_spec(spec)
+    return Augmenter(data, name)

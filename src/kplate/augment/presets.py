@@ -1,0 +1,373 @@
+"""Augmentation specs: which effects may fire, how often (`p`) and within which ranges.
+
+A spec is plain nested data, `{group: {effect: {"p": prob, param: [lo, hi], ...}}}`, so a
+YAML file can mirror a preset exactly. `SCHEMA` lists every effect, its parameters and
+the hard limits a config may ask for; the presets below are what `--augment NAME` means
+and what docs/augment.md tabulates (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kplate.errors import KplateError
+
+GROUPS = ("geometry", "photometric", "camera")
+BACKGROUNDS = ("body", "bumper", "road", "flat")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: a float or int range within hard limits, or a list of choices."""
+
+    kind: str  # "float", "int" or "choice"
+    lo: float = 0.0
+    hi: float = 0.0
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+
+def _f(lo: float, hi: float, doc: str) -> Param:
+    return Param("float", lo, hi, doc=doc)
+
+
+def _i(lo: int, hi: int, doc: str) -> Param:
+    return Param("int", lo, hi, doc=doc)
+
+
+#: Every effect a spec may name, in the order the pipeline applies them within a group.
+SCHEMA: dict[str, dict[str, dict[str, Param]]] = {
+    "geometry": {
+        "rotate": {"deg": _f(-45, 45, "in-plane rotation, degrees (+ = counter-clockwise)")},
+        "shear": {"deg": _f(-30, 30, "horizontal shear, degrees")},
+        "perspective": {"amount": _f(0, 0.3, "corner jitter, fraction of plate size")},
+        "scale": {"factor": _f(0.3, 1.5, "plate size relative to its cell")},
+        "translate": {
+            "x": _f(-0.5, 0.5, "shift, fraction of plate width"),
+            "y": _f(-0.5, 0.5, "shift, fraction of plate height"),
+        },
+        "margin": {
+            "x": _f(0, 1.0, "background left and right, fraction of plate width"),
+            "y": _f(0, 2.0, "background above and below, fraction of plate height"),
+        },
+        "background": {
+            "kinds": Param("choice", choices=BACKGROUNDS, doc="procedural background kinds"),
+        },
+    },
+    "photometric": {
+        "brightness": {"amount": _f(-0.8, 0.8, "added brightness, fraction of 255")},
+        "contrast": {"amount": _f(-0.9, 1.0, "contrast change (0 = none)")},
+        "gamma": {"gamma": _f(0.2, 5.0, "gamma exponent (> 1 darkens mid-tones)")},
+        "temperature": {"shift": _f(-0.5, 0.5, "colour temperature (+ warm, - cool)")},
+        "shadow": {"intensity": _f(0, 1, "darkening of the shadowed part")},
+        "glare": {"intensity": _f(0, 1, "peak of a specular streak, toward white")},
+        "dirt": {"amount": _f(0, 1, "opacity of grime blotches")},
+        "scratches": {"count": _i(0, 60, "number of thin scratches")},
+        "fade": {"amount": _f(0, 1, "paint faded toward the plate colour")},
+    },
+    "camera": {
+        "infrared": {
+            "lift": _f(0, 0.7, "blacks lifted to this grey level (fraction)"),
+            "contrast": _f(0.2, 1.0, "remaining contrast"),
+            "bloom": _f(0, 1, "glow of bright areas over the ink"),
+            "surround": _f(0, 1, "brightness outside the plate (1 = unchanged)"),
+        },
+        "blur": {"sigma": _f(0, 5, "Gaussian (defocus) blur sigma, pixels")},
+        "defocus": {"radius": _i(1, 8, "disc (lens defocus) radius, pixels")},
+        "motion_blur": {
+            "length": _i(3, 31, "kernel length, pixels (odd)"),
+            "angle": _f(-180, 180, "direction of motion, degrees"),
+        },
+        "noise": {"sigma": _f(0, 0.3, "sensor noise std, fraction of 255")},
+        "downscale": {"plate_height": _i(6, 400, "plate height in pixels before upscaling")},
+        "jpeg": {"quality": _i(1, 100, "JPEG quality of a re-compression")},
+    },
+}
+
+
+def _e(p: float, **ranges: Any) -> dict[str, Any]:
+    return {"p": p, **{k: list(v) if isinstance(v, tuple) else v for k, v in ranges.items()}}
+
+
+#: light: close to the earlier project (rotation within +-7 deg, a mild perspective
+#: warp, brightness scaling), plus a thin crop margin.
+LIGHT: dict[str, Any] = {
+    "geometry": {
+        "rotate": _e(1.0, deg=(-7, 7)),
+        "perspective": _e(0.7, amount=(0, 0.04)),
+        "scale": _e(1.0, factor=(0.92, 1.0)),
+        "margin": _e(0.5, x=(0, 0.04), y=(0, 0.15)),
+        "background": _e(1.0, kinds=["body", "bumper", "flat"]),
+    },
+    "photometric": {
+        "brightness": _e(0.8, amount=(-0.2, 0.2)),
+        "contrast": _e(0.5, amount=(-0.2, 0.2)),
+    },
+    "camera": {
+        "blur": _e(0.2, sigma=(0.3, 0.9)),
+        "jpeg": _e(0.2, quality=(60, 95)),
+    },
+}
+
+#: heavy: everything, often and strongly; still every character stays in the image.
+HEAVY: dict[str, Any] = {
+    "geometry": {
+        "rotate": _e(1.0, deg=(-15, 15)),
+        "shear": _e(0.5, deg=(-12, 12)),
+        "perspective": _e(0.8, amount=(0, 0.08)),
+        "scale": _e(1.0, factor=(0.75, 1.0)),
+        "translate": _e(0.7, x=(-0.06, 0.06), y=(-0.1, 0.1)),
+        "margin": _e(0.8, x=(0, 0.15), y=(0, 0.6)),
+        "background": _e(1.0, kinds=list(BACKGROUNDS)),
+    },
+    "photometric": {
+        "brightness": _e(0.8, amount=(-0.3, 0.3)),
+        "contrast": _e(0.7, amount=(-0.5, 0.3)),
+        "gamma": _e(0.5, gamma=(0.6, 1.8)),
+        "temperature": _e(0.5, shift=(-0.25, 0.25)),
+        "shadow": _e(0.3, intensity=(0.2, 0.6)),
+        "glare": _e(0.25, intensity=(0.2, 0.8)),
+        "dirt": _e(0.35, amount=(0.1, 0.5)),
+        "scratches": _e(0.2, count=(1, 12)),
+        "fade": _e(0.25, amount=(0.1, 0.5)),
+    },
+    "camera": {
+        "infrared": _e(
+            0.15, lift=(0.05, 0.3), contrast=(0.55, 0.95), bloom=(0.1, 0.6), surround=(0.3, 0.9)
+        ),
+        "blur": _e(0.4, sigma=(0.4, 1.6)),
+        "defocus": _e(0.1, radius=(1, 3)),
+        "motion_blur": _e(0.25, length=(3, 9), angle=(-180, 180)),
+        "noise": _e(0.5, sigma=(0.01, 0.06)),
+        "downscale": _e(0.4, plate_height=(14, 40)),
+        "jpeg": _e(0.6, quality=(20, 85)),
+    },
+}
+
+#: cctv: infrared greyscale roadside cameras: washed-out plate, low resolution, blocky.
+CCTV: dict[str, Any] = {
+    "geometry": {
+        "rotate": _e(1.0, deg=(-8, 8)),
+        "shear": _e(0.5, deg=(-8, 8)),
+        "perspective": _e(0.7, amount=(0, 0.06)),
+        "scale": _e(1.0, factor=(0.8, 1.0)),
+        "translate": _e(0.5, x=(-0.04, 0.04), y=(-0.08, 0.08)),
+        "margin": _e(0.8, x=(0, 0.1), y=(0, 0.4)),
+        "background": _e(1.0, kinds=["body", "bumper", "flat"]),
+    },
+    "photometric": {
+        "brightness": _e(0.6, amount=(-0.1, 0.25)),
+        "dirt": _e(0.2, amount=(0.1, 0.4)),
+        "fade": _e(0.2, amount=(0.1, 0.4)),
+    },
+    "camera": {
+        "infrared": _e(
+            1.0, lift=(0.03, 0.25), contrast=(0.7, 1.0), bloom=(0.1, 0.6), surround=(0.15, 0.6)
+        ),
+        "blur": _e(0.6, sigma=(0.5, 1.5)),
+        "motion_blur": _e(0.2, length=(3, 7), angle=(-180, 180)),
+        "noise": _e(0.6, sigma=(0.01, 0.05)),
+        "downscale": _e(0.7, plate_height=(16, 36)),
+        "jpeg": _e(0.8, quality=(25, 75)),
+    },
+}
+
+#: night: dark exposure, warm street light, headlight glare, noise and motion blur.
+NIGHT: dict[str, Any] = {
+    "geometry": {
+        "rotate": _e(1.0, deg=(-10, 10)),
+        "shear": _e(0.4, deg=(-8, 8)),
+        "perspective": _e(0.7, amount=(0, 0.06)),
+        "scale": _e(1.0, factor=(0.8, 1.0)),
+        "translate": _e(0.5, x=(-0.04, 0.04), y=(-0.08, 0.08)),
+        "margin": _e(0.7, x=(0, 0.12), y=(0, 0.5)),
+        "background": _e(1.0, kinds=["body", "bumper", "road", "flat"]),
+    },
+    "photometric": {
+        "brightness": _e(1.0, amount=(-0.35, -0.05)),
+        "contrast": _e(0.6, amount=(-0.35, 0.1)),
+        "gamma": _e(0.8, gamma=(1.1, 1.8)),
+        "temperature": _e(0.7, shift=(0.05, 0.35)),
+        "shadow": _e(0.3, intensity=(0.2, 0.6)),
+        "glare": _e(0.5, intensity=(0.3, 0.9)),
+    },
+    "camera": {
+        "infrared": _e(
+            0.3, lift=(0.03, 0.25), contrast=(0.55, 0.95), bloom=(0.2, 0.9), surround=(0.15, 0.6)
+        ),
+        "blur": _e(0.4, sigma=(0.4, 1.2)),
+        "motion_blur": _e(0.4, length=(3, 11), angle=(-180, 180)),
+        "noise": _e(0.9, sigma=(0.02, 0.09)),
+        "downscale": _e(0.4, plate_height=(16, 40)),
+        "jpeg": _e(0.6, quality=(25, 80)),
+    },
+}
+
+PRESETS: dict[str, dict[str, Any]] = {"light": LIGHT, "heavy": HEAVY, "cctv": CCTV, "night": NIGHT}
+
+
+# -- validation --------------------------------------------------------------------------
+
+
+class _Lines:
+    """Line numbers of the keys of a YAML document, so errors can point at them."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple[str, ...], int] = {}
+        try:
+            node = yaml.compose(text)
+        except yaml.YAMLError:
+            return
+        self._walk(node, ())
+
+    def _walk(self, node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, str(key.value))
+                self.lines[sub] = key.start_mark.line + 1
+                self._walk(value, sub)
+
+    def at(self, path: tuple[str, ...]) -> str:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return f" (line {self.lines[path]})" if path else ""
+
+
+def validate_spec(data: Any, where: str = "config", lines: _Lines | None = None) -> dict[str, Any]:
+    """Check a spec against SCHEMA; returns a normalised deep copy or raises KplateError.
+
+    Errors name the source (`where`), the dotted key and, for YAML files, the line.
+    """
+
+    def fail(path: tuple[str, ...], message: str) -> KplateError:
+        key = ".".join(path) or "top level"
+        return KplateError(f"{where}: {key}{lines.at(path) if lines else ''}: {message}")
+
+    if not isinstance(data, dict):
+        raise fail((), "expected a mapping of geometry/photometric/camera")
+    spec: dict[str, Any] = {}
+    for group, effects in data.items():
+        if group not in SCHEMA:
+            raise fail((str(group),), f"unknown group; expected one of {', '.join(GROUPS)}")
+        if effects is None:
+            effects = {}
+        if not isinstance(effects, dict):
+            raise fail((group,), "expected a mapping of effects")
+        spec[group] = {}
+        for effect, values in effects.items():
+            path = (group, str(effect))
+            if effect not in SCHEMA[group]:
+                known = ", ".join(SCHEMA[group])
+                raise fail(path, f"unknown effect; {group} has {known}")
+            spec[group][effect] = _validate_effect(values, SCHEMA[group][effect], path, fail)
+    return spec
+
+
+def _validate_effect(values: Any, params: dict[str, Param], path: tuple[str, ...], fail) -> dict:
+    if not isinstance(values, dict):
+        raise fail(path, "expected a mapping with p and parameter ranges")
+    unknown = set(values) - {"p", *params}
+    if unknown:
+        allowed = ", ".join(["p", *params])
+        raise fail((*path, str(sorted(unknown, key=str)[0])), f"unknown key; allowed: {allowed}")
+    out: dict[str, Any] = {}
+    p = values.get("p", 1.0)
+    if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
+        raise fail((*path, "p"), f"expected a probability in [0, 1], got {p!r}")
+    out["p"] = float(p)
+    for name, param in params.items():
+        key = (*path, name)
+        if name not in values:
+            raise fail(key, "missing")
+        value = values[name]
+        if param.kind == "choice":
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not value:
+                raise fail(key, f"expected a list of {', '.join(param.choices)}")
+            for choice in value:
+                if choice not in param.choices:
+                    raise fail(key, f"unknown choice {choice!r}; expected {param.choices}")
+            out[name] = list(value)
+            continue
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = [value, value]
+        ok = isinstance(value, list) and len(value) == 2
+        ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        if param.kind == "int" and ok:
+            ok = all(float(v).is_integer() for v in value)
+        if not ok:
+            kind = "integers" if param.kind == "int" else "numbers"
+            raise fail(key, f"expected a range [lo, hi] of {kind}, got {value!r}")
+        lo, hi = value
+        if lo > hi:
+            raise fail(key, f"range [{lo}, {hi}] has lo > hi")
+        if lo < param.lo or hi > param.hi:
+            raise fail(key, f"range [{lo}, {hi}] outside the allowed [{param.lo}, {param.hi}]")
+        out[name] = [int(lo), int(hi)] if param.kind == "int" else [float(lo), float(hi)]
+    return out
+
+
+def load_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """(name, validated spec) for a preset name or a YAML file path.
+
+    A file may start from a preset with `preset: heavy`; its groups then override that
+    preset effect by effect (an effect with `p: 0` switches it off).
+    """
+    if spec in PRESETS:
+        return spec, copy.deepcopy(PRESETS[spec])
+    path = Path(spec)
+    if path.suffix.lower() not in {".yaml", ".yml"} and not path.exists():
+        raise KplateError(
+            f"unknown augmentation preset '{spec}'; expected one of "
+            f"{', '.join(PRESETS)} or a YAML config file"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise KplateError(f"{spec}: cannot read augmentation config ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise KplateError(f"{spec}{line}: not valid YAML") from None
+    lines = _Lines(text)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise KplateError(f"{spec}: expected a mapping of geometry/photometric/camera")
+    data = dict(data)
+    base_name = data.pop("preset", None)
+    base: dict[str, Any] = {}
+    if base_name is not None:
+        if base_name not in PRESETS:
+            raise KplateError(
+                f"{spec}: preset{lines.at(('preset',))}: unknown preset {base_name!r}; "
+                f"expected one of {', '.join(PRESETS)}"
+            )
+        base = copy.deepcopy(PRESETS[base_name])
+    own = validate_spec(data, spec, lines)
+    for group, effects in own.items():
+        base.setdefault(group, {}).update(effects)
+    return path.stem, base
+
+
+def ranges_table(name: str, spec: dict[str, Any]) -> list[str]:
+    """Markdown rows `| preset | effect | p | parameter | range |` for docs/augment.md."""
+    rows = []
+    for group in GROUPS:
+        for effect, values in spec.get(group, {}).items():
+            for param, value in values.items():
+                if param == "p":
+                    continue
+                shown = (
+                    ", ".join(value) if isinstance(value[0], str) else f"{value[0]} .. {value[1]}"
+                )
+                rows.append(f"| {name} | {group}.{effect} | {values['p']} | {param} | {shown} |")
+    return rows
