@@ -1,0 +1,210 @@
+"""Training speed of kplate's CUT/FastCUT on this machine: steps/s, images/s, peak memory.
+
+    python benchmarks/train_speed.py [--quick] [--json OUT]
+
+Each configuration runs in a fresh subprocess (so peak RSS, from getrusage, is its own):
+2 warm-up steps, then timed steps of the real training step (`CUTModel.train_step`) on
+in-memory uint8 plates. Configurations: lite and full, CUT and FastCUT, at plate shape
+(64x288) with batch 1 and 4, and the earlier project's setting (256x256, batch 1, full,
+CUT with identity NCE) to compare with its ~4.6 s/step on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REFERENCE_S_PER_STEP = 4.6  # reference CUT code, 256x256, batch 1, 2-core CPU, steady state
+
+
+def reference_style_step(model, real_A, real_B, gen) -> None:
+    """The same update computed as the reference code does it, for a same-machine ratio:
+    four separate encoder passes (reals recomputed), three separate D calls."""
+    import torch
+
+    from kplate.gan.losses import lsgan_loss, patch_nce_loss
+
+    cfg, G, D, F = model.config, model.netG, model.netD, model.netF
+    n = real_A.shape[0]
+    fake = G(torch.cat((real_A, real_B)))
+    fake_B, idt_B = fake[:n], fake[n:]
+    model.opt_D.zero_grad()
+    loss_D = (lsgan_loss(D(fake_B.detach()), False) + lsgan_loss(D(real_B), True)) * 0.5
+    loss_D.backward()
+    model.opt_D.step()
+    D.requires_grad_(False)
+    model.opt_G.zero_grad()
+    model.opt_F.zero_grad()
+
+    def nce(src, tgt):
+        feat_q = G.encode(tgt, cfg.nce_layers)
+        feat_k = G.encode(src, cfg.nce_layers)
+        pool_k, ids = F(feat_k, cfg.num_patches, None, gen)
+        pool_q, _ = F(feat_q, cfg.num_patches, ids)
+        losses = [
+            patch_nce_loss(q, k, n, cfg.nce_T).mean() * cfg.lambda_NCE
+            for q, k in zip(pool_q, pool_k, strict=True)
+        ]
+        return sum(losses) / len(losses)
+
+    loss_G = lsgan_loss(D(fake_B), True) + (nce(real_A, fake_B) + nce(real_B, idt_B)) * 0.5
+    loss_G.backward()
+    model.opt_G.step()
+    model.opt_F.step()
+    D.requires_grad_(True)
+
+
+def child(
+    profile: str,
+    mode: str,
+    height: int,
+    width: int,
+    batch: int,
+    steps: int,
+    reference: bool = False,
+) -> dict:
+    """Time one configuration in this process."""
+    import resource
+
+    import torch
+
+    from kplate.gan.config import CUTConfig
+    from kplate.gan.data import to_model_input
+    from kplate.gan.model import CUTModel
+    from kplate.gan.networks import build_networks, count_parameters
+    from kplate.gan.train import lr_lambda_for
+
+    torch.manual_seed(0)
+    config = CUTConfig.for_mode(mode, profile, height=height)
+    netG, netD, netF = build_networks(config)
+    model = CUTModel(config, netG, netD, netF, lr_lambda_for(1000, 0.5))
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randint(0, 256, (batch, 3, height, width), dtype=torch.uint8)
+    b = torch.randint(0, 256, (batch, 3, height, width), dtype=torch.uint8)
+    device = torch.device("cpu")
+
+    def step() -> None:
+        real_A, real_B = to_model_input(a, device, False), to_model_input(b, device, False)
+        if reference:
+            reference_style_step(model, real_A, real_B, gen)
+        else:
+            model.train_step(real_A, real_B, gen)
+
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    median = times[len(times) // 2]
+    return {
+        "profile": profile,
+        "mode": mode + (" (reference-style step)" if reference else ""),
+        "shape": f"{height}x{width}",
+        "batch": batch,
+        "s_per_step": round(median, 4),
+        "steps_per_s": round(1 / median, 3),
+        "images_per_s": round(batch / median, 2),
+        "ms_per_image": round(1000 * median / batch, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "params_G_M": round(count_parameters(netG) / 1e6, 3),
+        "params_D_M": round(count_parameters(netD) / 1e6, 3),
+        "params_F_M": round(count_parameters(netF) / 1e6, 3),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def configs(quick: bool) -> list[tuple[str, str, int, int, int, bool]]:
+    rows = []
+    for profile in ("lite", "full"):
+        for mode in ("cut", "fastcut"):
+            for batch in (1, 4):
+                if quick and (profile == "full" and batch == 4):
+                    continue
+                rows.append((profile, mode, 64, 288, batch, False))
+    rows.append(("full", "cut", 256, 256, 1, False))
+    rows.append(("full", "cut", 256, 256, 1, True))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer configs and steps (<2 min)")
+    parser.add_argument(
+        "--json", type=Path, default=Path(__file__).parent / "results" / "train_speed.json"
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(**json.loads(args.child))))
+        return 0
+    results = []
+    header = f"{'profile':7} {'mode':30} {'shape':8} {'batch':>5} {'s/step':>7} {'img/s':>6} {'ms/img':>7} {'peak MB':>8} {'G/D/F params (M)':>18}"
+    print(header)
+    for profile, mode, height, width, batch, reference in configs(args.quick):
+        steps = 2 if args.quick else (5 if profile == "lite" else 3)
+        spec = {
+            "profile": profile,
+            "mode": mode,
+            "height": height,
+            "width": width,
+            "batch": batch,
+            "steps": steps,
+            "reference": reference,
+        }
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(row)
+        params = f"{row['params_G_M']}/{row['params_D_M']}/{row['params_F_M']}"
+        print(
+            f"{profile:7} {row['mode']:30} {row['shape']:8} {batch:>5} {row['s_per_step']:>7.3f} "
+            f"{row['images_per_s']:>6.2f} {row['ms_per_image']:>7.1f} {row['peak_rss_mb']:>8.0f} {params:>18}",
+            flush=True,
+        )
+    ref = next(r for r in results if r["shape"] == "256x256")
+    mimic = next((r for r in results if "reference" in r["mode"]), None)
+    lite_plate = [r for r in results if r["profile"] == "lite"]
+    best_lite = max(r["images_per_s"] for r in lite_plate)
+    summary = {
+        "reference_s_per_step_256": REFERENCE_S_PER_STEP,
+        "full_256_speedup_vs_reference": round(REFERENCE_S_PER_STEP / ref["s_per_step"], 2),
+        "lite_plate_best_images_per_s": best_lite,
+        "lite_plate_vs_reference_images": round(best_lite * REFERENCE_S_PER_STEP, 1),
+        "full_256_speedup_vs_reference_style_same_machine": (
+            round(mimic["s_per_step"] / ref["s_per_step"], 2) if mimic else None
+        ),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+    print(
+        f"\nfull 256x256 CUT batch 1: {ref['s_per_step']:.2f} s/step, "
+        f"{summary['full_256_speedup_vs_reference']}x the reference's {REFERENCE_S_PER_STEP} s/step; "
+        f"lite at plate shape: up to {best_lite} img/s = {summary['lite_plate_vs_reference_images']}x "
+        f"the reference's {1 / REFERENCE_S_PER_STEP:.2f} img/s"
+    )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "machine": {"cpus": os.cpu_count()},
+        "quick": args.quick,
+        "results": results,
+        "summary": summary,
+    }
+    args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

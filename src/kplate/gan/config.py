@@ -1,0 +1,172 @@
+"""Hyperparameters beside the model: `CUTConfig` (what G, D and F are) and `TrainOptions`.
+
+`CUTConfig` is everything needed to rebuild the networks and reproduce the losses; it is
+stored in every checkpoint so `load_generator` and `--resume` never guess. `TrainOptions`
+is the run: where the data is, how long, how often to save. No global option bag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kplate.errors import KplateError
+
+MODES = ("cut", "fastcut")
+PROFILES = ("lite", "full")
+
+# Defaults for a run that names neither --steps nor --epochs: about an hour of the lite
+# profile on a 2-core CPU at batch 4 (see docs/gan.md), minutes on a GPU.
+DEFAULT_STEPS = 4000
+DEFAULT_BATCH_SIZE = 4
+
+
+@dataclass(frozen=True)
+class CUTConfig:
+    """The CUT/FastCUT model: architecture, losses and optimiser settings.
+
+    `full` is the paper's setting (Park et al. 2020); `lite` is a narrower, shallower
+    generator that trains on a laptop CPU. Use `CUTConfig.for_mode("fastcut", "lite")`.
+    """
+
+    mode: str = "cut"
+    profile: str = "full"
+    height: int = 64
+    width_multiple: int = 8
+    input_nc: int = 3
+    output_nc: int = 3
+    ngf: int = 64
+    n_blocks: int = 9
+    ndf: int = 64
+    n_layers_D: int = 3
+    netF_nc: int = 256
+    nce_layers: tuple[int, ...] = (0, 4, 8, 12, 16)
+    num_patches: int = 256
+    nce_T: float = 0.07
+    lambda_GAN: float = 1.0
+    lambda_NCE: float = 1.0
+    nce_idt: bool = True
+    flip_equivariance: bool = False
+    gan_mode: str = "lsgan"
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    init_gain: float = 0.02
+
+    @classmethod
+    def for_mode(cls, mode: str = "cut", profile: str = "full", **overrides: Any) -> CUTConfig:
+        """The paper's defaults for CUT or FastCUT, at the `full` or `lite` size."""
+        mode, profile = mode.lower(), profile.lower()
+        if mode not in MODES:
+            raise KplateError(f"unknown mode '{mode}' (expected cut or fastcut)")
+        if profile not in PROFILES:
+            raise KplateError(f"unknown profile '{profile}' (expected lite or full)")
+        values: dict[str, Any] = {"mode": mode, "profile": profile}
+        if mode == "fastcut":
+            values.update(lambda_NCE=10.0, nce_idt=False, flip_equivariance=True)
+        if profile == "lite":
+            values.update(ngf=16, n_blocks=5, ndf=16, n_layers_D=3, netF_nc=128)
+        values.update(overrides)
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Reject settings the networks cannot run with, in the user's words."""
+        if self.height < 24 or self.height % 4:
+            raise KplateError(f"--height {self.height}: must be a multiple of 4 and at least 24")
+        if self.width_multiple % 4:
+            raise KplateError("width_multiple must be a multiple of 4 (two 2x downsamplings)")
+        if self.n_blocks < 1 or self.ngf < 1 or self.ndf < 1:
+            raise KplateError("ngf, ndf and n_blocks must be positive")
+        last = max(self.nce_layers)
+        if last >= 12 + self.n_blocks:
+            raise KplateError(
+                f"nce layer {last} is past the encoder ({self.n_blocks} blocks end at {11 + self.n_blocks})"
+            )
+        if self.gan_mode != "lsgan":
+            raise KplateError(f"gan_mode '{self.gan_mode}' is not supported (lsgan only)")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["nce_layers"] = list(self.nce_layers)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CUTConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "nce_layers" in values:
+            values["nce_layers"] = tuple(int(v) for v in values["nce_layers"])
+        return cls(**values)
+
+    def differences(self, other: CUTConfig) -> list[str]:
+        """`field=mine (other has theirs)` for every field that differs."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return [f"{k}={mine[k]} (checkpoint has {theirs[k]})" for k in mine if mine[k] != theirs[k]]
+
+
+@dataclass
+class TrainOptions:
+    """One training run: data, length, output and bookkeeping (not the model)."""
+
+    dataroot: Path | None
+    name: str
+    checkpoints_dir: Path = Path("checkpoints")
+    steps: int | None = None
+    epochs: int | None = None
+    # Fraction of the run at the end over which the learning rate decays linearly to ~0.
+    decay_fraction: float = 0.5
+    # None: the checkpoint's when resuming, else DEFAULT_BATCH_SIZE and 0.
+    batch_size: int | None = None
+    seed: int | None = None
+    device: str = "auto"
+    resume: bool = False
+    save_every: int = 500
+    image_every: int = 200
+    log_every: int = 10
+    progress: bool = True
+    tensorboard: bool = True
+    deterministic: bool = False
+    # None: channels-last on CUDA only (on this CPU it measured slower, see docs/gan.md).
+    channels_last: bool | None = None
+    # auto: bf16 autocast on CUDA GPUs that support it, else fp16 with loss scaling; off on CPU.
+    amp: str = "auto"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.checkpoints_dir) / self.name
+
+    def validate(self) -> None:
+        if not self.name or "/" in self.name or self.name in {".", ".."}:
+            raise KplateError(f"--name '{self.name}': must be a plain folder name")
+        if self.steps is not None and self.epochs is not None:
+            raise KplateError("give --steps or --epochs, not both")
+        for flag, value in (
+            ("--steps", self.steps),
+            ("--epochs", self.epochs),
+            ("--batch-size", self.batch_size),
+            ("--save-every", self.save_every),
+            ("--image-every", self.image_every),
+            ("--log-every", self.log_every),
+        ):
+            if value is not None and value < 1:
+                raise KplateError(f"{flag} {value}: must be at least 1")
+        if self.amp not in {"auto", "bf16", "fp16", "off"}:
+            raise KplateError(f"--amp {self.amp}: expected auto, bf16, fp16 or off")
+        if not 0.0 <= self.decay_fraction <= 1.0:
+            raise KplateError("decay fraction must be between 0 and 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["dataroot"] = None if self.dataroot is None else str(self.dataroot)
+        data["checkpoints_dir"] = str(self.checkpoints_dir)
+        return data
+
+
+def round_width(height: int, aspect: float, multiple: int) -> int:
+    """Width for a plate of this aspect ratio at `height`, rounded to `multiple` (>= multiple)."""
+    return max(multiple, round(height * aspect / multiple) * multiple)
