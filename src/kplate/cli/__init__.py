@@ -24,6 +24,7 @@ def _command_modules() -> list[ModuleType]:
         preview_cmd,
         samples_cmd,
         train_cmd,
+        translate_cmd,
         types_cmd,
         validate_cmd,
     )
@@ -36,6 +37,7 @@ def _command_modules() -> list[ModuleType]:
         preview_cmd,
         dataset_cmd,
         train_cmd,
+        translate_cmd,
     ]
 
 
@@ -66,13 +68,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except KplateError as error:
-        print(f"kplate {args.command}: error: {error}", file=sys.stderr)
+        print(f"kplate {args.command}: error: {one_line(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print(f"kplate {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+
+
+def one_line(message: str, limit: int = 400) -> str:
+    """Errors from libraries can span lines; the user gets one line, cut to a sane length."""
+    flat = " ".join(message.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def parse_bool(value: str) -> bool:

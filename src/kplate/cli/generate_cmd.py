@@ -111,6 +111,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="earlier project's flag: True means --augment light",
     )
     add_glyph_options(look)
+    look.add_argument(
+        "--translate",
+        metavar="CHECKPOINT",
+        help="translate each plate with this trained generator (one pass)",
+    )
+    look.add_argument("--device", default="auto", help="where --translate runs (auto/cpu/cuda)")
     output = parser.add_argument_group("output")
     output.add_argument(
         "--out",
@@ -178,6 +184,18 @@ def _augment_spec(args: argparse.Namespace) -> str | None:
     return "light" if args.transformations else None
 
 
+def _checkpoint(value: str | None) -> str | None:
+    """A run folder or generator file; resolved now so a typo fails before any work."""
+    if value is None:
+        return None
+    from kplate.gan.translate import resolve_checkpoint
+
+    path = Path(value)
+    if path.is_dir():
+        return str(resolve_checkpoint(path.name, path.parent).resolve())
+    return str(resolve_checkpoint(None, checkpoint=path).resolve())
+
+
 def build_config(args: argparse.Namespace) -> GenerateConfig:
     """Turn parsed flags into a run config, reporting conflicting or bad values in one line."""
     if args.workers < 1:
@@ -190,6 +208,7 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
         augment=_augment_spec(args),
         font=args.font,
         glyph_dir=args.glyph_dir,
+        translate=_checkpoint(args.translate),
         image_format=ImageFormat("jpg" if args.format == "jpeg" else args.format),
     )
     if args.csv:
@@ -228,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
         lmdb=args.lmdb,
         save=args.save,
         progress=args.progress,
+        device=args.device,
     )
     summary = write_dataset(config, options)
     for line in summary.lines():

@@ -52,12 +52,14 @@ def labels_csv_text(entries: Iterable[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["file", "text", "type"])
     for entry in entries:
-        writer.writerow([entry["file_name"], entry["text"], entry["type"]])
+        writer.writerow([entry["file_name"], entry.get("text") or "", entry.get("type") or ""])
     return buffer.getvalue()
 
 
 def gt_text(entries: Iterable[dict[str, Any]]) -> str:
-    return "".join(f"{entry['file_name']}\t{entry['text']}\n" for entry in entries)
+    return "".join(
+        f"{entry['file_name']}\t{entry['text']}\n" for entry in entries if entry.get("text")
+    )
 
 
 def write_derived_manifests(out: Path, entries: list[dict[str, Any]], *, lmdb: bool) -> None:

@@ -1,0 +1,73 @@
+"""Export a trained generator to run without kplate: TorchScript (torch only) or ONNX.
+
+Both take (B, 3, H, W) float input in [-1, 1] and return the same shape; H and W must be
+multiples of 4 (plates: the training height, width rounded to a multiple of 8). Height and
+width are dynamic, so one file serves every plate shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from kplate.errors import KplateError
+from kplate.gan.checkpoint import load_generator
+from kplate.gan.config import round_width
+
+SUFFIX = {"torchscript": ".torchscript.pt", "onnx": ".onnx"}
+
+
+def export_generator(
+    checkpoint: Path,
+    fmt: str,
+    out: Path | None = None,
+    *,
+    height: int | None = None,
+    width: int | None = None,
+) -> Path:
+    generator = load_generator(checkpoint).eval()
+    config = generator.config
+    height = height or config.height
+    width = width or round_width(height, 520 / 110, config.width_multiple)
+    if height % 4 or width % 4:
+        raise KplateError(f"--height and --width must be multiples of 4, got {height}x{width}")
+    example = torch.zeros(1, 3, height, width)
+    if out is None:
+        out = checkpoint.parent / f"generator{SUFFIX[fmt]}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if fmt == "torchscript":
+        with torch.no_grad():
+            traced = torch.jit.trace(generator, example)
+        traced.save(str(tmp))
+    elif fmt == "onnx":
+        _export_onnx(generator, example, tmp)
+    else:
+        raise KplateError(f"unknown export format '{fmt}' (torchscript or onnx)")
+    tmp.replace(out)
+    return out
+
+
+def _export_onnx(generator: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise KplateError(
+            "ONNX export needs the onnx package: pip install onnx onnxscript"
+        ) from None
+    axes = {
+        "image": {0: "batch", 2: "height", 3: "width"},
+        "translated": {0: "batch", 2: "height", 3: "width"},
+    }
+    with torch.no_grad():
+        torch.onnx.export(
+            generator,
+            (example,),
+            str(path),
+            input_names=["image"],
+            output_names=["translated"],
+            dynamic_axes=axes,
+            dynamo=False,
+            opset_version=17,
+        )
