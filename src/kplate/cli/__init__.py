@@ -8,6 +8,7 @@ Every command module exposes `register(subparsers)`, which adds its parser and s
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def one_line(message: str, limit: int = 400) -> str:
     """Errors from libraries can span lines; the user gets one line, cut to a sane length."""
-    flat = " ".join(message.split())
+    flat = re.sub(r"\s*[\r\n]+\s*", " ", message).strip()
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
