@@ -21,6 +21,7 @@ def _command_modules() -> list[ModuleType]:
     # Imported here, not at module level, so that `kplate --help` stays fast.
     from kplate.cli import (
         dataset_cmd,
+        evaluate_cmd,
         generate_cmd,
         preview_cmd,
         samples_cmd,
@@ -39,6 +40,7 @@ def _command_modules() -> list[ModuleType]:
         dataset_cmd,
         train_cmd,
         translate_cmd,
+        evaluate_cmd,
     ]
 
 

@@ -1,1 +1,34 @@
-"""Stage 8: realism and recognition metrics for generated data."""
+"""Stage 8: realism and recognition metrics for generated data.
+
+The public API (imported lazily, so that importing kplate does not import torch):
+`train_recogniser`, `Recogniser`, `evaluate_recognition`, `recognition_metrics`,
+`run_recognition`, `run_realism`, `two_sample_test`, `run_preservation`,
+`compare_preservation`, `load_labelled`.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "Recogniser": "recogniser",
+    "train_recogniser": "recogniser",
+    "evaluate_recognition": "recogniser",
+    "recognition_metrics": "metrics",
+    "run_recognition": "recognition",
+    "run_realism": "realism",
+    "two_sample_test": "realism",
+    "run_preservation": "preservation",
+    "compare_preservation": "preservation",
+    "load_labelled": "data",
+    "LabelledImage": "data",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'kplate.evaluate' has no attribute {name!r}")
+    return getattr(import_module(f"kplate.evaluate.{_EXPORTS[name]}"), name)

@@ -1,0 +1,8 @@
+"""Defaults of the evaluation recipes, kept torch-free so that `kplate --help` stays fast."""
+
+#: Recogniser: training steps at batch 32 (about 6-10 minutes on a busy 2-core CPU).
+RECOGNISER_STEPS = 1500
+#: Realism classifier: steps, images per class at most, seconds at most.
+REALISM_STEPS = 400
+REALISM_MAX_PER_CLASS = 1000
+REALISM_TIME_LIMIT = 120.0

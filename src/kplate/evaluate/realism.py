@@ -1,0 +1,262 @@
+"""`kplate evaluate realism`: can a small CNN tell generated plates from real ones?
+
+A classifier two-sample test: balance the classes (subsample the larger), split each
+class in half, train a small CNN on one half and report its accuracy on the other with
+a Wilson 95% interval. 50% means the two sets cannot be told apart; 100% means they
+always can. Images are RGB squeezed to 48x160 (no per-image normalisation), so colour,
+brightness and blur differences all count. Beside it: brightness, contrast, sharpness
+(variance of the Laplacian) and saturation distributions and colour histograms.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from kplate.errors import KplateError
+from kplate.evaluate import report
+from kplate.evaluate.data import image_files, load_arrays
+from kplate.evaluate.defaults import REALISM_MAX_PER_CLASS, REALISM_STEPS, REALISM_TIME_LIMIT
+from kplate.evaluate.metrics import wilson_interval
+from kplate.evaluate.recognition import make_out
+
+HEIGHT, WIDTH = 48, 160
+DEFAULT_STEPS = REALISM_STEPS
+DEFAULT_MAX_PER_CLASS = REALISM_MAX_PER_CLASS
+DEFAULT_TIME_LIMIT = REALISM_TIME_LIMIT
+BATCH_SIZE = 32
+STATS = ("brightness", "contrast", "sharpness", "saturation")
+
+
+def _classifier() -> nn.Module:
+    def block(cin: int, cout: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
+
+    return nn.Sequential(
+        *block(3, 16), *block(16, 32), *block(32, 64), *block(64, 64),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 1),
+    )  # fmt: skip
+
+
+def image_stats(arrays: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-image statistics of (N, H, W, 3) uint8 arrays, all at the same fixed size."""
+    rgb = arrays.astype(np.float32) / 255
+    grey = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    laplacian = (
+        grey[:, :-2, 1:-1] + grey[:, 2:, 1:-1] + grey[:, 1:-1, :-2] + grey[:, 1:-1, 2:]
+        - 4 * grey[:, 1:-1, 1:-1]
+    )  # fmt: skip
+    high, low = rgb.max(-1), rgb.min(-1)
+    saturation = np.where(high > 1e-6, (high - low) / np.maximum(high, 1e-6), 0.0)
+    return {
+        "brightness": grey.mean((1, 2)),
+        "contrast": grey.std((1, 2)),
+        "sharpness": laplacian.var((1, 2)),
+        "saturation": saturation.mean((1, 2)),
+    }
+
+
+def _summary(values: np.ndarray) -> dict[str, float]:
+    return {
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "median": float(np.median(values)),
+        "p5": float(np.percentile(values, 5)),
+        "p95": float(np.percentile(values, 95)),
+    }
+
+
+def _load_class(
+    folder: str | Path, limit: int, rng: np.random.Generator
+) -> tuple[np.ndarray, list[Path], int]:
+    files = image_files(folder)
+    if len(files) > limit:
+        files = [files[i] for i in sorted(rng.choice(len(files), size=limit, replace=False))]
+    arrays, kept = load_arrays(files, HEIGHT, WIDTH, mode="RGB")
+    return arrays, [files[i] for i in kept], len(files) - len(kept)
+
+
+def two_sample_test(
+    generated: np.ndarray,
+    real: np.ndarray,
+    *,
+    seed: int = 0,
+    steps: int = DEFAULT_STEPS,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+) -> dict[str, Any]:
+    """Train on half of each (balanced) class, test on the other half; label 1 = real."""
+    n = min(len(generated), len(real))
+    if n < 4:
+        raise KplateError(f"need at least 4 readable images in each folder, have {n}")
+    rng = np.random.default_rng(seed)
+    generated = generated[rng.permutation(len(generated))[:n]]
+    real = real[rng.permutation(len(real))[:n]]
+    half = n // 2
+    x_train = np.concatenate([generated[:half], real[:half]])
+    y_train = np.array([0] * half + [1] * half, dtype=np.float32)
+    x_test = np.concatenate([generated[half:], real[half:]])
+    y_test = np.array([0] * (n - half) + [1] * (n - half), dtype=np.float32)
+
+    def tensor(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(x).permute(0, 3, 1, 2).float().div(255)
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = _classifier()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+    images, targets = tensor(x_train), torch.from_numpy(y_train)
+    started, done = time.monotonic(), 0
+    model.train()
+    for done in range(1, steps + 1):  # noqa: B007 - `done` is reported
+        batch = torch.randint(len(images), (BATCH_SIZE,), generator=generator)
+        loss = F.binary_cross_entropy_with_logits(model(images[batch]).squeeze(1), targets[batch])
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        if time.monotonic() - started > time_limit:
+            break
+    model.eval()
+    with torch.inference_mode():
+        logits = torch.cat([model(tensor(x_test[i : i + 256])) for i in range(0, len(x_test), 256)])
+    correct = int(((logits.squeeze(1) > 0).numpy() == (y_test > 0.5)).sum())
+    low, high = wilson_interval(correct, len(y_test))
+    return {
+        "accuracy": correct / len(y_test),
+        "ci95": [low, high],
+        "per_class": n,
+        "train_images": len(x_train),
+        "test_images": len(x_test),
+        "steps": done,
+        "train_seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def run_realism(
+    generated_dir: str | Path,
+    real_dir: str | Path,
+    out: str | Path,
+    *,
+    seed: int = 0,
+    steps: int = DEFAULT_STEPS,
+    max_per_class: int = DEFAULT_MAX_PER_CLASS,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The whole command; returns what realism.json holds."""
+    rng = np.random.default_rng(seed)
+    gen, gen_files, gen_skipped = _load_class(generated_dir, max_per_class, rng)
+    real, real_files, real_skipped = _load_class(real_dir, max_per_class, rng)
+    out = make_out(out)
+    if progress:
+        progress(f"{len(gen)} generated and {len(real)} real images; training the classifier")
+    test = two_sample_test(gen, real, seed=seed, steps=steps, time_limit=time_limit)
+    gen_stats, real_stats = image_stats(gen), image_stats(real)
+    result: dict[str, Any] = {
+        "generated": str(generated_dir),
+        "real": str(real_dir),
+        "seed": seed,
+        "input": f"RGB {HEIGHT}x{WIDTH}",
+        "classifier": test,
+        "images": {"generated": len(gen), "real": len(real)},
+        "skipped": {"generated": gen_skipped, "real": real_skipped},
+        "stats": {
+            "generated": {k: _summary(v) for k, v in gen_stats.items()},
+            "real": {k: _summary(v) for k, v in real_stats.items()},
+        },
+        "colour_histograms": {
+            "generated": _colour_histogram(gen).tolist(),
+            "real": _colour_histogram(real).tolist(),
+        },
+    }
+    report.write_json(out / "realism.json", result)
+    _write_page(out, result, gen_stats, real_stats, gen_files, real_files, gen, real)
+    return result
+
+
+def _colour_histogram(arrays: np.ndarray, bins: int = 32) -> np.ndarray:
+    """(3, bins) fraction of pixels per channel value bin, over all images."""
+    return np.stack(
+        [np.histogram(arrays[..., c], bins=bins, range=(0, 256))[0] / arrays[..., c].size
+         for c in range(3)]
+    )  # fmt: skip
+
+
+def _write_page(
+    out: Path,
+    result: dict[str, Any],
+    gen_stats: dict[str, np.ndarray],
+    real_stats: dict[str, np.ndarray],
+    gen_files: list[Path],
+    real_files: list[Path],
+    gen: np.ndarray,
+    real: np.ndarray,
+) -> Path:
+    figure = report.new_figure(10, 6)
+    for k, name in enumerate(STATS):
+        axes = figure.add_subplot(2, 2, k + 1)
+        both = np.concatenate([gen_stats[name], real_stats[name]])
+        edges = np.linspace(both.min(), both.max() + 1e-9, 30)
+        axes.hist(gen_stats[name], bins=edges, alpha=0.55, density=True, label="generated")
+        axes.hist(real_stats[name], bins=edges, alpha=0.55, density=True, label="real")
+        axes.set_title(name)
+        axes.legend(fontsize=8)
+    stats_png = report.save_figure(figure, out, "stats")
+    figure = report.new_figure(10, 3)
+    centres = (np.arange(32) + 0.5) * 8
+    for c, channel in enumerate("RGB"):
+        axes = figure.add_subplot(1, 3, c + 1)
+        axes.plot(centres, _colour_histogram(gen)[c], label="generated")
+        axes.plot(centres, _colour_histogram(real)[c], label="real")
+        axes.set_title(f"{channel} histogram")
+        axes.legend(fontsize=8)
+    colour_png = report.save_figure(figure, out, "colour")
+    grids = {
+        name: report.sample_grid(files[:24], out, f"samples_{name}")
+        for name, files in (("generated", gen_files), ("real", real_files))
+    }
+    test = result["classifier"]
+    low, high = test["ci95"]
+    verdict = (
+        "cannot be told apart" if low <= 0.5 <= high else "can be told apart"
+    ) + f" (50% = indistinguishable; {test['test_images']} held-out images)"
+    summary = report.table(
+        ["", "value"],
+        [
+            ["held-out accuracy", test["accuracy"]],
+            ["95% interval (Wilson)", f"{low:.3f} - {high:.3f}"],
+            ["verdict", verdict],
+            ["images per class", test["per_class"]],
+            ["classifier steps", test["steps"]],
+            ["skipped (unreadable)", f"generated {result['skipped']['generated']}, "
+                                     f"real {result['skipped']['real']}"],
+        ],
+    )  # fmt: skip
+    rows = [
+        [name, *(result["stats"][side][name][q] for side in ("generated", "real")
+                 for q in ("mean", "median"))]
+        for name in STATS
+    ]  # fmt: skip
+    stats_table = report.table(
+        ["statistic", "generated mean", "generated median", "real mean", "real median"], rows
+    )
+    return report.write_page(
+        out,
+        "kplate realism report",
+        [
+            ("", f"<p>Generated: {report.esc(result['generated'])}; "
+                 f"real: {report.esc(result['real'])}.</p>"),
+            ("Classifier two-sample test", summary),
+            ("Image statistics", stats_table + report.img(stats_png, "statistics")),
+            ("Colour", report.img(colour_png, "colour histograms")),
+            ("Generated samples", report.img(grids["generated"], "generated samples")),
+            ("Real samples", report.img(grids["real"], "real samples")),
+        ],
+    )  # fmt: skip

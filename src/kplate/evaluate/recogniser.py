@@ -1,0 +1,288 @@
+"""The fixed-recipe plate recogniser: a compact CRNN trained from scratch with CTC.
+
+The recipe never changes with the data (only `steps` and `seed` are exposed), so two
+training sets are compared by what a recogniser learns from them, not by tuning.
+
+Input: the plate as greyscale, squeezed to 32x128 and standardised per image (mean 0,
+std 1), so camera exposure and plate colour matter less than the glyphs. The CNN brings
+the height down to 2 rows of features only at its end; the sequence that the BiLSTM and
+CTC read is the upper feature row followed by the lower one (2 x 32 = 64 steps). A
+one-row plate is read in either half; a two-row plate's region/class (top) comes out in
+the first half and its number (bottom) in the second, which is the label's order. No
+aspect-ratio rule is needed, which matters because loose real crops of one-row plates
+are often as square as two-row plates.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.nn import functional as F
+
+from kplate.errors import KplateError
+from kplate.evaluate.data import LabelledImage, load_arrays, load_labelled, resize_array
+from kplate.evaluate.defaults import RECOGNISER_STEPS
+from kplate.evaluate.metrics import ctc_greedy_decode, recognition_metrics
+from kplate.spec.alphabet import grammar_alphabet
+
+HEIGHT, WIDTH = 32, 128
+BATCH_SIZE = 32
+DEFAULT_STEPS = RECOGNISER_STEPS
+MAX_LR = 5e-3
+WEIGHT_DECAY = 1e-2
+CHARSET = "".join(sorted(grammar_alphabet()))
+FORMAT_VERSION = 1
+
+TrainSet = str | Path | Sequence[LabelledImage]
+ImageLike = Image.Image | np.ndarray | str | Path
+
+
+def _block(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
+    conv = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+    return [conv, nn.BatchNorm2d(cout), nn.ReLU(True)]
+
+
+class CRNN(nn.Module):
+    """CNN (32x128 -> 2x32 features) + BiLSTM over upper-then-lower rows + linear CTC head."""
+
+    def __init__(self, classes: int, hidden: int = 96) -> None:
+        super().__init__()
+        self.cnn = nn.Sequential(
+            *_block(1, 16, stride=2),  # 16x64
+            *_block(16, 32),
+            nn.MaxPool2d(2),  # 8x32
+            *_block(32, 64),
+            *_block(64, 64),
+            nn.MaxPool2d((2, 1)),  # 4x32
+            *_block(64, 128),
+            nn.MaxPool2d((2, 1)),  # 2x32
+            *_block(128, 160),
+        )
+        self.rnn = nn.LSTM(160, hidden, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (N, 1, 32, 128) floats in [0, 1] -> log-probabilities (T=64, N, classes)."""
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        std = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(0.02)
+        features = self.cnn((x - mean) / std)  # (N, C, 2, 32)
+        n, c, h, w = features.shape
+        sequence = features.permute(0, 2, 3, 1).reshape(n, h * w, c)  # row 0, then row 1
+        out, _ = self.rnn(sequence)
+        return self.head(out).log_softmax(-1).permute(1, 0, 2)
+
+
+def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The fixed, light train-time augmentation: affine jitter, blur, contrast, noise.
+
+    batch: (N, 1, H, W) in [0, 1]. Every random number comes from `generator`.
+    """
+    n = batch.shape[0]
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return torch.rand(n, generator=generator) * (high - low) + low
+
+    angle = uniform(-3, 3) * math.pi / 180
+    scale = uniform(0.92, 1.06)
+    shear = uniform(-0.15, 0.15)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 0, 2] = cos, -sin + shear, uniform(-0.04, 0.04)
+    theta[:, 1, 0], theta[:, 1, 1], theta[:, 1, 2] = sin, cos, uniform(-0.08, 0.08)
+    grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
+    out = F.grid_sample(batch, grid, padding_mode="border", align_corners=False)
+    kernel = torch.tensor([1.0, 2.0, 1.0])
+    kernel = (kernel[:, None] * kernel[None, :] / 16).view(1, 1, 3, 3)
+    blurred = F.conv2d(F.pad(out, (1, 1, 1, 1), mode="replicate"), kernel)
+    mix = (uniform(0, 1) * (torch.rand(n, generator=generator) < 0.4)).view(n, 1, 1, 1)
+    out = out + (blurred - out) * mix
+    mean = out.mean(dim=(1, 2, 3), keepdim=True)
+    out = (out - mean) * uniform(0.6, 1.3).view(n, 1, 1, 1) + mean
+    out = out + uniform(-0.15, 0.15).view(n, 1, 1, 1)
+    noise = torch.randn(out.shape, generator=generator) * uniform(0, 0.05).view(n, 1, 1, 1)
+    return (out + noise).clamp(0, 1)
+
+
+def _encode(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    index = {c: i + 1 for i, c in enumerate(CHARSET)}
+    targets = torch.tensor([index[c] for text in texts for c in text], dtype=torch.long)
+    lengths = torch.tensor([len(t) for t in texts], dtype=torch.long)
+    return targets, lengths
+
+
+def _as_items(train_set: TrainSet) -> list[LabelledImage]:
+    return load_labelled(train_set) if isinstance(train_set, str | Path) else list(train_set)
+
+
+@dataclass
+class Recogniser:
+    """A trained CRNN plus what it was trained on; `read` turns plate images into text."""
+
+    model: CRNN
+    recipe: dict[str, Any] = field(default_factory=dict)
+    history: list[tuple[int, float]] = field(default_factory=list)
+
+    def read(self, images: Sequence[ImageLike], batch_size: int = 128) -> list[str]:
+        """Plate text for each image (PIL image, HxW/HxWxC uint8 array or path)."""
+        arrays = np.stack([_prepare(image) for image in images]) if len(images) else None
+        return self.read_arrays(arrays, batch_size) if arrays is not None else []
+
+    def read_arrays(self, arrays: np.ndarray, batch_size: int = 128) -> list[str]:
+        """Plate text for (N, 32, 128) uint8 greyscale arrays, already resized."""
+        self.model.eval()
+        texts: list[str] = []
+        with torch.inference_mode():
+            for start in range(0, len(arrays), batch_size):
+                x = torch.from_numpy(arrays[start : start + batch_size]).float().div(255)
+                paths = self.model(x.unsqueeze(1)).argmax(-1).T.tolist()
+                texts.extend(ctc_greedy_decode(paths, CHARSET))
+        return texts
+
+    def save(self, path: str | Path) -> None:
+        """Weights and recipe in one torch file (loadable with weights_only=True)."""
+        payload = {
+            "format": FORMAT_VERSION,
+            "charset": CHARSET,
+            "size": [HEIGHT, WIDTH],
+            "recipe": self.recipe,
+            "history": [list(h) for h in self.history],
+            "state_dict": self.model.state_dict(),
+        }
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        torch.save(payload, tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recogniser:
+        path = Path(path)
+        if not path.is_file():
+            raise KplateError(f"{path}: no such recogniser file")
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+            if payload.get("charset") != CHARSET or payload.get("size") != [HEIGHT, WIDTH]:
+                raise KplateError(f"{path}: recogniser made for another alphabet or input size")
+            model = CRNN(len(CHARSET) + 1)
+            model.load_state_dict(payload["state_dict"])
+        except KplateError:
+            raise
+        except Exception as error:  # pickle, zip and key errors all mean "not ours"
+            raise KplateError(f"{path}: not a kplate recogniser ({type(error).__name__})") from None
+        history = [(int(s), float(v)) for s, v in payload.get("history", [])]
+        return cls(model.eval(), dict(payload.get("recipe", {})), history)
+
+
+def _prepare(image: ImageLike) -> np.ndarray:
+    if isinstance(image, str | Path):
+        arrays, kept = load_arrays([Path(image)], HEIGHT, WIDTH)
+        if not kept:
+            raise KplateError(f"{image}: cannot read image")
+        return arrays[0]
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    return resize_array(image.convert("L"), HEIGHT, WIDTH)
+
+
+def train_recogniser(
+    train_sets: Sequence[TrainSet],
+    steps: int = DEFAULT_STEPS,
+    seed: int = 0,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> Recogniser:
+    """Train the fixed-recipe CRNN on the concatenated sets; deterministic for a seed on CPU.
+
+    Recipe: batch 32, AdamW (lr peak 5e-3, weight decay 1e-2), one-cycle schedule, CTC
+    loss, gradient clipping at 5, the `augment` jitter; sampling without replacement
+    in seeded epochs.
+    """
+    if steps < 1:
+        raise KplateError(f"--steps must be 1 or more, got {steps}")
+    items = [item for train_set in train_sets for item in _as_items(train_set)]
+    if not items:
+        raise KplateError("no training images")
+    started = time.monotonic()
+    arrays, kept = load_arrays([item.path for item in items], HEIGHT, WIDTH)
+    if not kept:
+        raise KplateError("no readable training images")
+    texts = [items[i].text for i in kept]
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = CRNN(len(CHARSET) + 1)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=MAX_LR, weight_decay=WEIGHT_DECAY)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=MAX_LR, total_steps=steps, pct_start=0.15
+    )
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    images = torch.from_numpy(arrays)
+    order: list[int] = []
+    history: list[tuple[int, float]] = []
+    running, every = 0.0, max(1, steps // 100)
+    model.train()
+    for step in range(1, steps + 1):
+        if len(order) < BATCH_SIZE:
+            order += torch.randperm(len(texts), generator=generator).tolist() * max(
+                1, math.ceil(BATCH_SIZE / len(texts))
+            )
+        batch, order = order[:BATCH_SIZE], order[BATCH_SIZE:]
+        x = augment(images[batch].float().div(255).unsqueeze(1), generator)
+        targets, target_lengths = _encode([texts[i] for i in batch])
+        log_probs = model(x)
+        input_lengths = torch.full((len(batch),), log_probs.shape[0], dtype=torch.long)
+        loss = ctc(log_probs, targets, input_lengths, target_lengths)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimiser.step()
+        schedule.step()
+        running += float(loss.detach())
+        if step % every == 0 or step == steps:
+            count = step % every or every
+            history.append((step, running / count))
+            running = 0.0
+            if progress and (step % max(1, steps // 10) == 0 or step == steps):
+                elapsed = time.monotonic() - started
+                progress(f"step {step}/{steps}  loss {history[-1][1]:.3f}  {elapsed:.0f} s")
+    recipe = {
+        "steps": steps,
+        "seed": seed,
+        "batch_size": BATCH_SIZE,
+        "max_lr": MAX_LR,
+        "input": f"grey {HEIGHT}x{WIDTH}",
+        "train_images": len(kept),
+        "train_skipped": len(items) - len(kept),
+        "train_seconds": round(time.monotonic() - started, 1),
+    }
+    return Recogniser(model.eval(), recipe, history)
+
+
+def evaluate_recognition(
+    recogniser: Recogniser, test_set: TrainSet, *, top: int = 20
+) -> dict[str, Any]:
+    """Read every test image and score it; `samples` lists each (file, label, prediction)."""
+    items = _as_items(test_set)
+    started = time.monotonic()
+    arrays, kept = load_arrays([item.path for item in items], HEIGHT, WIDTH)
+    if not kept:
+        raise KplateError("no readable test images")
+    preds = recogniser.read_arrays(arrays)
+    used = [items[i] for i in kept]
+    metrics = recognition_metrics([i.text for i in used], preds, [i.style for i in used], top=top)
+    metrics["skipped"] = len(items) - len(kept)
+    metrics["test_seconds"] = round(time.monotonic() - started, 1)
+    metrics["samples"] = [
+        {"file": str(item.path), "key": item.key, "label": item.text, "predicted": pred,
+         "style": item.style}
+        for item, pred in zip(used, preds, strict=True)
+    ]  # fmt: skip
+    return metrics

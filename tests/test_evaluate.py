@@ -1,0 +1,337 @@
+"""The evaluation stage: metrics exactly right on hand-made cases, and small end-to-end runs
+of `kplate evaluate recognition | realism | preservation` that check the reports.
+
+Everything trains for a handful of steps on tiny synthetic sets so the file stays fast on
+a 2-core CPU; the one run long enough to learn something is marked slow.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from kplate.cli import main
+from kplate.evaluate.data import load_labelled
+from kplate.evaluate.metrics import align, ctc_greedy_decode, recognition_metrics, wilson_interval
+from kplate.evaluate.preservation import compare_preservation
+from kplate.evaluate.realism import two_sample_test
+from kplate.evaluate.recogniser import CHARSET, Recogniser, train_recogniser
+from kplate.io.generate import GenerateConfig, WriteOptions, write_dataset
+from kplate.spec.types import PlateType
+
+REAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_dev"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One thread: faster than two on a busy 2-core machine, and the same numbers every run."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_set(out: Path, count: int, seed: int, types=(PlateType.PRIVATE_2DIGIT,)) -> Path:
+    config = GenerateConfig(count=count, seed=seed, height=40, types=tuple(types))
+    write_dataset(config, WriteOptions(out=out, progress=False))
+    return out
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    types = (PlateType.PRIVATE_2DIGIT, PlateType.COMMERCIAL_TWO_ROW)
+    return make_set(tmp_path_factory.mktemp("syn") / "set", 30, 1, types)
+
+
+@pytest.fixture(scope="module")
+def csv_set(tmp_path_factory, synthetic) -> Path:
+    """A labels.csv folder (file,text,style) with one corrupt image, made from `synthetic`."""
+    root = tmp_path_factory.mktemp("csvset")
+    entries = [json.loads(x) for x in (synthetic / "metadata.jsonl").read_text().splitlines()]
+    rows = []
+    for k, entry in enumerate(entries[:12]):
+        shutil.copy(synthetic / entry["file_name"], root / f"crop{k}.jpg")
+        rows.append([f"crop{k}.jpg", entry["text"], f"style-{entry['type']}"])
+    (root / "broken.png").write_bytes(b"not a png at all")
+    rows.append(["broken.png", "12가3456", "style-x"])
+    with open(root / "labels.csv", "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["file", "text", "style"], *rows])
+    return root
+
+
+@pytest.fixture(scope="module")
+def recognition_report(tmp_path_factory, synthetic, csv_set) -> Path:
+    out = tmp_path_factory.mktemp("rec") / "report"
+    argv = ["evaluate", "recognition", "--train", str(synthetic), "--train", str(csv_set)]
+    assert main([*argv, "--test", str(csv_set), "--out", str(out), "--steps", "8"]) == 0
+    return out
+
+
+# -- metrics on hand-made cases -------------------------------------------------------------
+
+
+def test_ctc_greedy_decoding_collapses_repeats_and_drops_blanks() -> None:
+    charset = "12가"
+    paths = [[0, 1, 1, 0, 1, 2, 2, 3, 0], [0, 0, 0], [3, 0, 3, 3], [2, 1, 2]]
+    assert ctc_greedy_decode(paths, charset) == ["112가", "", "가가", "212"]
+
+
+def test_alignment_and_metrics_are_exact() -> None:
+    assert align("12가34", "13가345") == [
+        ("=", "1", "1"), ("s", "2", "3"), ("=", "가", "가"), ("=", "3", "3"),
+        ("=", "4", "4"), ("i", "", "5"),
+    ]  # fmt: skip
+    labels = ["12가3456", "12가3456", "34나5678", "서울12바3456"]
+    preds = ["12가3456", "12나3456", "34나567", "서울12바3458"]
+    m = recognition_metrics(labels, preds, ["a", "a", "b", "c"])
+    assert m["count"] == 4 and m["exact_accuracy"] == 0.25
+    assert m["cer"] == pytest.approx(3 / (7 + 7 + 7 + 9))
+    assert m["per_style"]["a"] == {"count": 2, "exact_accuracy": 0.5, "cer": 1 / 14}
+    assert m["per_style"]["b"]["cer"] == pytest.approx(1 / 7)
+    positions = {p["position"]: (p["count"], p["accuracy"]) for p in m["per_position"]}
+    assert positions[2] == (4, 0.75)  # 가 read as 나 once
+    assert positions[6] == (4, 0.75)  # "34나567" is one short
+    assert positions[8] == (1, 0.0)  # only the 9-character label; 6 read as 8
+    assert positions[0] == (4, 1.0)
+    assert m["confusions"][:2] == [
+        {"label": "6", "predicted": "8", "count": 1},
+        {"label": "가", "predicted": "나", "count": 1},
+    ]
+    assert m["deletions"] == {"8": 1} and m["insertions"] == {}
+
+
+def test_wilson_interval() -> None:
+    low, high = wilson_interval(50, 100)
+    assert low == pytest.approx(0.4038, abs=1e-3) and high == pytest.approx(0.5962, abs=1e-3)
+    assert wilson_interval(20, 20)[1] == 1.0 and wilson_interval(20, 20)[0] > 0.8
+
+
+# -- recognition ----------------------------------------------------------------------------
+
+
+def test_recognition_report_has_every_key_and_sane_values(recognition_report, csv_set) -> None:
+    result = json.loads((recognition_report / "recognition.json").read_text(encoding="utf-8"))
+    for key in ("exact_accuracy", "cer", "per_style", "per_position", "confusions", "samples",
+                "recipe", "loss_history", "skipped", "count"):  # fmt: skip
+        assert key in result
+    assert result["count"] == 12 and result["skipped"] == 1  # the corrupt PNG
+    assert 0 <= result["exact_accuracy"] <= 1 and result["cer"] >= 0
+    assert set(result["per_style"]) <= {f"style-{t}" for t in PlateType}
+    assert result["recipe"]["steps"] == 8 and result["recipe"]["train_images"] == 30 + 12
+    assert len(result["loss_history"]) == 8 and all(v > 0 for _, v in result["loss_history"])
+    recogniser = Recogniser.load(recognition_report / "recogniser.pt")
+    files = [Path(s["file"]) for s in result["samples"]]
+    assert recogniser.read(files) == [s["predicted"] for s in result["samples"]]
+
+
+def test_training_is_deterministic_for_a_seed(synthetic) -> None:
+    a, b, c = (train_recogniser([synthetic], steps=3, seed=s) for s in (4, 4, 5))
+    assert a.history == b.history and a.history != c.history
+    for key, value in a.model.state_dict().items():
+        assert torch.equal(value, b.model.state_dict()[key])
+
+
+@pytest.mark.slow
+def test_recogniser_learns_one_plate_type(tmp_path) -> None:
+    train = make_set(tmp_path / "train", 400, 11)
+    test = make_set(tmp_path / "test", 60, 12)
+    recogniser = train_recogniser([train], steps=400, seed=0)
+    items = load_labelled(test)
+    preds = recogniser.read([item.path for item in items])
+    metrics = recognition_metrics([item.text for item in items], preds)
+    assert metrics["cer"] < 0.5, metrics
+
+
+# -- report pages ---------------------------------------------------------------------------
+
+
+def check_page(report: Path) -> int:
+    """Every <img> of index.html is a relative path to an existing image that decodes."""
+    page = (report / "index.html").read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    sources = re.findall(r'<img [^>]*src="([^"]+)"', page)
+    assert sources
+    for src in sources:
+        assert not src.startswith(("/", "file:", "data:")) and ".." not in src
+        with Image.open(report / src) as image:
+            image.load()
+    return len(sources)
+
+
+def test_recognition_page_links_only_existing_relative_images(recognition_report) -> None:
+    assert check_page(recognition_report) >= 2  # the loss plot and at least one failure
+    assert (recognition_report / "loss.png").is_file()
+
+
+def test_report_renders_in_headless_chromium(recognition_report, tmp_path) -> None:
+    """Every image loads in a real browser from file:// (skipped without chromium)."""
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed")
+    page = tmp_path / "probe.html"
+    html = (recognition_report / "index.html").read_text(encoding="utf-8")
+    probe = (
+        "<script>window.addEventListener('load',()=>{const i=[...document.images];"
+        "document.body.dataset.loaded=i.filter(x=>x.complete&&x.naturalWidth>0).length"
+        "+'/'+i.length;});</script></body>"
+    )
+    page = recognition_report / "probe.html"  # beside index.html, so relative paths hold
+    page.write_text(html.replace("</body>", probe), encoding="utf-8")
+    shot = recognition_report / "screenshot.png"
+    base = [browser, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,2000"]  # fmt: skip
+    dom = subprocess.run(
+        [*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    found = re.search(r'data-loaded="(\d+)/(\d+)"', dom)
+    assert found and found.group(1) == found.group(2) and int(found.group(2)) > 0, dom[-500:]
+    subprocess.run([*base, f"--screenshot={shot}", page.as_uri()], capture_output=True,
+                   timeout=120)  # fmt: skip
+    assert shot.is_file() and Image.open(shot).width == 1200
+
+
+# -- realism --------------------------------------------------------------------------------
+
+
+def load_rgb(folder: Path) -> np.ndarray:
+    from kplate.evaluate.data import image_files, load_arrays
+
+    return load_arrays(image_files(folder), 48, 160, mode="RGB")[0]
+
+
+def test_realism_tells_inverted_plates_apart(tmp_path) -> None:
+    generated = load_rgb(make_set(tmp_path / "a", 40, 1))
+    inverted = 255 - load_rgb(make_set(tmp_path / "b", 40, 2))
+    result = two_sample_test(generated, inverted, steps=40)
+    assert result["accuracy"] >= 0.9 and result["test_images"] == 40
+
+
+def test_realism_cannot_tell_one_generator_from_itself(tmp_path) -> None:
+    generated, real = (load_rgb(make_set(tmp_path / n, 40, s)) for n, s in (("a", 1), ("b", 2)))
+    low, high = two_sample_test(generated, real, steps=40)["ci95"]
+    assert low <= 0.5 <= high
+
+
+def test_realism_cli_reads_plain_folders_and_writes_the_report(tmp_path, synthetic) -> None:
+    plain = tmp_path / "plain" / "deeper"
+    plain.mkdir(parents=True)
+    for k, path in enumerate(sorted((synthetic / "images").iterdir())[:20]):
+        suffix = [".JPG", ".png", ".jpeg", ".webp"][k % 4]
+        Image.open(path).convert("RGB").save(plain / f"x{k}{suffix}")
+    (plain / "bad.jpg").write_bytes(b"\xff\xd8 truncated")
+    out = tmp_path / "report"
+    argv = ["evaluate", "realism", "--generated", str(synthetic), "--real", str(tmp_path / "plain")]
+    assert main([*argv, "--out", str(out), "--steps", "10"]) == 0
+    result = json.loads((out / "realism.json").read_text(encoding="utf-8"))
+    assert result["skipped"] == {"generated": 0, "real": 1}
+    assert result["classifier"]["per_class"] == 20
+    assert set(result["stats"]["real"]) == {"brightness", "contrast", "sharpness", "saturation"}
+    assert check_page(out) == 4
+
+
+# -- preservation ---------------------------------------------------------------------------
+
+
+class ContentReader:
+    """A stand-in recogniser that 'reads' a known image exactly and a changed one as ''."""
+
+    def __init__(self, root: Path) -> None:
+        self.known = {
+            Image.open(item.path).convert("L").tobytes(): item.text for item in load_labelled(root)
+        }
+
+    def read(self, images: list[Image.Image]) -> list[str]:
+        return [self.known.get(image.convert("L").tobytes(), "") for image in images]
+
+
+def blank_copy(source: Path, out: Path, count: int) -> list[str]:
+    shutil.copytree(source, out)
+    keys = [item.key for item in load_labelled(out)][2 : 2 + count]
+    for key in keys:
+        image = Image.open(out / key)
+        Image.new(image.mode, image.size, (200, 200, 200)).save(out / key, quality=95)
+    return keys
+
+
+def test_preservation_lists_exactly_the_corrupted_images(tmp_path, synthetic) -> None:
+    blanked = blank_copy(synthetic, tmp_path / "translated", 3)
+    source, translated = load_labelled(synthetic), load_labelled(tmp_path / "translated")
+    result = compare_preservation(ContentReader(synthetic), source, translated)
+    assert sorted(c["key"] for c in result["changed"]) == sorted(blanked)
+    assert result["source_accuracy"] == 1.0 and result["drop"] == pytest.approx(3 / 30)
+    assert result["pairs"] == 30 and result["lost"] == 3 and result["label_mismatches"] == 0
+
+
+def test_preservation_cli_with_a_saved_recogniser(tmp_path, synthetic, recognition_report) -> None:
+    blank_copy(synthetic, tmp_path / "translated", 3)
+    out = tmp_path / "report"
+    argv = ["evaluate", "preservation", "--source", str(synthetic)]
+    argv += ["--translated", str(tmp_path / "translated"), "--out", str(out)]
+    assert main([*argv, "--recogniser", str(recognition_report / "recogniser.pt")]) == 0
+    result = json.loads((out / "preservation.json").read_text(encoding="utf-8"))
+    assert result["pairs"] == 30 and 0 <= result["translated_accuracy"] <= 1
+    assert result["changed_count"] == len(result["changed"])
+    assert (out / "index.html").is_file()
+    if result["changed"]:
+        check_page(out)
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+def one_line_error(capsys, argv: list[str], needle: str) -> None:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err, captured.err
+    assert needle in captured.err, captured.err
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, capsys, synthetic) -> None:
+    out = str(tmp_path / "out")
+    rec = ["evaluate", "recognition", "--out", out, "--steps", "2"]
+    one_line_error(capsys, [*rec, "--train", str(tmp_path / "no"), "--test", str(synthetic)],
+                   "no such folder")  # fmt: skip
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "metadata.jsonl").write_text("", encoding="utf-8")
+    one_line_error(capsys, [*rec, "--train", str(empty), "--test", str(synthetic)],
+                   "no labelled images")  # fmt: skip
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "labels.csv").write_text("file,text\na.png,12가3456\nb.png,12X3456\n", "utf-8")
+    one_line_error(capsys, [*rec, "--train", str(synthetic), "--test", str(odd)],
+                   "b.png: label '12X3456' has characters outside the plate alphabet: 'X'")  # fmt: skip
+    one_line_error(capsys, [*rec, "--train", str(tmp_path), "--test", str(synthetic)],
+                   "no metadata.jsonl or labels.csv")  # fmt: skip
+    bad_steps = ["evaluate", "recognition", "--train", str(synthetic), "--test", str(synthetic)]
+    one_line_error(capsys, [*bad_steps, "--out", out, "--steps", "0"], "--steps must be 1")
+    one_line_error(capsys, ["evaluate", "realism", "--generated", str(synthetic), "--real",
+                            str(empty), "--out", out], "no images found")  # fmt: skip
+    pre = ["evaluate", "preservation", "--source", str(synthetic), "--translated", str(synthetic)]
+    not_model = tmp_path / "model.pt"
+    not_model.write_bytes(b"nope")
+    one_line_error(capsys, [*pre, "--out", out, "--recogniser", str(not_model)],
+                   "not a kplate recogniser")  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+def test_alphabet_covers_the_charset() -> None:
+    assert len(CHARSET) == len(set(CHARSET)) > 60 and "-" in CHARSET
+
+
+@pytest.mark.skipif(not REAL_DEV.is_dir(), reason="../shared/data/real_dev is absent")
+def test_real_dev_loads_with_styles() -> None:
+    items = load_labelled(REAL_DEV)
+    assert len(items) > 800 and {i.style for i in items} - {"unknown"}
