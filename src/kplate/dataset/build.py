@@ -94,6 +94,12 @@ class BuildResult:
         return [head, f"skipped {len(self.skipped)} unreadable files{where}, {dups} duplicates"]
 
 
+def _one_field(text: str) -> str:
+    """A skipped.txt field on one line: tabs, newlines and other control characters in a
+    file name are escaped (`\\n`), so each skipped file stays one line of three fields."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _read_existing(out: Path) -> dict[str, Any] | None:
     """The dataset.json of an existing dataroot, None for a free target; refuses other folders."""
     if not out.exists() and not out.is_symlink():
@@ -343,7 +349,10 @@ def build_dataset(options: DatasetOptions) -> BuildResult:
         if skipped:
             atomic_write_text(
                 tmp / SKIPPED_TXT,
-                "".join(f"{s['domain']}\t{s['source']}\t{s['reason']}\n" for s in skipped),
+                "".join(
+                    f"{s['domain']}\t{_one_field(s['source'])}\t{_one_field(s['reason'])}\n"
+                    for s in skipped
+                ),
             )
         atomic_write_text(
             tmp / DATASET_JSON, json.dumps(document, ensure_ascii=False, indent=1) + "\n"

@@ -58,6 +58,22 @@ def _walk(root: Path, exclude: set[Path]) -> list[Path]:
     return found
 
 
+def _inside(path: Path, root: Path, manifest: Path) -> Path:
+    """A manifest's file entry, refused unless it names a file inside the folder.
+
+    Checked on the spelling (no escaping `..`, no absolute path elsewhere, no NUL), not by
+    resolving links, so a manifest can never make kplate read outside its folder.
+    """
+    spelled = os.path.normpath(path)
+    if "\x00" in spelled or not spelled.startswith(os.path.join(str(root), "")):
+        shown = _relative(path, root).replace("\x00", "\\x00")
+        raise KplateError(
+            f"{manifest}: file entry '{shown}' is outside {root}; "
+            "entries must be paths inside the folder"
+        )
+    return path
+
+
 def scan_domain(root: Path, flag: str, *, exclude: tuple[Path, ...] = ()) -> Domain:
     """The candidates of one domain; `flag` names the option in error messages."""
     if not root.exists():
@@ -70,7 +86,9 @@ def scan_domain(root: Path, flag: str, *, exclude: tuple[Path, ...] = ()) -> Dom
         kind = "kplate" if manifest.name == METADATA else "labels.csv"
         try:
             rows = [
-                Candidate(path, _relative(path, root), normalise_text(text))
+                Candidate(
+                    _inside(path, root, manifest), _relative(path, root), normalise_text(text)
+                )
                 for path, text, _ in iter_labelled_images(root)
             ]
         except (KeyError, TypeError) as error:

@@ -29,7 +29,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as error:
         Path(tmp).unlink(missing_ok=True)
-        raise KplateError(f"{path}: write failed ({error.strerror})") from None
+        raise KplateError(f"{path}: write failed ({error.strerror or error})") from None
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

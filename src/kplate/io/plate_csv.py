@@ -28,7 +28,13 @@ class BadRow:
     reason: str
 
     def message(self, path: Path) -> str:
-        return f"{path}:{self.line}: '{self.value}': {self.reason}"
+        """One printable line: control characters (a newline in a quoted field or in the
+        file's name) are escaped so the report stays one `FILE:LINE:` line per row."""
+        return f"{_printable(str(path))}:{self.line}: '{_printable(self.value)}': {_printable(self.reason)}"
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _plate_text(value: str) -> str:
@@ -76,9 +82,11 @@ def read_plate_csv(path: str | Path) -> tuple[list[CsvRow], list[BadRow]]:
     type_col = names.index("type") if "type" in names else None
     good: list[CsvRow] = []
     bad: list[BadRow] = []
+    last_line = reader.line_num
     try:
         for fields in reader:
-            line = reader.line_num
+            # A quoted field can span lines: report the line where the row starts.
+            line, last_line = last_line + 1, reader.line_num
             if not any(f.strip() for f in fields):
                 continue
             value = fields[text_col] if text_col < len(fields) else ""

@@ -37,10 +37,28 @@ def write_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _leftovers(out: Path) -> list[Path]:
+    """What a killed run leaves beside its files: `atomic_write_bytes` temporaries of the
+    files it owns (`.run.json.<random>.tmp`, ...) and a half-built `.lmdb.building`."""
+    if not out.is_dir():
+        return []
+    prefixes = tuple(f".{name}." for name in OWNED)
+    return [
+        p
+        for p in out.iterdir()
+        if (p.name.startswith(prefixes) and p.name.endswith(".tmp"))
+        or p.name == f".{LMDB_DIR}.building"
+    ]
+
+
 def prepare_out(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> bool:
-    """Check the folder can take this run; returns True when it holds an earlier part of it."""
+    """Check the folder can take this run; returns True when it holds an earlier part of it.
+
+    Call it holding the folder lock: it deletes the temporaries an interrupted run left.
+    """
     if out.exists() and not out.is_dir():
         raise KplateError(f"{out}: exists and is not a folder")
+    leftovers = _leftovers(out)
     run_file = out / RUN_FILE
     if run_file.is_file():
         try:
@@ -48,13 +66,18 @@ def prepare_out(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> bool
         except (OSError, json.JSONDecodeError):
             previous = None
         if previous == fingerprint and not overwrite:
+            _remove(leftovers)
             return True
         if not overwrite:
             raise KplateError(
                 f"{out}: holds a different kplate run; pass --overwrite to replace it, "
                 "or choose another --out"
             )
-    elif out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()) and not overwrite:
+    elif (
+        out.is_dir()
+        and any(p.name != LOCK_FILE and p not in leftovers for p in out.iterdir())
+        and not overwrite
+    ):
         if any((out / name).exists() for name in OWNED):
             raise KplateError(f"{out}: holds a kplate output without {RUN_FILE}; pass --overwrite")
         raise KplateError(f"{out}: folder is not empty; choose another --out or pass --overwrite")
@@ -65,7 +88,16 @@ def prepare_out(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> bool
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
+    _remove(leftovers)
     return False
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def resume_prefix(out: Path, expected: list[int]) -> list[dict[str, Any]]:
