@@ -47,8 +47,14 @@ def child(profile: str, batch: int, plates: int, device: str, baseline: bool) ->
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gpu = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else None
     params = sum(p.numel() for p in generator.parameters())
-    return {"plates_per_second": plates / seconds, "seconds": seconds, "peak_rss_mb": rss,
-            "peak_gpu_mb": gpu, "params": params, "shape": [int(v) for v in translator.model_shape(110, 520)]}
+    return {
+        "plates_per_second": plates / seconds,
+        "seconds": seconds,
+        "peak_rss_mb": rss,
+        "peak_gpu_mb": gpu,
+        "params": params,
+        "shape": [int(v) for v in translator.model_shape(110, 520)],
+    }
 
 
 class _Identity:
@@ -69,8 +75,10 @@ class _Identity:
 
 
 def run_child(**kwargs) -> dict:
-    code = (f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import translate_speed as t; "
-            f"print(json.dumps(t.child(**{kwargs!r})))")
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import translate_speed as t; "
+        f"print(json.dumps(t.child(**{kwargs!r})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -92,18 +100,25 @@ def main() -> None:
         for profile in ("lite", "full"):
             for batch in (1, 16):
                 n = plates if device != "cpu" or profile == "lite" else max(16, plates // 4)
-                result = run_child(profile=profile, batch=batch, plates=n, device=device,
-                                   baseline=False)
+                result = run_child(
+                    profile=profile, batch=batch, plates=n, device=device, baseline=False
+                )
                 rows.append({"device": device, "profile": profile, "batch": batch, **result})
-    print(f"{'device':6} {'profile':14} {'batch':>5} {'plates/s':>9} {'x pipeline':>10} "
-          f"{'params':>9} {'peak RSS MB':>11} {'peak GPU MB':>11}")
+    print(
+        f"{'device':6} {'profile':14} {'batch':>5} {'plates/s':>9} {'x pipeline':>10} "
+        f"{'params':>9} {'peak RSS MB':>11} {'peak GPU MB':>11}"
+    )
     for row in rows:
-        base = next(r for r in rows if r["device"] == row["device"] and r["profile"] == "pipeline only")
+        base = next(
+            r for r in rows if r["device"] == row["device"] and r["profile"] == "pipeline only"
+        )
         ratio = row["plates_per_second"] / base["plates_per_second"]
         gpu = "-" if row["peak_gpu_mb"] is None else f"{row['peak_gpu_mb']:.0f}"
-        print(f"{row['device']:6} {row['profile']:14} {row['batch']:>5} "
-              f"{row['plates_per_second']:>9.1f} {ratio:>10.3f} {row['params']:>9} "
-              f"{row['peak_rss_mb']:>11.0f} {gpu:>11}")
+        print(
+            f"{row['device']:6} {row['profile']:14} {row['batch']:>5} "
+            f"{row['plates_per_second']:>9.1f} {ratio:>10.3f} {row['params']:>9} "
+            f"{row['peak_rss_mb']:>11.0f} {gpu:>11}"
+        )
         row["ratio_to_pipeline"] = ratio
     print(f"model input for a 520x110 plate: {rows[0]['shape'][0]}x{rows[0]['shape'][1]}")
     args.json.parent.mkdir(parents=True, exist_ok=True)

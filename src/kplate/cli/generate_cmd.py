@@ -163,7 +163,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=parse_bool,
         default=None,
         metavar="BOOL",
-        help="progress bar (default: only on a terminal)",
+        help="False: silent; default: a bar on a terminal, a line per 10%% otherwise",
     )
     parser.set_defaults(handler=run)
 

@@ -44,7 +44,8 @@ def list_images(folder: Path) -> list[Path]:
     return files
 
 
-def _open_rgb(path: Path) -> Image.Image:
+def open_rgb(path: Path) -> Image.Image:
+    """Decode one image upright and as RGB; a missing or unreadable file is the user's error."""
     try:
         with Image.open(path) as image:
             image = ImageOps.exif_transpose(image)
@@ -97,8 +98,8 @@ class PlateData:
         paths_a = list_images(dataroot / f"{phase}A")
         paths_b = list_images(dataroot / f"{phase}B")
         with ThreadPoolExecutor(max_workers=4) as pool:
-            images_a = list(pool.map(_open_rgb, paths_a))
-            images_b = list(pool.map(_open_rgb, paths_b))
+            images_a = list(pool.map(open_rgb, paths_a))
+            images_b = list(pool.map(open_rgb, paths_b))
         widths_a = [round_width(height, im.width / im.height, multiple) for im in images_a]
         shapes = sorted(set(widths_a))
         by_width: dict[int, list[torch.Tensor]] = {w: [] for w in shapes}

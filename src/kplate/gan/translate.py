@@ -21,12 +21,12 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageOps
 
 from kplate import __version__
 from kplate.errors import KplateError
 from kplate.gan.checkpoint import CHECKPOINT_FILE, GENERATOR_FILE, load_generator
 from kplate.gan.config import round_width
+from kplate.gan.data import open_rgb
 from kplate.gan.distributed import DistInfo, barrier, gather_objects
 from kplate.gan.preservation import edge_correlation
 from kplate.io.files import atomic_write_text, encode_image
@@ -211,13 +211,7 @@ def list_inputs(root: Path) -> list[InputItem]:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as image:
-            return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
-    except FileNotFoundError:
-        raise KplateError(f"{path}: image listed in the input is missing") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise KplateError(f"{path}: cannot read image ({error})") from None
+    return np.asarray(open_rgb(path))
 
 
 @dataclass

@@ -193,7 +193,7 @@ class WriteOptions:
     overwrite: bool = False
     lmdb: bool = False
     save: bool = True
-    progress: bool | None = None  # None: a bar on a terminal, plain lines otherwise
+    progress: bool | None = None  # None: a bar on a terminal, plain lines otherwise; False: quiet
     device: str = "auto"  # where --translate runs
     translate_batch: int = 16
 
@@ -302,9 +302,12 @@ def _produce(
 
 
 class _Progress:
+    """A bar on a terminal; otherwise a line every 10% (None), or nothing at all (False)."""
+
     def __init__(self, total: int, initial: int, enabled: bool | None) -> None:
         self.total, self.done = total, initial
         use_bar = sys.stderr.isatty() if enabled is None else enabled
+        self._quiet = enabled is False
         self._bar = None
         if use_bar:
             from tqdm import tqdm
@@ -316,7 +319,7 @@ class _Progress:
         self.done += 1
         if self._bar is not None:
             self._bar.update(1)
-        elif self.done >= self._next_report and self.done < self.total:
+        elif not self._quiet and self._next_report <= self.done < self.total:
             print(f"{self.done}/{self.total} plates", flush=True)
             self._next_report += max(1, self.total // 10)
 
