@@ -35,6 +35,7 @@ from kplate.io.manifest import (
     LABELS_CSV,
     METADATA,
     dumps_line,
+    iter_metadata,
     read_metadata,
     write_derived_manifests,
 )
@@ -283,16 +284,17 @@ def translate_dataset(
         out.mkdir(parents=True, exist_ok=True)
     barrier_info = dist_info
     with lock:
-        kept: list[dict[str, Any]] = []
+        kept = 0
         if rank == 0:
             resuming = prepare_out(out, fingerprint, overwrite)
-            kept = resume_prefix(out, list(range(len(items)))) if resuming else []
             atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
+            if not resuming:
+                (out / METADATA).unlink(missing_ok=True)
+            kept = resume_prefix(out, list(range(len(items))))
             if (out / IMAGES).exists():
                 remove_stray_temporaries(out / IMAGES)
             (out / SUMMARY_FILE).unlink(missing_ok=True)
-            atomic_write_text(out / METADATA, "".join(dumps_line(e) for e in kept))
-        done = len(gather_objects(barrier_info, kept)[0]) if barrier_info else len(kept)
+        done = gather_objects(barrier_info, kept)[0] if barrier_info else kept
         todo = list(range(done, len(items)))
         round_size = translator.batch_size * world
         bar = None
@@ -332,16 +334,15 @@ def translate_dataset(
         seconds = time.perf_counter() - start
         if rank != 0:
             return TranslateSummary(len(items), len(todo), done, seconds, None, str(out))
-        all_entries = read_metadata(out / METADATA)
-        write_derived_manifests(out, all_entries, lmdb=False)
-        scores = [e["translation"]["preservation"] for e in all_entries]
+        count = write_derived_manifests(out, lmdb=False)
+        scores = [e["translation"]["preservation"] for e in iter_metadata(out / METADATA)]
         mean = float(np.mean(scores)) if scores else None
         atomic_write_text(
             out / SUMMARY_FILE,
             json.dumps(
                 {
                     "complete": True,
-                    "count": len(all_entries),
+                    "count": count,
                     "model": model.to_dict(),
                     "mean_preservation": None if mean is None else round(mean, 4),
                     "seconds": round(seconds, 3),

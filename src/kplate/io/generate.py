@@ -8,6 +8,7 @@ count and sharding never change a byte), resumable and safe against interruption
 
 from __future__ import annotations
 
+import heapq
 import json
 import multiprocessing
 import os
@@ -31,7 +32,7 @@ from kplate.io.lock import DirectoryLock
 from kplate.io.manifest import (
     METADATA,
     dumps_line,
-    read_metadata,
+    iter_metadata,
     write_derived_manifests,
 )
 from kplate.io.run_folder import (
@@ -388,25 +389,28 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
         raise KplateError(f"{out}: output folder is not writable")
     with DirectoryLock(out):
         resuming = prepare_out(out, fingerprint, options.overwrite)
-        kept = resume_prefix(out, indices) if resuming else []
-        if resuming and (out / SUMMARY_FILE).is_file() and len(kept) == len(indices):
-            summary = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
-            return RunSummary(
-                len(indices), 0, len(kept), 0.0, summary.get("per_type", {}), str(out)
-            )
+        seen: Counter[str] = Counter()
+        per_type: Counter[str] = Counter()
+        digits = _index_digits(config.total)
+
+        def recount(entry: dict[str, Any]) -> None:
+            # Rebuild what the kept part implies: counts, and label-name duplicates.
+            file_name_for(entry, options.naming, config.image_format, digits, seen)
+            per_type[entry["type"]] += 1
+
+        # run.json first: from here on a killed run leaves a folder its re-run recognises.
         atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
+        if not resuming:
+            (out / METADATA).unlink(missing_ok=True)
+        kept = resume_prefix(out, indices, recount)
+        if resuming and (out / SUMMARY_FILE).is_file() and kept == len(indices):
+            summary = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
+            return RunSummary(len(indices), 0, kept, 0.0, summary.get("per_type", {}), str(out))
         (out / IMAGES).mkdir(exist_ok=True)
         remove_stray_temporaries(out / IMAGES)
         (out / SUMMARY_FILE).unlink(missing_ok=True)
-        # Rewrite the kept prefix so a torn last line or stale tail is gone before appending.
-        atomic_write_text(out / METADATA, "".join(dumps_line(e) for e in kept))
-        seen: Counter[str] = Counter()
-        digits = _index_digits(config.total)
-        for entry in kept:
-            file_name_for(entry, options.naming, config.image_format, digits, seen)
-        per_type = Counter(entry["type"] for entry in kept)
-        todo = indices[len(kept) :]
-        progress = _Progress(len(indices), len(kept), options.progress)
+        todo = indices[kept:]
+        progress = _Progress(len(indices), kept, options.progress)
         made_dirs: set[Path] = set()
         try:
             with open(out / METADATA, "a", encoding="utf-8") as manifest:
@@ -436,16 +440,15 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
             raise KplateError(f"{out}: write failed ({error.strerror}); re-run to resume") from None
         finally:
             progress.close()
-        entries = read_metadata(out / METADATA)
-        write_derived_manifests(out, entries, lmdb=options.lmdb)
+        count = write_derived_manifests(out, lmdb=options.lmdb)
         seconds = time.perf_counter() - start
-        summary = RunSummary(len(indices), len(todo), len(kept), seconds, dict(per_type), str(out))
+        summary = RunSummary(len(indices), len(todo), kept, seconds, dict(per_type), str(out))
         atomic_write_text(
             out / SUMMARY_FILE,
             json.dumps(
                 {
                     "complete": True,
-                    "count": len(entries),
+                    "count": count,
                     "per_type": summary.per_type,
                     "seconds": round(seconds, 3),
                     "plates_per_second": round(summary.plates_per_second, 1),
@@ -455,6 +458,12 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
             ),
         )
         return summary
+
+
+def _keyed_by_index(shard_number: int, path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(index, shard, entry) per line: heapq.merge's order, ties broken by shard number."""
+    for entry in iter_metadata(path):
+        yield entry["index"], shard_number, entry
 
 
 def merge_shards(shards: list[Path], out: Path, *, lmdb: bool = False) -> int:
@@ -475,13 +484,6 @@ def merge_shards(shards: list[Path], out: Path, *, lmdb: bool = False) -> int:
     if len(counts) != 1:
         raise KplateError("the shards were split with different --shard N")
     config_data = base["config"]
-    entries: list[tuple[Path, dict[str, Any]]] = []
-    for shard in shards:
-        entries.extend((shard, e) for e in read_metadata(shard / METADATA))
-    entries.sort(key=lambda item: item[1]["index"])
-    indices = [e["index"] for _, e in entries]
-    if len(set(indices)) != len(indices):
-        raise KplateError("the shards overlap: the same image index appears twice")
     fingerprint = {
         "config": config_data,
         "shard": None,
@@ -493,35 +495,39 @@ def merge_shards(shards: list[Path], out: Path, *, lmdb: bool = False) -> int:
         prepare_out(out, fingerprint, overwrite=False)
         naming = FileNaming(base["naming"])
         fmt = ImageFormat(config_data["image_format"])
-        total = (
-            len(config_data["plates"])
-            if config_data["plates"] is not None
-            else config_data["count"]
-        )
-        digits = _index_digits(total)
+        plates = config_data["plates"]
+        digits = _index_digits(len(plates) if plates is not None else config_data["count"])
         seen: Counter[str] = Counter()
-        merged = []
-        for shard, entry in entries:
-            source = shard / entry["file_name"]
-            entry = dict(entry)
-            entry["file_name"] = file_name_for(entry, naming, fmt, digits, seen)
-            target = out / entry["file_name"]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(source, target)
-            except OSError:
-                shutil.copyfile(source, target)
-            merged.append(entry)
-        atomic_write_text(out / METADATA, "".join(dumps_line(e) for e in merged))
-        write_derived_manifests(out, merged, lmdb=lmdb)
+        per_type: Counter[str] = Counter()
+        # Each shard's manifest is in index order, so a k-way merge streams them in order.
+        streams = [_keyed_by_index(n, s / METADATA) for n, s in enumerate(shards)]
+        previous = -1
+        tmp = out / f".{METADATA}.tmp"
+        with open(tmp, "w", encoding="utf-8") as manifest:
+            for index, shard_number, entry in heapq.merge(*streams):
+                if index == previous:
+                    tmp.unlink(missing_ok=True)
+                    raise KplateError("the shards overlap: the same image index appears twice")
+                previous = index
+                source = shards[shard_number] / entry["file_name"]
+                entry["file_name"] = file_name_for(entry, naming, fmt, digits, seen)
+                target = out / entry["file_name"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(source, target)
+                except OSError:
+                    shutil.copyfile(source, target)
+                manifest.write(dumps_line(entry))
+                per_type[entry["type"]] += 1
+        os.replace(tmp, out / METADATA)
+        count = write_derived_manifests(out, lmdb=lmdb)
         atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
-        per_type = Counter(e["type"] for e in merged)
         atomic_write_text(
             out / SUMMARY_FILE,
             json.dumps(
-                {"complete": True, "count": len(merged), "per_type": dict(per_type)},
+                {"complete": True, "count": count, "per_type": dict(per_type)},
                 ensure_ascii=False,
                 indent=1,
             ),
         )
-    return len(merged)
+    return count

@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from kplate.errors import KplateError
-from kplate.io.files import atomic_write_text
+from kplate.io.files import atomic_writer
 
 METADATA = "metadata.jsonl"
 LABELS_CSV = "labels.csv"
@@ -28,49 +28,56 @@ def dumps_line(entry: dict[str, Any]) -> str:
     return json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def read_metadata(path: str | Path, *, tolerate_torn_tail: bool = True) -> list[dict[str, Any]]:
-    """Read metadata.jsonl. A last line cut short by a kill is dropped, not an error."""
+def iter_metadata(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Stream metadata.jsonl one entry at a time (a run may hold millions of lines).
+
+    A last line cut short by a kill (no newline) is dropped, not an error.
+    """
     path = Path(path)
-    entries: list[dict[str, Any]] = []
-    raw = path.read_bytes()
-    lines = raw.split(b"\n")
-    complete, tail = lines[:-1], lines[-1]
-    for number, line in enumerate(complete, start=1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(json.loads(line))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise KplateError(f"{path}:{number}: not a JSON line: {line[:60]!r}") from None
-    if tail.strip() and not tolerate_torn_tail:
-        raise KplateError(f"{path}:{len(lines)}: last line is incomplete")
-    return entries
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.endswith(b"\n") or not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise KplateError(f"{path}:{number}: not a JSON line: {line[:60]!r}") from None
 
 
-def labels_csv_text(entries: Iterable[dict[str, Any]]) -> str:
+def read_metadata(path: str | Path) -> list[dict[str, Any]]:
+    """All entries of metadata.jsonl, for small datasets and tests; see `iter_metadata`."""
+    return list(iter_metadata(path))
+
+
+def _csv_line(values: list[str]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["file", "text", "type"])
-    for entry in entries:
-        writer.writerow([entry["file_name"], entry.get("text") or "", entry.get("type") or ""])
+    csv.writer(buffer, lineterminator="\n").writerow(values)
     return buffer.getvalue()
 
 
-def gt_text(entries: Iterable[dict[str, Any]]) -> str:
-    return "".join(
-        f"{entry['file_name']}\t{entry['text']}\n" for entry in entries if entry.get("text")
-    )
+def write_derived_manifests(out: Path, *, lmdb: bool) -> int:
+    """Rewrite labels.csv and gt.txt (and the LMDB when asked) from metadata.jsonl.
 
-
-def write_derived_manifests(out: Path, entries: list[dict[str, Any]], *, lmdb: bool) -> None:
-    """Rewrite labels.csv and gt.txt (and the LMDB when asked) from the metadata entries."""
-    atomic_write_text(out / LABELS_CSV, labels_csv_text(entries))
-    atomic_write_text(out / GT_TXT, gt_text(entries))
+    Streams: memory stays flat however many images the run has. Returns the entry count.
+    """
+    count = 0
+    with (
+        atomic_writer(out / LABELS_CSV, "w") as labels,
+        atomic_writer(out / GT_TXT, "w") as gt,
+    ):
+        labels.write(_csv_line(["file", "text", "type"]))
+        for entry in iter_metadata(out / METADATA):
+            count += 1
+            text = entry.get("text") or ""
+            labels.write(_csv_line([entry["file_name"], text, entry.get("type") or ""]))
+            if text:
+                gt.write(f"{entry['file_name']}\t{text}\n")
     if lmdb:
-        write_lmdb(out, entries)
+        write_lmdb(out)
+    return count
 
 
-def write_lmdb(out: Path, entries: list[dict[str, Any]]) -> None:
+def write_lmdb(out: Path) -> None:
     """The deep-text-recognition-benchmark LMDB: image-%09d, label-%09d (1-based), num-samples.
 
     Built in a temporary folder and renamed, so a reader never opens a half-written one.
@@ -82,13 +89,21 @@ def write_lmdb(out: Path, entries: list[dict[str, Any]]) -> None:
     final = out / LMDB_DIR
     building = out / f".{LMDB_DIR}.building"
     shutil.rmtree(building, ignore_errors=True)
-    total = sum((out / e["file_name"]).stat().st_size for e in entries)
+    total = sum((out / e["file_name"]).stat().st_size for e in iter_metadata(out / METADATA))
     env = lmdb.open(str(building), map_size=max(1 << 24, total * 2 + (1 << 20)))
-    with env.begin(write=True) as txn:
-        for number, entry in enumerate(entries, start=1):
-            txn.put(f"image-{number:09d}".encode(), (out / entry["file_name"]).read_bytes())
-            txn.put(f"label-{number:09d}".encode(), entry["text"].encode("utf-8"))
-        txn.put(b"num-samples", str(len(entries)).encode())
+    count = 0
+    txn = env.begin(write=True)
+    for entry in iter_metadata(out / METADATA):
+        if not entry.get("text"):
+            continue
+        count += 1
+        txn.put(f"image-{count:09d}".encode(), (out / entry["file_name"]).read_bytes())
+        txn.put(f"label-{count:09d}".encode(), entry["text"].encode("utf-8"))
+        if count % 10_000 == 0:  # commit in chunks so one transaction never holds it all
+            txn.commit()
+            txn = env.begin(write=True)
+    txn.put(b"num-samples", str(count).encode())
+    txn.commit()
     env.close()
     shutil.rmtree(final, ignore_errors=True)
     building.rename(final)
@@ -98,7 +113,7 @@ def iter_labelled_images(root: str | Path) -> Iterator[tuple[Path, str, dict[str
     """(image path, text, metadata entry or None) for a kplate dataset or a labels.csv folder."""
     root = Path(root)
     if (root / METADATA).is_file():
-        for entry in read_metadata(root / METADATA):
+        for entry in iter_metadata(root / METADATA):
             yield root / entry["file_name"], entry["text"], entry
         return
     if (root / LABELS_CSV).is_file():

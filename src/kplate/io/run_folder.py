@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kplate.errors import KplateError
 from kplate.io.lock import LOCK_FILE
-from kplate.io.manifest import GT_TXT, LABELS_CSV, LMDB_DIR, METADATA, read_metadata
+from kplate.io.manifest import GT_TXT, LABELS_CSV, LMDB_DIR, METADATA
 
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
@@ -100,17 +101,34 @@ def _remove(paths: list[Path]) -> None:
             path.unlink(missing_ok=True)
 
 
-def resume_prefix(out: Path, expected: list[int]) -> list[dict[str, Any]]:
-    """The entries of an interrupted run that can be kept: the longest prefix, in order,
-    whose images are on disk. Everything after the first gap is made again."""
+def resume_prefix(
+    out: Path, expected: list[int], on_entry: Callable[[dict[str, Any]], None] | None = None
+) -> int:
+    """Keep what an interrupted run finished: the longest prefix of metadata.jsonl, in
+    order, whose images are on disk. The file is cut after that prefix (a torn last line
+    or anything after the first gap goes), `on_entry` sees each kept entry, and the count
+    is returned. Streams, so resuming a run of millions of images stays in flat memory.
+    """
     path = out / METADATA
     if not path.exists():
-        return []
-    kept: list[dict[str, Any]] = []
-    for entry, index in zip(read_metadata(path), expected, strict=False):
-        if entry.get("index") != index or not (out / entry["file_name"]).is_file():
-            break
-        kept.append(entry)
+        path.touch()
+        return 0
+    kept, end = 0, 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            if kept >= len(expected) or not line.endswith(b"\n"):
+                break
+            try:
+                entry = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                break
+            if entry.get("index") != expected[kept] or not (out / entry["file_name"]).is_file():
+                break
+            if on_entry is not None:
+                on_entry(entry)
+            kept += 1
+            end += len(line)
+    os.truncate(path, end)
     return kept
 
 
