@@ -222,7 +222,10 @@ def main() -> None:
                 "per_style": metrics.get("per_style"),
             }
         )
-        print(f"  {name}: accuracy {metrics['exact_accuracy']:.3f}, CER {metrics['cer']:.3f}", flush=True)
+        print(
+            f"  {name}: accuracy {metrics['exact_accuracy']:.3f}, CER {metrics['cer']:.3f}",
+            flush=True,
+        )
     minutes = (time.monotonic() - started) / 60
     print()
     print(

@@ -34,30 +34,60 @@ def make_model(checkpoints: Path, name: str = "tiny", mode: str = "cut") -> Path
     generator = ResnetGenerator(config)
     run_dir = checkpoints / name
     run_dir.mkdir(parents=True)
-    atomic_torch_save({**_header(config), "step": 7, "G": generator.state_dict()},
-                      run_dir / GENERATOR_FILE)
+    atomic_torch_save(
+        {**_header(config), "step": 7, "G": generator.state_dict()}, run_dir / GENERATOR_FILE
+    )
     return run_dir / GENERATOR_FILE
 
 
 @pytest.fixture()
 def synthetic(tmp_path: Path) -> Path:
     out = tmp_path / "synthetic"
-    args = ["generate", "--count", "12", "--seed", "5", "--height", "32", "--out", str(out),
-            "--progress", "False", "--types", "private_2digit,commercial_two_row,large_commercial"]
+    args = [
+        "generate",
+        "--count",
+        "12",
+        "--seed",
+        "5",
+        "--height",
+        "32",
+        "--out",
+        str(out),
+        "--progress",
+        "False",
+        "--types",
+        "private_2digit,commercial_two_row,large_commercial",
+    ]
     assert main(args) == 0
     return out
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name not in {"summary.json", ".kplate.lock"}}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name not in {"summary.json", ".kplate.lock"}
+    }
 
 
 def test_translation_keeps_count_order_names_labels_and_sizes(tmp_path, synthetic) -> None:
     make_model(tmp_path / "ckpt")
     out = tmp_path / "real"
-    args = ["translate", "--name", "tiny", "--checkpoints-dir", str(tmp_path / "ckpt"),
-            "--input", str(synthetic), "--out", str(out), "--batch-size", "5", "--device", "cpu"]
+    args = [
+        "translate",
+        "--name",
+        "tiny",
+        "--checkpoints-dir",
+        str(tmp_path / "ckpt"),
+        "--input",
+        str(synthetic),
+        "--out",
+        str(out),
+        "--batch-size",
+        "5",
+        "--device",
+        "cpu",
+    ]
     assert main(args) == 0
     source = read_metadata(synthetic / "metadata.jsonl")
     result = read_metadata(out / "metadata.jsonl")
@@ -69,7 +99,8 @@ def test_translation_keeps_count_order_names_labels_and_sizes(tmp_path, syntheti
         image = Image.open(out / after["file_name"])
         assert image.size == (before["width"], before["height"])
     assert (out / "labels.csv").read_text().splitlines()[1:] == (
-        synthetic / "labels.csv").read_text().splitlines()[1:]
+        synthetic / "labels.csv"
+    ).read_text().splitlines()[1:]
     assert (out / "gt.txt").read_text() == (synthetic / "gt.txt").read_text()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["count"] == 12 and summary["mean_preservation"] is not None
@@ -77,8 +108,18 @@ def test_translation_keeps_count_order_names_labels_and_sizes(tmp_path, syntheti
 
 def test_interrupted_translation_resumes_to_the_same_output(tmp_path, synthetic) -> None:
     make_model(tmp_path / "ckpt")
-    common = ["--name", "tiny", "--checkpoints-dir", str(tmp_path / "ckpt"), "--input",
-              str(synthetic), "--device", "cpu", "--batch-size", "4"]
+    common = [
+        "--name",
+        "tiny",
+        "--checkpoints-dir",
+        str(tmp_path / "ckpt"),
+        "--input",
+        str(synthetic),
+        "--device",
+        "cpu",
+        "--batch-size",
+        "4",
+    ]
     full, broken = tmp_path / "full", tmp_path / "broken"
     assert main(["translate", *common, "--out", str(full)]) == 0
     assert main(["translate", *common, "--out", str(broken)]) == 0
@@ -97,10 +138,25 @@ def test_plain_folder_and_greyscale_inputs(tmp_path) -> None:
     folder.mkdir(parents=True)
     Image.fromarray(render_plate("12가3456", height=40).image).convert("L").save(folder / "a.PNG")
     Image.fromarray(render_plate("서울52바3108", "commercial_two_row", height=50).image).save(
-        folder / "b.jpg")
+        folder / "b.jpg"
+    )
     out = tmp_path / "out"
-    assert main(["translate", "--checkpoint", str(tmp_path / "ckpt/tiny/generator.pt"),
-                 "--input", str(tmp_path / "plain"), "--out", str(out), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "translate",
+                "--checkpoint",
+                str(tmp_path / "ckpt/tiny/generator.pt"),
+                "--input",
+                str(tmp_path / "plain"),
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     entries = read_metadata(out / "metadata.jsonl")
     assert [e["file_name"] for e in entries] == ["images/sub/a.PNG", "images/sub/b.jpg"]
     assert Image.open(out / "images/sub/a.PNG").size == Image.open(folder / "a.PNG").size
@@ -147,21 +203,61 @@ def test_earlier_test_py_form_writes_results(tmp_path, synthetic, monkeypatch, m
     for path in sorted((synthetic / "images").glob("*.jpg"))[:4]:
         shutil.copy(path, dataroot / "testA" / path.name)
     monkeypatch.chdir(tmp_path)
-    assert main(["test", "--dataroot", str(dataroot), "--name", "plates", "--CUT_mode", mode,
-                 "--phase", "test"]) == 0
+    assert (
+        main(
+            [
+                "test",
+                "--dataroot",
+                str(dataroot),
+                "--name",
+                "plates",
+                "--CUT_mode",
+                mode,
+                "--phase",
+                "test",
+            ]
+        )
+        == 0
+    )
     fake = sorted((tmp_path / "results/plates/test_latest/images/fake_B").glob("*.png"))
     assert len(fake) == 4
     assert (tmp_path / "results/plates/test_latest/index.html").is_file()
     other = "FastCUT" if mode == "CUT" else "CUT"
-    assert main(["test", "--dataroot", str(dataroot), "--name", "plates", "--CUT_mode", other,
-                 "--phase", "test"]) == 2
+    assert (
+        main(
+            [
+                "test",
+                "--dataroot",
+                str(dataroot),
+                "--name",
+                "plates",
+                "--CUT_mode",
+                other,
+                "--phase",
+                "test",
+            ]
+        )
+        == 2
+    )
 
 
 def test_export_torchscript_runs_without_kplate_and_matches(tmp_path) -> None:
     checkpoint = make_model(tmp_path / "ckpt")
     out = tmp_path / "g.torchscript.pt"
-    assert main(["export", "--checkpoint", str(checkpoint), "--format", "torchscript",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--checkpoint",
+                str(checkpoint),
+                "--format",
+                "torchscript",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     x = torch.rand(2, 3, 24, 112) * 2 - 1
     from kplate.gan.checkpoint import load_generator
 
@@ -182,8 +278,10 @@ def test_export_onnx_matches(tmp_path) -> None:
     ort = pytest.importorskip("onnxruntime")
     checkpoint = make_model(tmp_path / "ckpt")
     out = tmp_path / "g.onnx"
-    assert main(["export", "--checkpoint", str(checkpoint), "--format", "onnx",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["export", "--checkpoint", str(checkpoint), "--format", "onnx", "--out", str(out)])
+        == 0
+    )
     from kplate.gan.checkpoint import load_generator
 
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
@@ -199,33 +297,73 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, synthetic, capsys) -> None:
     make_model(tmp_path / "ckpt")
     base = ["translate", "--checkpoints-dir", str(tmp_path / "ckpt"), "--device", "cpu"]
     cases = []
-    cases.append(([*base, "--name", "nope", "--input", str(synthetic), "--out", str(tmp_path / "o1")],
-                  "unknown model name 'nope'"))
+    cases.append(
+        (
+            [*base, "--name", "nope", "--input", str(synthetic), "--out", str(tmp_path / "o1")],
+            "unknown model name 'nope'",
+        )
+    )
     future = tmp_path / "future.pt"
     data = torch.load(tmp_path / "ckpt/tiny/generator.pt", weights_only=True)
     data["format_version"] = 99
     torch.save(data, future)
-    cases.append((["translate", "--checkpoint", str(future), "--input", str(synthetic),
-                   "--out", str(tmp_path / "o2")], "newer than this kplate"))
+    cases.append(
+        (
+            [
+                "translate",
+                "--checkpoint",
+                str(future),
+                "--input",
+                str(synthetic),
+                "--out",
+                str(tmp_path / "o2"),
+            ],
+            "newer than this kplate",
+        )
+    )
     not_ckpt = tmp_path / "junk.pt"
     not_ckpt.write_bytes(b"not a checkpoint")
-    cases.append((["translate", "--checkpoint", str(not_ckpt), "--input", str(synthetic),
-                   "--out", str(tmp_path / "o3")], "cannot read checkpoint"))
+    cases.append(
+        (
+            [
+                "translate",
+                "--checkpoint",
+                str(not_ckpt),
+                "--input",
+                str(synthetic),
+                "--out",
+                str(tmp_path / "o3"),
+            ],
+            "cannot read checkpoint",
+        )
+    )
     empty = tmp_path / "empty"
     empty.mkdir()
-    cases.append(([*base, "--name", "tiny", "--input", str(empty), "--out", str(tmp_path / "o4")],
-                  "no images to translate"))
+    cases.append(
+        (
+            [*base, "--name", "tiny", "--input", str(empty), "--out", str(tmp_path / "o4")],
+            "no images to translate",
+        )
+    )
     corrupt = tmp_path / "corrupt"
     shutil.copytree(synthetic, corrupt)
     victim = corrupt / read_metadata(corrupt / "metadata.jsonl")[2]["file_name"]
     victim.write_bytes(victim.read_bytes()[:40])
-    cases.append(([*base, "--name", "tiny", "--input", str(corrupt), "--out", str(tmp_path / "o5")],
-                  "cannot read image"))
+    cases.append(
+        (
+            [*base, "--name", "tiny", "--input", str(corrupt), "--out", str(tmp_path / "o5")],
+            "cannot read image",
+        )
+    )
     escape = tmp_path / "escape"
     escape.mkdir()
     (escape / "metadata.jsonl").write_text('{"file_name": "../../etc/passwd", "text": "x"}\n')
-    cases.append(([*base, "--name", "tiny", "--input", str(escape), "--out", str(tmp_path / "o6")],
-                  "points outside"))
+    cases.append(
+        (
+            [*base, "--name", "tiny", "--input", str(escape), "--out", str(tmp_path / "o6")],
+            "points outside",
+        )
+    )
     for args, message in cases:
         assert main(args) == 2, message
         err = capsys.readouterr().err
@@ -237,8 +375,21 @@ def test_generate_with_translate_in_one_pass(tmp_path) -> None:
     clean, translated = tmp_path / "clean", tmp_path / "translated"
     common = ["--count", "6", "--seed", "3", "--height", "32", "--progress", "False"]
     assert main(["generate", *common, "--out", str(clean)]) == 0
-    assert main(["generate", *common, "--out", str(translated), "--translate",
-                 str(checkpoint.parent), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                *common,
+                "--out",
+                str(translated),
+                "--translate",
+                str(checkpoint.parent),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     a = read_metadata(clean / "metadata.jsonl")
     b = read_metadata(translated / "metadata.jsonl")
     assert [e["text"] for e in a] == [e["text"] for e in b]
@@ -252,16 +403,42 @@ def test_generate_with_translate_in_one_pass(tmp_path) -> None:
 @pytest.mark.slow
 def test_torchrun_two_ranks_match_a_single_process(tmp_path, synthetic) -> None:
     make_model(tmp_path / "ckpt")
-    common = ["--name", "tiny", "--checkpoints-dir", str(tmp_path / "ckpt"), "--input",
-              str(synthetic), "--device", "cpu", "--batch-size", "2"]
+    common = [
+        "--name",
+        "tiny",
+        "--checkpoints-dir",
+        str(tmp_path / "ckpt"),
+        "--input",
+        str(synthetic),
+        "--device",
+        "cpu",
+        "--batch-size",
+        "2",
+    ]
     single = tmp_path / "single"
     assert main(["translate", *common, "--out", str(single)]) == 0
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), OMP_NUM_THREADS="1")
     distributed = tmp_path / "ddp"
     subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-         "--master_port", "29517", "-m", "kplate", "translate", *common, "--out", str(distributed)],
-        check=True, env=env, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29517",
+            "-m",
+            "kplate",
+            "translate",
+            *common,
+            "--out",
+            str(distributed),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
     )
     a = read_metadata(single / "metadata.jsonl")
     b = read_metadata(distributed / "metadata.jsonl")
