@@ -50,6 +50,36 @@ def _check_folder(root: Path) -> None:
         raise KplateError(f"{root}: not a folder")
 
 
+def _inside(root: Path, manifest: str, path: Path, name: str) -> Path:
+    """`path` (root / a manifest's file entry), refused when the entry leads outside `root`:
+    an absolute path, a `..` part or a NUL would make an evaluation read other files."""
+    if (
+        not name.strip()
+        or "\x00" in name
+        or Path(name).is_absolute()
+        or ".." in Path(name).parts
+        or not path.is_relative_to(root)
+    ):
+        raise KplateError(f"{root / manifest}: file name {name!r} points outside {root}")
+    return path
+
+
+def _listed(root: Path) -> list[tuple[Path, str, dict | None]]:
+    """iter_labelled_images, every entry checked to stay inside `root`."""
+    manifest = METADATA if (root / METADATA).is_file() else LABELS_CSV
+    rows = []
+    try:
+        for path, text, entry in iter_labelled_images(root):
+            if entry is not None:
+                name = str(entry.get("file_name", ""))
+            else:  # labels.csv: the path is root / the entry, `..` parts kept
+                name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+            rows.append((_inside(root, manifest, path, name), text, entry))
+    except (KeyError, csv.Error, ValueError) as error:  # ValueError: bad JSON, not UTF-8
+        raise KplateError(f"{root / manifest}: missing column or bad row ({error})") from None
+    return rows
+
+
 def load_labelled(root: str | Path, alphabet: Iterable[str] | None = None) -> list[LabelledImage]:
     """The labelled images of a kplate dataset or labels.csv folder, checked against the alphabet.
 
@@ -61,7 +91,7 @@ def load_labelled(root: str | Path, alphabet: Iterable[str] | None = None) -> li
     allowed = frozenset(alphabet) if alphabet is not None else grammar_alphabet()
     manifest = METADATA if (root / METADATA).is_file() else LABELS_CSV
     try:
-        rows = list(iter_labelled_images(root))
+        rows = _listed(root)
         styles = _csv_styles(root) if manifest == LABELS_CSV else {}
     except (KeyError, csv.Error) as error:
         raise KplateError(f"{root / manifest}: missing column or bad row ({error})") from None
@@ -89,7 +119,7 @@ def image_files(root: str | Path) -> list[Path]:
     root = Path(root)
     _check_folder(root)
     if (root / METADATA).is_file() or (root / LABELS_CSV).is_file():
-        files = [path for path, _, _ in iter_labelled_images(root)]
+        files = [path for path, _, _ in _listed(root)]
     else:
         files = sorted(
             p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES

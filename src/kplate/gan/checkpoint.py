@@ -120,8 +120,25 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
     """The full training state of a run, or a KplateError saying there is none."""
     path = Path(run_dir) / CHECKPOINT_FILE
     if not path.is_file():
-        raise KplateError(f"--resume: no checkpoint in {run_dir} (expected {CHECKPOINT_FILE})")
+        started = Path(run_dir).is_dir() and any(Path(run_dir).iterdir())
+        raise KplateError(
+            f"--resume: no checkpoint in {run_dir} (expected {CHECKPOINT_FILE})"
+            + (
+                "; the run stopped before its first save: run the same command without "
+                "--resume to start it again"
+                if started
+                else ""
+            )
+        )
     return _load(path)
+
+
+def remove_stale_temporaries(run_dir: Path) -> None:
+    """Delete the `.checkpoint.pt.XXXX.tmp` / `.generator.pt.XXXX.tmp` a kill inside
+    `atomic_torch_save` left (8 MB and more each); call it before the run writes."""
+    for name in (CHECKPOINT_FILE, GENERATOR_FILE):
+        for stray in Path(run_dir).glob(f".{name}.*.tmp"):
+            stray.unlink(missing_ok=True)
 
 
 def load_generator(

@@ -7,6 +7,7 @@ width are dynamic, so one file serves every plate shape.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
@@ -33,19 +34,28 @@ def export_generator(
     if height % 4 or width % 4:
         raise KplateError(f"--height and --width must be multiples of 4, got {height}x{width}")
     example = torch.zeros(1, 3, height, width)
+    if fmt not in SUFFIX:
+        raise KplateError(f"unknown export format '{fmt}' (torchscript or onnx)")
     if out is None:
         out = checkpoint.parent / f"generator{SUFFIX[fmt]}"
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    if fmt == "torchscript":
-        with torch.no_grad():
-            traced = torch.jit.trace(generator, example)
-        traced.save(str(tmp))
-    elif fmt == "onnx":
-        _export_onnx(generator, example, tmp)
-    else:
-        raise KplateError(f"unknown export format '{fmt}' (torchscript or onnx)")
-    tmp.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "torchscript":
+            with torch.no_grad():
+                traced = torch.jit.trace(generator, example)
+            try:
+                traced.save(str(tmp))
+            except RuntimeError as error:  # torch's file writer reports a failed write so
+                raise OSError(str(error).splitlines()[0]) from None
+        else:
+            _export_onnx(generator, example, tmp)
+        tmp.replace(out)
+    except OSError as error:  # a full or read-only disk, or a folder that cannot be made
+        raise KplateError(f"{out}: write failed ({error.strerror or error})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)  # never a partial file beside the target
     return out
 
 

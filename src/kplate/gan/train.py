@@ -29,6 +29,7 @@ from kplate.gan.checkpoint import (
     CHECKPOINT_FILE,
     capture_rng,
     load_checkpoint,
+    remove_stale_temporaries,
     restore_rng,
     save_checkpoint,
 )
@@ -171,6 +172,18 @@ def train(
         torch.use_deterministic_algorithms(True)
     try:
         return _train(config, options, info, on_step)
+    except OSError as error:  # a full or read-only disk while writing the run folder
+        run_dir = options.run_dir
+        if (run_dir / CHECKPOINT_FILE).is_file():
+            then = (
+                f"resume with: kplate train --name {options.name} "
+                f"--checkpoints-dir {options.checkpoints_dir} --resume"
+            )
+        else:
+            then = "run the same command again"
+        raise KplateError(
+            f"{run_dir}: write failed ({error.strerror or error}); free space, then {then}"
+        ) from None
     finally:
         torch.use_deterministic_algorithms(previous_deterministic)
         distributed.cleanup(info)
@@ -260,6 +273,7 @@ def _train(
     logger = None
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(run_dir)
         record = {"config": config.to_dict(), "options": options.to_dict(), "total_steps": total}
         atomic_write_text(run_dir / "options.json", json.dumps(record, indent=2) + "\n")
         from kplate.gan.logging import RunLogger

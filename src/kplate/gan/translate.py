@@ -324,6 +324,8 @@ def translate_dataset(
                     manifest.flush()
                     if bar is not None:
                         bar.update(len(merged))
+        except OSError as error:  # a full or read-only disk: what is written is a valid prefix
+            raise KplateError(f"{out}: write failed ({error.strerror}); re-run to resume") from None
         finally:
             if manifest is not None:
                 manifest.close()
