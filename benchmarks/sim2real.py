@@ -162,6 +162,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gan-share", type=float, default=0.5)
     parser.add_argument("--fresh", action="store_true", help="discard earlier work in --work")
+    parser.add_argument(
+        "--recogniser-steps",
+        type=int,
+        default=None,
+        help="steps per training set (default: what the --minutes budget leaves, <= 1500)",
+    )
     args = parser.parse_args()
     if not (args.real / "labels.csv").is_file():
         print(f"skip: {args.real} not found (the real development crops live in ../shared)")
@@ -199,7 +205,9 @@ def main() -> None:
     probe_start = time.monotonic()
     train_recogniser([load_labelled(clean)], 20, args.seed)
     per_step = (time.monotonic() - probe_start) / 20
-    steps = int(max(100, min(1500, remaining * 0.85 / len(sets) / per_step)))
+    steps = args.recogniser_steps or int(
+        max(100, min(1500, remaining * 0.85 / len(sets) / per_step))
+    )
     print(f"recogniser: {steps} steps per training set ({per_step:.2f} s/step)", flush=True)
     real_rgb, _ = load_arrays([i.path for i in test_set], 48, 160, mode="RGB")
     rows = []
