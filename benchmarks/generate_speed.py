@@ -23,9 +23,16 @@ DEFAULT_JSON = HERE / "results" / "generate_speed.json"
 
 
 def _peak_rss_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024.0
+    """This process's own peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over
+    from the parent across fork+exec, so a child would report the runner's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def child_baseline(count: int, height: int) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -44,7 +43,9 @@ def child(profile: str, batch: int, plates: int, device: str, baseline: bool) ->
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from generate_speed import _peak_rss_mb
+
+    rss = _peak_rss_mb()
     gpu = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else None
     params = sum(p.numel() for p in generator.parameters())
     return {
