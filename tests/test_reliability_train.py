@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from killpoint import KILLPOINT
 from kplate.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,28 +39,6 @@ TRAIN = [
     "--steps", str(STEPS), "--save-every", "2", "--seed", "3", "--device", "cpu",
     "--log-every", "1", "--image-every", "100", "--no-progress",
 ]  # fmt: skip
-
-# Runs the CLI and SIGKILLs its own process at the Nth call of TARGET (before or after the
-# real call): a kill -9 at an exact point, with no clean-up of any kind.
-KILLER = r"""
-import importlib, json, os, signal, sys
-spec = json.loads(sys.argv[1])
-module_name, attribute = spec["target"].rsplit(".", 1)
-module = importlib.import_module(module_name)
-real = getattr(module, attribute)
-calls = [0]
-def wrapper(*args, **kwargs):
-    calls[0] += 1
-    if calls[0] == spec["at"] and not spec["after"]:
-        os.kill(os.getpid(), signal.SIGKILL)
-    result = real(*args, **kwargs)
-    if calls[0] == spec["at"] and spec["after"]:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return result
-setattr(module, attribute, wrapper)
-from kplate.cli import main
-sys.exit(main(sys.argv[2:]))
-"""
 
 
 def make_tiny_dataroot(root: Path) -> Path:
@@ -78,7 +57,7 @@ def run_cli(args: list[str], kill_at: dict | None = None, **popen) -> subprocess
     if kill_at is None:
         argv = [sys.executable, "-m", "kplate", *args]
     else:
-        argv = [sys.executable, "-c", KILLER, json.dumps(kill_at), *args]
+        argv = [sys.executable, "-c", KILLPOINT, json.dumps(kill_at), *args]
     popen.setdefault("stdout", subprocess.DEVNULL)
     popen.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen(argv, env=ENV, start_new_session=True, **popen)

@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 
 import kplate.gan.translate as translate_module
+from killpoint import KILLPOINT
 from kplate.cli import main
 from kplate.io.manifest import read_metadata
 
@@ -39,29 +40,6 @@ ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"), OMP_NUM_THREADS="1", MKL_NU
 ENV["PYTHONWARNINGS"] = "ignore"
 VOLATILE = {"summary.json", ".kplate.lock"}
 COUNT = 14
-
-# Runs the CLI; at the Nth call of TARGET (before or after the real call) sends its own
-# process SIGNAL: SIGKILL is a kill -9 at an exact point with no clean-up of any kind.
-WRAPPER = r"""
-import importlib, json, os, signal, sys
-spec = json.loads(sys.argv[1])
-module_name, attribute = spec["target"].rsplit(".", 1)
-module = importlib.import_module(module_name)
-real = getattr(module, attribute)
-calls = [0]
-def wrapper(*args, **kwargs):
-    calls[0] += 1
-    hit = calls[0] == spec["at"]
-    if hit and not spec["after"]:
-        os.kill(os.getpid(), getattr(signal, spec.get("signal", "SIGKILL")))
-    result = real(*args, **kwargs)
-    if hit and spec["after"]:
-        os.kill(os.getpid(), getattr(signal, spec.get("signal", "SIGKILL")))
-    return result
-setattr(module, attribute, wrapper)
-from kplate.cli import main
-sys.exit(main(sys.argv[2:]))
-"""
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
@@ -101,7 +79,7 @@ def run_cli(argv: list[str], spec: dict | None = None, **popen) -> subprocess.Po
     command = (
         [sys.executable, "-m", "kplate", *argv]
         if spec is None
-        else [sys.executable, "-c", WRAPPER, json.dumps(spec), *argv]
+        else [sys.executable, "-c", KILLPOINT, json.dumps(spec), *argv]
     )
     popen.setdefault("stdout", subprocess.DEVNULL)
     popen.setdefault("stderr", subprocess.PIPE)
