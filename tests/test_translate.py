@@ -62,6 +62,12 @@ def synthetic(tmp_path: Path) -> Path:
     return out
 
 
+def model_args(tmp_path: Path, synthetic: Path, batch: int) -> list[str]:
+    """`kplate translate` options for the tiny model on the synthetic fixture."""
+    return ["--name", "tiny", "--checkpoints-dir", str(tmp_path / "ckpt"), "--input",
+            str(synthetic), "--device", "cpu", "--batch-size", str(batch)]  # fmt: skip
+
+
 def tree(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
@@ -108,18 +114,7 @@ def test_translation_keeps_count_order_names_labels_and_sizes(tmp_path, syntheti
 
 def test_interrupted_translation_resumes_to_the_same_output(tmp_path, synthetic) -> None:
     make_model(tmp_path / "ckpt")
-    common = [
-        "--name",
-        "tiny",
-        "--checkpoints-dir",
-        str(tmp_path / "ckpt"),
-        "--input",
-        str(synthetic),
-        "--device",
-        "cpu",
-        "--batch-size",
-        "4",
-    ]
+    common = model_args(tmp_path, synthetic, batch=4)
     full, broken = tmp_path / "full", tmp_path / "broken"
     assert main(["translate", *common, "--out", str(full)]) == 0
     assert main(["translate", *common, "--out", str(broken)]) == 0
@@ -403,18 +398,7 @@ def test_generate_with_translate_in_one_pass(tmp_path) -> None:
 @pytest.mark.slow
 def test_torchrun_two_ranks_match_a_single_process(tmp_path, synthetic) -> None:
     make_model(tmp_path / "ckpt")
-    common = [
-        "--name",
-        "tiny",
-        "--checkpoints-dir",
-        str(tmp_path / "ckpt"),
-        "--input",
-        str(synthetic),
-        "--device",
-        "cpu",
-        "--batch-size",
-        "2",
-    ]
+    common = model_args(tmp_path, synthetic, batch=2)
     single = tmp_path / "single"
     assert main(["translate", *common, "--out", str(single)]) == 0
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), OMP_NUM_THREADS="1")
