@@ -146,7 +146,7 @@ def load_generator(
 ) -> ResnetGenerator:
     """A trained generator in eval mode, from generator.pt, checkpoint.pt or their folder.
 
-    The returned module has `.config` (a CUTConfig); inputs are (B, 3, H, W) in [-1, 1]
+    The returned module has `.config` (a CUTConfig) and `.step`; inputs are (B, 3, H, W) in [-1, 1]
     with H and W multiples of 4, outputs the same shape.
     """
     path = Path(path_or_dir)
@@ -162,5 +162,6 @@ def load_generator(
     netG = ResnetGenerator(config)
     weights = data["G"] if "G" in data else data["model"]["G"]
     netG.load_state_dict(weights)
+    netG.step = data.get("step")  # the training step it was saved at, for provenance
     netG.eval()
     return netG.to(device)

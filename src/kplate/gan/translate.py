@@ -112,8 +112,7 @@ class Translator:
         cls, path: Path, device: torch.device | str = "cpu", batch_size: int = 16
     ) -> tuple[Translator, ModelInfo]:
         generator = load_generator(path, device="cpu")
-        data = torch.load(path, map_location="cpu", weights_only=True)
-        step = data.get("step")
+        step = getattr(generator, "step", None)
         config = generator.config
         name = path.parent.name if path.name in (GENERATOR_FILE, CHECKPOINT_FILE) else path.stem
         info = ModelInfo(
