@@ -368,7 +368,7 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
     start = time.perf_counter()
     if not options.save:
         per_type: Counter[str] = Counter()
-        for _, entry in _produce(_WorkerSetup(config), indices, options.workers):
+        for _, entry in _produce(_WorkerSetup(config, encode=False), indices, options.workers):
             per_type[entry["type"]] += 1
         return RunSummary(
             len(indices), len(indices), 0, time.perf_counter() - start, dict(per_type)
