@@ -238,6 +238,25 @@ def test_profiles_follow_the_paper() -> None:
     assert CUTConfig.for_mode("cut", "lite").ngf < cut.ngf
 
 
+def test_fast_layers_compute_the_reference_operations() -> None:
+    """The CPU-friendly forms must give the reference's numbers, values and gradients."""
+    import torch.nn.functional as F
+
+    from kplate.gan.networks import InstanceNorm, Upsample
+
+    x = torch.randn(2, 6, 10, 14, requires_grad=True)
+    up = Upsample(6)
+    padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    reference = F.conv_transpose2d(padded, up.filt, stride=2, padding=2, groups=6)[:, :, 1:-1, 1:-1]
+    assert torch.allclose(up(x), reference, atol=1e-6)
+    norm_ref = torch.nn.InstanceNorm2d(6, affine=False, track_running_stats=False)(x)
+    norm = InstanceNorm(6)(x)
+    assert torch.allclose(norm, norm_ref, atol=1e-5)
+    (grad,) = torch.autograd.grad((norm * x.detach()).sum(), x)
+    (grad_ref,) = torch.autograd.grad((norm_ref * x.detach()).sum(), x)
+    assert torch.allclose(grad, grad_ref, atol=1e-4)
+
+
 @pytest.mark.parametrize("mode", ["cut", "fastcut"])
 def test_every_parameter_learns_in_one_step(mode: str) -> None:
     """DDP needs every G, D and F parameter to get a gradient in every step."""
