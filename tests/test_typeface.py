@@ -6,7 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from kplate.render.typeface import BUILTIN_CHARS, GlyphOutline, outline, rasterize
+from kplate.render.typeface import (
+    BUILTIN_CHARS,
+    GlyphOutline,
+    build_outline,
+    outline,
+    rasterize,
+)
 
 SYLLABLES_69 = (
     "가강거경고공광교구국기나남너노누다대더도두라러로루마머모무바배버보부북사산서세소수"
@@ -61,6 +67,12 @@ def test_unknown_char_raises_keyerror() -> None:
 
 def test_outline_is_cached() -> None:
     assert outline("가") is outline("가")
+
+
+def test_generated_glyph_data_matches_its_sources() -> None:
+    """glyphs_data.py is made by tools/build_typeface_data.py; re-run it when this fails."""
+    stale = [c for c in sorted(BUILTIN_CHARS) if outline(c) != build_outline(c)]
+    assert not stale, f"glyphs_data.py is stale for {stale}: run tools/build_typeface_data.py"
 
 
 @pytest.mark.parametrize("size", [(5, 8), (9, 13), (41, 75), (400, 500)])
