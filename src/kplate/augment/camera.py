@@ -13,12 +13,14 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import albumentations as A
 import cv2
 import numpy as np
-from albumentations.augmentations.blur import functional as fblur
 
+from kplate.augment._albumentations import import_albumentations
 from kplate.augment.backgrounds import add_grain
+
+A = import_albumentations()
+from albumentations.augmentations.blur import functional as fblur  # noqa: E402
 
 _BLUR = A.GaussianBlur(p=1.0)
 _MOTION = A.MotionBlur(p=1.0)

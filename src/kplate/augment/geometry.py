@@ -29,6 +29,9 @@ def _get(params: dict[str, Any], effect: str) -> dict[str, Any]:
     return params.get(effect) or NEUTRAL[effect]
 
 
+_UNIT_SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
+
+
 def homography(geometry: dict[str, Any], src_size: tuple[int, int], out_size: tuple[int, int]):
     """The 3x3 matrix (pixel-edge coordinates) that maps the clean plate into the output.
 
@@ -38,16 +41,20 @@ def homography(geometry: dict[str, Any], src_size: tuple[int, int], out_size: tu
     """
     w0, h0 = src_size
     out_w, out_h = out_size
-    src = np.array([[0, 0], [w0, 0], [w0, h0], [0, h0]], np.float64)
-    corners = src - (w0 / 2, h0 / 2)
-    jitter = np.asarray(_get(geometry, "perspective")["corners"], np.float64).reshape(4, 2)
-    corners = corners + jitter * (w0, h0)
+    size = np.array([w0, h0], np.float64)
+    src = _UNIT_SQUARE * size
+    corners = src - size / 2
+    perspective = geometry.get("perspective")
+    if perspective:
+        jitter = np.asarray(perspective["corners"], np.float64).reshape(4, 2)
+        corners = corners + jitter * size
     rot = math.radians(_get(geometry, "rotate")["deg"])
     shear = math.tan(math.radians(_get(geometry, "shear")["deg"]))
     s = _get(geometry, "scale")["factor"]
-    # y points down in images, so a counter-clockwise turn on screen is this matrix.
-    rotation = np.array([[math.cos(rot), math.sin(rot)], [-math.sin(rot), math.cos(rot)]])
-    linear = s * rotation @ np.array([[1.0, shear], [0.0, 1.0]])
+    # y points down in images, so a counter-clockwise turn on screen is this matrix;
+    # times the shear [[1, shear], [0, 1]] and the scale.
+    cos, sin = math.cos(rot), math.sin(rot)
+    linear = np.array([[s * cos, s * (cos * shear + sin)], [-s * sin, s * (cos - sin * shear)]])
     corners = corners @ linear.T
     move = _get(geometry, "translate")
     margin = _get(geometry, "margin")
@@ -68,7 +75,7 @@ def cv_matrix(matrix: np.ndarray) -> np.ndarray:
 def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Apply a homography to an (N, 2) array of points."""
     pts = np.asarray(points, np.float64).reshape(-1, 2)
-    mapped = np.c_[pts, np.ones(len(pts))] @ matrix.T
+    mapped = pts @ matrix[:, :2].T + matrix[:, 2]
     return mapped[:, :2] / mapped[:, 2:3]
 
 
@@ -83,22 +90,23 @@ def char_corners(record: PlateRecord) -> np.ndarray:
     return np.asarray(corners, np.float64).reshape(-1, 4, 2)
 
 
-def fits(matrix: np.ndarray, record: PlateRecord, out_size: tuple[int, int]) -> bool:
-    """True when every char's transformed quad lies inside the output image."""
-    corners = char_corners(record).reshape(-1, 2)
+def fits(
+    matrix: np.ndarray, record: PlateRecord | np.ndarray, out_size: tuple[int, int]
+) -> bool:
+    """True when every char's transformed quad lies inside the output image.
+
+    `record` may be given as its `char_corners`, computed once for many tries.
+    """
+    corners = record if isinstance(record, np.ndarray) else char_corners(record)
+    corners = corners.reshape(-1, 2)
     if not len(corners):
         return True
-    mapped = np.c_[corners, np.ones(len(corners))] @ matrix.T
-    if np.any(mapped[:, 2] <= 1e-6):  # a corner behind the camera
+    mapped = corners @ matrix[:, :2].T + matrix[:, 2]
+    if mapped[:, 2].min() <= 1e-6:  # a corner behind the camera
         return False
     xy = mapped[:, :2] / mapped[:, 2:3]
     eps = 1e-6
-    return bool(
-        np.all(xy[:, 0] >= -eps)
-        and np.all(xy[:, 1] >= -eps)
-        and np.all(xy[:, 0] <= out_size[0] + eps)
-        and np.all(xy[:, 1] <= out_size[1] + eps)
-    )
+    return bool(xy.min() >= -eps and (xy.max(axis=0) <= np.asarray(out_size) + eps).all())
 
 
 def transform_record(

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import albumentations as A
 import cv2
 import numpy as np
 
+from kplate.augment._albumentations import import_albumentations
 from kplate.augment.backgrounds import grain, smooth_noise
+
+A = import_albumentations()
 
 _BRIGHTNESS_CONTRAST = A.RandomBrightnessContrast(p=1.0)
 _GAMMA = A.RandomGamma(p=1.0)

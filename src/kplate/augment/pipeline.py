@@ -16,7 +16,14 @@ import numpy as np
 
 from kplate.augment import camera, photometric
 from kplate.augment.backgrounds import background as make_background
-from kplate.augment.geometry import NEUTRAL, fits, homography, transform_record, warp_onto
+from kplate.augment.geometry import (
+    NEUTRAL,
+    char_corners,
+    fits,
+    homography,
+    transform_record,
+    warp_onto,
+)
 from kplate.augment.presets import SCHEMA, load_spec
 from kplate.render.record import PlateRecord
 
@@ -132,11 +139,12 @@ class Augmenter:
             "seed": int(rng.integers(SEED_LIMIT)),
         }
         attempts = 0
+        corners = char_corners(record)
         for k, tries in ((1.0, ATTEMPTS), *((m, 3) for m in MILDER)):
             for _ in range(tries):
                 attempts += 1
                 geo = self._draw_geometry(rng, k)
-                if fits(homography(geo, size, size), record, size):
+                if fits(homography(geo, size, size), corners, size):
                     geo["background"] = background
                     geo["attempts"] = attempts
                     if k < 1.0:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -140,7 +140,9 @@ class PlateFactory:
         self.augmenter = augmenter if augmenter is not None else _build_augmenter(config.augment)
         self._weights = list(config.weights) if config.weights else None
 
-    def make(self, index: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def make(self, index: int, *, reuse: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
+        """Image `index` and its metadata entry. With `reuse`, the clean image lives in a
+        buffer that the next `reuse` call overwrites (for callers that encode at once)."""
         seed = plate_seed(self.config.seed, index)
         rng = random.Random(seed)
         if self.config.plates is not None:
@@ -150,7 +152,7 @@ class PlateFactory:
             plate_type = rng.choices(self.config.types, self._weights)[0]
             number = validate(sample(plate_type, rng), plate_type)
         plate = self.renderer.render_number(
-            number, height=self.config.height, width=self.config.width
+            number, height=self.config.height, width=self.config.width, reuse=reuse
         )
         image, record, params = plate.image, plate.record, None
         if self.augmenter is not None:
@@ -269,13 +271,21 @@ def _init_worker(setup: _WorkerSetup) -> None:
     _WORKER = (PlateFactory(setup.config), setup)
 
 
-def _work(index: int) -> tuple[Any, dict[str, Any]]:
+class _Written(NamedTuple):
+    """A plate a worker has already written: its type (for the counts) and its manifest
+    line, serialised in the worker so the parent process only appends text."""
+
+    type: str
+    line: str
+
+
+def _work(index: int) -> tuple[Any, dict[str, Any] | _Written]:
     assert _WORKER is not None
     factory, setup = _WORKER
-    image, entry = factory.make(index)
     cfg = setup.config
     if not setup.encode:
-        return image, entry
+        return factory.make(index)
+    image, entry = factory.make(index, reuse=True)
     data = encode_image(image, cfg.image_format.value, cfg.jpeg_quality)
     if setup.out is None:
         return data, entry
@@ -283,18 +293,21 @@ def _work(index: int) -> tuple[Any, dict[str, Any]]:
         entry, FileNaming.INDEX, cfg.image_format, setup.digits, Counter()
     )
     write_file(setup.out / entry["file_name"], data)
-    return None, entry
+    return None, _Written(entry["type"], dumps_line(entry))
 
 
 def _produce(
     setup: _WorkerSetup, indices: list[int], workers: int
-) -> Iterator[tuple[bytes | None, dict[str, Any]]]:
-    """(encoded image or None if already written, entry) in index order, from 1+ processes."""
+) -> Iterator[tuple[Any, dict[str, Any] | _Written]]:
+    """(pixels, encoded image, or None once written; entry, or the written line) in index
+    order, from 1+ processes."""
     if workers <= 1 or len(indices) < 2:
         _init_worker(setup)
         for index in indices:
             yield _work(index)
         return
+    if setup.config.augment:
+        import kplate.augment  # noqa: F401  (imported once here, not once per forked worker)
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
     with context.Pool(workers, initializer=_init_worker, initargs=(setup,)) as pool:
@@ -422,6 +435,11 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
                 if config.translate:
                     stream = _translate_stream(stream, config, options)
                 for data, entry in stream:
+                    if isinstance(entry, _Written):
+                        manifest.write(entry.line)
+                        per_type[entry.type] += 1
+                        progress.update()
+                        continue
                     if data is not None:
                         name = file_name_for(
                             entry, options.naming, config.image_format, digits, seen
@@ -432,8 +450,9 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
                             path.parent.mkdir(parents=True, exist_ok=True)
                             made_dirs.add(path.parent)
                         write_file(path, data)
+                    # No flush per line: a line is only ever written after its image, so
+                    # a kill loses at most buffered lines, whose images a re-run redoes.
                     manifest.write(dumps_line(entry))
-                    manifest.flush()
                     per_type[entry["type"]] += 1
                     progress.update()
         except OSError as error:
