@@ -24,7 +24,8 @@ REFERENCE_S_PER_STEP = 4.6  # reference CUT code, 256x256, batch 1, 2-core CPU, 
 
 def reference_style_step(model, real_A, real_B, gen) -> None:
     """The same update computed as the reference code does it, for a same-machine ratio:
-    four separate encoder passes (reals recomputed), three separate D calls."""
+    four separate encoder passes (reals recomputed), three separate D calls, and (see
+    `use_reference_layers`) the reference's instance norm and upsampling layers."""
     import torch
 
     from kplate.gan.losses import lsgan_loss, patch_nce_loss
@@ -59,6 +60,32 @@ def reference_style_step(model, real_A, real_B, gen) -> None:
     D.requires_grad_(True)
 
 
+def use_reference_layers(net) -> None:
+    """Swap in the layer implementations the reference code runs: `nn.InstanceNorm2d` and
+    a transposed-convolution upsampler (ours compute the same numbers, faster)."""
+    import torch.nn.functional as F
+    from torch import nn
+
+    from kplate.gan.networks import InstanceNorm, Upsample
+
+    class TransposedUpsample(nn.Module):
+        def __init__(self, filt) -> None:
+            super().__init__()
+            self.register_buffer("filt", filt)
+
+        def forward(self, x):
+            x = F.pad(x, (1, 1, 1, 1), mode="replicate")
+            out = F.conv_transpose2d(x, self.filt, stride=2, padding=2, groups=x.shape[1])
+            return out[:, :, 1:-1, 1:-1]
+
+    for parent in net.modules():
+        for name, child_module in parent.named_children():
+            if isinstance(child_module, InstanceNorm):
+                setattr(parent, name, nn.InstanceNorm2d(child_module.channels))
+            elif isinstance(child_module, Upsample):
+                setattr(parent, name, TransposedUpsample(child_module.filt))
+
+
 def child(
     profile: str,
     mode: str,
@@ -82,6 +109,9 @@ def child(
     torch.manual_seed(0)
     config = CUTConfig.for_mode(mode, profile, height=height)
     netG, netD, netF = build_networks(config)
+    if reference:
+        use_reference_layers(netG)
+        use_reference_layers(netD)
     model = CUTModel(config, netG, netD, netF, lr_lambda_for(1000, 0.5))
     gen = torch.Generator().manual_seed(0)
     a = torch.randint(0, 256, (batch, 3, height, width), dtype=torch.uint8)
@@ -140,6 +170,9 @@ def main() -> int:
     parser.add_argument(
         "--json", type=Path, default=Path(__file__).parent / "results" / "train_speed.json"
     )
+    parser.add_argument(
+        "--only", default="", help="run just the configurations whose shape contains this"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -149,6 +182,8 @@ def main() -> int:
     header = f"{'profile':7} {'mode':30} {'shape':8} {'batch':>5} {'s/step':>7} {'img/s':>6} {'ms/img':>7} {'peak MB':>8} {'G/D/F params (M)':>18}"
     print(header)
     for profile, mode, height, width, batch, reference in configs(args.quick):
+        if args.only not in f"{height}x{width}":
+            continue
         steps = 2 if args.quick else (5 if profile == "lite" else 3)
         spec = {
             "profile": profile,
@@ -177,7 +212,7 @@ def main() -> int:
     ref = next(r for r in results if r["shape"] == "256x256")
     mimic = next((r for r in results if "reference" in r["mode"]), None)
     lite_plate = [r for r in results if r["profile"] == "lite"]
-    best_lite = max(r["images_per_s"] for r in lite_plate)
+    best_lite = max((r["images_per_s"] for r in lite_plate), default=0.0)
     summary = {
         "reference_s_per_step_256": REFERENCE_S_PER_STEP,
         "full_256_speedup_vs_reference": round(REFERENCE_S_PER_STEP / ref["s_per_step"], 2),

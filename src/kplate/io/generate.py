@@ -268,6 +268,8 @@ _WORKER: tuple[PlateFactory, _WorkerSetup] | None = None
 
 def _init_worker(setup: _WorkerSetup) -> None:
     global _WORKER
+    # (OpenCV's thread count is left alone: setting it in a forked child whose parent
+    # already started OpenCV's thread pool deadlocks.)
     _WORKER = (PlateFactory(setup.config), setup)
 
 
