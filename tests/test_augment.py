@@ -4,7 +4,10 @@ image, boxes that still cover their ink, params in the documented ranges, reprod
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -302,3 +305,20 @@ def test_generator_records_augment_params() -> None:
     assert all(e["augment"]["preset"] == "heavy" for e in entries)
     assert all("quad" in c for e in entries for c in e["chars"])
     assert json.loads(json.dumps(entries[2])) == again[0]  # independent of order/workers
+
+
+def test_augment_import_stays_lean_and_offline() -> None:
+    """albumentations would pull in torch and huggingface_hub and ask PyPI for updates;
+    kplate's import of it does none of these, and leaves albumentations.pytorch usable."""
+    code = (
+        "import os, sys, kplate.augment; "
+        "print('torch' in sys.modules, 'huggingface_hub' in sys.modules, "
+        "os.environ.get('NO_ALBUMENTATIONS_UPDATE')); "
+        "import albumentations.pytorch; print('torch' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NO_ALBUMENTATIONS_UPDATE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split("\n")
+    assert out[0] == "False False 1"
+    assert out[1] == "True"

@@ -29,40 +29,39 @@ def _get(params: dict[str, Any], effect: str) -> dict[str, Any]:
     return params.get(effect) or NEUTRAL[effect]
 
 
-_UNIT_SQUARE = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
-
-
 def homography(geometry: dict[str, Any], src_size: tuple[int, int], out_size: tuple[int, int]):
     """The 3x3 matrix (pixel-edge coordinates) that maps the clean plate into the output.
 
     Built from where the plate's four corners land: perspective jitter, then rotation,
     shear and scale about the plate centre, translation, and finally the crop margin,
-    which fits plate plus margin into `out_size`.
+    which fits plate plus margin into `out_size`. (Scalar arithmetic: on four points,
+    numpy's per-call overhead would cost more than the maths.)
     """
     w0, h0 = src_size
     out_w, out_h = out_size
-    size = np.array([w0, h0], np.float64)
-    src = _UNIT_SQUARE * size
-    corners = src - size / 2
+    unit = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
     perspective = geometry.get("perspective")
-    if perspective:
-        jitter = np.asarray(perspective["corners"], np.float64).reshape(4, 2)
-        corners = corners + jitter * size
+    jitter = perspective["corners"] if perspective else (0.0,) * 8
     rot = math.radians(_get(geometry, "rotate")["deg"])
     shear = math.tan(math.radians(_get(geometry, "shear")["deg"]))
     s = _get(geometry, "scale")["factor"]
     # y points down in images, so a counter-clockwise turn on screen is this matrix;
     # times the shear [[1, shear], [0, 1]] and the scale.
     cos, sin = math.cos(rot), math.sin(rot)
-    linear = np.array([[s * cos, s * (cos * shear + sin)], [-s * sin, s * (cos - sin * shear)]])
-    corners = corners @ linear.T
+    a, b = s * cos, s * (cos * shear + sin)
+    c, d = -s * sin, s * (cos - sin * shear)
     move = _get(geometry, "translate")
     margin = _get(geometry, "margin")
     (left, right), (top, bottom) = margin["x"], margin["y"]
-    centre = (w0 * (left + 0.5 + move["x"]), h0 * (top + 0.5 + move["y"]))
-    fit = (out_w / (w0 * (1 + left + right)), out_h / (h0 * (1 + top + bottom)))
-    dst = (corners + centre) * fit
-    return cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
+    cx, cy = w0 * (left + 0.5 + move["x"]), h0 * (top + 0.5 + move["y"])
+    fx, fy = out_w / (w0 * (1 + left + right)), out_h / (h0 * (1 + top + bottom))
+    dst = []
+    for i, (u, v) in enumerate(unit):
+        x = (u - 0.5 + jitter[2 * i]) * w0
+        y = (v - 0.5 + jitter[2 * i + 1]) * h0
+        dst.append(((a * x + b * y + cx) * fx, (c * x + d * y + cy) * fy))
+    src = np.array([(u * w0, v * h0) for u, v in unit], np.float32)
+    return cv2.getPerspectiveTransform(src, np.array(dst, np.float32))
 
 
 def cv_matrix(matrix: np.ndarray) -> np.ndarray:
@@ -110,31 +109,41 @@ def fits(
 
 
 def transform_record(
-    record: PlateRecord, matrix: np.ndarray, out_size: tuple[int, int]
+    record: PlateRecord,
+    matrix: np.ndarray,
+    out_size: tuple[int, int],
+    corners: np.ndarray | None = None,
 ) -> PlateRecord:
-    """The record after the warp: char quads, their integer bounds and the plate quad."""
+    """The record after the warp: char quads, their integer bounds and the plate quad.
+
+    `corners` may pass the record's `char_corners`, when the caller already has them.
+    """
     out_w, out_h = out_size
-    corners = char_corners(record)
-    mapped = transform_points(matrix, corners.reshape(-1, 2)).reshape(-1, 4, 2)
+    if corners is None:
+        corners = char_corners(record)
+    n = len(record.chars)
+    points = np.concatenate(
+        (corners.reshape(-1, 2), np.asarray(record.plate_quad, np.float64).reshape(-1, 2))
+    )
+    mapped_all = transform_points(matrix, points)
+    mapped = mapped_all[: 4 * n].reshape(-1, 4, 2)
     # Integer bounds: floor/ceil (with a hair of tolerance for float noise), clipped.
-    lo = np.floor(mapped.min(axis=1) + 1e-6)
-    hi = np.ceil(mapped.max(axis=1) - 1e-6)
     limit = np.array([out_w, out_h])
-    lo = np.clip(lo, 0, limit).astype(int).tolist()
-    hi = np.clip(hi, 0, limit).astype(int).tolist()
-    chars = [
+    lo = np.clip(np.floor(mapped.min(axis=1) + 1e-6), 0, limit).astype(int).tolist()
+    hi = np.clip(np.ceil(mapped.max(axis=1) - 1e-6), 0, limit).astype(int).tolist()
+    quads = mapped.tolist()
+    chars = tuple(
         CharBox(c.char, (a[0], a[1], b[0], b[1]), tuple(map(tuple, q)))  # type: ignore[arg-type]
-        for c, a, b, q in zip(record.chars, lo, hi, mapped.tolist(), strict=True)
-    ]
-    plate = transform_points(matrix, np.asarray(record.plate_quad, np.float64))
+        for c, a, b, q in zip(record.chars, lo, hi, quads, strict=True)
+    )
     return PlateRecord(
         text=record.text,
         plate_type=record.plate_type,
         width=out_w,
         height=out_h,
         fields=dict(record.fields),
-        chars=tuple(chars),
-        plate_quad=tuple(map(tuple, plate.tolist())),  # type: ignore[arg-type]
+        chars=chars,
+        plate_quad=tuple(map(tuple, mapped_all[4 * n :].tolist())),  # type: ignore[arg-type]
         extra=dict(record.extra),
     )
 

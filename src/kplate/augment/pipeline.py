@@ -59,12 +59,16 @@ class Augmenter:
         self._lighting = [(e, photo[e]) for e in photometric.LIGHTING if e in photo]
         cam = spec.get("camera", {})
         self._camera = [(e, cam[e]) for e in camera.CAMERA if e in cam]
+        # The geometry dict `sample` just accepted, with its matrix and the record's char
+        # corners, so that applying it right after does not compute them again.
+        self._accepted: tuple[dict[str, Any], np.ndarray, np.ndarray] | None = None
 
     def __call__(
         self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
     ) -> tuple[np.ndarray, PlateRecord, dict[str, Any]]:
         params = self.sample(rng, record, (image.shape[1], image.shape[0]))
         out, new_record = self.apply(image, record, params)
+        self._accepted = None
         return out, new_record, params
 
     # -- sampling -------------------------------------------------------------------------
@@ -144,7 +148,9 @@ class Augmenter:
             for _ in range(tries):
                 attempts += 1
                 geo = self._draw_geometry(rng, k)
-                if fits(homography(geo, size, size), corners, size):
+                matrix = homography(geo, size, size)
+                if fits(matrix, corners, size):
+                    self._accepted = (geo, matrix, corners)
                     geo["background"] = background
                     geo["attempts"] = attempts
                     if k < 1.0:
@@ -187,11 +193,16 @@ class Augmenter:
         ):
             # Nothing moves: skip the warp, but record quads as every augmented image does.
             return image, transform_record(record, np.eye(3), (out_w, out_h))
-        matrix = homography(geo, (image.shape[1], image.shape[0]), (out_w, out_h))
+        src = (image.shape[1], image.shape[0])
+        accepted = self._accepted
+        if accepted is not None and accepted[0] is geo and src == (out_w, out_h):
+            matrix, corners = accepted[1], accepted[2]
+        else:
+            matrix, corners = homography(geo, src, (out_w, out_h)), None
         bg_spec = geo.get("background", {"kind": "flat", "seed": 0})
         background = make_background(bg_spec["kind"], bg_spec["seed"], out_w, out_h)
         out = warp_onto(image, matrix, background)
-        return out, transform_record(record, matrix, (out_w, out_h))
+        return out, transform_record(record, matrix, (out_w, out_h), corners)
 
 
 def build_augmenter(spec: str) -> Augmenter:
