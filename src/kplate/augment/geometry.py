@@ -89,9 +89,7 @@ def char_corners(record: PlateRecord) -> np.ndarray:
     return np.asarray(corners, np.float64).reshape(-1, 4, 2)
 
 
-def fits(
-    matrix: np.ndarray, record: PlateRecord | np.ndarray, out_size: tuple[int, int]
-) -> bool:
+def fits(matrix: np.ndarray, record: PlateRecord | np.ndarray, out_size: tuple[int, int]) -> bool:
     """True when every char's transformed quad lies inside the output image.
 
     `record` may be given as its `char_corners`, computed once for many tries.

@@ -298,7 +298,15 @@ class Renderer:
 
     # -- backgrounds --------------------------------------------------------------------
     def _is_flat(
-        self, geo: PlateGeometry, colour: RGB, out_w: int, out_h: int, x: int, y: int, w: int, h: int
+        self,
+        geo: PlateGeometry,
+        colour: RGB,
+        out_w: int,
+        out_h: int,
+        x: int,
+        y: int,
+        w: int,
+        h: int,
     ) -> bool:
         """Whether the background is plain body colour over (x, y, w, h): one lookup in a
         summed-area table of the pixels that differ from it (made once per background)."""
