@@ -65,6 +65,7 @@ class _Placed:
     box: tuple[int, int, int, int]
     sprite: _Sprite
     patch: np.ndarray
+    label: CharBox  # immutable, so one instance serves every plate
 
 
 def _patch(background: np.ndarray, sprite: _Sprite, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -203,7 +204,7 @@ class Renderer:
             image[y0 : y0 + patch_h, x0 : x0 + patch_w] = placed.patch
             if ink_mask is not None:
                 ink_mask[y0:y1, x0:x1] = placed.sprite.coverage
-            boxes.append(CharBox(char, placed.box))
+            boxes.append(placed.label)
         record = PlateRecord(
             text=number.text,
             plate_type=number.type.value,
@@ -248,7 +249,7 @@ class Renderer:
             patch = _patch(background, sprite, box)
             if flat and patch.shape[:2] == (h + d, w + d):
                 self._flat_patches[flat_key] = patch
-        return _Placed(box, sprite, patch)
+        return _Placed(box, sprite, patch, CharBox(char, box))
 
     def _place(
         self, char: str, cell: Cell, sx: float, sy: float, out_w: int, out_h: int
