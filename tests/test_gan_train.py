@@ -242,7 +242,7 @@ def test_fast_layers_compute_the_reference_operations() -> None:
     """The CPU-friendly forms must give the reference's numbers, values and gradients."""
     import torch.nn.functional as F
 
-    from kplate.gan.networks import InstanceNorm, Upsample
+    from kplate.gan.networks import InstanceNorm, RGBOutputConv, Upsample
 
     x = torch.randn(2, 6, 10, 14, requires_grad=True)
     up = Upsample(6)
@@ -255,6 +255,10 @@ def test_fast_layers_compute_the_reference_operations() -> None:
     (grad,) = torch.autograd.grad((norm * x.detach()).sum(), x)
     (grad_ref,) = torch.autograd.grad((norm_ref * x.detach()).sum(), x)
     assert torch.allclose(grad, grad_ref, atol=1e-4)
+    conv = RGBOutputConv(6, 3, 7)
+    out = conv(F.pad(x, (3, 3, 3, 3), mode="reflect"))
+    reference_out = F.conv2d(F.pad(x, (3, 3, 3, 3), mode="reflect"), conv.weight, conv.bias)
+    assert out.is_contiguous() and torch.allclose(out, reference_out, atol=1e-5)
 
 
 @pytest.mark.parametrize("mode", ["cut", "fastcut"])

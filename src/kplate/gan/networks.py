@@ -77,6 +77,18 @@ def _norm(channels: int) -> nn.Module:
     return InstanceNorm(channels)
 
 
+class RGBOutputConv(nn.Conv2d):
+    """The generator's last convolution (to 3 channels). oneDNN runs a convolution with
+    so few output channels ~1.5x faster on the CPU in channels-last layout, so there it
+    is computed that way and handed back in the usual layout: the same weights and
+    state-dict keys, the same numbers up to float rounding."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu" or x.is_contiguous(memory_format=torch.channels_last):
+            return super().forward(x)
+        return super().forward(x.contiguous(memory_format=torch.channels_last)).contiguous()
+
+
 class ResnetBlock(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
@@ -124,7 +136,7 @@ class ResnetGenerator(nn.Module):
                 _norm(ngf * mult // 2),
                 nn.ReLU(True),
             ]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, config.output_nc, 7), nn.Tanh()]
+        layers += [nn.ReflectionPad2d(3), RGBOutputConv(ngf, config.output_nc, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
