@@ -8,7 +8,6 @@ line per finished image. The other manifests are derived from it when the run co
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,12 +48,6 @@ def read_metadata(path: str | Path) -> list[dict[str, Any]]:
     return list(iter_metadata(path))
 
 
-def _csv_line(values: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue()
-
-
 def write_derived_manifests(out: Path, *, lmdb: bool) -> int:
     """Rewrite labels.csv and gt.txt (and the LMDB when asked) from metadata.jsonl.
 
@@ -65,11 +58,12 @@ def write_derived_manifests(out: Path, *, lmdb: bool) -> int:
         atomic_writer(out / LABELS_CSV, "w") as labels,
         atomic_writer(out / GT_TXT, "w") as gt,
     ):
-        labels.write(_csv_line(["file", "text", "type"]))
+        rows = csv.writer(labels, lineterminator="\n")
+        rows.writerow(["file", "text", "type"])
         for entry in iter_metadata(out / METADATA):
             count += 1
             text = entry.get("text") or ""
-            labels.write(_csv_line([entry["file_name"], text, entry.get("type") or ""]))
+            rows.writerow([entry["file_name"], text, entry.get("type") or ""])
             if text:
                 gt.write(f"{entry['file_name']}\t{text}\n")
     if lmdb:
