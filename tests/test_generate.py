@@ -138,14 +138,24 @@ def test_workers_owning_types_write_the_same_bytes(
 def test_type_lanes_cover_every_drawn_type_once() -> None:
     from kplate.io.generate import _type_lanes, random_type
 
-    config = GenerateConfig(count=200, seed=4, weights=tuple(range(len(PlateType))))
-    lanes, flex = _type_lanes(config, 3)
-    owned = [t for lane in lanes for t in lane]
-    drawn = [t for t, w in zip(config.types, config.weights, strict=True) if w > 0]
-    assert sorted([*owned, flex], key=str) == sorted(drawn, key=str)
-    assert len(owned) == len(set(owned)) and flex not in owned
+    for workers in (2, 3):
+        config = GenerateConfig(count=200, seed=4, weights=tuple(range(len(PlateType))))
+        lanes = _type_lanes(config, workers)
+        assert lanes is not None
+        owned = [t for lane in lanes[0] for t in lane]
+        members = owned + ([lanes[1]] if lanes[1] is not None else [])
+        drawn = [t for t, w in zip(config.types, config.weights, strict=True) if w > 0]
+        assert sorted(members, key=str) == sorted(drawn, key=str)
+        assert len(owned) == len(set(owned)) and lanes[1] not in owned
     made = [e["type"] for _, e in generate(config, range(60))]
     assert made == [random_type(config, i).value for i in range(60)]
+    # One type outweighing all the others cannot be balanced: one shared pool instead.
+    skewed = GenerateConfig(
+        count=10,
+        types=(PlateType.ELECTRIC, PlateType.DIPLOMATIC, PlateType.CORPORATE),
+        weights=(10.0, 1.0, 1.0),
+    )
+    assert _type_lanes(skewed, 2) is None
 
 
 def test_iterator_api_matches_the_written_dataset(tmp_path: Path) -> None:

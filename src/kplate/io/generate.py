@@ -320,7 +320,8 @@ def _type_lanes(
 
     Returns the lanes and one "flex" type (the lightest of the busiest lane) whose plates
     go to whichever lane has the least work in a round, which evens the lanes out. None
-    when there are fewer types than workers, or the run comes from a CSV."""
+    (one shared pool instead) for a CSV run, for fewer than workers + 1 drawn types, and
+    when weights are so uneven that no split comes within 10% of a fair share."""
     if config.plates is not None:
         return None
     weights = config.weights or (1.0,) * len(config.types)
@@ -333,13 +334,17 @@ def _type_lanes(
         lane = load.index(min(load))
         lanes[lane].add(plate_type)
         load[lane] += weight
-    busiest = lanes[load.index(max(load))]
-    by_weight = dict((t, w) for w, t in drawn)
+    fair = sum(load) / workers
+    heaviest = load.index(max(load))
+    if load[heaviest] <= 1.02 * fair:
+        return lanes, None
+    busiest = lanes[heaviest]
+    by_weight = {t: w for w, t in drawn}
     flex = min(busiest, key=lambda t: (by_weight[t], t.value))
-    if len(busiest) > 1:
-        busiest.discard(flex)
-        return lanes, flex
-    return lanes, None
+    if len(busiest) < 2 or load[heaviest] - by_weight[flex] > 1.1 * fair:
+        return None
+    busiest.discard(flex)
+    return lanes, flex
 
 
 def _produce(
