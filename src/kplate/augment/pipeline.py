@@ -9,7 +9,7 @@ Order: plate wear -> geometry (warp onto a background) -> lighting -> camera.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -46,6 +46,13 @@ def _shrink(lo: float, hi: float, neutral: float, k: float) -> tuple[float, floa
     return n + k * (lo - n), n + k * (hi - n)
 
 
+class _Warp(NamedTuple):
+    """The homography of a sampled geometry, and the record's char corners if known."""
+
+    matrix: np.ndarray
+    corners: np.ndarray | None
+
+
 class Augmenter:
     """Callable as the generator expects: `(image, record, rng) -> (image, record, params)`."""
 
@@ -59,16 +66,12 @@ class Augmenter:
         self._lighting = [(e, photo[e]) for e in photometric.LIGHTING if e in photo]
         cam = spec.get("camera", {})
         self._camera = [(e, cam[e]) for e in camera.CAMERA if e in cam]
-        # The geometry dict `sample` just accepted, with its matrix and the record's char
-        # corners, so that applying it right after does not compute them again.
-        self._accepted: tuple[dict[str, Any], np.ndarray, np.ndarray] | None = None
 
     def __call__(
         self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
     ) -> tuple[np.ndarray, PlateRecord, dict[str, Any]]:
-        params = self.sample(rng, record, (image.shape[1], image.shape[0]))
-        out, new_record = self.apply(image, record, params)
-        self._accepted = None
+        params, warp = self._sample(rng, record, (image.shape[1], image.shape[0]))
+        out, new_record = self._apply(image, record, params, warp)
         return out, new_record, params
 
     # -- sampling -------------------------------------------------------------------------
@@ -76,14 +79,21 @@ class Augmenter:
         self, rng: np.random.Generator, record: PlateRecord, size: tuple[int, int]
     ) -> dict[str, Any]:
         """Draw every effect's values; geometry is redrawn until no character leaves."""
+        return self._sample(rng, record, size)[0]
+
+    def _sample(
+        self, rng: np.random.Generator, record: PlateRecord, size: tuple[int, int]
+    ) -> tuple[dict[str, Any], _Warp | None]:
+        """The params, and the warp that the accepted geometry gives at `size` (None for
+        the identity fallback), so that applying at once need not compute it again."""
         params: dict[str, Any] = {"preset": self.name}
-        params["geometry"] = self._sample_geometry(rng, record, size)
+        params["geometry"], warp = self._sample_geometry(rng, record, size)
         params["photometric"] = self._sample_group(
             rng, [*self._wear, *self._lighting], photometric.SEEDED, "photometric"
         )
         params["camera"] = self._sample_group(rng, self._camera, camera.SEEDED, "camera")
         params["output_size"] = [size[0], size[1]]
-        return params
+        return params, warp
 
     def _sample_group(
         self,
@@ -136,7 +146,7 @@ class Augmenter:
 
     def _sample_geometry(
         self, rng: np.random.Generator, record: PlateRecord, size: tuple[int, int]
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], _Warp | None]:
         kinds = self._geometry.get("background", {}).get("kinds", ["body"])
         background = {
             "kind": str(kinds[int(rng.integers(len(kinds)))]),
@@ -150,26 +160,34 @@ class Augmenter:
                 geo = self._draw_geometry(rng, k)
                 matrix = homography(geo, size, size)
                 if fits(matrix, corners, size):
-                    self._accepted = (geo, matrix, corners)
                     geo["background"] = background
                     geo["attempts"] = attempts
                     if k < 1.0:
                         geo["milder"] = k
-                    return geo
+                    return geo, _Warp(matrix, corners)
         # A config whose neutral point itself crops a character: leave the plate as is.
-        return {"background": background, "attempts": attempts, "fallback": "identity"}
+        return {"background": background, "attempts": attempts, "fallback": "identity"}, None
 
     # -- applying -------------------------------------------------------------------------
     def apply(
         self, image: np.ndarray, record: PlateRecord, params: dict[str, Any]
     ) -> tuple[np.ndarray, PlateRecord]:
         """Apply recorded params: deterministic, and the same pixels as when sampled."""
+        return self._apply(image, record, params, None)
+
+    def _apply(
+        self,
+        image: np.ndarray,
+        record: PlateRecord,
+        params: dict[str, Any],
+        warp: _Warp | None,
+    ) -> tuple[np.ndarray, PlateRecord]:
         out = image
         photo = params.get("photometric", {})
         for effect, fn in photometric.WEAR.items():
             if effect in photo:
                 out = fn(out, photo[effect])
-        out, record = self._apply_geometry(out, record, params)
+        out, record = self._apply_geometry(out, record, params, warp)
         for effect, fn in photometric.LIGHTING.items():
             if effect in photo:
                 out = fn(out, photo[effect])
@@ -183,7 +201,11 @@ class Augmenter:
         return np.ascontiguousarray(out), record
 
     def _apply_geometry(
-        self, image: np.ndarray, record: PlateRecord, params: dict[str, Any]
+        self,
+        image: np.ndarray,
+        record: PlateRecord,
+        params: dict[str, Any],
+        warp: _Warp | None,
     ) -> tuple[np.ndarray, PlateRecord]:
         geo = params.get("geometry", {})
         out_w, out_h = params.get("output_size", (image.shape[1], image.shape[0]))
@@ -193,12 +215,10 @@ class Augmenter:
         ):
             # Nothing moves: skip the warp, but record quads as every augmented image does.
             return image, transform_record(record, np.eye(3), (out_w, out_h))
-        src = (image.shape[1], image.shape[0])
-        accepted = self._accepted
-        if accepted is not None and accepted[0] is geo and src == (out_w, out_h):
-            matrix, corners = accepted[1], accepted[2]
-        else:
-            matrix, corners = homography(geo, src, (out_w, out_h)), None
+        if warp is None:
+            src = (image.shape[1], image.shape[0])
+            warp = _Warp(homography(geo, src, (out_w, out_h)), None)
+        matrix, corners = warp.matrix, warp.corners
         bg_spec = geo.get("background", {"kind": "flat", "seed": 0})
         background = make_background(bg_spec["kind"], bg_spec["seed"], out_w, out_h)
         out = warp_onto(image, matrix, background)

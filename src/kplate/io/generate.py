@@ -138,7 +138,6 @@ class PlateFactory:
         self.config = config
         self.renderer = Renderer(glyph_source(config.font, config.glyph_dir))
         self.augmenter = augmenter if augmenter is not None else _build_augmenter(config.augment)
-        self._weights = list(config.weights) if config.weights else None
 
     def make(self, index: int, *, reuse: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
         """Image `index` and its metadata entry. With `reuse`, the clean image lives in a
@@ -149,7 +148,7 @@ class PlateFactory:
             text, type_id = self.config.plates[index]
             number = validate(text, type_id)
         else:
-            plate_type = rng.choices(self.config.types, self._weights)[0]  # as random_type
+            plate_type = _draw_type(self.config, rng)
             number = validate(sample(plate_type, rng), plate_type)
         plate = self.renderer.render_number(
             number, height=self.config.height, width=self.config.width, reuse=reuse
@@ -165,12 +164,14 @@ class PlateFactory:
         return image, entry
 
 
+def _draw_type(config: GenerateConfig, rng: random.Random) -> PlateType:
+    """The first draw of an image's generator in a random run: its plate type."""
+    return rng.choices(config.types, config.weights)[0]
+
+
 def random_type(config: GenerateConfig, index: int) -> PlateType:
-    """The type that image `index` of a random run gets: the first draw of its generator,
-    as `PlateFactory.make` does it, without drawing the plate."""
-    rng = random.Random(plate_seed(config.seed, index))
-    weights = list(config.weights) if config.weights else None
-    return rng.choices(config.types, weights)[0]
+    """The type that image `index` of a random run gets, without drawing the plate."""
+    return _draw_type(config, random.Random(plate_seed(config.seed, index)))
 
 
 def _build_augmenter(spec: str | None) -> Augmenter | None:
