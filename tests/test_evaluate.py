@@ -18,6 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
+from helpers import one_torch_thread
 from kplate.cli import main
 from kplate.evaluate.data import load_labelled
 from kplate.evaluate.metrics import align, ctc_greedy_decode, recognition_metrics, wilson_interval
@@ -31,12 +32,9 @@ REAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_dev"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One thread: faster than two on a busy 2-core machine, and the same numbers every run."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def one_thread_per_module():
+    with one_torch_thread():
+        yield
 
 
 def make_set(out: Path, count: int, seed: int, types=(PlateType.PRIVATE_2DIGIT,)) -> Path:

@@ -64,14 +64,6 @@ def options(dataroot: Path, tmp_path: Path, name: str, **extra: object) -> Train
     return TrainOptions(**values)
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_interrupt_and_resume_equals_uninterrupted_run(
     dataroot: Path, tmp_path: Path, one_thread
 ) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import VOLATILE, tree_bytes
 from kplate.cli import main
 from kplate.io.generate import GenerateConfig, WriteOptions, generate, write_dataset
 from kplate.io.manifest import read_metadata
@@ -24,14 +25,9 @@ from kplate.spec import PlateType
 REPO = Path(__file__).resolve().parents[1]
 
 
-def tree_bytes(root: Path) -> dict[str, bytes]:
+def generated_bytes(root: Path) -> dict[str, bytes]:
     """Every file a run wrote that must be identical between equivalent runs."""
-    files = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if path.is_file() and rel not in {"summary.json", "run.json", ".kplate.lock"}:
-            files[rel] = path.read_bytes()
-    return files
+    return tree_bytes(root, VOLATILE | {"run.json"})
 
 
 def run_cli(*args: str) -> int:
@@ -98,10 +94,10 @@ def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     assert run_cli("--count", "40", "--seed", "11", "--out", str(one)) == 0
     assert run_cli("--count", "40", "--seed", "11", "--workers", "2", "--out", str(two)) == 0
-    assert tree_bytes(one) == tree_bytes(two)
+    assert generated_bytes(one) == generated_bytes(two)
     other = tmp_path / "other"
     assert run_cli("--count", "40", "--seed", "12", "--out", str(other)) == 0
-    assert tree_bytes(one)["metadata.jsonl"] != tree_bytes(other)["metadata.jsonl"]
+    assert generated_bytes(one)["metadata.jsonl"] != generated_bytes(other)["metadata.jsonl"]
 
 
 @pytest.mark.parametrize(
@@ -132,7 +128,7 @@ def test_workers_owning_types_write_the_same_bytes(
     one, many = tmp_path / "one", tmp_path / "many"
     assert run_cli(*common, "--out", str(one)) == 0
     assert run_cli(*common, *args[:2], "--out", str(many)) == 0
-    assert tree_bytes(one) == tree_bytes(many)
+    assert generated_bytes(one) == generated_bytes(many)
 
 
 def test_type_lanes_cover_every_drawn_type_once() -> None:
@@ -195,7 +191,7 @@ def test_shards_merge_into_the_single_run(tmp_path: Path) -> None:
         assert len(read_metadata(shard / "metadata.jsonl")) == len(range(index, 25, 3))
     merged = tmp_path / "merged"
     assert main(["merge", *shards, "--out", str(merged)]) == 0
-    assert tree_bytes(merged) == tree_bytes(single)
+    assert generated_bytes(merged) == generated_bytes(single)
 
 
 def test_label_file_names_with_duplicate_suffix(tmp_path: Path) -> None:
@@ -386,7 +382,7 @@ def test_resume_after_torn_manifest_and_missing_image(tmp_path: Path) -> None:
     (broken / "summary.json").unlink()
     (broken / "labels.csv").unlink()
     assert run_cli("--count", "20", "--seed", "8", "--out", str(broken)) == 0
-    assert tree_bytes(broken) == tree_bytes(reference)
+    assert generated_bytes(broken) == generated_bytes(reference)
 
 
 def test_kill_9_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
@@ -412,7 +408,7 @@ def test_kill_9_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> None
     done = len(read_metadata(manifest))
     assert 0 < done < 400, "the kill should land mid-run"
     assert main(["generate", *args, "--out", str(out)]) == 0
-    assert tree_bytes(out) == tree_bytes(reference)
+    assert generated_bytes(out) == generated_bytes(reference)
 
 
 def test_second_process_on_the_same_folder_refuses(tmp_path: Path, capsys) -> None:

@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 
+from helpers import one_error_line
 from kplate.cli import main
 from kplate.io.manifest import read_metadata
 
@@ -25,14 +25,6 @@ def dataset(tmp_path_factory) -> Path:
     assert main(["generate", "--count", "8", "--seed", "2", "--height", "32", "--out", str(out),
                  "--progress", "False"]) == 0  # fmt: skip
     return out
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def copy_of(dataset: Path, target: Path) -> Path:
@@ -66,15 +58,6 @@ def command(stage: str, good: Path, bad: Path, out: Path) -> list[str]:
             "--out", str(out), "--steps", "1"]  # fmt: skip
 
 
-def one_error_line(capsys) -> str:
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err + captured.out
-    lines = captured.err.splitlines()
-    assert len(lines) == 1 and captured.err.endswith("\n"), captured.err
-    assert lines[0].startswith("kplate evaluate: error: ")
-    return lines[0]
-
-
 STAGES = ["recognition", "realism", "preservation"]
 
 
@@ -88,7 +71,7 @@ def test_missing_folder_is_one_line_and_no_report(
         bad.write_text("x")
     out = tmp_path / "report"
     assert main(command(stage, dataset, bad, out)) == 2
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, "evaluate")
     expected = "no such folder" if kind == "missing" else "not a folder"
     assert line == f"kplate evaluate: error: {bad}: {expected}"
     assert not out.exists()
@@ -105,7 +88,7 @@ def test_empty_labels_csv_is_one_line_and_no_report(
     (bad / "labels.csv").write_text(content, encoding="utf-8")
     out = tmp_path / "report"
     assert main(command(stage, dataset, bad, out)) == 2
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, "evaluate")
     if stage == "realism":  # no labels needed, but no images either
         assert line == f"kplate evaluate: error: {bad}: no images found"
     else:
@@ -124,7 +107,7 @@ def test_label_outside_the_alphabet_is_one_line_naming_file_and_value(
     bad = csv_folder(dataset, tmp_path / "labelled", rows)
     out = tmp_path / "report"
     assert main(command(stage, dataset, bad, out)) == 2
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, "evaluate")
     assert f"{bad / 'labels.csv'}: {rows[3][0]}: label '{label}' has characters outside" in line
     assert not out.exists()
 
@@ -209,7 +192,7 @@ def test_manifest_entry_outside_the_folder_is_refused_and_never_read(
     monkeypatch.setattr(Image, "open", lambda fp, *a, **k: opened.append(str(fp)) or real_open(fp, *a, **k))  # fmt: skip
     out = tmp_path / "report"
     assert main(command(stage, dataset, folder, out)) == 2
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, "evaluate")
     assert f"{folder / name}: file name " in line and f"points outside {folder}" in line, line
     assert not any("secret" in path for path in opened), "a file outside the folder was read"
     assert not out.exists()
@@ -221,5 +204,5 @@ def test_manifest_without_a_file_column_is_one_line(dataset: Path, tmp_path: Pat
     (folder / "labels.csv").write_text("name,text\na.png,12가3456\n", encoding="utf-8")
     for stage in STAGES:
         assert main(command(stage, dataset, folder, tmp_path / "report")) == 2
-        line = one_error_line(capsys)
+        line = one_error_line(capsys, "evaluate")
         assert f"{folder / 'labels.csv'}: missing column or bad row" in line, line

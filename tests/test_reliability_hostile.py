@@ -23,28 +23,11 @@ from PIL import Image
 import kplate.dataset.build as build_module
 import kplate.io.files as files_module
 import kplate.io.generate as generate_module
+from helpers import one_error_line, tree_bytes
 from kplate.cli import main
 from kplate.io.manifest import read_metadata
 
 GEN = ["--seed", "4", "--height", "32", "--progress", "False"]
-
-
-def tree_bytes(root: Path) -> dict[str, bytes]:
-    skip = {"summary.json", ".kplate.lock"}
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).as_posix() not in skip
-    }
-
-
-def one_error_line(capsys, command: str) -> str:
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err + captured.out
-    lines = captured.err.splitlines()
-    assert len(lines) == 1 and captured.err.endswith("\n"), captured.err
-    assert lines[0].startswith(f"kplate {command}: error: ")
-    return lines[0]
 
 
 def png_header(width: int, height: int) -> bytes:

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from helpers import tree_bytes
 from kplate.cli import main
 from kplate.io.files import encode_image
 from kplate.io.generate import GenerateConfig, PlateFactory
@@ -35,15 +36,6 @@ from kplate.io.manifest import read_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-VOLATILE = {"summary.json", ".kplate.lock"}  # timings, and the pid of the last writer
-
-
-def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).as_posix() not in VOLATILE
-    }
 
 
 def start(args: list[str], out: Path, **popen) -> subprocess.Popen:

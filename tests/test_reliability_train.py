@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers import one_error_line
 from killpoint import KILLPOINT
 from kplate.cli import main
 
@@ -34,6 +35,8 @@ ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"), OMP_NUM_THREADS="1", MKL_NU
 ENV["PYTHONWARNINGS"] = "ignore"
 
 STEPS = 4
+#: The start-up line (model, data, steps) that may come before an error line.
+STARTUP = ("cut (", "fastcut (")
 TRAIN = [
     "--profile", "lite", "--height", "24", "--batch-size", "2", "--num-patches", "16",
     "--steps", str(STEPS), "--save-every", "2", "--seed", "3", "--device", "cpu",
@@ -244,16 +247,6 @@ def test_resume_before_the_first_checkpoint_says_what_to_do(
 # -- hostile input -------------------------------------------------------------------------
 
 
-def one_error_line(capsys) -> str:
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err + captured.out
-    # The start-up line (model, data, steps) may come first; then exactly one error line.
-    lines = [x for x in captured.err.splitlines() if not x.startswith(("cut (", "fastcut ("))]
-    assert len(lines) == 1 and captured.err.endswith("\n"), captured.err
-    assert lines[0].startswith("kplate train: error: ")
-    return lines[0]
-
-
 def _bomb(path: Path, size: int) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from test_reliability_hostile import png_header
@@ -282,7 +275,7 @@ def test_hostile_image_in_a_domain_is_one_line_naming_it(tmp_path: Path, capsys,
     make(victim)
     code = main(["train", "--dataroot", str(root), "--name", "x",
                  "--checkpoints-dir", str(tmp_path / "ck"), *TRAIN])  # fmt: skip
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, "train", ignore=STARTUP)
     assert code == 2 and f"{victim}: {message}" in line, line
     assert not (tmp_path / "ck").exists(), "nothing may be written"
 
@@ -313,7 +306,7 @@ def test_resume_from_a_corrupt_checkpoint_is_one_line(
     data = (reference / "checkpoint.pt").read_bytes()
     (run / "checkpoint.pt").write_bytes(CORRUPT[case](data))
     code = main(["train", "--name", "run", "--checkpoints-dir", str(tmp_path), "--resume"])
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, "train", ignore=STARTUP)
     assert code == 2 and f"{run / 'checkpoint.pt'}: cannot read checkpoint" in line, line
 
 
@@ -339,7 +332,7 @@ def test_disk_full_while_saving_a_checkpoint_then_resume_is_exact(
     try:
         monkeypatch.setattr(torch, "save", save)
         code = main(command(dataroot, checkpoints))
-        line = one_error_line(capsys)
+        line = one_error_line(capsys, "train", ignore=STARTUP)
         assert code == 2, line
         assert line == (
             f"kplate train: error: {run}: write failed (No space left on device); "
@@ -365,7 +358,7 @@ def test_disk_full_before_the_first_checkpoint_says_to_run_again(
     checkpoints = tmp_path / "ck"
     monkeypatch.setattr(torch, "save", save)
     code = main(command(dataroot, checkpoints, "--steps", "1"))
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, "train", ignore=STARTUP)
     assert code == 2 and line.endswith(
         "write failed (No space left on device); free space, then run the same command again"
     ), line

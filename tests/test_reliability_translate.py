@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 
 import kplate.gan.translate as translate_module
+from helpers import one_error_line, tree_bytes
 from killpoint import KILLPOINT
 from kplate.cli import main
 from kplate.io.manifest import read_metadata
@@ -38,25 +39,7 @@ from test_translate import make_model
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 ENV["PYTHONWARNINGS"] = "ignore"
-VOLATILE = {"summary.json", ".kplate.lock"}
 COUNT = 14
-
-
-def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).as_posix() not in VOLATILE
-    }
-
-
-def one_error_line(capsys, command: str = "translate") -> str:
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err + captured.out
-    lines = captured.err.splitlines()
-    assert len(lines) == 1 and captured.err.endswith("\n"), captured.err
-    assert lines[0].startswith(f"kplate {command}: error: ")
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -251,14 +234,6 @@ def test_second_translate_on_the_same_out_is_refused_by_the_lock(
 # -- hostile input, in-process -------------------------------------------------------------
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize(("error", "message"), [(errno.ENOSPC, "No space left on device"),
                                                 (errno.EACCES, "Permission denied")])  # fmt: skip
 def test_translate_disk_full_mid_run_is_one_line_then_rerun_is_identical(
@@ -276,7 +251,7 @@ def test_translate_disk_full_mid_run_is_one_line_then_rerun_is_identical(
     out = tmp_path / "out"
     monkeypatch.setattr(translate_module, "write_file", write_file)
     assert main(args(setup, out)) == 2
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, "translate")
     assert line == f"kplate translate: error: {out}: write failed ({message}); re-run to resume"
     assert_consistent_after_kill(out)
     assert manifest_lines(out) == 3  # the first batch of 3; the second batch failed
@@ -308,7 +283,7 @@ def test_translate_manifest_entries_outside_the_input_are_refused(
     out = tmp_path / "out"
     assert main(["translate", "--checkpoint", str(setup["checkpoint"]), "--input", str(folder),
                  "--out", str(out), "--device", "cpu"]) == 2  # fmt: skip
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, "translate")
     assert f"{folder / name}:" in line and "points outside" in line, line
     assert not out.exists(), "nothing may be written"
 
@@ -324,7 +299,7 @@ def test_translate_decompression_bomb_in_the_input_is_one_line(
     out = tmp_path / "out"
     assert main(["translate", "--checkpoint", str(setup["checkpoint"]), "--input", str(folder),
                  "--out", str(out), "--device", "cpu"]) == 2  # fmt: skip
-    line = one_error_line(capsys)
+    line = one_error_line(capsys, "translate")
     assert f"{folder / 'bomb.png'}: cannot read image (" in line and "pixels" in line, line
     assert not (out / "summary.json").exists() and not list((out / "images").rglob("*.png"))
 

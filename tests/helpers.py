@@ -1,0 +1,45 @@
+"""Helpers the test modules share (imported as `helpers`, like `killpoint`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+#: What differs between equivalent runs: timings, and the pid of the last writer.
+VOLATILE = frozenset({"summary.json", ".kplate.lock"})
+
+
+def tree_bytes(root: Path, skip: frozenset[str] = VOLATILE) -> dict[str, bytes]:
+    """Every file under `root` by relative path, but those in `skip`: what must be
+    identical between equivalent runs."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).as_posix() not in skip
+    }
+
+
+def one_error_line(capsys, command: str, ignore: tuple[str, ...] = ()) -> str:
+    """The single `kplate COMMAND: error: ...` line on stderr, with no traceback anywhere;
+    lines starting with one of `ignore` (a start-up banner, say) are let through."""
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    lines = [line for line in captured.err.splitlines() if not line.startswith(ignore)]
+    assert len(lines) == 1 and captured.err.endswith("\n"), captured.err
+    assert lines[0].startswith(f"kplate {command}: error: ")
+    return lines[0]
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread: faster than two on a busy 2-core machine, and the same numbers
+    every run."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
