@@ -123,8 +123,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args()
+    try:
+        memory_counts = [int(c) for c in args.memory_counts.split(",")]
+    except ValueError:
+        parser.exit(2, f"{parser.prog}: error: --memory-counts {args.memory_counts!r}: "
+                       "expected whole numbers separated by commas\n")  # fmt: skip
+    for flag, value, least in (("--count", args.count, 1), ("--height", args.height, 8),
+                               ("--rounds", args.rounds, 1), ("--memory-counts", min(memory_counts), 1)):  # fmt: skip
+        if value < least:
+            parser.exit(2, f"{parser.prog}: error: {flag} must be {least} or more, got {value}\n")
     count = 300 if args.quick else args.count
-    memory_counts = [200, 2000] if args.quick else [int(c) for c in args.memory_counts.split(",")]
+    memory_counts = [200, 2000] if args.quick else memory_counts
 
     configs = [(None, 1), (None, 2)]
     if augment_available():

@@ -180,12 +180,13 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(**json.loads(args.child))))
         return 0
+    chosen = [c for c in configs(args.quick) if args.only in f"{c[0]} {c[1]} {c[2]}x{c[3]}"]
+    if not chosen:
+        parser.exit(2, f"{parser.prog}: error: --only {args.only!r} matches no configuration\n")
     results = []
     header = f"{'profile':7} {'mode':30} {'shape':8} {'batch':>5} {'s/step':>7} {'img/s':>6} {'ms/img':>7} {'peak MB':>8} {'G/D/F params (M)':>18}"
     print(header)
-    for profile, mode, height, width, batch, reference in configs(args.quick):
-        if args.only not in f"{profile} {mode} {height}x{width}":
-            continue
+    for profile, mode, height, width, batch, reference in chosen:
         steps = 2 if args.quick else (5 if profile == "lite" else 3)
         spec = {
             "profile": profile,
