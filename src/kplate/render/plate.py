@@ -55,6 +55,26 @@ class _Sprite:
 
 
 @dataclass(frozen=True)
+class _Background:
+    """A plate without characters, and a summed-area table of its pixels that are not
+    plain body colour, so "is it plain under this glyph?" is four lookups."""
+
+    pixels: np.ndarray  # (H, W, 3) uint8
+    uneven: np.ndarray  # (H + 1, W + 1) int32, cv2.integral of (pixels != body colour)
+
+    @classmethod
+    def of(cls, pixels: np.ndarray, colour: RGB) -> _Background:
+        uneven = (pixels != np.asarray(colour, np.uint8)).any(axis=2).astype(np.uint8)
+        return cls(pixels, cv2.integral(uneven))
+
+    def is_plain(self, x: int, y: int, w: int, h: int) -> bool:
+        """Whether (x, y, w, h), clipped to the image, is all body colour."""
+        x1, y1 = min(x + w, self.pixels.shape[1]), min(y + h, self.pixels.shape[0])
+        t = self.uneven
+        return int(t[y1, x1] - t[y, x1] - t[y1, x] + t[y, x]) == 0
+
+
+@dataclass(frozen=True)
 class _Placed:
     """A glyph at its place on one plate size: its box, sprite and the finished pixels.
 
@@ -139,8 +159,7 @@ class Renderer:
     def __init__(self, glyphs: GlyphSource | None = None, *, emboss: bool = True) -> None:
         self.glyphs = glyphs or glyph_source()
         self.emboss = emboss
-        self._backgrounds: dict[tuple[PlateType, RGB, int, int], np.ndarray] = {}
-        self._uneven: dict[tuple[PlateType, RGB, int, int], np.ndarray] = {}
+        self._backgrounds: dict[tuple[PlateType, RGB, int, int], _Background] = {}
         self._sprites: dict[tuple[str, int, int, RGB, int], _Sprite] = {}
         self._placed: dict[tuple, _Placed] = {}
         self._flat_patches: dict[tuple, np.ndarray] = {}
@@ -180,7 +199,7 @@ class Renderer:
             raise KplateError(f"{number.text}: no {number.type} layout for this form") from None
         out_w, out_h = output_size(geo, height, width)
         background_colour = self._background_colour(number, geo)
-        background = self._background(geo, background_colour, out_w, out_h)
+        background = self._background(geo, background_colour, out_w, out_h).pixels
         if reuse:
             image = self._scratch.get((out_h, out_w))
             if image is None:
@@ -242,11 +261,11 @@ class Renderer:
         w, h = box[2] - box[0], box[3] - box[1]
         sprite = self._sprite(char, w, h, ink, d)
         background = self._background(geo, colour, out_w, out_h)
-        flat = self._is_flat(geo, colour, out_w, out_h, box[0], box[1], w + d, h + d)
+        flat = background.is_plain(box[0], box[1], w + d, h + d)
         flat_key = (char, w, h, ink, d, colour)
         patch = self._flat_patches.get(flat_key) if flat else None
         if patch is None:
-            patch = _patch(background, sprite, box)
+            patch = _patch(background.pixels, sprite, box)
             if flat and patch.shape[:2] == (h + d, w + d):
                 self._flat_patches[flat_key] = patch
         return _Placed(box, sprite, patch, CharBox(char, box))
@@ -298,35 +317,12 @@ class Renderer:
         return _Sprite(colour * alpha, 1.0 - alpha, coverage)
 
     # -- backgrounds --------------------------------------------------------------------
-    def _is_flat(
-        self,
-        geo: PlateGeometry,
-        colour: RGB,
-        out_w: int,
-        out_h: int,
-        x: int,
-        y: int,
-        w: int,
-        h: int,
-    ) -> bool:
-        """Whether the background is plain body colour over (x, y, w, h): one lookup in a
-        summed-area table of the pixels that differ from it (made once per background)."""
-        key = (geo.plate_type, colour, out_w, out_h)
-        table = self._uneven.get(key)
-        if table is None:
-            background = self._background(geo, colour, out_w, out_h)
-            uneven = (background != np.asarray(colour, np.uint8)).any(axis=2)
-            table = self._uneven[key] = cv2.integral(uneven.astype(np.uint8))
-        x1, y1 = min(x + w, out_w), min(y + h, out_h)
-        return int(table[y1, x1] - table[y, x1] - table[y1, x] + table[y, x]) == 0
-
-    def _background(self, geo: PlateGeometry, colour: RGB, out_w: int, out_h: int) -> np.ndarray:
+    def _background(self, geo: PlateGeometry, colour: RGB, out_w: int, out_h: int) -> _Background:
         key = (geo.plate_type, colour, out_w, out_h)
         background = self._backgrounds.get(key)
         if background is None:
-            background = self._backgrounds[key] = _draw_background(
-                geo, colour, out_w, out_h, self.emboss
-            )
+            pixels = _draw_background(geo, colour, out_w, out_h, self.emboss)
+            background = self._backgrounds[key] = _Background.of(pixels, colour)
         return background
 
 
