@@ -72,38 +72,85 @@ def test_builds_dataroot_and_prints_summary(tmp_path: Path, synthetic: Path, cap
     assert capsys.readouterr().out.strip() == f"{out}: up to date"
 
 
-def test_old_flags(tmp_path: Path, synthetic: Path, capsys) -> None:
+OLD_README_COMMAND = (
+    'python make_dataset.py --in_im_paths "path/to/generated/synthetic_lps" '
+    '--out_im_paths "path/to/real-life/images" --trainA "path/to/copy/synthetic/images" '
+    '--trainB "path/to/copy/real-life/images" --type train'
+)
+
+
+def test_the_earlier_make_dataset_command_works_verbatim(
+    tmp_path: Path, synthetic: Path, monkeypatch, capsys
+) -> None:
+    """The earlier README's line: --in_im_paths synthetic and --out_im_paths real sources,
+    --trainA/--trainB the folders each domain is copied into (was: exit 2)."""
+    import shlex
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(synthetic, "path/to/generated/synthetic_lps")
+    make_plain(tmp_path / "path/to/real-life/images", 7, suffix=".JPG")
+    argv = shlex.split(OLD_README_COMMAND)[2:]
+    assert main(["dataset", *argv]) == 0
+    copied_a = tmp_path / "path/to/copy/synthetic/images"
+    copied_b = tmp_path / "path/to/copy/real-life/images"
+    images_a = sorted(p.name for p in copied_a.glob("*.jpg"))
+    assert images_a == [f"{i:06d}.jpg" for i in range(25)]
+    assert len(list(copied_b.glob("*.jpg"))) == 7
+    # Labels come along from the kplate output; the real crops had none.
+    with open(copied_a / "labels.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    manifest = [json.loads(line) for line in (synthetic / "metadata.jsonl").open(encoding="utf-8")]
+    assert sorted(r["text"] for r in rows) == sorted(e["text"] for e in manifest)
+    assert not (copied_b / "labels.csv").exists()
+    record = json.loads((copied_b / "domain.json").read_text(encoding="utf-8"))
+    assert record["options"]["type"] == "train"
+    assert record["source"] == str((tmp_path / "path/to/real-life/images").resolve())
+    # Every copied real image is one of the sources, byte for byte.
+    sources = {p.read_bytes() for p in (tmp_path / "path/to/real-life/images").iterdir()}
+    assert {p.read_bytes() for p in copied_b.glob("*.jpg")} == sources
+    capsys.readouterr()
+    assert main(["dataset", *argv]) == 0
+    assert capsys.readouterr().out.count("up to date") == 2
+    # The same command for the test phase needs --overwrite on these folders...
+    test_argv = [*argv[:-1], "test"]
+    assert main(["dataset", *test_argv]) == 2
+    # ...and --num_imgs is obeyed, as a seeded sample.
+    assert main(["dataset", *test_argv, "--num_imgs", "3", "--overwrite"]) == 0
+    assert len(list(copied_a.glob("*.jpg"))) == 3 and len(list(copied_b.glob("*.jpg"))) == 3
+
+
+def test_old_copy_form_never_replaces_a_folder_kplate_did_not_write(
+    tmp_path: Path, synthetic: Path
+) -> None:
+    real = make_plain(tmp_path / "real", 4)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "photo.jpg").write_bytes(b"user data")
+    argv = ["dataset", "--in_im_paths", str(synthetic), "--out_im_paths", str(real)]
+    argv += ["--trainA", str(mine), "--trainB", str(tmp_path / "b"), "--overwrite"]
+    assert main(argv) == 2
+    assert [p.name for p in mine.iterdir()] == ["photo.jpg"]
+    assert not (tmp_path / "b").exists()
+    inside = ["--trainA", str(real / "copy"), "--trainB", str(tmp_path / "b")]
+    assert main([*argv[:5], *inside]) == 2
+    assert not (real / "copy").exists()
+    assert main([*argv[:5], "--trainA", str(tmp_path / "a")]) == 2  # --trainB missing
+
+
+def test_old_source_flags_are_aliases_of_the_new_ones(
+    tmp_path: Path, synthetic: Path, capsys
+) -> None:
     real = make_plain(tmp_path / "real", 12, suffix=".JPG")
     out = tmp_path / "root"
-    argv = ["dataset", "--trainA", str(synthetic), "--trainB", str(real)]
-    argv += ["--out_im_paths", str(out), "--num_imgs", "6", "--type", "train"]
+    argv = ["dataset", "--in_im_paths", str(synthetic), "--out_im_paths", str(real)]
+    argv += ["--out", str(out), "--num_imgs", "6", "--type", "train"]
     assert main(argv) == 0
     counts = load(out)["counts"]
     assert (counts["trainA"], counts["trainB"], counts["testA"], counts["testB"]) == (6, 6, 0, 0)
     assert load(out)["options"]["type"] == "train"
-
-    out2 = tmp_path / "root2"
-    argv = ["dataset", "--in_im_paths", str(synthetic), "--trainB", str(real)]
-    argv += ["--out_im_paths", str(out2), "--type", "test", "--test-fraction", "0.5"]
-    assert main(argv) == 0
-    document = load(out2)
-    assert document["counts"]["trainA"] == document["counts"]["trainB"] == 0
-    assert document["counts"]["testB"] > 0
-    assert all(e["source"].endswith(".JPG") for e in document["splits"]["testB"])
-    assert document["options"]["synthetic"] == str(synthetic.resolve())
-
-    out3 = tmp_path / "root3"
-    argv = [
-        "dataset",
-        "--synthetic",
-        str(synthetic),
-        "--in_im_paths",
-        str(real),
-        "--out",
-        str(out3),
-    ]
-    assert main(argv) == 0
-    assert load(out3)["options"]["real"] == str(real.resolve())
+    assert load(out)["options"]["synthetic"] == str(synthetic.resolve())
+    assert load(out)["options"]["real"] == str(real.resolve())
 
 
 def test_help_documents_the_old_flags(capsys) -> None:
@@ -115,7 +162,7 @@ def test_help_documents_the_old_flags(capsys) -> None:
     text = capsys.readouterr().out
     for flag in ("--trainA", "--trainB", "--in_im_paths", "--out_im_paths", "--num_imgs", "--type"):
         assert flag in text
-    assert "`--trainA DIR` = `--synthetic DIR`" in text
+    assert "`--in_im_paths DIR` is the synthetic source" in " ".join(text.split())
 
 
 def test_link_mode_from_the_command_line(tmp_path: Path, synthetic: Path) -> None:
@@ -165,7 +212,10 @@ def _bad_inputs(tmp: Path, synthetic: Path) -> dict[str, tuple[list[str], str]]:
         "changed options": ([*syn, *rl, "--out", str(existing), "--seed", "4"], "--overwrite"),
         "no real": ([*syn, *out], "--real"),
         "no out": ([*syn, *rl], "--out"),
-        "two synthetic": ([*syn, "--trainA", str(real), *rl, *out], "--synthetic and --trainA"),
+        "two synthetic": (
+            [*syn, "--in_im_paths", str(real), *rl, *out],
+            "--synthetic and --in_im_paths",
+        ),
         "fraction": ([*syn, *rl, *out, "--test-fraction", "1.5"], "--test-fraction"),
         "max images": ([*syn, *rl, *out, "--num_imgs", "0"], "--max-images"),
     }

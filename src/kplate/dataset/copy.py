@@ -1,0 +1,208 @@
+"""The earlier project's `make_dataset.py`: copy each domain into the folder named for it.
+
+Its documented command is
+
+    make_dataset.py --in_im_paths SYNTHETIC --out_im_paths REAL --trainA DEST_A --trainB DEST_B --type train
+
+`--in_im_paths` is the synthetic source, `--out_im_paths` the real source, and `--trainA` /
+`--trainB` are the folders the two domains are copied into (for `--type test`, the user
+names the test folders there). The old script copied every image; the train/test split
+came from the user's choice of source folders, not from a hash. `copy_domains` keeps that
+meaning and adds what `kplate dataset` guarantees: every image decoded before it is
+kept, identical files kept once, `--num_imgs` obeyed by a seeded sample, safe numbered
+names, and each destination built in a temporary folder and renamed into place.
+
+Each destination gets `NNNNNN.<ext>` images, `labels.csv` (`file,text`) when the source
+had labels, `skipped.txt` for unusable files, and `domain.json`, the record that says
+kplate wrote the folder: a re-run with the same inputs is "up to date", and `--overwrite`
+only ever replaces a folder whose `domain.json` lists every file in it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kplate import __version__
+from kplate.dataset.build import SKIPPED_TXT, Mode, _building, _one_field
+from kplate.dataset.check import CorruptImage, decode
+from kplate.dataset.scan import Domain, fingerprint_lines, scan_domain
+from kplate.dataset.split import Phase, selection_order
+from kplate.errors import KplateError
+from kplate.io.files import atomic_write_text
+from kplate.io.manifest import LABELS_CSV
+from kplate.io.paths import refuse_overlap
+
+DOMAIN_JSON = "domain.json"
+
+
+@dataclass(frozen=True)
+class CopyTarget:
+    """One domain: where it comes from, where it goes, and the flags that named them."""
+
+    source: Path
+    dest: Path
+    source_flag: str
+    dest_flag: str
+
+
+@dataclass
+class CopyResult:
+    dest: Path
+    flag: str
+    counts: dict[str, int] = field(default_factory=dict)
+    up_to_date: bool = False
+
+    def line(self) -> str:
+        if self.up_to_date:
+            return f"{self.flag} {self.dest}: up to date"
+        c = self.counts
+        return (
+            f"{self.flag} {self.dest}: {c['images']} images ({c['skipped']} unreadable skipped, "
+            f"{c['duplicates']} duplicates)"
+        )
+
+
+def _digest(domain: Domain, options: dict[str, Any]) -> str:
+    lines = [json.dumps(options, sort_keys=True), *fingerprint_lines(domain)]
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def _existing_record(dest: Path, flag: str) -> dict[str, Any] | None:
+    """The destination's domain.json, None for a free folder; refuses a folder that holds
+    anything kplate did not write there."""
+    if not dest.exists() and not dest.is_symlink():
+        return None
+    if not dest.is_dir():
+        raise KplateError(f"{flag} {dest}: exists and is not a folder")
+    present = {p.name for p in dest.iterdir()}
+    if not present:
+        return None
+    try:
+        record = json.loads((dest / DOMAIN_JSON).read_text(encoding="utf-8"))
+        owned = set(record["files"]) | {DOMAIN_JSON, LABELS_CSV, SKIPPED_TXT}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise KplateError(
+            f"{flag} {dest}: folder is not empty and was not written by kplate; "
+            "choose an empty or new folder"
+        ) from None
+    foreign = sorted(present - owned)
+    if foreign:
+        raise KplateError(
+            f"{flag} {dest}: holds files kplate did not write ({foreign[0]}); "
+            "choose an empty or new folder"
+        )
+    return record
+
+
+def _copy_one(
+    target: CopyTarget, domain: Domain, tmp: Path, options: dict[str, Any], mode: Mode
+) -> dict[str, Any]:
+    """Fill `tmp` with the chosen images of one domain; returns its domain.json record."""
+    files: list[str] = []
+    labels: list[tuple[str, str]] = []
+    skipped: list[dict[str, str]] = []
+    duplicates = 0
+    seen: set[str] = set()
+    cap = options["max_images"]
+    for candidate in selection_order(domain.candidates, lambda c: c.name, options["seed"]):
+        if cap is not None and len(files) >= cap:
+            break
+        try:
+            data = candidate.path.read_bytes()
+            decoded = decode(data)
+        except OSError as error:
+            skipped.append({"source": str(candidate.path), "reason": error.strerror or "error"})
+            continue
+        except CorruptImage as error:
+            skipped.append({"source": str(candidate.path), "reason": str(error)})
+            continue
+        if decoded.sha256 in seen:
+            duplicates += 1
+            continue
+        seen.add(decoded.sha256)
+        name = f"{len(files):06d}{decoded.suffix}"
+        if decoded.converted is not None:
+            decoded.converted.save(tmp / name, format="PNG", compress_level=1)
+        elif mode is Mode.LINK:
+            os.symlink(candidate.path.resolve(), tmp / name)
+        else:
+            (tmp / name).write_bytes(data)
+        files.append(name)
+        if candidate.text is not None:
+            labels.append((name, candidate.text))
+    if not files:
+        raise KplateError(
+            f"{target.source_flag} {target.source}: none of its "
+            f"{len(domain.candidates)} images could be read"
+        )
+    if labels:
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["file", "text"])
+        writer.writerows(labels)
+        atomic_write_text(tmp / LABELS_CSV, buffer.getvalue())
+    if skipped:
+        atomic_write_text(
+            tmp / SKIPPED_TXT,
+            "".join(f"{_one_field(s['source'])}\t{_one_field(s['reason'])}\n" for s in skipped),
+        )
+    return {
+        "kplate": __version__,
+        "source": str(target.source.resolve()),
+        "options": options,
+        "digest": _digest(domain, options),
+        "files": files,
+        "counts": {"images": len(files), "skipped": len(skipped), "duplicates": duplicates},
+        "skipped": skipped,
+    }
+
+
+def copy_domains(
+    targets: list[CopyTarget],
+    *,
+    phase: Phase,
+    max_images: int | None = None,
+    seed: int = 0,
+    mode: Mode = Mode.COPY,
+    overwrite: bool = False,
+) -> list[CopyResult]:
+    """Copy each target's source into its destination; every check runs before any write."""
+    options = {"type": phase.value, "max_images": max_images, "seed": seed, "mode": mode.value}
+    if max_images is not None and max_images < 1:
+        raise KplateError(f"--num_imgs must be 1 or more, got {max_images}")
+    sources = [(t.source_flag, t.source) for t in targets]
+    dests = [(t.dest_flag, t.dest) for t in targets]
+    for target in targets:
+        refuse_overlap(target.dest, sources, out_flag=target.dest_flag)
+        others = [d for d in dests if d[0] != target.dest_flag]
+        refuse_overlap(target.dest, others, out_flag=target.dest_flag)
+    plans = []
+    for target in targets:
+        record = _existing_record(target.dest, target.dest_flag)
+        domain = scan_domain(target.source, target.source_flag, exclude=(target.dest,))
+        current = record is not None and record.get("digest") == _digest(domain, options)
+        if record is not None and not current and not overwrite:
+            raise KplateError(
+                f"{target.dest_flag} {target.dest}: holds a kplate copy of other inputs or "
+                "options; pass --overwrite to replace it"
+            )
+        plans.append((target, domain, current))
+    results = []
+    for target, domain, current in plans:
+        if current:
+            results.append(CopyResult(target.dest, target.dest_flag, up_to_date=True))
+            continue
+        with _building(target.dest) as tmp:
+            record = _copy_one(target, domain, tmp, options, mode)
+            atomic_write_text(
+                tmp / DOMAIN_JSON, json.dumps(record, ensure_ascii=False, indent=1) + "\n"
+            )
+        results.append(CopyResult(target.dest, target.dest_flag, record["counts"]))
+    return results
