@@ -15,6 +15,7 @@ from types import ModuleType
 
 from kplate import __version__
 from kplate.errors import KplateError
+from kplate.extras import missing_extra
 
 
 def _command_modules() -> list[ModuleType]:
@@ -78,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except ModuleNotFoundError as error:
+        missing = missing_extra(error)
+        if missing is None:
+            raise
+        print(f"kplate {args.command}: error: {missing}", file=sys.stderr)
+        return missing.exit_code
 
 
 def one_line(message: str, limit: int = 400) -> str:

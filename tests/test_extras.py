@@ -1,0 +1,85 @@
+"""The base install (no extras) draws, augments and writes datasets; the commands that need
+an extra say which one, in one line.
+
+A subprocess hides the optional packages behind an import hook that fails as a missing
+package does, which is what a `pip install kplate` without extras gives.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HIDE_EXTRAS = """
+import importlib.abc, json, sys
+HIDDEN = {"torch", "tensorboard", "matplotlib", "lmdb", "onnx", "onnxscript", "onnxruntime"}
+class Hide(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HIDDEN:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Hide())
+from kplate.cli import main
+code = main(sys.argv[1:])
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in HIDDEN)
+print(json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def run_without_extras(*argv: str, cwd: Path) -> tuple[dict, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", HIDE_EXTRAS, *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+def test_generate_with_heavy_augmentation_needs_no_extra(tmp_path: Path) -> None:
+    result, _ = run_without_extras(
+        "generate",
+        "--count",
+        "6",
+        "--augment",
+        "heavy",
+        "--height",
+        "32",
+        "--out",
+        "o",
+        "--progress",
+        "False",
+        cwd=tmp_path,
+    )
+    assert result == {"code": 0, "loaded": []}
+    assert len(list((tmp_path / "o" / "images").iterdir())) == 6
+    result, _ = run_without_extras("samples", "--out", "s", "--height", "32", cwd=tmp_path)
+    assert result == {"code": 0, "loaded": []}
+
+
+@pytest.mark.parametrize(
+    ("argv", "module", "extra"),
+    [
+        (("train", "--dataroot", "d", "--name", "n"), "torch", "gan"),
+        (("translate", "--name", "n", "--input", "i", "--out", "t"), "torch", "gan"),
+        (
+            ("evaluate", "realism", "--generated", "a", "--real", "b", "--out", "r"),
+            "torch",
+            "gan",
+        ),
+    ],
+)
+def test_a_command_that_needs_an_extra_names_it_in_one_line(
+    tmp_path: Path, argv: tuple[str, ...], module: str, extra: str
+) -> None:
+    result, stderr = run_without_extras(*argv, cwd=tmp_path)
+    assert result["code"] == 2
+    assert stderr.splitlines() == [
+        f"kplate {argv[0]}: error: this needs the '{module}' package: pip install 'kplate[{extra}]'"
+    ]
+    assert list(tmp_path.iterdir()) == []
