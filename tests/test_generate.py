@@ -5,10 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -383,32 +379,6 @@ def test_resume_after_torn_manifest_and_missing_image(tmp_path: Path) -> None:
     (broken / "labels.csv").unlink()
     assert run_cli("--count", "20", "--seed", "8", "--out", str(broken)) == 0
     assert generated_bytes(broken) == generated_bytes(reference)
-
-
-def test_kill_9_mid_run_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
-    reference = tmp_path / "reference"
-    args = ["--count", "400", "--seed", "2", "--progress", "False"]
-    assert main(["generate", *args, "--out", str(reference)]) == 0
-    out = tmp_path / "killed"
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kplate", "generate", *args, "--out", str(out)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    manifest = out / "metadata.jsonl"
-    while time.monotonic() < deadline:
-        if manifest.exists() and manifest.stat().st_size > 20_000:
-            break
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    done = len(read_metadata(manifest))
-    assert 0 < done < 400, "the kill should land mid-run"
-    assert main(["generate", *args, "--out", str(out)]) == 0
-    assert generated_bytes(out) == generated_bytes(reference)
 
 
 def test_second_process_on_the_same_folder_refuses(tmp_path: Path, capsys) -> None:

@@ -63,10 +63,6 @@ def align(label: str, pred: str) -> list[Op]:
     return ops
 
 
-def edit_distance(label: str, pred: str) -> int:
-    return sum(kind != "=" for kind, _, _ in align(label, pred))
-
-
 def recognition_metrics(
     labels: Sequence[str], preds: Sequence[str], styles: Sequence[str] | None = None, top: int = 20
 ) -> dict[str, Any]:

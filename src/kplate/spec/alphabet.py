@@ -43,8 +43,3 @@ def grammar_alphabet() -> frozenset[str]:
     for name in REGIONS + DIPLOMATIC_PREFIXES:
         chars.update(name)
     return frozenset(chars)
-
-
-def grammar_hangul() -> frozenset[str]:
-    """The Hangul syllables the grammar can produce (the typeface's must-draw list)."""
-    return frozenset(c for c in grammar_alphabet() if "가" <= c <= "힣")
