@@ -6,13 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from kplate.render.typeface import (
-    BUILTIN_CHARS,
-    GlyphOutline,
-    build_outline,
-    outline,
-    rasterize,
-)
+from kplate.render.typeface import BUILTIN_CHARS, GlyphOutline, outline, rasterize
+from tools.typeface_sources import build_outline
 
 SYLLABLES_69 = (
     "가강거경고공광교구국기나남너노누다대더도두라러로루마머모무바배버보부북사산서세소수"

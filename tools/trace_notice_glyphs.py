@@ -4,7 +4,7 @@ The notice's annex pages are 96-dpi raster scans of dimensioned drawings: each g
 in a grey millimetre-grid cell (56 x 83 mm for digits, 96 x 83 mm for Hangul). This script
 extracts the page images with ``pdfimages``, finds the cells, thresholds the black ink on
 an 8x upsampled, lightly blurred copy (sub-pixel edges), traces the contours and writes them,
-in millimetres, to ``src/kplate/render/typeface/outlines_data.py``.
+in millimetres, to ``tools/typeface_sources/outlines_data.py``.
 
 Re-run it from the repository root (needs ``../shared/spec/notice-2018-529.pdf`` and
 poppler-utils); the repository itself only needs the generated module.
@@ -22,7 +22,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 PDF = REPO.parent / "shared" / "spec" / "notice-2018-529.pdf"
-OUT = REPO / "src" / "kplate" / "render" / "typeface" / "outlines_data.py"
+OUT = REPO / "tools" / "typeface_sources" / "outlines_data.py"
 
 # Cells in reading order (top row left to right, then bottom row) on each page.
 PAGES: dict[int, str] = {

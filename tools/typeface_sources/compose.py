@@ -239,7 +239,7 @@ def horizontal_vowel(
 # ---------------------------------------------------------------- traced jamo
 def _traced_part(char: str, pick: Callable[[tuple[Contour, ...]], bool]) -> tuple[Contour, ...]:
     """Contours of the components of a traced syllable that ``pick`` selects."""
-    from kplate.render.typeface import outlines_data
+    from . import outlines_data
 
     _, _, comps = outlines_data.HANGUL[char]
     return tuple(c for comp in comps if pick(comp) for c in comp)
@@ -256,7 +256,7 @@ def _vowel_a() -> tuple[Contour, ...]:
 
 def _initial_of(char: str) -> tuple[Contour, ...]:
     """The initial consonant of a drawn syllable whose initial is a separate component."""
-    from kplate.render.typeface import outlines_data
+    from . import outlines_data
 
     right = max(_right_edge(comp) for comp in outlines_data.HANGUL[char][2])
     return _traced_part(char, lambda comp: _right_edge(comp) < right - 1.0)
