@@ -83,3 +83,33 @@ def test_a_command_that_needs_an_extra_names_it_in_one_line(
         f"kplate {argv[0]}: error: this needs the '{module}' package: pip install 'kplate[{extra}]'"
     ]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_public_api_imports_from_the_package_root_without_optional_packages(
+    tmp_path: Path,
+) -> None:
+    code = (
+        HIDE_EXTRAS.split("from kplate.cli import main")[0]
+        + "import kplate\n"
+        + "from kplate import render_plate, generate, GenerateConfig, build_augmenter\n"
+        + "plate = render_plate('12가3456', height=40)\n"
+        + "image, entry = next(iter(generate(GenerateConfig(count=1, seed=2, augment='heavy'))))\n"
+        + "assert plate.image.shape[0] == 40 and entry['text'] and image.ndim == 3\n"
+        + "assert callable(build_augmenter('light'))\n"
+        + "assert set(kplate.__all__) >= {'render_plate', 'generate', 'GenerateConfig'}\n"
+        + "print(json.dumps({'code': 0, 'loaded': sorted(m for m in sys.modules "
+        + "if m.split('.')[0] in HIDDEN)}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "loaded": []}
+
+
+def test_every_public_name_resolves() -> None:
+    import kplate
+
+    assert sorted(kplate.__all__) == sorted([*kplate._EXPORTS, "__version__"])
+    for name in kplate._EXPORTS:
+        assert getattr(kplate, name) is not None
