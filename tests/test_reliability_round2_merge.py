@@ -89,6 +89,25 @@ def test_merged_shards_equal_the_one_machine_run_file_for_file(
     assert (merged["count"], merged["per_type"]) == (reference["count"], reference["per_type"])
 
 
+def test_merged_csv_shards_with_repeated_plates_equal_the_one_machine_run(
+    tmp_path: Path,
+) -> None:
+    """A CSV run by label names: a shard names its own repeats `..._1`, the merge renames
+    them for the whole run."""
+    plates = tmp_path / "plates.csv"
+    rows = ["102가3456", "12가3456", "102가3456", "서울12가3456", "102가3456", "12가3456"] * 2
+    plates.write_text("plate\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    csv_run = ["--csv", str(plates), "--filenames", "label", "--height", "32"]
+    csv_run += ["--progress", "False"]
+    assert main(["generate", *csv_run, "--out", str(tmp_path / "single")]) == 0
+    shards = [tmp_path / f"shard{n}" for n in range(4)]
+    for number, shard in enumerate(shards):
+        assert main(["generate", *csv_run, "--shard", f"{number}/4", "--out", str(shard)]) == 0
+    assert any("_1." in e["file_name"] for e in entries(shards[0]))
+    assert merge(shards, tmp_path / "merged") == 0
+    assert tree_bytes(tmp_path / "merged") == tree_bytes(tmp_path / "single")
+
+
 def test_merging_again_into_the_same_folder_finishes_it_identically(
     made: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -298,6 +317,13 @@ def _shard_folder_missing(shards: list[Path], tmp_path: Path) -> str:
     return f"{shards[2]}: no such folder; not a kplate generate shard"
 
 
+def _image_is_a_fifo(shards: list[Path], tmp_path: Path) -> str:
+    name = entries(shards[0])[2]["file_name"]
+    (shards[0] / name).unlink()
+    os.mkfifo(shards[0] / name)
+    return f"{shards[0]}/metadata.jsonl:3: image '{name}' is not a regular file"
+
+
 HOSTILE = {
     f.__name__.lstrip("_"): f
     for f in (
@@ -328,6 +354,7 @@ HOSTILE = {
         _overlong_line,
         _run_json_links_to_dev_zero,
         _shard_folder_missing,
+        _image_is_a_fifo,
     )
 }
 
