@@ -19,9 +19,9 @@ from kplate.io.generate import (
     GenerateConfig,
     ImageFormat,
     WriteOptions,
-    merge_shards,
     write_dataset,
 )
+from kplate.io.merge import merge_shards
 from kplate.io.plate_csv import read_plate_csv
 from kplate.spec.types import parse_plate_types
 

@@ -8,12 +8,10 @@ count and sharding never change a byte), resumable and safe against interruption
 
 from __future__ import annotations
 
-import heapq
 import json
 import multiprocessing
 import os
 import random
-import shutil
 import sys
 import time
 from collections import Counter
@@ -32,7 +30,6 @@ from kplate.io.lock import DirectoryLock
 from kplate.io.manifest import (
     METADATA,
     dumps_line,
-    iter_metadata,
     write_derived_manifests,
 )
 from kplate.io.run_folder import (
@@ -584,76 +581,3 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
             ),
         )
         return summary
-
-
-def _keyed_by_index(shard_number: int, path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """(index, shard, entry) per line: heapq.merge's order, ties broken by shard number."""
-    for entry in iter_metadata(path):
-        yield entry["index"], shard_number, entry
-
-
-def merge_shards(shards: list[Path], out: Path, *, lmdb: bool = False) -> int:
-    """Combine shard folders of one run into the folder a single run would have written."""
-    if not shards:
-        raise KplateError("no shard folders given")
-    runs = []
-    for shard in shards:
-        run_file = shard / RUN_FILE
-        if not run_file.is_file() or not (shard / SUMMARY_FILE).is_file():
-            raise KplateError(f"{shard}: not a finished kplate generate shard")
-        runs.append(json.loads(run_file.read_text(encoding="utf-8")))
-    base = runs[0]
-    for shard, run in zip(shards, runs, strict=True):
-        if run["config"] != base["config"] or run["naming"] != base["naming"]:
-            raise KplateError(f"{shard}: belongs to a different run than {shards[0]}")
-    counts = {tuple(run["shard"] or (0, 1))[1] for run in runs}
-    if len(counts) != 1:
-        raise KplateError("the shards were split with different --shard N")
-    config_data = base["config"]
-    fingerprint = {
-        "config": config_data,
-        "shard": None,
-        "naming": base["naming"],
-        "kplate": base["kplate"],
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    with DirectoryLock(out):
-        prepare_out(out, fingerprint, overwrite=False)
-        naming = FileNaming(base["naming"])
-        fmt = ImageFormat(config_data["image_format"])
-        plates = config_data["plates"]
-        digits = _index_digits(len(plates) if plates is not None else config_data["count"])
-        seen: Counter[str] = Counter()
-        per_type: Counter[str] = Counter()
-        # Each shard's manifest is in index order, so a k-way merge streams them in order.
-        streams = [_keyed_by_index(n, s / METADATA) for n, s in enumerate(shards)]
-        previous = -1
-        tmp = out / f".{METADATA}.tmp"
-        with open(tmp, "w", encoding="utf-8") as manifest:
-            for index, shard_number, entry in heapq.merge(*streams):
-                if index == previous:
-                    tmp.unlink(missing_ok=True)
-                    raise KplateError("the shards overlap: the same image index appears twice")
-                previous = index
-                source = shards[shard_number] / entry["file_name"]
-                entry["file_name"] = file_name_for(entry, naming, fmt, digits, seen)
-                target = out / entry["file_name"]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(source, target)
-                except OSError:
-                    shutil.copyfile(source, target)
-                manifest.write(dumps_line(entry))
-                per_type[entry["type"]] += 1
-        os.replace(tmp, out / METADATA)
-        count = write_derived_manifests(out, lmdb=lmdb)
-        atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
-        atomic_write_text(
-            out / SUMMARY_FILE,
-            json.dumps(
-                {"complete": True, "count": count, "per_type": dict(per_type)},
-                ensure_ascii=False,
-                indent=1,
-            ),
-        )
-    return count
