@@ -120,7 +120,10 @@ def resolve_paths(args: argparse.Namespace) -> tuple[Path, Path, Path]:
 
 def run(args: argparse.Namespace) -> int:
     from kplate.dataset import DatasetOptions, Mode, Phase, build_dataset
+    from kplate.io.run_folder import output_folder
 
+    if getattr(args, "out", None) is not None:
+        output_folder(args.out)  # an empty --out would be the working directory
     synthetic, real, out = resolve_paths(args)
     options = DatasetOptions(
         synthetic=synthetic,
