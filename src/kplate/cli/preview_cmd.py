@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         raise KplateError(f"--count must be 1 or more, got {args.count}")
     if args.columns < 1:
         raise KplateError(f"--columns must be 1 or more, got {args.columns}")
+    if not args.out.strip():
+        raise KplateError("--out: empty; name the sheet image to write")
     inputs = [("--real", args.real), ("--font", args.font), ("--glyph-dir", args.glyph_dir)]
     inputs.append(("--augment-config", args.augment_config))
     refuse_overlap(Path(args.out), [(flag, Path(v) if v else None) for flag, v in inputs])
