@@ -165,7 +165,11 @@ def _refuse_foreign(out: Path, document: dict[str, Any]) -> None:
 
 def _remove_dataroot(root: Path) -> None:
     """Delete a dataroot that kplate built, file by file as its dataset.json lists them,
-    then its folders when that leaves them empty: whatever else is there stays."""
+    then its folders when that leaves them empty: whatever else is there stays. A link
+    in its place is removed as a link: nothing is deleted through it."""
+    if root.is_symlink():
+        root.unlink()
+        return
     try:
         document = json.loads((root / DATASET_JSON).read_text(encoding="utf-8"))
         listed = _listed_files(document)

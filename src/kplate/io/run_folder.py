@@ -174,7 +174,7 @@ def _owned_by_name(
     """Whether the file is one a run writes, by its place and name: the fixed manifests
     (only where a run.json says a run was here), images, LMDB files and temporaries."""
     if entry.is_dir(follow_symlinks=False):
-        return True  # folders are judged by what they hold
+        return rel not in TOP_FILES  # other folders are judged by what they hold
     if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
         return False  # kplate writes plain files only
     if "/" not in rel:
