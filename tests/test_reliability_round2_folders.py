@@ -621,3 +621,44 @@ def test_every_output_follows_the_umask(tmp_path: Path, generated: Path, model: 
     modes = {str(f.relative_to(tmp_path)): stat.S_IMODE(f.stat().st_mode) for f in folders}
     assert modes == dict.fromkeys(modes, 0o750)
     assert Image.open(out / "images" / "000000.jpg").size[1] == 32
+
+
+@pytest.mark.parametrize("damage", ["metadata.jsonl is a folder", "images is a file",
+                                    "run.json is not a record"])  # fmt: skip
+def test_a_damaged_run_folder_is_one_line_and_never_replaced(
+    tmp_path: Path, capsys, damage: str
+) -> None:
+    """What kplate does not write (a folder where it writes a file, a file where it writes
+    a folder, a run.json it cannot read) is refused in one line, --overwrite or not."""
+    out = generate(tmp_path / "out")
+    (out / "summary.json").unlink()
+    if damage == "metadata.jsonl is a folder":
+        (out / "metadata.jsonl").unlink()
+        (out / "metadata.jsonl").mkdir()
+    elif damage == "images is a file":
+        shutil.rmtree(out / "images")
+        (out / "images").write_bytes(b"x")
+    else:
+        (out / "run.json").write_text("{not json", encoding="utf-8")
+    before = snapshot(out)
+    for extra in ([], ["--overwrite"]):
+        assert main(["generate", "--count", "4", "--seed", "1", *GEN, "--out", str(out),
+                     *extra]) == 2  # fmt: skip
+        line = one_error_line(capsys, "generate")
+        assert "choose another --out" in line and "--overwrite" not in line
+        assert snapshot(out) == before
+
+
+def test_a_run_json_without_the_command_key_still_resumes(tmp_path: Path) -> None:
+    """Folders written before run.json recorded its command are known by their keys: the
+    same command resumes them and ends identical to an uninterrupted run."""
+    reference = generate(tmp_path / "reference", 8)
+    out = generate(tmp_path / "out", 8)
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    del record["command"]
+    (out / "run.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    (out / "summary.json").unlink()
+    lines = (out / "metadata.jsonl").read_bytes().splitlines(keepends=True)
+    (out / "metadata.jsonl").write_bytes(b"".join(lines[:3]))
+    generate(out, 8)
+    assert tree_bytes(out) == tree_bytes(reference)

@@ -16,6 +16,7 @@ anything else, or an output of another command, is refused with or without
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -67,7 +68,7 @@ def output_folder(value: str | os.PathLike[str], flag: str = "--out") -> Path:
             target = os.readlink(path)
             os.stat(path)
         except OSError as error:
-            if error.errno == 40:  # ELOOP
+            if error.errno == errno.ELOOP:
                 why = "a symbolic link that loops"
             else:
                 why = f"a symbolic link to {target}, which does not exist"
@@ -85,7 +86,7 @@ def command_of(record: Any) -> str | None:
         return None
     named = record.get("command")
     if named is not None:
-        return named if named in COMMAND_KEYS else None
+        return named if isinstance(named, str) and named.isidentifier() else None
     for command, keys in COMMAND_KEYS.items():
         if all(key in record for key in keys):
             return command
@@ -184,12 +185,15 @@ def _owned_by_name(
     return images(rel)
 
 
-def _listed(out: Path, candidates: set[str]) -> set[str]:
-    """Those of `candidates` that the folder's metadata.jsonl names (a translate output
-    keeps its input's names); a torn or damaged line ends the reading."""
+def _listed(out: Path, record: dict[str, Any] | None, candidates: set[str]) -> set[str]:
+    """Those of `candidates` that a translate output's metadata.jsonl names as its images
+    (it keeps its input's names, which need not be under images/); a torn or damaged line
+    ends the reading. Only image files count, and generate's names all follow its naming,
+    so a manifest can never make a user's other files the run's own."""
     found: set[str] = set()
     path = out / METADATA
-    if not candidates or not path.is_file():
+    candidates = {c for c in candidates if c.lower().endswith(IMAGE_SUFFIXES)}
+    if command_of(record) != "translate" or not candidates or not path.is_file():
         return found
     with open(path, "rb") as handle:
         for line in handle:
@@ -210,7 +214,7 @@ def _foreign(out: Path, record: dict[str, Any] | None) -> list[str]:
         rel for rel, entry in _walk(out) if not _owned_by_name(rel, entry, images, recorded)
     }
     if recorded:
-        unexplained -= _listed(out, unexplained)
+        unexplained -= _listed(out, record, unexplained)
     return sorted(unexplained)
 
 
@@ -244,7 +248,10 @@ def prepare_out(
             f"{out}: holds a kplate {command_of(previous)} output, which kplate {command} "
             "does not replace; choose another --out"
         )
-    foreign = _foreign(out, previous)
+    try:
+        foreign = _foreign(out, previous)
+    except OSError as error:
+        raise KplateError(f"{out}: cannot read it ({error.strerror})") from None
     if foreign:
         _refuse_foreign(out, foreign)
     resuming = previous is not None and _same_run(previous, fingerprint) and not overwrite
@@ -280,7 +287,7 @@ def _remove_owned(out: Path, replaced: dict[str, Any] | None) -> None:
             unexplained.add(rel)
     if replaced is None:
         return
-    removed = _listed(out, unexplained)
+    removed = _listed(out, replaced, unexplained)
     for rel in removed:
         if (out / rel).is_file() and not (out / rel).is_symlink():
             (out / rel).unlink()
