@@ -60,8 +60,9 @@ def test_preview_rejects_a_bad_preset(tmp_path, capsys) -> None:
 
 
 def test_preview_rejects_an_empty_real_folder(tmp_path, capsys) -> None:
-    out = tmp_path / "s.png"
-    assert main(["preview", "--real", str(tmp_path), "--out", str(out)]) == 2
+    out, real = tmp_path / "s.png", tmp_path / "real"
+    real.mkdir()
+    assert main(["preview", "--real", str(real), "--out", str(out)]) == 2
     assert "no .jpg or .png images" in capsys.readouterr().err
 
 

@@ -311,7 +311,10 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys, synthetic) -> None:
     (odd / "labels.csv").write_text("file,text\na.png,12가3456\nb.png,12X3456\n", "utf-8")
     one_line_error(capsys, [*rec, "--train", str(synthetic), "--test", str(odd)],
                    "b.png: label '12X3456' has characters outside the plate alphabet: 'X'")  # fmt: skip
-    one_line_error(capsys, [*rec, "--train", str(tmp_path), "--test", str(synthetic)],
+    plain = tmp_path / "plain"  # (not tmp_path itself: --out inside --train is refused)
+    plain.mkdir()
+    (plain / "a.png").write_bytes(b"")
+    one_line_error(capsys, [*rec, "--train", str(plain), "--test", str(synthetic)],
                    "no metadata.jsonl or labels.csv")  # fmt: skip
     bad_steps = ["evaluate", "recognition", "--train", str(synthetic), "--test", str(synthetic)]
     one_line_error(capsys, [*bad_steps, "--out", out, "--steps", "0"], "--steps must be 1")

@@ -161,9 +161,12 @@ def _given(args: argparse.Namespace, *names: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from kplate.dataset import DatasetOptions, Mode, Phase, build_dataset
+    from kplate.io.run_folder import output_folder
 
     if args.trainA is not None or args.trainB is not None:
         return run_copy(args)
+    if args.out is not None:
+        output_folder(args.out)  # an empty --out would be the working directory
     synthetic, real, out = resolve_paths(args)
     options = DatasetOptions(
         synthetic=synthetic,

@@ -97,10 +97,13 @@ def _positive(value: int, flag: str) -> None:
 
 
 def run_recognition(args: argparse.Namespace) -> int:
+    from kplate.evaluate.recognition import report_folder
     from kplate.evaluate.recognition import run_recognition as run
 
     _positive(args.steps, "--steps")
-    result = run(args.train, args.test, args.out, steps=args.steps, seed=args.seed, progress=print)
+    with report_folder(args.out, [*(("--train", d) for d in args.train), ("--test", args.test)]):
+        result = run(args.train, args.test, args.out, steps=args.steps, seed=args.seed,
+                     progress=print)  # fmt: skip
     print(
         f"exact accuracy {result['exact_accuracy']:.3f}, CER {result['cer']:.3f} on "
         f"{result['count']} images ({result['skipped']} unreadable skipped); "
@@ -111,11 +114,13 @@ def run_recognition(args: argparse.Namespace) -> int:
 
 def run_realism(args: argparse.Namespace) -> int:
     from kplate.evaluate.realism import run_realism as run
+    from kplate.evaluate.recognition import report_folder
 
     _positive(args.steps, "--steps")
     _positive(args.max_per_class, "--max-per-class")
-    result = run(args.generated, args.real, args.out, seed=args.seed, steps=args.steps,
-                 max_per_class=args.max_per_class, progress=print)  # fmt: skip
+    with report_folder(args.out, [("--generated", args.generated), ("--real", args.real)]):
+        result = run(args.generated, args.real, args.out, seed=args.seed, steps=args.steps,
+                     max_per_class=args.max_per_class, progress=print)  # fmt: skip
     test = result["classifier"]
     low, high = test["ci95"]
     print(
@@ -127,10 +132,13 @@ def run_realism(args: argparse.Namespace) -> int:
 
 def run_preservation(args: argparse.Namespace) -> int:
     from kplate.evaluate.preservation import run_preservation as run
+    from kplate.evaluate.recognition import report_folder
 
     _positive(args.steps, "--steps")
-    result = run(args.source, args.translated, args.out, recogniser_path=args.recogniser,
-                 steps=args.steps, seed=args.seed, progress=print)  # fmt: skip
+    inputs = [("--source", args.source), ("--translated", args.translated)]
+    with report_folder(args.out, [*inputs, ("--recogniser", args.recogniser)]):
+        result = run(args.source, args.translated, args.out, recogniser_path=args.recogniser,
+                     steps=args.steps, seed=args.seed, progress=print)  # fmt: skip
     print(
         f"accuracy {result['source_accuracy']:.3f} on source, "
         f"{result['translated_accuracy']:.3f} on translated (drop {result['drop']:.3f}); "

@@ -22,7 +22,9 @@ from kplate.io.generate import (
     write_dataset,
 )
 from kplate.io.merge import merge_shards
+from kplate.io.paths import refuse_overlap
 from kplate.io.plate_csv import read_plate_csv
+from kplate.io.run_folder import output_folder
 from kplate.spec.types import parse_plate_types
 
 DEFAULT_OUT = "kplate-out"
@@ -236,10 +238,22 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
     return GenerateConfig(count=count, types=types, weights=args.weights, **common)
 
 
+def _check_out(args: argparse.Namespace) -> Path:
+    """--out as a folder apart from every input, checked before anything is read or made."""
+    if not args.save:
+        return Path(args.out or DEFAULT_OUT)
+    out = output_folder(args.out)
+    inputs = [("--csv", args.csv), ("--font", args.font), ("--glyph-dir", args.glyph_dir)]
+    inputs += [("--augment-config", args.augment_config), ("--translate", args.translate)]
+    refuse_overlap(out, [(flag, Path(value) if value else None) for flag, value in inputs])
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    out = _check_out(args)
     config = build_config(args)
     options = WriteOptions(
-        out=Path(args.out),
+        out=out,
         naming=FileNaming(args.filenames),
         workers=args.workers,
         shard=args.shard,

@@ -15,6 +15,7 @@ from PIL import Image
 from kplate.cli.samples_cmd import add_glyph_options
 from kplate.errors import KplateError
 from kplate.io.files import atomic_save_image
+from kplate.io.paths import refuse_overlap
 from kplate.render import Renderer, glyph_source
 from kplate.render.sheet import contact_sheet
 
@@ -104,6 +105,11 @@ def run(args: argparse.Namespace) -> int:
         raise KplateError(f"--count must be 1 or more, got {args.count}")
     if args.columns < 1:
         raise KplateError(f"--columns must be 1 or more, got {args.columns}")
+    if not args.out.strip():
+        raise KplateError("--out: empty; name the sheet image to write")
+    inputs = [("--real", args.real), ("--font", args.font), ("--glyph-dir", args.glyph_dir)]
+    inputs.append(("--augment-config", args.augment_config))
+    refuse_overlap(Path(args.out), [(flag, Path(v) if v else None) for flag, v in inputs])
     spec = args.augment_config or args.augment or "light"
     real = real_crops(Path(args.real), args.count, args.seed) if args.real else None
     renderer = Renderer(glyph_source(args.font, args.glyph_dir))

@@ -7,6 +7,7 @@ import html
 from pathlib import Path
 
 from kplate.errors import KplateError
+from kplate.io.paths import refuse_overlap
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="a kplate generate output or any folder of plate images",
     )
-    translate.add_argument("--out", required=True, type=Path, help="output dataset folder")
+    translate.add_argument("--out", required=True, help="output dataset folder")
     translate.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, default=16)
     translate.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     translate.add_argument(
@@ -77,14 +78,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_translate(args: argparse.Namespace) -> int:
     from kplate.gan.distributed import cleanup, setup
     from kplate.gan.translate import Translator, resolve_checkpoint, translate_dataset
+    from kplate.io.run_folder import output_folder
 
+    out = output_folder(args.out)
     path = resolve_checkpoint(args.name, args.checkpoints_dir, args.checkpoint)
+    refuse_overlap(out, [("--input", args.input), ("--checkpoint", path)])
     info = setup(args.device)
     try:
         translator, model = Translator.from_checkpoint(path, info.device, args.batch_size)
         summary = translate_dataset(
             args.input,
-            args.out,
+            out,
             translator,
             model,
             overwrite=args.overwrite,
@@ -136,6 +140,9 @@ def run_test(args: argparse.Namespace) -> int:
     if not images["A"]:
         raise KplateError(f"{args.dataroot / (args.phase + 'A')}: no images to test")
     out = Path(args.results_dir) / args.name / f"{args.phase}_{args.epoch}"
+    refuse_overlap(
+        out, [("--dataroot", args.dataroot), ("--checkpoints_dir", path)], "--results_dir"
+    )
     rows = []
     for index, source_path in enumerate(images["A"]):
         source = read_rgb(source_path)
@@ -170,6 +177,8 @@ def run_export(args: argparse.Namespace) -> int:
     from kplate.gan.translate import resolve_checkpoint
 
     path = resolve_checkpoint(args.name, args.checkpoints_dir, args.checkpoint)
+    if args.out is not None:
+        refuse_overlap(args.out, [("--checkpoint", path)])
     out = export_generator(path, args.format, args.out, height=args.height, width=args.width)
     print(f"wrote {out}")
     return 0

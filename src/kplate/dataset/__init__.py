@@ -23,7 +23,12 @@ Why it works the way it does:
   "up to date" and changes nothing. Anything else on an existing dataroot needs
   `--overwrite`, except `--type train|test` adding a phase the dataroot does not have yet
   (with the same --seed and --test-fraction), which keeps the other phase as it is.
-  A folder that exists and holds anything but a kplate dataroot is never touched.
+  A folder that exists and holds anything but a kplate dataroot is never touched, nor is
+  a dataroot holding files its dataset.json does not list; `--overwrite` removes only
+  the files dataset.json lists. `--out` may not be, contain or lie inside an input.
+- A build holds a lock beside the target (`.NAME.kplate.lock` in its parent, removed at
+  the end), so a second build into the same `--out` is refused; the next build removes
+  what a killed one left beside the target (`.NAME.building-*`, `.NAME.old-*`).
 """
 
 from kplate.dataset.build import (

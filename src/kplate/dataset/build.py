@@ -7,12 +7,14 @@ See the package docstring for the re-run rules.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,12 +26,16 @@ from kplate.dataset.check import CorruptImage, Decoded, decode
 from kplate.dataset.scan import Domain, fingerprint_lines, scan_domain
 from kplate.dataset.split import Phase, group_key, phase_of, selection_order
 from kplate.errors import KplateError
-from kplate.io.files import atomic_write_text
+from kplate.io.files import atomic_write_text, folder_mode
+from kplate.io.lock import BUSY, PathLock, is_locked
+from kplate.io.paths import refuse_overlap
+from kplate.io.run_folder import output_folder, refuse_unfinished
 
 DATASET_JSON = "dataset.json"
 SKIPPED_TXT = "skipped.txt"
 SPLITS = ("trainA", "trainB", "testA", "testB")
 FORMAT = 1
+LOCK_SUFFIX = ".kplate.lock"
 
 
 class Mode(StrEnum):
@@ -94,7 +100,7 @@ class BuildResult:
         return [head, f"skipped {len(self.skipped)} unreadable files{where}, {dups} duplicates"]
 
 
-def _one_field(text: str) -> str:
+def one_field(text: str) -> str:
     """A skipped.txt field on one line: tabs, newlines and other control characters in a
     file name are escaped (`\\n`), so each skipped file stays one line of three fields."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
@@ -115,10 +121,72 @@ def _read_existing(out: Path) -> dict[str, Any] | None:
             raise KplateError(
                 f"--out {out}: {DATASET_JSON} is damaged; remove the folder or choose another --out"
             ) from None
+        _refuse_foreign(out, data)
         return data
     if any(out.iterdir()):
         raise KplateError(f"--out {out}: exists and is not a kplate dataroot (no {DATASET_JSON})")
     return None
+
+
+def _listed_files(document: dict[str, Any]) -> set[str]:
+    """The image files a dataroot's dataset.json lists, as relative paths."""
+    return {
+        os.path.normpath(str(entry.get("file", "")))
+        for split in SPLITS
+        for entry in document["splits"].get(split, []) or []
+        if isinstance(entry, dict)
+    }
+
+
+def _foreign_files(root: Path, document: dict[str, Any]) -> list[str]:
+    """What in a dataroot its dataset.json does not account for: kplate writes only
+    dataset.json, skipped.txt, the four split folders and the files listed in them."""
+    listed = _listed_files(document) | {DATASET_JSON, SKIPPED_TXT}
+    foreign = []
+    for rel in sorted(os.listdir(root)):
+        path = root / rel
+        if rel in SPLITS and path.is_dir() and not path.is_symlink():
+            foreign += [f"{rel}/{name}" for name in sorted(os.listdir(path))
+                        if f"{rel}/{name}" not in listed]  # fmt: skip
+        elif rel not in listed or rel in SPLITS:
+            foreign.append(rel)
+    return foreign
+
+
+def _refuse_foreign(out: Path, document: dict[str, Any]) -> None:
+    foreign = _foreign_files(out, document)
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise KplateError(
+            f"--out {out}: holds {', '.join(foreign[:3])}{more}, which kplate did not write "
+            f"(not in its {DATASET_JSON}); move it away or choose another --out"
+        )
+
+
+def _remove_dataroot(root: Path) -> None:
+    """Delete a dataroot that kplate built, file by file as its dataset.json lists them,
+    then its folders when that leaves them empty: whatever else is there stays. A link
+    in its place is removed as a link: nothing is deleted through it."""
+    if root.is_symlink():
+        root.unlink()
+        return
+    try:
+        document = json.loads((root / DATASET_JSON).read_text(encoding="utf-8"))
+        listed = _listed_files(document)
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        listed = set()
+    for rel in sorted(listed):
+        if "/" in rel and rel.split("/", 1)[0] in SPLITS and ".." not in Path(rel).parts:
+            with contextlib.suppress(OSError):
+                (root / rel).unlink()
+    for name in (SKIPPED_TXT, DATASET_JSON):
+        with contextlib.suppress(OSError):
+            (root / name).unlink()
+    for name in SPLITS:
+        with contextlib.suppress(OSError):
+            (root / name).rmdir()
+    with contextlib.suppress(OSError):
+        root.rmdir()
 
 
 def _digest(options: DatasetOptions, domains: tuple[Domain, Domain]) -> str:
@@ -143,8 +211,13 @@ def _is_up_to_date(
 
 
 @contextmanager
-def _building(out: Path) -> Iterator[Path]:
-    """A temporary folder next to `out`, renamed onto it on success, removed on any failure."""
+def building(out: Path, remove_previous: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """A temporary folder next to `out`, renamed onto it on success, removed on any failure.
+
+    A folder already at `out` is moved aside first and then deleted by `remove_previous`
+    (default: a dataroot, as its dataset.json lists it), which removes only what kplate
+    wrote there. Call it holding `build_lock(out)`."""
+    remove_previous = remove_previous or _remove_dataroot
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
@@ -152,13 +225,16 @@ def _building(out: Path) -> Iterator[Path]:
         raise KplateError(f"--out {out}: cannot create it here ({error.strerror})") from None
     try:
         yield tmp
+        os.chmod(tmp, folder_mode())  # mkdtemp's folder is 0700; the user's umask decides
         old = None
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / "dataroot")
         os.replace(tmp, out)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_previous(old / "dataroot")
+            with contextlib.suppress(OSError):
+                old.rmdir()
     except OSError as error:  # disk full, permissions: one line, nothing left behind
         shutil.rmtree(tmp, ignore_errors=True)
         where = error.filename or out
@@ -294,25 +370,90 @@ def _check_merge(existing: dict[str, Any], options: DatasetOptions) -> None:
 
 
 def build_dataset(options: DatasetOptions) -> BuildResult:
-    """Build (or confirm up to date) the dataroot that `options` describes."""
+    """Build (or confirm up to date) the dataroot that `options` describes.
+
+    Every check is made before anything is written. The build holds a lock beside the
+    target (`.NAME.kplate.lock` in its parent, removed at the end), which stays valid
+    while the finished build is renamed onto the target."""
     out = options.out
+    output_folder(out)
+    refuse_overlap(out, [("--synthetic", options.synthetic), ("--real", options.real)])
+    refuse_unfinished(options.synthetic, "--synthetic")
+    refuse_unfinished(options.real, "--real")
+    if is_locked(build_lock_path(out)):
+        raise KplateError(f"{out}: {BUSY}")
     existing = _read_existing(out)
     domains = (
         scan_domain(options.synthetic, "--synthetic", exclude=(out,)),
         scan_domain(options.real, "--real", exclude=(out,)),
     )
     digest = _digest(options, domains)
-    phases = options.phases
-    if existing is not None:
-        if _is_up_to_date(existing, out, digest, phases):
+    if _up_to_date_or_refuse(options, existing, digest):
+        return BuildResult(out, existing.get("counts", {}), up_to_date=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise KplateError(f"--out {out}: cannot create it here ({error.strerror})") from None
+    with PathLock(build_lock_path(out), out):
+        remove_build_leftovers(out)
+        existing = _read_existing(out)  # again, now that no other build can change it
+        if _up_to_date_or_refuse(options, existing, digest):
             return BuildResult(out, existing.get("counts", {}), up_to_date=True)
-        built = set(existing.get("builds", {}))
-        adding = options.phase is not None and options.phase.value not in built
-        if not (options.overwrite or adding):
-            raise KplateError(
-                f"--out {out}: holds a kplate dataroot built from other inputs or options; "
-                "pass --overwrite to rebuild it"
-            )
+        return _build(options, existing, domains, digest)
+
+
+def build_lock_path(out: Path) -> Path:
+    """The build lock: beside the target, so that it outlives the rename onto it."""
+    return out.parent / f".{out.name}{LOCK_SUFFIX}"
+
+
+def remove_build_leftovers(
+    out: Path, record: str = DATASET_JSON, remove_previous: Callable[[Path], None] | None = None
+) -> None:
+    """What a killed build of this target left beside it: its `.NAME.building-*` copy
+    and a `.NAME.old-*` folder it was replacing (recognised by its `record` file, removed
+    by `remove_previous`). Only called holding the lock, so no live build owns them."""
+    remove_previous = remove_previous or _remove_dataroot
+    for path in out.parent.glob(f".{glob.escape(out.name)}.building-*"):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+    for path in out.parent.glob(f".{glob.escape(out.name)}.old-*"):
+        if path.is_dir() and not path.is_symlink():
+            previous = path / "dataroot"
+            if not os.path.lexists(out) and (previous / record).is_file():
+                os.replace(previous, out)  # killed between the two renames: put it back
+            remove_previous(previous)
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
+def _up_to_date_or_refuse(
+    options: DatasetOptions, existing: dict[str, Any] | None, digest: str
+) -> bool:
+    """True when the dataroot already is what `options` asks for; raises when it holds
+    something else that this run may not replace; False when it is to be built."""
+    if existing is None:
+        return False
+    if _is_up_to_date(existing, options.out, digest, options.phases):
+        return True
+    built = set(existing.get("builds", {}))
+    adding = options.phase is not None and options.phase.value not in built
+    if not (options.overwrite or adding):
+        raise KplateError(
+            f"--out {options.out}: holds a kplate dataroot built from other inputs or "
+            "options; pass --overwrite to rebuild it"
+        )
+    return False
+
+
+def _build(
+    options: DatasetOptions,
+    existing: dict[str, Any] | None,
+    domains: tuple[Domain, Domain],
+    digest: str,
+) -> BuildResult:
+    out = options.out
+    phases = options.phases
     keep = [s for s in SPLITS if not s.startswith(tuple(p.value for p in phases))]
     carry = existing is not None and options.phase is not None
     if carry:
@@ -321,7 +462,7 @@ def build_dataset(options: DatasetOptions) -> BuildResult:
     skipped: list[dict[str, str]] = []
     duplicates: list[dict[str, str]] = []
     builds = {p.value: digest for p in phases}
-    with _building(out) as tmp:
+    with building(out) as tmp:
         for split in SPLITS:
             (tmp / split).mkdir()
         if carry:
@@ -350,7 +491,7 @@ def build_dataset(options: DatasetOptions) -> BuildResult:
             atomic_write_text(
                 tmp / SKIPPED_TXT,
                 "".join(
-                    f"{s['domain']}\t{_one_field(s['source'])}\t{_one_field(s['reason'])}\n"
+                    f"{s['domain']}\t{one_field(s['source'])}\t{one_field(s['reason'])}\n"
                     for s in skipped
                 ),
             )

@@ -20,6 +20,7 @@ only ever replaces a folder whose `domain.json` lists every file in it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -30,14 +31,23 @@ from pathlib import Path
 from typing import Any
 
 from kplate import __version__
-from kplate.dataset.build import SKIPPED_TXT, Mode, _building, _one_field
+from kplate.dataset.build import (
+    SKIPPED_TXT,
+    Mode,
+    build_lock_path,
+    building,
+    one_field,
+    remove_build_leftovers,
+)
 from kplate.dataset.check import CorruptImage, decode
 from kplate.dataset.scan import Domain, fingerprint_lines, scan_domain
 from kplate.dataset.split import Phase, selection_order
 from kplate.errors import KplateError
 from kplate.io.files import atomic_write_text
 from kplate.io.manifest import LABELS_CSV
+from kplate.io.lock import BUSY, PathLock, is_locked
 from kplate.io.paths import refuse_overlap
+from kplate.io.run_folder import output_folder, refuse_unfinished
 
 DOMAIN_JSON = "domain.json"
 
@@ -101,6 +111,24 @@ def _existing_record(dest: Path, flag: str) -> dict[str, Any] | None:
     return record
 
 
+def _remove_copy(root: Path) -> None:
+    """Delete a destination kplate filled, file by file as its domain.json lists them, then
+    the folder if that leaves it empty; a link in its place is removed as a link."""
+    if root.is_symlink():
+        root.unlink()
+        return
+    try:
+        listed = json.loads((root / DOMAIN_JSON).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = []
+    for name in [*listed, LABELS_CSV, SKIPPED_TXT, DOMAIN_JSON]:
+        if "/" not in str(name) and str(name) not in {"", ".", ".."}:
+            with contextlib.suppress(OSError):
+                (root / str(name)).unlink()
+    with contextlib.suppress(OSError):
+        root.rmdir()
+
+
 def _copy_one(
     target: CopyTarget, domain: Domain, tmp: Path, options: dict[str, Any], mode: Mode
 ) -> dict[str, Any]:
@@ -151,7 +179,7 @@ def _copy_one(
     if skipped:
         atomic_write_text(
             tmp / SKIPPED_TXT,
-            "".join(f"{_one_field(s['source'])}\t{_one_field(s['reason'])}\n" for s in skipped),
+            "".join(f"{one_field(s['source'])}\t{one_field(s['reason'])}\n" for s in skipped),
         )
     return {
         "kplate": __version__,
@@ -180,7 +208,11 @@ def copy_domains(
     sources = [(t.source_flag, t.source) for t in targets]
     dests = [(t.dest_flag, t.dest) for t in targets]
     for target in targets:
+        output_folder(target.dest, target.dest_flag)
         refuse_overlap(target.dest, sources, out_flag=target.dest_flag)
+        refuse_unfinished(target.source, target.source_flag)
+        if is_locked(build_lock_path(target.dest)):
+            raise KplateError(f"{target.dest_flag} {target.dest}: {BUSY}")
         others = [d for d in dests if d[0] != target.dest_flag]
         refuse_overlap(target.dest, others, out_flag=target.dest_flag)
     plans = []
@@ -199,10 +231,18 @@ def copy_domains(
         if current:
             results.append(CopyResult(target.dest, target.dest_flag, up_to_date=True))
             continue
-        with _building(target.dest) as tmp:
-            record = _copy_one(target, domain, tmp, options, mode)
-            atomic_write_text(
-                tmp / DOMAIN_JSON, json.dumps(record, ensure_ascii=False, indent=1) + "\n"
-            )
+        try:
+            target.dest.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise KplateError(
+                f"{target.dest_flag} {target.dest}: cannot create it here ({error.strerror})"
+            ) from None
+        with PathLock(build_lock_path(target.dest), target.dest):
+            remove_build_leftovers(target.dest, DOMAIN_JSON, _remove_copy)
+            with building(target.dest, _remove_copy) as tmp:
+                record = _copy_one(target, domain, tmp, options, mode)
+                atomic_write_text(
+                    tmp / DOMAIN_JSON, json.dumps(record, ensure_ascii=False, indent=1) + "\n"
+                )
         results.append(CopyResult(target.dest, target.dest_flag, record["counts"]))
     return results

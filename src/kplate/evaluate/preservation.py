@@ -19,7 +19,7 @@ from kplate.errors import KplateError
 from kplate.evaluate import report
 from kplate.evaluate.data import LabelledImage, load_labelled, open_image
 from kplate.evaluate.recogniser import DEFAULT_STEPS, Recogniser, train_recogniser
-from kplate.evaluate.recognition import make_out
+from kplate.evaluate.recognition import check_report_folder, make_out
 
 CHUNK = 256
 MAX_CHANGED_SHOWN = 100
@@ -95,6 +95,8 @@ def run_preservation(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The whole command: returns what preservation.json holds."""
+    inputs = [("--source", source_dir), ("--translated", translated_dir)]
+    check_report_folder(out, [*inputs, ("--recogniser", recogniser_path)])
     source = load_labelled(source_dir)
     translated = load_labelled(translated_dir)
     recogniser = Recogniser.load(recogniser_path) if recogniser_path is not None else None

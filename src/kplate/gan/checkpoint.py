@@ -23,6 +23,7 @@ from kplate import __version__
 from kplate.errors import KplateError
 from kplate.gan.config import CUTConfig
 from kplate.gan.networks import ResnetGenerator
+from kplate.io.files import file_mode
 
 FORMAT = "kplate-cut"
 FORMAT_VERSION = 1
@@ -31,11 +32,14 @@ GENERATOR_FILE = "generator.pt"
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, fsync, then rename over `path`."""
+    """torch.save to a temporary file in the same folder, fsync, then rename over `path`.
+
+    The file gets the mode the user's umask gives any new file (mkstemp's is 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), file_mode())
             torch.save(obj, handle)
             handle.flush()
             os.fsync(handle.fileno())

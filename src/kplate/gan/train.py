@@ -8,6 +8,7 @@ saved state is always a whole step. A second Ctrl-C stops at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import signal
@@ -38,6 +39,8 @@ from kplate.gan.data import BucketBatchSampler, PlateData, to_model_input
 from kplate.gan.model import LOSS_NAMES, CUTModel
 from kplate.gan.networks import build_networks, count_parameters
 from kplate.io.files import atomic_write_text
+from kplate.io.lock import DirectoryLock, claimed_folder, refuse_if_busy
+from kplate.io.paths import refuse_overlap
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -171,7 +174,8 @@ def train(
     if options.deterministic:
         torch.use_deterministic_algorithms(True)
     try:
-        return _train(config, options, info, on_step)
+        with contextlib.ExitStack() as held:  # the run folder's lock, once it is taken
+            return _train(config, options, info, on_step, held)
     except OSError as error:  # a full or read-only disk while writing the run folder
         run_dir = options.run_dir
         if (run_dir / CHECKPOINT_FILE).is_file():
@@ -194,10 +198,13 @@ def _train(
     options: TrainOptions,
     info: distributed.DistInfo,
     on_step: Callable[[int], None] | None,
+    held: contextlib.ExitStack,
 ) -> TrainResult:
     run_dir = options.run_dir
     saved = None
     if options.resume:
+        if info.is_main and run_dir.is_dir():
+            held.enter_context(DirectoryLock(run_dir))  # a run still training is refused
         saved = load_checkpoint(run_dir) if info.is_main else None
         saved = distributed.broadcast_object(info, saved)
     elif (run_dir / CHECKPOINT_FILE).exists():
@@ -209,6 +216,9 @@ def _train(
     config.validate()
     if options.dataroot is None:
         raise KplateError("--dataroot is required")
+    refuse_overlap(run_dir, [("--dataroot", Path(options.dataroot))], "--name")
+    if info.is_main and not options.resume:
+        refuse_if_busy(run_dir)
 
     data = PlateData.load(Path(options.dataroot), config.height, config.width_multiple)
     sampler = BucketBatchSampler(data, options.batch_size * info.world_size, options.seed)
@@ -272,7 +282,13 @@ def _train(
 
     logger = None
     if info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        if not options.resume:  # one run per folder: a second one started alongside stops here
+            held.enter_context(claimed_folder(run_dir))
+            if (run_dir / CHECKPOINT_FILE).exists():
+                raise KplateError(
+                    f"{run_dir} already holds a run; add --resume to continue it or choose "
+                    "another --name"
+                )
         remove_stale_temporaries(run_dir)
         record = {"config": config.to_dict(), "options": options.to_dict(), "total_steps": total}
         atomic_write_text(run_dir / "options.json", json.dumps(record, indent=2) + "\n")

@@ -30,7 +30,6 @@ from kplate.gan.data import open_rgb
 from kplate.gan.distributed import DistInfo, barrier, gather_objects
 from kplate.gan.preservation import edge_correlation
 from kplate.io.files import atomic_write_text, encode_image
-from kplate.io.lock import DirectoryLock
 from kplate.io.manifest import (
     LABELS_CSV,
     METADATA,
@@ -39,13 +38,16 @@ from kplate.io.manifest import (
     read_metadata,
     write_derived_manifests,
 )
+from kplate.io.paths import refuse_overlap
 from kplate.io.run_folder import (
     IMAGES,
     RUN_FILE,
     SUMMARY_FILE,
-    prepare_out,
+    output_folder,
+    refuse_unfinished,
     remove_stray_temporaries,
     resume_prefix,
+    run_folder,
     write_file,
 )
 
@@ -271,21 +273,22 @@ def translate_dataset(
     """Translate every image of `input_dir` into `out` (resumable; ranks split the work)."""
     start = time.perf_counter()
     rank, world = (dist_info.rank, dist_info.world_size) if dist_info else (0, 1)
+    out = output_folder(out)
+    refuse_overlap(out, [("--input", input_dir), ("--checkpoint", Path(model.path))])
+    refuse_unfinished(input_dir, "--input")
     items = list_inputs(input_dir)
     fingerprint = {
+        "command": "translate",
         "input": str(input_dir.resolve()),
         "count": len(items),
         "model": model.to_dict(),
         "kplate": __version__,
     }
-    lock = DirectoryLock(out) if rank == 0 else contextlib.nullcontext()
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+    claim = run_folder(out, fingerprint, overwrite) if rank == 0 else contextlib.nullcontext()
     barrier_info = dist_info
-    with lock:
+    with claim as resuming:
         kept = 0
         if rank == 0:
-            resuming = prepare_out(out, fingerprint, overwrite)
             atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
             if not resuming:
                 (out / METADATA).unlink(missing_ok=True)

@@ -6,9 +6,11 @@ A reader (or a resumed run) therefore sees either the whole file or none of it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -18,13 +20,47 @@ from PIL import Image
 
 from kplate.errors import KplateError
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask: from /proc, where it can be read without changing it, else by
+    setting and restoring it once (the only portable way), under a lock."""
+    with (
+        contextlib.suppress(OSError, ValueError),
+        open("/proc/self/status", encoding="ascii", errors="replace") as status,
+    ):
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return _umask_by_setting()
+
+
+@functools.cache
+def _umask_by_setting() -> int:
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a plain `open()` would give a new file: 0o666 less the umask."""
+    return 0o666 & ~current_umask()
+
+
+def folder_mode() -> int:
+    """The mode a plain `mkdir()` would give a new folder: 0o777 less the umask."""
+    return 0o777 & ~current_umask()
+
 
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Stream into a temporary beside `path`, renamed over it only when the block succeeds.
 
     Any OSError (a full disk, say) removes the temporary and becomes a one-line
-    KplateError naming `path`; any other exception removes it and propagates.
+    KplateError naming `path`; any other exception removes it and propagates. The file
+    gets the mode the user's umask gives any new file (mkstemp alone would make it 0600).
     """
     path = Path(path)
     try:
@@ -32,6 +68,7 @@ def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     except OSError as error:
         raise KplateError(f"{path.parent}: cannot write here ({error.strerror})") from None
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as raw:
             if "b" in mode:
                 yield raw

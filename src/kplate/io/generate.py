@@ -39,6 +39,7 @@ from kplate.io.run_folder import (
     prepare_out,
     remove_stray_temporaries,
     resume_prefix,
+    run_folder,
     write_file,
 )
 from kplate.numbers import sample, validate
@@ -493,19 +494,13 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
 
     out = options.out
     fingerprint = {
+        "command": "generate",
         "config": config.fingerprint(),
         "shard": options.shard,
         "naming": options.naming.value,
         "kplate": __version__,
     }
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise KplateError(f"{out}: cannot create output folder ({error.strerror})") from None
-    if not os.access(out, os.W_OK):
-        raise KplateError(f"{out}: output folder is not writable")
-    with DirectoryLock(out):
-        resuming = prepare_out(out, fingerprint, options.overwrite)
+    with run_folder(out, fingerprint, options.overwrite) as resuming:
         seen: Counter[str] = Counter()
         per_type: Counter[str] = Counter()
         digits = _index_digits(config.total)

@@ -1,29 +1,46 @@
 """Output folders that survive interruption: shared by `generate` and `translate`.
 
-A run folder holds `run.json` (the options that decide its content), `images/`, an
-append-only `metadata.jsonl` in index order, and derived manifests written at the end.
-Re-running the same command keeps the longest intact prefix and makes the rest; a
-different run is refused unless the user asks to overwrite, and a folder holding
-anything else is never written into.
+A run folder holds `run.json` (the options that decide its content, and the command that
+wrote it), `images/`, an append-only `metadata.jsonl` in index order, and derived
+manifests written at the end. Re-running the same command keeps the longest intact prefix
+and makes the rest; a different run of the same command is replaced only with
+`--overwrite`.
+
+What kplate may remove is decided by what it wrote, never by what a folder happens to
+hold: a run's own files are its fixed manifests, the image names its `run.json` implies
+(or its `metadata.jsonl` lists) and the temporaries a kill leaves. A folder holding
+anything else, or an output of another command, is refused with or without
+`--overwrite`, and kplate never removes the folder itself.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from kplate.errors import KplateError
-from kplate.io.lock import LOCK_FILE
+from kplate.io.lock import LOCK_FILE, claimed_folder, refuse_if_busy
 from kplate.io.manifest import GT_TXT, LABELS_CSV, LMDB_DIR, METADATA
 
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
 IMAGES = "images"
 OWNED = (IMAGES, METADATA, LABELS_CSV, GT_TXT, LMDB_DIR, RUN_FILE, SUMMARY_FILE)
+#: The files a run writes at the top of its folder (besides `images/` and `lmdb/`).
+TOP_FILES = frozenset({METADATA, LABELS_CSV, GT_TXT, RUN_FILE, SUMMARY_FILE, LOCK_FILE})
+LMDB_FILES = frozenset({"data.mdb", "lock.mdb"})
+#: The commands that write run folders, known by `run.json`'s "command" key, or, in
+#: folders written before that key existed, by the keys only that command records.
+COMMAND_KEYS = {"generate": ("config", "naming"), "translate": ("input", "model")}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+SHOWN_FOREIGN = 3
 
 
 def write_file(path: Path, data: bytes) -> None:
@@ -38,67 +55,265 @@ def write_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _leftovers(out: Path) -> list[Path]:
-    """What a killed run leaves beside its files: `atomic_write_bytes` temporaries of the
-    files it owns (`.run.json.<random>.tmp`, ...) and a half-built `.lmdb.building`."""
-    if not out.is_dir():
-        return []
-    prefixes = tuple(f".{name}." for name in OWNED)
-    return [
-        p
-        for p in out.iterdir()
-        if (p.name.startswith(prefixes) and p.name.endswith(".tmp"))
-        or p.name == f".{LMDB_DIR}.building"
-    ]
+def output_folder(value: str | os.PathLike[str], flag: str = "--out") -> Path:
+    """`value` as an output folder, refused in one line when it cannot be one: empty
+    (which would mean the working directory), a file, or a link to nowhere or to itself.
+    Checked before anything is created, so the refusal leaves no trace."""
+    text = os.fspath(value)
+    if not text.strip():
+        raise KplateError(f"{flag}: empty; name the output folder")
+    path = Path(text)
+    if path.is_symlink() and not path.exists():
+        try:
+            target = os.readlink(path)
+            os.stat(path)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                why = "a symbolic link that loops"
+            else:
+                why = f"a symbolic link to {target}, which does not exist"
+        else:  # pragma: no cover - the link was mended in between
+            return path
+        raise KplateError(f"{path}: cannot create output folder: {why}")
+    if path.exists() and not path.is_dir():
+        raise KplateError(f"{path}: cannot create output folder: it exists and is not a folder")
+    return path
 
 
-def prepare_out(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> bool:
+def command_of(record: Any) -> str | None:
+    """The command that wrote a run.json record; None when it is no kplate record."""
+    if not isinstance(record, dict):
+        return None
+    named = record.get("command")
+    if named is not None:
+        return named if isinstance(named, str) and named.isidentifier() else None
+    for command, keys in COMMAND_KEYS.items():
+        if all(key in record for key in keys):
+            return command
+    return None
+
+
+def read_record(folder: Path) -> tuple[bool, dict[str, Any] | None]:
+    """(whether `folder/run.json` exists, its record when it is a readable kplate one)."""
+    path = folder / RUN_FILE
+    if not os.path.lexists(path):
+        return False, None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True, None
+    return True, record if command_of(record) is not None else None
+
+
+def refuse_unfinished(folder: Path, flag: str) -> None:
+    """Refuse an input folder that is a kplate output stopped before its end (run.json but
+    no summary.json): it holds only part of its plates, and its manifests may be missing."""
+    present, record = read_record(Path(folder))
+    if present and record is not None and not (Path(folder) / SUMMARY_FILE).is_file():
+        command = command_of(record)
+        raise KplateError(
+            f"{flag} {folder}: an unfinished kplate {command} output (no {SUMMARY_FILE}); "
+            f"finish it first by re-running the same kplate {command} command"
+        )
+
+
+def _same_run(previous: dict[str, Any], fingerprint: dict[str, Any]) -> bool:
+    """Equal records, "command" aside (folders written before it was recorded)."""
+
+    def strip(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in record.items() if k != "command"}
+
+    return strip(previous) == strip(fingerprint)
+
+
+def _image_names(record: dict[str, Any] | None) -> Callable[[str], bool]:
+    """Whether a path under images/ is a name the recorded run writes (or its temporary)."""
+    if record is None:
+        return lambda rel: False
+    temporary = re.compile(r"(?:.*/)?\.[^/]+\.tmp")
+    if command_of(record) == "generate":
+        fmt = str((record.get("config") or {}).get("image_format") or "")
+        ext = re.escape(fmt) if fmt in ("jpg", "png") else "(?:jpg|png)"
+        pattern = re.compile(rf"{IMAGES}/(?:\d+\.{ext}|([A-Za-z0-9_]+)/[^/]+__\1(?:_\d+)?\.{ext})")
+
+        def generated(rel: str) -> bool:
+            return bool(pattern.fullmatch(rel)) or bool(
+                rel.startswith(f"{IMAGES}/") and temporary.fullmatch(rel)
+            )
+
+        return generated
+    return lambda rel: (
+        rel.startswith(f"{IMAGES}/")
+        and (rel.lower().endswith(IMAGE_SUFFIXES) or bool(temporary.fullmatch(rel)))
+    )
+
+
+def _is_top_temporary(name: str) -> bool:
+    """A temporary an interrupted write of one of the run's own files leaves."""
+    return (
+        name.startswith(tuple(f".{n}." for n in OWNED)) and name.endswith(".tmp")
+    ) or name == f".{LMDB_DIR}.building"
+
+
+def _walk(out: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """(relative posix path, entry) of everything below `out`; links are not followed,
+    and the insides of a half-built LMDB are not listed (the folder is the run's)."""
+    stack = [("", out)]
+    while stack:
+        prefix, folder = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = f"{prefix}{entry.name}"
+                yield rel, entry
+                if entry.is_dir(follow_symlinks=False) and rel != f".{LMDB_DIR}.building":
+                    stack.append((f"{rel}/", Path(entry.path)))
+
+
+def _owned_by_name(
+    rel: str, entry: os.DirEntry[str], images: Callable[[str], bool], recorded: bool
+) -> bool:
+    """Whether the file is one a run writes, by its place and name: the fixed manifests
+    (only where a run.json says a run was here), images, LMDB files and temporaries."""
+    if entry.is_dir(follow_symlinks=False):
+        return rel not in TOP_FILES  # other folders are judged by what they hold
+    if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+        return False  # kplate writes plain files only
+    if "/" not in rel:
+        return rel == LOCK_FILE or _is_top_temporary(rel) or (recorded and rel in TOP_FILES)
+    if rel.startswith(f"{LMDB_DIR}/"):
+        return rel.count("/") == 1 and rel.split("/")[1] in LMDB_FILES
+    return images(rel)
+
+
+def _listed(out: Path, record: dict[str, Any] | None, candidates: set[str]) -> set[str]:
+    """Those of `candidates` that a translate output's metadata.jsonl names as its images
+    (it keeps its input's names, which need not be under images/); a torn or damaged line
+    ends the reading. Only image files count, and generate's names all follow its naming,
+    so a manifest can never make a user's other files the run's own."""
+    found: set[str] = set()
+    path = out / METADATA
+    candidates = {c for c in candidates if c.lower().endswith(IMAGE_SUFFIXES)}
+    if command_of(record) != "translate" or not candidates or not path.is_file():
+        return found
+    with open(path, "rb") as handle:
+        for line in handle:
+            try:
+                name = json.loads(line).get("file_name")
+            except (ValueError, AttributeError):
+                break
+            if isinstance(name, str) and os.path.normpath(name) in candidates:
+                found.add(os.path.normpath(name))
+    return found
+
+
+def _foreign(out: Path, record: dict[str, Any] | None) -> list[str]:
+    """What in `out` the recorded run did not write (sorted relative paths)."""
+    images = _image_names(record)
+    recorded = record is not None
+    unexplained = {
+        rel for rel, entry in _walk(out) if not _owned_by_name(rel, entry, images, recorded)
+    }
+    if recorded:
+        unexplained -= _listed(out, record, unexplained)
+    return sorted(unexplained)
+
+
+def _refuse_foreign(out: Path, foreign: list[str]) -> None:
+    shown = ", ".join(foreign[:SHOWN_FOREIGN])
+    more = f" and {len(foreign) - SHOWN_FOREIGN} more" if len(foreign) > SHOWN_FOREIGN else ""
+    raise KplateError(
+        f"{out}: folder is not empty: it holds {shown}{more}, which kplate did not write; "
+        "kplate writes only into an empty folder or its own earlier output: choose another --out"
+    )
+
+
+def prepare_out(
+    out: Path, fingerprint: dict[str, Any], overwrite: bool, *, check_only: bool = False
+) -> bool:
     """Check the folder can take this run; returns True when it holds an earlier part of it.
 
-    Call it holding the folder lock: it deletes the temporaries an interrupted run left.
+    With `check_only` nothing is changed (the check made before the folder is claimed);
+    otherwise call it holding the folder lock: it deletes the temporaries an interrupted
+    run left and, with `overwrite`, the earlier run's own files.
     """
-    if out.exists() and not out.is_dir():
-        raise KplateError(f"{out}: exists and is not a folder")
-    leftovers = _leftovers(out)
-    run_file = out / RUN_FILE
-    if run_file.is_file():
-        try:
-            previous = json.loads(run_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            previous = None
-        if previous == fingerprint and not overwrite:
-            _remove(leftovers)
-            return True
-        if not overwrite:
-            raise KplateError(
-                f"{out}: holds a different kplate run; pass --overwrite to replace it, "
-                "or choose another --out"
-            )
-    elif (
-        out.is_dir()
-        and any(p.name != LOCK_FILE and p not in leftovers for p in out.iterdir())
-        and not overwrite
-    ):
-        if any((out / name).exists() for name in OWNED):
-            raise KplateError(f"{out}: holds a kplate output without {RUN_FILE}; pass --overwrite")
-        raise KplateError(f"{out}: folder is not empty; choose another --out or pass --overwrite")
-    if overwrite:
-        for name in OWNED:
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-    _remove(leftovers)
-    return False
+    output_folder(out)
+    if not out.exists():
+        return False
+    command = command_of(fingerprint) or "generate"
+    present, previous = read_record(out)
+    if present and previous is None:
+        raise KplateError(f"{out}: its {RUN_FILE} is not a kplate run record; choose another --out")
+    if previous is not None and command_of(previous) != command:
+        raise KplateError(
+            f"{out}: holds a kplate {command_of(previous)} output, which kplate {command} "
+            "does not replace; choose another --out"
+        )
+    try:
+        foreign = _foreign(out, previous)
+    except OSError as error:
+        raise KplateError(f"{out}: cannot read it ({error.strerror})") from None
+    if foreign:
+        _refuse_foreign(out, foreign)
+    resuming = previous is not None and _same_run(previous, fingerprint) and not overwrite
+    if previous is not None and not resuming and not overwrite:
+        raise KplateError(
+            f"{out}: holds a different kplate run; pass --overwrite to replace it, "
+            "or choose another --out"
+        )
+    if not check_only:
+        _remove_owned(out, previous if previous is not None and not resuming else None)
+    return resuming
 
 
-def _remove(paths: list[Path]) -> None:
-    for path in paths:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+def _remove_owned(out: Path, replaced: dict[str, Any] | None) -> None:
+    """Delete the temporaries an interrupted run left and, for a `replaced` run, every file
+    it wrote (each judged again by name as it is met, so nothing that appeared since is
+    touched), then the run's folders this leaves empty. The lock and `out` itself stay.
+    Streams the folder, so memory does not grow with the number of images."""
+    images = _image_names(replaced)
+    unexplained: set[str] = set()
+    folders: list[str] = []
+    for rel, entry in _walk(out):
+        if rel == f".{LMDB_DIR}.building":
+            shutil.rmtree(out / rel, ignore_errors=True)
+        elif entry.is_dir(follow_symlinks=False):
+            folders.append(rel)
+        elif rel == LOCK_FILE:
+            continue
+        elif _owned_by_name(rel, entry, images, replaced is not None):
+            if replaced is not None or _is_temporary(rel):
+                (out / rel).unlink(missing_ok=True)
+        elif replaced is not None:
+            unexplained.add(rel)
+    if replaced is None:
+        return
+    removed = _listed(out, replaced, unexplained)
+    for rel in removed:
+        if (out / rel).is_file() and not (out / rel).is_symlink():
+            (out / rel).unlink()
+    emptied = {IMAGES, LMDB_DIR} | {str(Path(rel).parent) for rel in removed}
+    for rel in sorted(folders, key=lambda r: r.count("/"), reverse=True):
+        if rel.split("/")[0] in emptied or any(r.startswith(f"{rel}/") for r in removed):
+            with contextlib.suppress(OSError):
+                (out / rel).rmdir()  # only when empty
+
+
+def _is_temporary(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+@contextlib.contextmanager
+def run_folder(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> Iterator[bool]:
+    """Claim `out` for a run: check it first (nothing is created in a folder that is
+    refused), then create it, take its lock and prepare it. Yields whether the folder
+    holds an earlier part of this very run (to be resumed)."""
+    output_folder(out)
+    if out.is_dir():
+        refuse_if_busy(out)
+    prepare_out(out, fingerprint, overwrite, check_only=True)
+    with claimed_folder(out):
+        yield prepare_out(out, fingerprint, overwrite)
 
 
 def resume_prefix(
