@@ -118,6 +118,9 @@ def test_the_earlier_make_dataset_command_works_verbatim(
     # ...and --num_imgs is obeyed, as a seeded sample.
     assert main(["dataset", *test_argv, "--num_imgs", "3", "--overwrite"]) == 0
     assert len(list(copied_a.glob("*.jpg"))) == 3 and len(list(copied_b.glob("*.jpg"))) == 3
+    # Nothing is left beside the destinations: no build copy, no old copy, no lock.
+    assert sorted(p.name for p in copied_a.parent.iterdir()) == ["images"]
+    assert sorted(p.name for p in copied_b.parent.iterdir()) == ["images"]
 
 
 def test_old_copy_form_never_replaces_a_folder_kplate_did_not_write(

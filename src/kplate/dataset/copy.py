@@ -44,8 +44,8 @@ from kplate.dataset.scan import Domain, fingerprint_lines, scan_domain
 from kplate.dataset.split import Phase, selection_order
 from kplate.errors import KplateError
 from kplate.io.files import atomic_write_text
-from kplate.io.manifest import LABELS_CSV
 from kplate.io.lock import BUSY, PathLock, is_locked
+from kplate.io.manifest import LABELS_CSV
 from kplate.io.paths import refuse_overlap
 from kplate.io.run_folder import output_folder, refuse_unfinished
 

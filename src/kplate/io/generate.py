@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import random
 import sys
 import time
@@ -26,7 +25,6 @@ import numpy as np
 from kplate import __version__
 from kplate.errors import KplateError
 from kplate.io.files import atomic_write_text, encode_image
-from kplate.io.lock import DirectoryLock
 from kplate.io.manifest import (
     METADATA,
     dumps_line,
@@ -36,7 +34,6 @@ from kplate.io.run_folder import (
     IMAGES,
     RUN_FILE,
     SUMMARY_FILE,
-    prepare_out,
     remove_stray_temporaries,
     resume_prefix,
     run_folder,
