@@ -28,8 +28,7 @@ from PIL import Image, ImageOps
 
 from kplate.errors import KplateError
 from kplate.gan.config import round_width
-
-MAX_PIXELS = 40_000_000  # as `kplate dataset` (kplate.dataset.check.MAX_PIXELS)
+from kplate.limits import open_image
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -52,18 +51,10 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def open_rgb(path: Path) -> Image.Image:
-    """Decode one image upright and as RGB; a missing or unreadable file is the user's error."""
-    try:
-        with Image.open(path) as image:
-            if image.width * image.height > MAX_PIXELS:  # a bomb: refuse before decoding
-                raise KplateError(
-                    f"{path}: cannot read image (claims {image.width}x{image.height} pixels, "
-                    f"limit {MAX_PIXELS})"
-                )
-            image = ImageOps.exif_transpose(image)
-            return image.convert("RGB")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise KplateError(f"{path}: cannot read image ({error})") from None
+    """Decode one image upright and as RGB; a missing or unreadable file, a FIFO or device,
+    or more than MAX_PIXELS is the user's error (`UnreadableImage`, one line naming it)."""
+    with open_image(path) as image:
+        return ImageOps.exif_transpose(image).convert("RGB")
 
 
 def _to_tensor(image: Image.Image, height: int, width: int) -> torch.Tensor:

@@ -22,9 +22,21 @@ GT_TXT = "gt.txt"
 LMDB_DIR = "lmdb"
 
 
+def dumps_strict(data: Any, what: str, **options: Any) -> str:
+    """json.dumps that never writes NaN or Infinity (not JSON: other readers reject the
+    file); such a value is a KplateError naming `what`, before anything is written."""
+    try:
+        return json.dumps(data, allow_nan=False, **options)
+    except ValueError:
+        raise KplateError(
+            f"{what}: refusing to write a non-finite number (NaN or infinity) into JSON"
+        ) from None
+
+
 def dumps_line(entry: dict[str, Any]) -> str:
-    """One manifest line: compact JSON, Hangul kept readable, newline-terminated."""
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+    """One manifest line: compact strict JSON, Hangul kept readable, newline-terminated."""
+    what = f"{METADATA} entry {entry.get('file_name', '?')}"
+    return dumps_strict(entry, what, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def iter_metadata(path: str | Path) -> Iterator[dict[str, Any]]:
