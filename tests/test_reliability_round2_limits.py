@@ -481,14 +481,22 @@ def test_dataset_skips_and_lists_fifos_devices_and_oversized_files(tmp_path: Pat
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero and FIFOs")
-def test_train_domain_with_a_link_to_a_fifo_is_one_line(tmp_path: Path) -> None:
-    """A link named like an image that leads to a FIFO is named, never opened (was a hang)."""
+@pytest.mark.parametrize("kind", ["fifo", "link_to_fifo", "link_to_dev_zero"])
+def test_train_domain_with_a_fifo_or_device_is_one_line(tmp_path: Path, kind: str) -> None:
+    """A FIFO named like an image, or a link to one or to /dev/zero, is named and never
+    opened (was: a hang, or the FIFO silently left out of the domain)."""
     dataroot = make_dataroot(tmp_path / "data")
-    os.mkfifo(tmp_path / "pipe")
-    (dataroot / "trainB" / "zzz.png").symlink_to(tmp_path / "pipe")
+    target = dataroot / "trainB" / "zzz.png"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        os.mkfifo(tmp_path / "pipe")
+        target.symlink_to(tmp_path / "pipe" if kind == "link_to_fifo" else Path("/dev/zero"))
     process = run_cli(train_args(dataroot, tmp_path / "checkpoints"), timeout=120)
     line = single_error(process, "train")
-    assert "zzz.png: cannot read image (a FIFO" in line, line
+    what = "a character device" if kind == "link_to_dev_zero" else "a FIFO"
+    assert f"zzz.png: cannot read image ({what}" in line, line
+    assert not (tmp_path / "checkpoints").exists()
 
 
 def test_one_pixel_limit_for_every_image_reader(tmp_path: Path) -> None:

@@ -37,13 +37,11 @@ def list_images(folder: Path) -> list[Path]:
     """Sorted image files of one domain; a missing or empty folder is the user's error."""
     if not folder.is_dir():
         raise KplateError(f"{folder}: missing (expected a folder of images; see `kplate dataset`)")
-    # A link with an image name that leads nowhere (dangling, or a loop) is kept, so that
-    # open_rgb names it as unreadable instead of the domain silently losing an image.
+    # Anything with an image name that is not a folder is kept: a dangling link, a link
+    # loop, a FIFO or a device is then named by open_rgb as unreadable (never opened),
+    # instead of the domain silently losing an image.
     files = sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix.lower() in IMAGE_EXTENSIONS
-        and (p.is_file() or (p.is_symlink() and not p.is_dir()))
+        p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir()
     )
     if not files:
         raise KplateError(f"{folder}: no images (.jpg or .png) in this domain")
