@@ -8,6 +8,7 @@ Everything hostile here must end as one `kplate CMD: error: ...` line with exit 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import io
 import json
@@ -302,8 +303,12 @@ def test_a_jpeg_as_a_checkpoint_is_one_line_without_torch_advice(
                  "--out", str(out), "--device", "cpu"]) == 2  # fmt: skip
     line = one_error_line(capsys, "translate")
     assert "not a kplate checkpoint" in line and "weights_only" not in line, line
-    assert main(["export", "--checkpoint", str(photo), "--out", str(tmp_path / "g.pt")]) == 2
-    assert "not a kplate checkpoint" in one_error_line(capsys, "export")
+    pickled = tmp_path / "pickled.pt"  # a torch file holding a class: torch would advise
+    torch.save({"format": "kplate-cut", "G": argparse.Namespace(a=1)}, pickled)
+    for bad in (photo, pickled):
+        assert main(["export", "--checkpoint", str(bad), "--out", str(tmp_path / "g.pt")]) == 2
+        line = one_error_line(capsys, "export")
+        assert "not a kplate checkpoint" in line and "weights_only" not in line, line
     assert not out.exists() and not (tmp_path / "g.pt").exists()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -285,7 +286,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 def _read_yaml(path: Path, where: str) -> tuple[Any, _Lines]:
     """The document of a YAML config and its key lines, within MAX_CONFIG_BYTES and
     MAX_CONFIG_NODES; every problem is one KplateError line naming the file."""
-    if not path.exists():
+    if not os.path.lexists(path):
         raise KplateError(f"{where}: cannot read augmentation config (no such file)")
     raw = read_user_file(path, MAX_CONFIG_BYTES, "a YAML augmentation config")
     try:

@@ -129,6 +129,8 @@ def _load(path: Path) -> dict[str, Any]:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "weights only load failed" in first.lower():  # never pass on torch's advice
+            first = "not a kplate checkpoint: it holds objects other than tensors and plain data"
         raise KplateError(f"{path}: cannot read checkpoint ({first})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise KplateError(f"{path}: not a kplate CUT checkpoint")
@@ -162,7 +164,7 @@ def _require_finite(path: Path, tensors: dict[str, Any], what: str) -> None:
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
     """The full training state of a run, or a KplateError saying there is none."""
     path = Path(run_dir) / CHECKPOINT_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):  # anything else there (a FIFO, a folder) is named by _load
         started = Path(run_dir).is_dir() and any(Path(run_dir).iterdir())
         raise KplateError(
             f"--resume: no checkpoint in {run_dir} (expected {CHECKPOINT_FILE})"
