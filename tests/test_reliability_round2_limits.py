@@ -593,3 +593,18 @@ def test_a_split_that_leaves_train_empty_is_refused() -> None:
     require_training_images({"testA": 3, "testB": 3}, 0.5)  # --type test builds no train side
     with pytest.raises(KplateError, match=r"--test-fraction 0\.999999: trainA would be empty"):
         require_training_images({"trainA": 0, "trainB": 2, "testA": 7, "testB": 1}, 0.999999)
+
+
+def test_a_manifest_without_newlines_is_never_read_whole(tmp_path: Path, capsys) -> None:
+    """A metadata.jsonl of zeros with no newline (sparse, 40 MiB) in an input folder: one
+    line naming it, read no further than MAX_MANIFEST_LINE_BYTES (was: read whole)."""
+    folder = tmp_path / "input"
+    small_png(folder / "images" / "a.png")
+    with open(folder / "metadata.jsonl", "wb") as handle:
+        handle.truncate(40 << 20)
+    synthetic = small_png(tmp_path / "syn" / "s.png").parent
+    assert main(["dataset", "--synthetic", str(synthetic), "--real", str(folder),
+                 "--out", str(tmp_path / "dataroot")]) == 2  # fmt: skip
+    line = one_error_line(capsys, "dataset")
+    assert "metadata.jsonl:1: line longer than 1 MiB" in line, line
+    assert not (tmp_path / "dataroot").exists()

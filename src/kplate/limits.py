@@ -37,6 +37,9 @@ MAX_CONFIG_NODES = 10_000
 MAX_CSV_BYTES = 32 * MIB
 """Largest `--csv` plate list (about a million plates)."""
 
+MAX_MANIFEST_LINE_BYTES = 1 * MIB
+"""Longest metadata.jsonl line read (an entry with every augmentation is about 2 KB)."""
+
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
