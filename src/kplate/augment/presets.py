@@ -9,6 +9,8 @@ and what docs/augment.md tabulates (a test keeps the two in step).
 from __future__ import annotations
 
 import copy
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import yaml
 
 from kplate.errors import KplateError
+from kplate.limits import MAX_CONFIG_BYTES, MAX_CONFIG_NODES, read_user_file
 
 GROUPS = ("geometry", "photometric", "camera")
 BACKGROUNDS = ("body", "bumper", "road", "flat")
@@ -215,27 +218,101 @@ PRESETS: dict[str, dict[str, Any]] = {"light": LIGHT, "heavy": HEAVY, "cctv": CC
 
 
 class _Lines:
-    """Line numbers of the keys of a YAML document, so errors can point at them."""
+    """Line numbers of the keys of a composed YAML document, so errors can point at them.
 
-    def __init__(self, text: str) -> None:
+    Each node is visited once, so an alias-heavy document costs no more than its text.
+    """
+
+    def __init__(self, node: yaml.Node | None) -> None:
         self.lines: dict[tuple[str, ...], int] = {}
-        try:
-            node = yaml.compose(text)
-        except yaml.YAMLError:
-            return
-        self._walk(node, ())
+        self._seen: set[int] = set()
+        if node is not None:
+            self._walk(node, ())
 
-    def _walk(self, node: Any, path: tuple[str, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
+    def _walk(self, node: yaml.Node, path: tuple[str, ...]) -> None:
+        if not isinstance(node, yaml.MappingNode) or id(node) in self._seen:
+            return
+        self._seen.add(id(node))
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
                 sub = (*path, str(key.value))
-                self.lines[sub] = key.start_mark.line + 1
+                self.lines.setdefault(sub, key.start_mark.line + 1)
                 self._walk(value, sub)
 
     def at(self, path: tuple[str, ...]) -> str:
         while path and path not in self.lines:
             path = path[:-1]
         return f" (line {self.lines[path]})" if path else ""
+
+
+def _expanded_size(root: yaml.Node, where: str) -> int:
+    """How many nodes the document holds once every alias is expanded, computed without
+    expanding (each distinct node once); an alias bomb is refused here, in linear time."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if children_done:
+            open_nodes.discard(id(node))
+            size = 1 + sum(sizes[id(child)] for child in children)
+            if size > MAX_CONFIG_NODES:
+                raise KplateError(
+                    f"{where}: more than {MAX_CONFIG_NODES} YAML nodes once aliases are "
+                    "expanded (an alias bomb?)"
+                )
+            sizes[id(node)] = size
+            continue
+        if id(node) in open_nodes:
+            line = node.start_mark.line + 1
+            raise KplateError(f"{where} (line {line}): an alias refers to a node that holds it")
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _read_yaml(path: Path, where: str) -> tuple[Any, _Lines]:
+    """The document of a YAML config and its key lines, within MAX_CONFIG_BYTES and
+    MAX_CONFIG_NODES; every problem is one KplateError line naming the file."""
+    if not os.path.lexists(path):
+        raise KplateError(f"{where}: cannot read augmentation config (no such file)")
+    raw = read_user_file(path, MAX_CONFIG_BYTES, "a YAML augmentation config")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise KplateError(
+            f"{where} (line {line}): not UTF-8 text (byte 0x{raw[error.start]:02x})"
+        ) from None
+    loader = None
+    try:
+        loader = yaml.SafeLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None, _Lines(None)
+        _expanded_size(node, where)
+        return loader.construct_document(node), _Lines(node)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise KplateError(f"{where}{line}: not valid YAML") from None
+    except RecursionError:
+        raise KplateError(f"{where}: YAML nested too deeply") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def validate_spec(data: Any, where: str = "config", lines: _Lines | None = None) -> dict[str, Any]:
@@ -268,6 +345,22 @@ def validate_spec(data: Any, where: str = "config", lines: _Lines | None = None)
     return spec
 
 
+def _is_number(value: Any) -> bool:
+    """A finite int or float (not a bool, NaN, infinity or an int too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as the error shows it: repr, cut short (a config value may be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _validate_effect(values: Any, params: dict[str, Param], path: tuple[str, ...], fail) -> dict:
     if not isinstance(values, dict):
         raise fail(path, "expected a mapping with p and parameter ranges")
@@ -277,8 +370,8 @@ def _validate_effect(values: Any, params: dict[str, Param], path: tuple[str, ...
         raise fail((*path, str(sorted(unknown, key=str)[0])), f"unknown key; allowed: {allowed}")
     out: dict[str, Any] = {}
     p = values.get("p", 1.0)
-    if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
-        raise fail((*path, "p"), f"expected a probability in [0, 1], got {p!r}")
+    if not _is_number(p) or not 0.0 <= p <= 1.0:
+        raise fail((*path, "p"), f"expected a probability in [0, 1], got {_shown(p)}")
     out["p"] = float(p)
     for name, param in params.items():
         key = (*path, name)
@@ -292,18 +385,17 @@ def _validate_effect(values: Any, params: dict[str, Param], path: tuple[str, ...
                 raise fail(key, f"expected a list of {', '.join(param.choices)}")
             for choice in value:
                 if choice not in param.choices:
-                    raise fail(key, f"unknown choice {choice!r}; expected {param.choices}")
+                    raise fail(key, f"unknown choice {_shown(choice)}; expected {param.choices}")
             out[name] = list(value)
             continue
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if _is_number(value):
             value = [value, value]
-        ok = isinstance(value, list) and len(value) == 2
-        ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        ok = isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
         if param.kind == "int" and ok:
             ok = all(float(v).is_integer() for v in value)
         if not ok:
-            kind = "integers" if param.kind == "int" else "numbers"
-            raise fail(key, f"expected a range [lo, hi] of {kind}, got {value!r}")
+            kind = "integers" if param.kind == "int" else "finite numbers"
+            raise fail(key, f"expected a range [lo, hi] of {kind}, got {_shown(value)}")
         lo, hi = value
         if lo > hi:
             raise fail(key, f"range [{lo}, {hi}] has lo > hi")
@@ -327,17 +419,7 @@ def load_spec(spec: str) -> tuple[str, dict[str, Any]]:
             f"unknown augmentation preset '{spec}'; expected one of "
             f"{', '.join(PRESETS)} or a YAML config file"
         )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise KplateError(f"{spec}: cannot read augmentation config ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise KplateError(f"{spec}{line}: not valid YAML") from None
-    lines = _Lines(text)
+    data, lines = _read_yaml(path, spec)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -346,9 +428,9 @@ def load_spec(spec: str) -> tuple[str, dict[str, Any]]:
     base_name = data.pop("preset", None)
     base: dict[str, Any] = {}
     if base_name is not None:
-        if base_name not in PRESETS:
+        if not isinstance(base_name, str) or base_name not in PRESETS:
             raise KplateError(
-                f"{spec}: preset{lines.at(('preset',))}: unknown preset {base_name!r}; "
+                f"{spec}: preset{lines.at(('preset',))}: unknown preset {_shown(base_name)}; "
                 f"expected one of {', '.join(PRESETS)}"
             )
         base = copy.deepcopy(PRESETS[base_name])

@@ -113,7 +113,7 @@ def _device(args: argparse.Namespace) -> str:
 
 def build(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     """The requested config fields and the TrainOptions for these arguments."""
-    from kplate.gan import TrainOptions
+    from kplate.gan import CUTConfig, TrainOptions
 
     requested = {
         key: getattr(args, key)
@@ -129,12 +129,19 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
         )
         if getattr(args, key) is not None
     }
+    CUTConfig.check_values(requested)  # NaN, inf, 0 patches...: refused before anything runs
     epochs, decay_fraction = args.epochs, 0.5
     if args.n_epochs is not None or args.n_epochs_decay is not None:
         if args.steps is not None or args.epochs is not None:
             raise KplateError(
                 "--n_epochs/--n_epochs_decay cannot be combined with --steps or --epochs"
             )
+        for flag, value in (
+            ("--n_epochs", args.n_epochs),
+            ("--n_epochs_decay", args.n_epochs_decay),
+        ):
+            if value is not None and value < 0:
+                raise KplateError(f"{flag} {value}: must be 0 or more")
         constant, decay = args.n_epochs or 0, args.n_epochs_decay or 0
         epochs = constant + decay
         if epochs < 1:
@@ -159,6 +166,7 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
         progress=args.progress and sys.stderr.isatty(),
         amp=args.amp,
     )
+    options.validate()
     return requested, options
 
 

@@ -24,10 +24,17 @@ from typing import Any
 from kplate import __version__
 from kplate.dataset.check import CorruptImage, Decoded, decode
 from kplate.dataset.scan import Domain, fingerprint_lines, scan_domain
-from kplate.dataset.split import Phase, group_key, phase_of, selection_order
+from kplate.dataset.split import (
+    Phase,
+    group_key,
+    phase_of,
+    require_training_images,
+    selection_order,
+)
 from kplate.errors import KplateError
 from kplate.io.files import atomic_write_text, folder_mode
 from kplate.io.lock import BUSY, PathLock, is_locked
+from kplate.io.manifest import dumps_strict
 from kplate.io.paths import refuse_overlap
 from kplate.io.run_folder import output_folder, refuse_unfinished
 
@@ -475,6 +482,8 @@ def _build(
         for domain, letter, flag in zip(domains, "AB", ("--synthetic", "--real"), strict=True):
             _fill_domain(domain, letter, options, writer, splits, skipped, duplicates, flag)
         counts = {s: len(splits[s]) for s in SPLITS}
+        if Phase.TRAIN in options.phases:
+            require_training_images(counts, options.test_fraction)
         counts["skipped"] = len(skipped)
         counts["duplicates"] = len(duplicates)
         document = {
@@ -496,6 +505,7 @@ def _build(
                 ),
             )
         atomic_write_text(
-            tmp / DATASET_JSON, json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+            tmp / DATASET_JSON,
+            dumps_strict(document, str(out / DATASET_JSON), ensure_ascii=False, indent=1) + "\n",
         )
     return BuildResult(out, counts, skipped, stored=writer.stored)

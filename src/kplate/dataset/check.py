@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
-MAX_PIXELS = 40_000_000
-"""Largest image accepted (width x height); plate crops are far smaller."""
+from kplate.limits import MAX_PIXELS, check_pixels
 
 KEPT_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "WEBP": ".webp"}
 """Formats whose bytes are kept (copied or linked) when the pixels are already plain RGB."""
@@ -67,9 +66,9 @@ def decode(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Decoded:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise CorruptImage(f"too large ({width}x{height} pixels, limit {max_pixels})")
+                too_large = check_pixels(image.width, image.height, max_pixels)
+                if too_large is not None:
+                    raise CorruptImage(f"too large ({too_large})")
                 image.load()
                 orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
                 plain = (

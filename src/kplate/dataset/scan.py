@@ -15,8 +15,18 @@ from pathlib import Path
 from kplate.dataset.split import normalise_text
 from kplate.errors import KplateError
 from kplate.io.manifest import LABELS_CSV, METADATA, iter_labelled_images
+from kplate.limits import MAX_IMAGE_BYTES, read_limited
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+
+
+class CandidatePath(type(Path())):  # type: ignore[misc]
+    """A candidate's path, whose `read_bytes` is bounded: a FIFO, a device or a link to one
+    is never opened and a file over MAX_IMAGE_BYTES is never read, each an OSError that
+    the build reports as a skipped file (it would otherwise hang or exhaust memory)."""
+
+    def read_bytes(self) -> bytes:
+        return read_limited(self, MAX_IMAGE_BYTES)
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,7 @@ def _walk(root: Path, exclude: set[Path]) -> list[Path]:
             d for d in dirs if not d.startswith(".") and (here / d).resolve() not in exclude
         )
         found.extend(
-            here / f
+            CandidatePath(here, f)
             for f in sorted(files)
             if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES
         )
@@ -87,7 +97,9 @@ def scan_domain(root: Path, flag: str, *, exclude: tuple[Path, ...] = ()) -> Dom
         try:
             rows = [
                 Candidate(
-                    _inside(path, root, manifest), _relative(path, root), normalise_text(text)
+                    CandidatePath(_inside(path, root, manifest)),
+                    _relative(path, root),
+                    normalise_text(text),
                 )
                 for path, text, _ in iter_labelled_images(root)
             ]

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import TypeVar
 
+from kplate.errors import KplateError
+
 T = TypeVar("T")
 
 
@@ -51,3 +53,18 @@ def selection_order(items: Iterable[T], name_of: Callable[[T], str], seed: int) 
     """A seeded shuffle keyed on each item's name, so `--max-images` takes a fair sample
     (not the first N by name) and the sample only grows when images are added."""
     return sorted(items, key=lambda item: (_unit("pick", str(seed), name_of(item)), name_of(item)))
+
+
+def require_training_images(counts: dict[str, int], test_fraction: float) -> None:
+    """Refuse a build whose trainA or trainB came out empty (a --test-fraction near 1, or
+    a set so small that every plate hashed to the test side): training could not start.
+
+    `counts` maps the splits built (trainA, trainB, ...) to their image counts.
+    """
+    for split in ("trainA", "trainB"):
+        if split in counts and counts[split] == 0:
+            tested = counts.get(f"test{split[-1]}", 0)
+            raise KplateError(
+                f"--test-fraction {test_fraction}: {split} would be empty ({tested} images "
+                "all went to the test side); use a smaller --test-fraction or more images"
+            )

@@ -17,6 +17,8 @@ from PIL import Image, ImageOps
 
 from kplate.errors import KplateError
 from kplate.io.manifest import LABELS_CSV, METADATA, iter_labelled_images
+from kplate.limits import UnreadableImage
+from kplate.limits import open_image as open_checked_image
 from kplate.spec.alphabet import grammar_alphabet
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
@@ -130,12 +132,12 @@ def image_files(root: str | Path) -> list[Path]:
 
 
 def open_image(path: Path, mode: str = "L") -> Image.Image | None:
-    """The image converted to `mode`, or None when it is missing or cannot be decoded."""
+    """The image converted to `mode`, or None when it is missing, not a regular file, over
+    the pixel limit or cannot be decoded (the caller counts it as unreadable)."""
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            return image.convert(mode)
-    except (OSError, ValueError, Image.DecompressionBombError):
+        with open_checked_image(path) as image:
+            return ImageOps.exif_transpose(image).convert(mode)
+    except UnreadableImage:
         return None
 
 

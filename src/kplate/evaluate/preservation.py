@@ -115,7 +115,20 @@ def run_preservation(
     result["seconds"] = round(time.monotonic() - started, 1)
     report.write_json(out / "preservation.json", result)
     write_preservation_page(out, result)
+    if progress is not None and result["label_mismatches"]:
+        progress(mismatch_warning(result))
     return result
+
+
+def mismatch_warning(result: dict[str, Any]) -> str:
+    """The line that says the two folders do not hold the same plates under the same names:
+    "0 readings changed" alone would read as perfect preservation."""
+    pairs = result["pairs"] + result["unreadable_pairs"]
+    return (
+        f"warning: {result['label_mismatches']} of {pairs} matched file names have different "
+        "labels in --source and --translated: these are not the same plates, so the "
+        "readings say nothing about preservation"
+    )
 
 
 def write_preservation_page(out: Path, result: dict[str, Any]) -> Path:

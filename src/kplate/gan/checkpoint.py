@@ -24,6 +24,7 @@ from kplate.errors import KplateError
 from kplate.gan.config import CUTConfig
 from kplate.gan.networks import ResnetGenerator
 from kplate.io.files import file_mode
+from kplate.limits import NotRegularFile, regular_file_stat
 
 FORMAT = "kplate-cut"
 FORMAT_VERSION = 1
@@ -103,27 +104,71 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any], config: CUTConfig) -> 
     return path
 
 
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive; anything else is not ours
+
+
 def _load(path: Path) -> dict[str, Any]:
+    """A kplate checkpoint file's contents, or one KplateError line saying why not.
+
+    Only a regular file that starts like a torch.save archive reaches torch.load, so a
+    JPEG, a FIFO or /dev/zero gets "not a kplate checkpoint", never torch's advice to
+    load it with weights_only=False (which would run arbitrary code).
+    """
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        regular_file_stat(path)
+        with open(path, "rb") as handle:
+            magic = handle.read(len(_ZIP_MAGIC))
     except FileNotFoundError:
         raise KplateError(f"{path}: no checkpoint here") from None
+    except NotRegularFile as error:
+        raise KplateError(f"{path}: is {error.kind}, not a kplate checkpoint; not opened") from None
+    except OSError as error:
+        raise KplateError(f"{path}: cannot read checkpoint ({error.strerror})") from None
+    if magic != _ZIP_MAGIC:
+        raise KplateError(
+            f"{path}: cannot read checkpoint (not a kplate checkpoint: "
+            f"expected a {GENERATOR_FILE} or {CHECKPOINT_FILE} written by kplate train)"
+        )
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise KplateError(f"{path}: cannot read checkpoint ({error})") from None
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "weights only load failed" in first.lower():  # never pass on torch's advice
+            first = "not a kplate checkpoint: it holds objects other than tensors and plain data"
+        raise KplateError(f"{path}: cannot read checkpoint ({first})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise KplateError(f"{path}: not a kplate CUT checkpoint")
-    if data.get("format_version", 0) > FORMAT_VERSION:
+    version = data.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
         raise KplateError(
-            f"{path}: checkpoint format {data['format_version']} is newer than this kplate "
+            f"{path}: checkpoint format {version!r} is newer than this kplate "
             f"({__version__}) reads ({FORMAT_VERSION}); upgrade kplate"
         )
     return data
 
 
+#: What a full training checkpoint holds beyond the header (generator.pt has only "G").
+_TRAINING_KEYS = ("step", "total_steps", "sampler", "model", "rng", "options")
+
+
+def _require_finite(path: Path, tensors: dict[str, Any], what: str) -> None:
+    """Refuse weights with NaN or infinity: a diverged model translates to garbage."""
+    for name, tensor in tensors.items():
+        if (
+            isinstance(tensor, torch.Tensor)
+            and tensor.is_floating_point()
+            and not bool(torch.isfinite(tensor).all())
+        ):
+            raise KplateError(
+                f"{path}: the {what} weights are not finite (NaN or infinity in {name}); "
+                "the training diverged, retrain with a lower --lr"
+            )
+
+
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
     """The full training state of a run, or a KplateError saying there is none."""
     path = Path(run_dir) / CHECKPOINT_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):  # anything else there (a FIFO, a folder) is named by _load
         started = Path(run_dir).is_dir() and any(Path(run_dir).iterdir())
         raise KplateError(
             f"--resume: no checkpoint in {run_dir} (expected {CHECKPOINT_FILE})"
@@ -134,7 +179,18 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
                 else ""
             )
         )
-    return _load(path)
+    data = _load(path)
+    missing = [key for key in _TRAINING_KEYS if key not in data]
+    if missing or not isinstance(data.get("model"), dict):
+        hint = " (it holds a generator only, like generator.pt)" if "G" in data else ""
+        raise KplateError(
+            f"--resume: {path} is not a full training checkpoint{hint}; "
+            f"missing {', '.join(missing) or 'model'}"
+        )
+    for net, weights in data["model"].items():
+        if isinstance(weights, dict) and net in {"G", "D", "F"}:
+            _require_finite(path, weights, net)
+    return data
 
 
 def remove_stale_temporaries(run_dir: Path) -> None:
@@ -162,10 +218,16 @@ def load_generator(
         else:
             raise KplateError(f"{path}: no {GENERATOR_FILE} or {CHECKPOINT_FILE} here")
     data = _load(path)
-    config = CUTConfig.from_dict(data["config"])
-    netG = ResnetGenerator(config)
-    weights = data["G"] if "G" in data else data["model"]["G"]
-    netG.load_state_dict(weights)
+    try:
+        config = CUTConfig.from_dict(data["config"])
+        config.validate()
+        weights = data["G"] if "G" in data else data["model"]["G"]
+        _require_finite(path, weights, "generator")
+        netG = ResnetGenerator(config)
+        netG.load_state_dict(weights)
+    except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise KplateError(f"{path}: not a usable kplate generator ({first})") from None
     netG.step = data.get("step")  # the training step it was saved at, for provenance
     netG.eval()
     return netG.to(device)

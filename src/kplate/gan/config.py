@@ -8,6 +8,7 @@ is the run: where the data is, how long, how often to save. No global option bag
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,88 @@ PROFILES = ("lite", "full")
 # profile on a 2-core CPU at batch 4 (see docs/gan.md), minutes on a GPU.
 DEFAULT_STEPS = 4000
 DEFAULT_BATCH_SIZE = 4
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric setting may take: finite, within [lo, hi] (ends open if asked),
+    and an integer for an int setting. One check for every number of CUTConfig and
+    TrainOptions, so NaN, infinity and out-of-range values stop before anything runs."""
+
+    lo: float
+    hi: float
+    integer: bool = False
+    lo_open: bool = False
+    hi_open: bool = False
+    flag: str | None = None  # the CLI flag that sets it, for the message
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is refused, or None."""
+        if self.integer:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return "must be an integer"
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number"
+        elif not math.isfinite(value):
+            return "must be a finite number"
+        low_ok = value > self.lo if self.lo_open else value >= self.lo
+        high_ok = value < self.hi if self.hi_open else value <= self.hi
+        if low_ok and high_ok:
+            return None
+        if self.integer:
+            return f"must be an integer from {self.lo:g} to {self.hi:g}"
+        left, right = "(" if self.lo_open else "[", ")" if self.hi_open else "]"
+        return f"must be in {left}{self.lo:g}, {self.hi:g}{right}"
+
+    def check(self, name: str, value: Any) -> None:
+        reason = self.problem(value)
+        if reason is not None:
+            raise KplateError(f"{self.flag or name} {value!r}: {reason}")
+
+
+def _check_numbers(values: dict[str, Any], bounds: dict[str, Bounds]) -> None:
+    """Bounds.check every value that has bounds (None means "not given")."""
+    for name, value in values.items():
+        if name in bounds and value is not None:
+            bounds[name].check(name, value)
+
+
+def _int(lo: int, hi: int, flag: str | None = None) -> Bounds:
+    return Bounds(lo, hi, integer=True, flag=flag)
+
+
+#: Every numeric CUTConfig field (a test checks none is missing).
+CONFIG_BOUNDS: dict[str, Bounds] = {
+    "height": _int(24, 1024, "--height"),
+    "width_multiple": _int(4, 256),
+    "input_nc": _int(1, 4),
+    "output_nc": _int(1, 4),
+    "ngf": _int(1, 1024),
+    "n_blocks": _int(1, 64),
+    "ndf": _int(1, 1024),
+    "n_layers_D": _int(1, 8),
+    "netF_nc": _int(1, 4096),
+    "num_patches": _int(1, 65536, "--num-patches"),
+    "nce_T": Bounds(0, 100, lo_open=True),
+    "lambda_GAN": Bounds(0, 10_000),
+    "lambda_NCE": Bounds(0, 10_000, flag="--lambda-nce"),
+    "lr": Bounds(0, 1, lo_open=True, flag="--lr"),
+    "beta1": Bounds(0, 1, hi_open=True),
+    "beta2": Bounds(0, 1, hi_open=True),
+    "init_gain": Bounds(0, 10, lo_open=True),
+}
+
+#: Every numeric TrainOptions field (a test checks none is missing).
+OPTION_BOUNDS: dict[str, Bounds] = {
+    "steps": _int(1, 10**9, "--steps"),
+    "epochs": _int(1, 10**6, "--epochs"),
+    "decay_fraction": Bounds(0, 1, flag="decay fraction"),
+    "batch_size": _int(1, 4096, "--batch-size"),
+    "seed": _int(0, 2**31 - 1, "--seed"),
+    "save_every": _int(1, 10**9, "--save-every"),
+    "image_every": _int(1, 10**9, "--image-every"),
+    "log_every": _int(1, 10**9, "--log-every"),
+}
 
 
 @dataclass(frozen=True)
@@ -73,8 +156,19 @@ class CUTConfig:
         config.validate()
         return config
 
+    @staticmethod
+    def check_values(values: dict[str, Any]) -> None:
+        """Refuse NaN, infinite, non-integer or out-of-range numbers among `values` (field
+        name -> value), naming the flag: the requested fields before anything runs."""
+        _check_numbers(values, CONFIG_BOUNDS)
+
     def validate(self) -> None:
         """Reject settings the networks cannot run with, in the user's words."""
+        self.check_values(dataclasses.asdict(self))
+        if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in self.nce_layers):
+            raise KplateError(f"nce_layers {self.nce_layers}: must be layer numbers (0 or more)")
+        if not self.nce_layers:
+            raise KplateError("nce_layers must name at least one layer")
         if self.height < 24 or self.height % 4:
             raise KplateError(f"--height {self.height}: must be a multiple of 4 and at least 24")
         if self.width_multiple % 4:
@@ -145,20 +239,9 @@ class TrainOptions:
             raise KplateError(f"--name '{self.name}': must be a plain folder name")
         if self.steps is not None and self.epochs is not None:
             raise KplateError("give --steps or --epochs, not both")
-        for flag, value in (
-            ("--steps", self.steps),
-            ("--epochs", self.epochs),
-            ("--batch-size", self.batch_size),
-            ("--save-every", self.save_every),
-            ("--image-every", self.image_every),
-            ("--log-every", self.log_every),
-        ):
-            if value is not None and value < 1:
-                raise KplateError(f"{flag} {value}: must be at least 1")
+        _check_numbers(dataclasses.asdict(self), OPTION_BOUNDS)
         if self.amp not in {"auto", "bf16", "fp16", "off"}:
             raise KplateError(f"--amp {self.amp}: expected auto, bf16, fp16 or off")
-        if not 0.0 <= self.decay_fraction <= 1.0:
-            raise KplateError("decay fraction must be between 0 and 1")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -28,8 +28,7 @@ from PIL import Image, ImageOps
 
 from kplate.errors import KplateError
 from kplate.gan.config import round_width
-
-MAX_PIXELS = 40_000_000  # as `kplate dataset` (kplate.dataset.check.MAX_PIXELS)
+from kplate.limits import open_image
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -38,13 +37,11 @@ def list_images(folder: Path) -> list[Path]:
     """Sorted image files of one domain; a missing or empty folder is the user's error."""
     if not folder.is_dir():
         raise KplateError(f"{folder}: missing (expected a folder of images; see `kplate dataset`)")
-    # A link with an image name that leads nowhere (dangling, or a loop) is kept, so that
-    # open_rgb names it as unreadable instead of the domain silently losing an image.
+    # Anything with an image name that is not a folder is kept: a dangling link, a link
+    # loop, a FIFO or a device is then named by open_rgb as unreadable (never opened),
+    # instead of the domain silently losing an image.
     files = sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix.lower() in IMAGE_EXTENSIONS
-        and (p.is_file() or (p.is_symlink() and not p.is_dir()))
+        p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir()
     )
     if not files:
         raise KplateError(f"{folder}: no images (.jpg or .png) in this domain")
@@ -52,18 +49,10 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def open_rgb(path: Path) -> Image.Image:
-    """Decode one image upright and as RGB; a missing or unreadable file is the user's error."""
-    try:
-        with Image.open(path) as image:
-            if image.width * image.height > MAX_PIXELS:  # a bomb: refuse before decoding
-                raise KplateError(
-                    f"{path}: cannot read image (claims {image.width}x{image.height} pixels, "
-                    f"limit {MAX_PIXELS})"
-                )
-            image = ImageOps.exif_transpose(image)
-            return image.convert("RGB")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise KplateError(f"{path}: cannot read image ({error})") from None
+    """Decode one image upright and as RGB; a missing or unreadable file, a FIFO or device,
+    or more than MAX_PIXELS is the user's error (`UnreadableImage`, one line naming it)."""
+    with open_image(path) as image:
+        return ImageOps.exif_transpose(image).convert("RGB")
 
 
 def _to_tensor(image: Image.Image, height: int, width: int) -> torch.Tensor:

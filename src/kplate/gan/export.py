@@ -14,9 +14,13 @@ import torch
 
 from kplate.errors import KplateError
 from kplate.gan.checkpoint import load_generator
-from kplate.gan.config import round_width
+from kplate.gan.config import Bounds, round_width
 
 SUFFIX = {"torchscript": ".torchscript.pt", "onnx": ".onnx"}
+
+#: The example input's sides (any multiple of 4 in range; the exported file takes any size).
+SIDE = {"height": Bounds(4, 4096, integer=True, flag="--height"),
+        "width": Bounds(4, 16384, integer=True, flag="--width")}  # fmt: skip
 
 
 def export_generator(
@@ -27,15 +31,18 @@ def export_generator(
     height: int | None = None,
     width: int | None = None,
 ) -> Path:
-    generator = load_generator(checkpoint).eval()
+    if fmt not in SUFFIX:
+        raise KplateError(f"unknown export format '{fmt}' (torchscript or onnx)")
+    for name, value in (("height", height), ("width", width)):
+        if value is not None:  # 0 or -4 is an error, not "the default"
+            SIDE[name].check(name, value)
+    generator = load_generator(checkpoint).eval()  # refuses non-finite weights
     config = generator.config
     height = height or config.height
     width = width or round_width(height, 520 / 110, config.width_multiple)
     if height % 4 or width % 4:
         raise KplateError(f"--height and --width must be multiples of 4, got {height}x{width}")
     example = torch.zeros(1, 3, height, width)
-    if fmt not in SUFFIX:
-        raise KplateError(f"unknown export format '{fmt}' (torchscript or onnx)")
     if out is None:
         out = checkpoint.parent / f"generator{SUFFIX[fmt]}"
     tmp = out.with_name(f".{out.name}.tmp")

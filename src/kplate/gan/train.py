@@ -114,6 +114,8 @@ def _resolve_config(
     `requested` is a full CUTConfig, or only the fields the user asked for (the CLI), in
     which case the profile defaults to lite on CPU and full on CUDA.
     """
+    if isinstance(requested, dict):
+        CUTConfig.check_values(requested)
     if saved is not None:
         saved_config = CUTConfig.from_dict(saved["config"])
         if requested is None:
@@ -152,9 +154,58 @@ def _resolve_options(options: TrainOptions, saved: dict | None) -> TrainOptions:
                 f"--resume: options conflict with the checkpoint: {key}={given} "
                 f"(checkpoint has {previous[key]})"
             )
-    if options.dataroot is None and previous.get("dataroot"):
-        values["dataroot"] = Path(previous["dataroot"])
+    saved_root = previous.get("dataroot")
+    if options.dataroot is None and saved_root:
+        values["dataroot"] = Path(saved_root)
+    elif (
+        options.dataroot is not None
+        and saved_root
+        and not _same_folder(options.dataroot, Path(saved_root))
+    ):
+        raise KplateError(
+            f"--resume: --dataroot {options.dataroot} is not the run's dataroot {saved_root}; "
+            "leave --dataroot out to continue on the saved one, or start a new --name"
+        )
     return replace(options, **values)
+
+
+def _same_folder(given: Path, saved: Path) -> bool:
+    """The same spelling, or the same folder on disk (a different spelling of one path)."""
+    if given == saved:
+        return True
+    try:
+        return given.resolve(strict=True) == saved.resolve(strict=True)
+    except OSError:
+        return False
+
+
+def _check_total(total: int, step: int) -> None:
+    """A resumed run asked to stop before the step it is already at is refused: it would
+    report "step 4/2" and train nothing."""
+    if total < step:
+        raise KplateError(
+            f"--resume: the run is already at step {step}, past the {total} steps asked for "
+            "(--steps or --epochs); ask for more steps to train further"
+        )
+
+
+def _nonfinite_message(run_dir: Path, step: int, last_saved: int) -> str:
+    if last_saved > 0:
+        kept = (
+            f"the last good checkpoint (step {last_saved}) is kept in {run_dir / CHECKPOINT_FILE}"
+        )
+    else:
+        kept = "nothing was saved"
+    return (
+        f"training diverged: a loss or weight became NaN or infinite by step {step}; "
+        f"stopped without saving it, {kept}; try a lower --lr or loss weight"
+    )
+
+
+def _all_finite(tensors: Iterator[torch.Tensor]) -> torch.Tensor:
+    """One device-side flag: every value of every tensor is finite (no sync)."""
+    flags = [torch.isfinite(t).all() for t in tensors if t.is_floating_point()]
+    return torch.stack(flags).all() if flags else torch.tensor(True)
 
 
 def train(
@@ -230,6 +281,8 @@ def _train(
         total = options.epochs * sampler.steps_per_epoch
     else:
         total = DEFAULT_STEPS
+    if saved is not None:
+        _check_total(total, int(saved["step"]))
 
     device = info.device
     channels_last = (
@@ -323,6 +376,18 @@ def _train(
     checkpoint_path = run_dir / CHECKPOINT_FILE
     last_saved = step if options.resume else -1
     per_rank = int(options.batch_size)
+    # True on the device while every loss so far was finite; read (a sync) only where the
+    # loop logs or saves, so a diverged model is never logged, saved or reported as trained.
+    finite = torch.ones((), dtype=torch.bool, device=device)
+
+    def check_finite(at_step: int, weights: bool) -> None:
+        ok = finite
+        if weights:
+            nets = (netG, netD, netF)
+            ok = ok & _all_finite(p for net in nets for p in net.parameters()).to(device)
+        if distributed.any_rank(info, not bool(ok)):
+            raise KplateError(_nonfinite_message(run_dir, at_step, last_saved))
+
     try:
         with _stop_on_signals() as flag:
             tick = time.perf_counter()
@@ -333,12 +398,16 @@ def _train(
                 real_A = to_model_input(a, device, channels_last)
                 real_B = to_model_input(b, device, channels_last)
                 result = model.train_step(real_A, real_B, generator)
+                finite &= torch.isfinite(result.losses).all()
                 model.step_schedulers()
                 step += 1
                 index += 1
                 if index == sampler.steps_per_epoch:
                     epoch, index = epoch + 1, 0
                 done = step == total
+                saving = step % options.save_every == 0 or done
+                if step % options.log_every == 0 or saving:
+                    check_finite(step, weights=saving)
                 if logger is not None:
                     logger.record(step, epoch, model.lr, result.losses)
                     if step % options.log_every == 0 or done:
@@ -348,7 +417,7 @@ def _train(
                     if step % options.image_every == 0 or done:
                         logger.save_grid(step, real_A, result.fake_B, real_B)
                         logger.plot_losses()
-                if step % options.save_every == 0 or done:
+                if saving:
                     checkpoint_path = save(step)
                     last_saved = step
                 if on_step is not None:
@@ -360,6 +429,7 @@ def _train(
                     )
                 if stop and not done:
                     if last_saved != step:
+                        check_finite(step, weights=True)
                         checkpoint_path = save(step)
                     if logger is not None:
                         logger.flush()

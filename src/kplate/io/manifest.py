@@ -11,10 +11,11 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from kplate.errors import KplateError
 from kplate.io.files import atomic_writer
+from kplate.limits import MAX_MANIFEST_LINE_BYTES, format_bytes
 
 METADATA = "metadata.jsonl"
 LABELS_CSV = "labels.csv"
@@ -22,9 +23,21 @@ GT_TXT = "gt.txt"
 LMDB_DIR = "lmdb"
 
 
+def dumps_strict(data: Any, what: str, **options: Any) -> str:
+    """json.dumps that never writes NaN or Infinity (not JSON: other readers reject the
+    file); such a value is a KplateError naming `what`, before anything is written."""
+    try:
+        return json.dumps(data, allow_nan=False, **options)
+    except ValueError:
+        raise KplateError(
+            f"{what}: refusing to write a non-finite number (NaN or infinity) into JSON"
+        ) from None
+
+
 def dumps_line(entry: dict[str, Any]) -> str:
-    """One manifest line: compact JSON, Hangul kept readable, newline-terminated."""
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+    """One manifest line: compact strict JSON, Hangul kept readable, newline-terminated."""
+    what = f"{METADATA} entry {entry.get('file_name', '?')}"
+    return dumps_strict(entry, what, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def iter_metadata(path: str | Path) -> Iterator[dict[str, Any]]:
@@ -34,13 +47,25 @@ def iter_metadata(path: str | Path) -> Iterator[dict[str, Any]]:
     """
     path = Path(path)
     with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
+        for number, line in enumerate(_bounded_lines(handle), start=1):
+            if len(line) > MAX_MANIFEST_LINE_BYTES:
+                raise KplateError(
+                    f"{path}:{number}: line longer than {format_bytes(MAX_MANIFEST_LINE_BYTES)}; "
+                    "not a kplate manifest"
+                )
             if not line.endswith(b"\n") or not line.strip():
                 continue
             try:
                 yield json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise KplateError(f"{path}:{number}: not a JSON line: {line[:60]!r}") from None
+
+
+def _bounded_lines(handle: BinaryIO) -> Iterator[bytes]:
+    """Lines of at most MAX_MANIFEST_LINE_BYTES + 1 bytes: a file with no newline is never
+    read whole into memory (a longer line is cut there, and refused by the caller)."""
+    while line := handle.readline(MAX_MANIFEST_LINE_BYTES + 1):
+        yield line
 
 
 def read_metadata(path: str | Path) -> list[dict[str, Any]]:

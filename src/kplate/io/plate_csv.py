@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kplate.errors import InvalidPlateError, KplateError
+from kplate.limits import MAX_CSV_BYTES, read_user_file
 from kplate.numbers import PlateNumber, validate
 
 TEXT_COLUMNS = ("plate", "filename", "text")
@@ -49,14 +50,8 @@ def _plate_text(value: str) -> str:
 def read_plate_csv(path: str | Path) -> tuple[list[CsvRow], list[BadRow]]:
     """Parse and validate every row; returns the good rows and the bad ones, in file order."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise KplateError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise KplateError(f"{path}: is a folder, not a CSV file") from None
-    except OSError as error:
-        raise KplateError(f"{path}: cannot read ({error.strerror})") from None
+    # A regular file of at most MAX_CSV_BYTES: /dev/zero or a FIFO is refused, never read.
+    raw = read_user_file(path, MAX_CSV_BYTES, "a CSV file")
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from kplate.errors import KplateError, MissingGlyphError
+from kplate.limits import UnreadableImage, open_image
 from kplate.spec.geometry import GlyphKind
 
 #: Regulation ink heights in mm that the other sources are scaled to.
@@ -208,10 +209,10 @@ class GlyphDirGlyphs(_RasterGlyphs):
     @staticmethod
     def _load(file: Path) -> np.ndarray:
         try:
-            with Image.open(file) as image:
+            with open_image(file) as image:
                 gray = np.asarray(image.convert("L"), np.float32) / 255.0
-        except OSError as error:
-            raise KplateError(f"{file}: cannot read glyph image ({error})") from None
+        except UnreadableImage as error:
+            raise KplateError(f"{file}: cannot read glyph image ({error.reason})") from None
         distance = np.abs(gray - np.median(gray))
         peak = float(distance.max())
         return distance / peak if peak > 0 else distance
