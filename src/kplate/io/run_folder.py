@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +102,13 @@ def _remove(paths: list[Path]) -> None:
 
 
 def resume_prefix(
-    out: Path, expected: list[int], on_entry: Callable[[dict[str, Any]], None] | None = None
+    out: Path, expected: Sequence[int], on_entry: Callable[[dict[str, Any]], None] | None = None
 ) -> int:
     """Keep what an interrupted run finished: the longest prefix of metadata.jsonl, in
     order, whose images are on disk. The file is cut after that prefix (a torn last line
     or anything after the first gap goes), `on_entry` sees each kept entry, and the count
-    is returned. Streams, so resuming a run of millions of images stays in flat memory.
+    is returned. Streams, so resuming a run of millions of images stays in flat memory;
+    `expected` is a range for generate, never a list of every index.
     """
     path = out / METADATA
     if not path.exists():

@@ -107,7 +107,7 @@ def parse_plate_types(names: str) -> list[PlateType]:
         if plate_type in types:
             raise KplateError(
                 f"--types names {plate_type.value} more than once ('{part}'); list each type "
-                "once and use --weights to change their shares"
+                "once (a random run's shares are set with --weights)"
             )
         types.append(plate_type)
     return types
