@@ -8,10 +8,14 @@ Every command module exposes `register(subparsers)`, which adds its parser and s
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
-from types import ModuleType
+import threading
+from collections.abc import Iterator, Sequence
+from types import FrameType, ModuleType
 
 from kplate import __version__
 from kplate.errors import KplateError
@@ -62,6 +66,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`docker stop`, `kill`): stops a command the way Ctrl-C does, so the same
+    clean-up runs (workers stopped, no half-written file), then exit code 143."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM raises Terminated in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit code."""
     parser = build_parser()
@@ -70,14 +96,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_request:  # --help, --version and usage errors
         return int(exit_request.code or 0)
     try:
-        return int(args.handler(args) or 0)
+        with _sigterm_as_interrupt():
+            return int(args.handler(args) or 0)
     except KplateError as error:
         print(f"kplate {args.command}: error: {one_line(str(error))}", file=sys.stderr)
         return error.exit_code
+    except Terminated:
+        print(f"kplate {args.command}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"kplate {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        # The reader of our output went away (`kplate ... | head -1`): nothing to report.
+        _discard_stdout()
         return 0
     except ModuleNotFoundError as error:
         missing = missing_extra(error)
@@ -85,6 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"kplate {args.command}: error: {missing}", file=sys.stderr)
         return missing.exit_code
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file descriptor (a test's capture)
 
 
 def one_line(message: str, limit: int = 400) -> str:

@@ -9,6 +9,7 @@ True/False parsed properly (the old `type=bool` turned every value into True).
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from kplate.cli import parse_bool
@@ -43,12 +44,19 @@ def _shard(value: str) -> tuple[int, int]:
 
 
 def _weights(value: str) -> tuple[float, ...]:
+    """Comma-separated numbers; their range (finite, non-negative) is the config's check."""
     try:
         return tuple(float(v) for v in value.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers, got '{value}'"
         ) from None
+
+
+#: argparse takes "-1,2" for an unknown flag (only "-1" and "-.5" look like numbers to
+#: it), so `--weights -1,2` got "expected one argument". A value that starts with a minus
+#: and a digit, a point or inf/nan is a value here; none of generate's flags looks so.
+_NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -167,6 +175,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="BOOL",
         help="False: silent; default: a bar on a terminal, a line per 10%% otherwise",
     )
+    parser._negative_number_matcher = _NEGATIVE_VALUE  # see _NEGATIVE_VALUE
     parser.set_defaults(handler=run)
 
     merge = subparsers.add_parser("merge", help="combine the shard folders of one generate run")
@@ -205,7 +214,8 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
     types = tuple(parse_plate_types(args.types))
     common = dict(
         seed=args.seed,
-        height=args.height if args.height or args.width else 110,
+        # 110 only when neither side is given; --height 0 is refused, not read as "unset".
+        height=110 if args.height is None and args.width is None else args.height,
         width=args.width,
         augment=_augment_spec(args),
         font=args.font,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from kplate.cli.samples_cmd import add_glyph_options
+from kplate.cli.samples_cmd import add_glyph_options, make_output_folder
 from kplate.errors import KplateError
 from kplate.io.files import atomic_save_image
 from kplate.io.paths import refuse_overlap
@@ -20,6 +20,9 @@ from kplate.render import Renderer, glyph_source
 from kplate.render.sheet import contact_sheet
 
 REAL_SUFFIXES = {".jpg", ".jpeg", ".png"}
+#: The most augmented samples one sheet shows: a sheet is for looking at, and its pixels
+#: grow with the count.
+MAX_PREVIEW_COUNT = 1000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -101,15 +104,22 @@ def preview_sheet(
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.count < 1:
-        raise KplateError(f"--count must be 1 or more, got {args.count}")
-    if args.columns < 1:
-        raise KplateError(f"--columns must be 1 or more, got {args.columns}")
+    from kplate.io.generate import MAX_SEED
+
+    if not 1 <= args.count <= MAX_PREVIEW_COUNT:
+        raise KplateError(f"--count must be 1 to {MAX_PREVIEW_COUNT}, got {args.count}")
+    if not 1 <= args.columns <= MAX_PREVIEW_COUNT:
+        raise KplateError(f"--columns must be 1 to {MAX_PREVIEW_COUNT}, got {args.columns}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise KplateError(f"--seed must be 0 to {MAX_SEED} (2**63 - 1), got {args.seed}")
     if not args.out.strip():
         raise KplateError("--out: empty; name the sheet image to write")
+    out = Path(args.out)
+    if out.is_dir():
+        raise KplateError(f"--out {out}: is a folder; give the sheet's file name (.png or .jpg)")
     inputs = [("--real", args.real), ("--font", args.font), ("--glyph-dir", args.glyph_dir)]
     inputs.append(("--augment-config", args.augment_config))
-    refuse_overlap(Path(args.out), [(flag, Path(v) if v else None) for flag, v in inputs])
+    refuse_overlap(out, [(flag, Path(v) if v else None) for flag, v in inputs])
     spec = args.augment_config or args.augment or "light"
     real = real_crops(Path(args.real), args.count, args.seed) if args.real else None
     renderer = Renderer(glyph_source(args.font, args.glyph_dir))
@@ -124,9 +134,7 @@ def run(args: argparse.Namespace) -> int:
         real=real,
         renderer=renderer,
     )
-    out = Path(args.out)
-    if out.parent and not out.parent.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out.parent)
     atomic_save_image(sheet, out)
     shown = f" and {len(real)} real crops" if real else ""
     print(f"wrote {out}: {args.count} augmentations{shown}")

@@ -40,24 +40,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def write_samples(out: Path, types: list[PlateType], height: int, renderer: Renderer) -> list[Path]:
     """Write `<type>.png` per type and `contact_sheet.png`; returns the files written.
 
-    Everything is drawn before the folder is made, so a size that cannot be drawn leaves
-    no empty folder behind."""
-    items = []
-    for plate_type in types:
-        plate = renderer.render(EXAMPLES[plate_type], plate_type, height=height)
-        # The label font is Latin-only; the plate itself shows its text.
-        items.append((plate.image, plate_type.value))
+    Every image is drawn before the folder is made, so a size or glyph source that
+    cannot draw leaves nothing behind (not even an empty folder).
+    """
+    # The label font is Latin-only; the plate itself shows its text.
+    items = [(renderer.render(EXAMPLES[t], t, height=height).image, t.value) for t in types]
     sheet = contact_sheet(items, columns=3, cell_height=height)
+    make_output_folder(out)
+    written = []
+    for image, name in items:
+        atomic_save_image(image, out / f"{name}.png")
+        written.append(out / f"{name}.png")
+    atomic_save_image(sheet, out / "contact_sheet.png")
+    written.append(out / "contact_sheet.png")
+    return written
+
+
+def make_output_folder(out: Path) -> None:
+    """Create `out` (and its parents), or say in one line why it cannot be."""
+    if out.exists() and not out.is_dir():
+        raise KplateError(f"--out {out}: exists and is not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise KplateError(f"{out}: cannot create output folder ({error.strerror})") from None
-    written = []
-    for image, name in [*items, (sheet, "contact_sheet")]:
-        path = out / f"{name}.png"
-        atomic_save_image(image, path)
-        written.append(path)
-    return written
+        raise KplateError(
+            f"--out {out}: cannot create the folder ({error.strerror or error})"
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,12 +9,17 @@ count and sharding never change a byte), resumable and safe against interruption
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
+import os
 import random
+import signal
 import sys
 import time
+import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -41,8 +46,18 @@ from kplate.io.run_folder import (
 )
 from kplate.numbers import sample, validate
 from kplate.render import Renderer, glyph_source
+from kplate.render.glyphs import require
+from kplate.render.plate import check_size
 from kplate.render.record import PlateRecord
-from kplate.spec.types import PlateType
+from kplate.spec.types import EXAMPLES, PlateType, plate_characters
+
+#: Run seeds are 0 to 2**63 - 1: `plate_seed` folds a seed to 64 bits, so a wider range
+#: would let two seeds (-1 and 2**64 - 1) name one run.
+MAX_SEED = 2**63 - 1
+#: More processes than this only adds start-up time and memory on any machine kplate runs on.
+MAX_WORKERS = 256
+#: How often (seconds) a waiting main process checks that its workers are still alive.
+WORKER_CHECK_SECONDS = 1.0
 
 
 class ImageFormat(StrEnum):
@@ -84,17 +99,43 @@ class GenerateConfig:
     translate: str | None = None  # a trained generator (checkpoint path) applied last
 
     def __post_init__(self) -> None:
+        """Every number is checked here, before anything is drawn or written."""
         if self.plates is None and self.count < 0:
             raise KplateError(f"--count must be 0 or more, got {self.count}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise KplateError(f"--seed must be 0 to {MAX_SEED} (2**63 - 1), got {self.seed}")
         if not self.types:
             raise KplateError("no plate types selected")
+        repeated = [t.value for t, n in Counter(self.types).items() if n > 1]
+        if repeated:
+            raise KplateError(f"--types names {', '.join(repeated)} more than once")
         if self.weights is not None:
-            if len(self.weights) != len(self.types):
-                raise KplateError(
-                    f"--weights has {len(self.weights)} values for {len(self.types)} types"
-                )
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise KplateError("--weights must be non-negative with a positive sum")
+            self._check_weights(self.weights)
+        if not 1 <= self.jpeg_quality <= 100:
+            raise KplateError(f"JPEG quality must be 1 to 100, got {self.jpeg_quality}")
+        check_size(self.drawn_types(), self.height, self.width)
+
+    def _check_weights(self, weights: tuple[float, ...]) -> None:
+        shown = ",".join(f"{w:g}" for w in weights)
+        if len(weights) != len(self.types):
+            raise KplateError(f"--weights has {len(weights)} values for {len(self.types)} types")
+        if not all(math.isfinite(w) for w in weights) or not math.isfinite(sum(weights)):
+            raise KplateError(f"--weights {shown}: every weight and their sum must be finite")
+        if any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise KplateError(f"--weights {shown}: must be non-negative with a positive sum")
+
+    def drawn_types(self) -> list[PlateType]:
+        """The types this run can draw: those of the CSV rows, or those with a weight."""
+        if self.plates is not None:
+            return sorted({PlateType(type_id) for _, type_id in self.plates})
+        weights = self.weights or (1.0,) * len(self.types)
+        return [t for t, w in zip(self.types, weights, strict=True) if w > 0]
+
+    def characters(self) -> set[str]:
+        """Every character this run can draw: what its glyph source must cover."""
+        if self.plates is not None:
+            return {char for text, _ in self.plates for char in text}
+        return set().union(*(plate_characters(t) for t in self.drawn_types()))
 
     @property
     def total(self) -> int:
@@ -133,6 +174,25 @@ class PlateFactory:
         self.config = config
         self.renderer = Renderer(glyph_source(config.font, config.glyph_dir))
         self.augmenter = augmenter if augmenter is not None else _build_augmenter(config.augment)
+
+    def check(self) -> None:
+        """Draw once, now, what the run will need: every glyph it can use, and one plate of
+        each type it can draw at its size, through the augmenter.
+
+        `kplate generate` calls this before it touches the output folder, so a font that
+        cannot draw, a plate that does not fit its size or an augmentation that fails is
+        one line with nothing written, never an error midway through a run (or in a
+        worker). The caches it fills are the run's own, so a forked worker starts warm.
+        """
+        require(self.renderer.glyphs, "".join(sorted(self.config.characters())))
+        for plate_type in self.config.drawn_types():
+            plate = self.renderer.render_number(
+                validate(EXAMPLES[plate_type], plate_type),
+                height=self.config.height,
+                width=self.config.width,
+            )
+            if self.augmenter is not None:
+                self.augmenter(plate.image, plate.record, np.random.default_rng(0))
 
     def make(self, index: int, *, reuse: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
         """Image `index` and its metadata entry. With `reuse`, the clean image lives in a
@@ -267,14 +327,47 @@ class _WorkerSetup:
     encode: bool = True  # False: hand back raw pixels (for translation in the main process)
 
 
+#: The factory and setup of this process's work: set in the main process before a pool
+#: forks, so a forked worker starts with the factory the main process built and checked.
 _WORKER: tuple[PlateFactory, _WorkerSetup] | None = None
+#: Why this worker could not build its factory (spawn only); its first task raises it.
+_WORKER_ERROR: Exception | None = None
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+class WorkerError(Exception):
+    """A bug that stopped a worker: its traceback as text, which always crosses back to
+    the main process (an exception whose class needs other constructor arguments fails to
+    unpickle there, and multiprocessing.Pool then waits forever)."""
 
 
 def _init_worker(setup: _WorkerSetup) -> None:
-    global _WORKER
+    """Pool initializer. It never raises: Pool starts a new worker in place of one whose
+    initializer failed, forever, so a failure is kept and raised by the first task."""
+    global _WORKER, _WORKER_ERROR
+    # Ctrl-C reaches the whole process group and Pool.terminate() sends SIGTERM: the main
+    # process alone reports and stops the run, a worker just ends without a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    if _WORKER is not None and _WORKER[1] is setup:
+        return
     # (OpenCV's thread count is left alone: setting it in a forked child whose parent
     # already started OpenCV's thread pool deadlocks.)
-    _WORKER = (PlateFactory(setup.config), setup)
+    try:
+        _WORKER = (PlateFactory(setup.config), setup)
+    except Exception as error:
+        _WORKER_ERROR = _portable(error)
+
+
+def _portable(error: BaseException) -> Exception:
+    """An exception that survives the trip to the main process and keeps its one line."""
+    if isinstance(error, KplateError):
+        return KplateError(str(error))
+    if isinstance(error, OSError) and type(error).__module__ == "builtins":
+        return error  # a full disk stays "write failed (...)" in the main process
+    text = "".join(traceback.format_exception(error)).rstrip()
+    return WorkerError(f"a worker failed:\n{text}")
 
 
 class _Written(NamedTuple):
@@ -286,8 +379,23 @@ class _Written(NamedTuple):
 
 
 def _work(index: int) -> tuple[Any, dict[str, Any] | _Written]:
+    """One task of a pool worker; every failure leaves as a portable exception."""
+    if _WORKER_ERROR is not None:
+        raise _WORKER_ERROR
     assert _WORKER is not None
-    factory, setup = _WORKER
+    try:
+        return _make(*_WORKER, index)
+    except Exception as error:
+        raise _portable(error) from None
+
+
+def _work_chunk(indices: Sequence[int]) -> list[tuple[Any, dict[str, Any] | _Written]]:
+    return [_work(index) for index in indices]
+
+
+def _make(
+    factory: PlateFactory, setup: _WorkerSetup, index: int
+) -> tuple[Any, dict[str, Any] | _Written]:
     cfg = setup.config
     if not setup.encode:
         return factory.make(index)
@@ -344,31 +452,99 @@ def _type_lanes(
 
 
 def _produce(
-    setup: _WorkerSetup, indices: list[int], workers: int
+    factory: PlateFactory, setup: _WorkerSetup, indices: Sequence[int], workers: int
 ) -> Iterator[tuple[Any, dict[str, Any] | _Written]]:
     """(pixels, encoded image, or None once written; entry, or the written line) in index
-    order, from 1+ processes."""
+    order, from 1+ processes. `indices` is a range (or any sequence): it is never listed,
+    so memory does not grow with the run's size."""
     if workers <= 1 or len(indices) < 2:
-        _init_worker(setup)
         for index in indices:
-            yield _work(index)
+            yield _make(factory, setup, index)
         return
     if setup.config.augment:
         import kplate.augment  # noqa: F401  (imported once here, not once per forked worker)
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
-    lanes = _type_lanes(setup.config, workers)
-    if lanes is None:
-        with context.Pool(workers, initializer=_init_worker, initargs=(setup,)) as pool:
-            chunk = max(1, min(32, len(indices) // (workers * 8)))
-            yield from pool.imap(_work, indices, chunksize=chunk)
-        return
-    yield from _produce_in_lanes(setup, indices, lanes, context)
+    global _WORKER
+    _WORKER = (factory, setup)
+    try:
+        lanes = _type_lanes(setup.config, workers)
+        if lanes is None:
+            with _pools(context, 1, workers, setup) as (pool,):
+                yield from pool.imap(indices, max(1, min(32, len(indices) // (workers * 8))))
+            return
+        yield from _produce_in_lanes(setup, indices, lanes, context)
+    finally:
+        _WORKER = None
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """A multiprocessing pool and the process ids of the workers it started with."""
+
+    pool: Any
+    worker_ids: frozenset[int | None]
+
+    @classmethod
+    def start(cls, context: Any, workers: int, setup: _WorkerSetup) -> _Pool:
+        pool = context.Pool(workers, initializer=_init_worker, initargs=(setup,))
+        return cls(pool, _worker_ids(pool))
+
+    def imap(self, indices: Sequence[int], chunksize: int) -> Iterator[Any]:
+        """`pool.imap(_work, indices, chunksize)`, stopping the run when a worker dies.
+
+        multiprocessing.Pool replaces a worker that was killed (by the OOM killer, say)
+        and loses its task, so a plain imap would wait forever; the pool's process ids
+        changing is how that shows. The chunks are made here (imap's own chunking hides
+        the waits behind a generator), as slices, so a range is never listed.
+        """
+        chunks = (indices[i : i + chunksize] for i in range(0, len(indices), chunksize))
+        results = self.pool.imap(_work_chunk, chunks)
+        while True:
+            try:
+                yield from results.next(timeout=WORKER_CHECK_SECONDS)
+            except StopIteration:
+                return
+            except multiprocessing.TimeoutError:
+                if _worker_ids(self.pool) != self.worker_ids:
+                    raise KplateError(
+                        "a worker process died (killed, or out of memory?); re-run the same "
+                        "command to resume"
+                    ) from None
+
+
+def _worker_ids(pool: Any) -> frozenset[int | None]:
+    return frozenset(process.pid for process in pool._pool)
+
+
+@contextmanager
+def _pools(context: Any, count: int, workers: int, setup: _WorkerSetup) -> Iterator[list[_Pool]]:
+    """`count` pools of `workers` processes each, terminated on the way out.
+
+    Ctrl-C and SIGTERM are blocked while the workers start, so none arrives before a
+    worker has set its own handlers (it unblocks them then); the main process takes
+    both once the pools exist.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    pools: list[_Pool] = []
+    try:
+        for _ in range(count):
+            pools.append(_Pool.start(context, workers, setup))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        yield pools
+        for each in pools:
+            each.pool.close()
+        for each in pools:
+            each.pool.join()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        for each in pools:
+            each.pool.terminate()
 
 
 def _produce_in_lanes(
     setup: _WorkerSetup,
-    indices: list[int],
+    indices: Sequence[int],
     lanes: tuple[list[set[PlateType]], PlateType | None],
     context: Any,
 ) -> Iterator[tuple[Any, dict[str, Any] | _Written]]:
@@ -379,42 +555,33 @@ def _produce_in_lanes(
     results are held back for in-order writing."""
     types, flex = lanes
     lane_of = {t: lane for lane, members in enumerate(types) for t in members}
-    pools = [
-        context.Pool(1, initializer=_init_worker, initargs=(setup,)) for _ in range(len(types))
-    ]
 
-    def submit(block: list[int]) -> tuple[list[int], list[Any]]:
-        order, work = [], [[] for _ in types]
-        for index in block:
-            plate_type = random_type(setup.config, index)
-            if plate_type is flex:
-                lane = min(range(len(work)), key=lambda k: len(work[k]))
-            else:
-                lane = lane_of[plate_type]
-            order.append(lane)
-            work[lane].append(index)
-        streams = [
-            pool.imap(_work, lane_work, chunksize=max(1, min(32, len(lane_work) // 8)))
-            for pool, lane_work in zip(pools, work, strict=True)
-        ]
-        return order, streams
+    with _pools(context, len(types), 1, setup) as pools:
 
-    try:
-        blocks = [indices[i : i + LANE_ROUND] for i in range(0, len(indices), LANE_ROUND)]
-        pending = submit(blocks[0]) if blocks else None
-        for number in range(len(blocks)):
-            assert pending is not None
+        def submit(block: Sequence[int]) -> tuple[list[int], list[Iterator[Any]]]:
+            order: list[int] = []
+            work: list[list[int]] = [[] for _ in types]
+            for index in block:
+                plate_type = random_type(setup.config, index)
+                if plate_type is flex:
+                    lane = min(range(len(work)), key=lambda k: len(work[k]))
+                else:
+                    lane = lane_of[plate_type]
+                order.append(lane)
+                work[lane].append(index)
+            streams = [
+                pool.imap(lane_work, max(1, min(32, len(lane_work) // 8)))
+                for pool, lane_work in zip(pools, work, strict=True)
+            ]
+            return order, streams
+
+        blocks = (indices[i : i + LANE_ROUND] for i in range(0, len(indices), LANE_ROUND))
+        pending = submit(next(blocks, range(0)))
+        while pending[0]:
             order, streams = pending
-            pending = submit(blocks[number + 1]) if number + 1 < len(blocks) else None
+            pending = submit(next(blocks, range(0)))
             for lane in order:
                 yield next(streams[lane])
-        for pool in pools:
-            pool.close()
-        for pool in pools:
-            pool.join()
-    finally:
-        for pool in pools:
-            pool.terminate()
 
 
 class _Progress:
@@ -436,26 +603,52 @@ class _Progress:
         if self._bar is not None:
             self._bar.update(1)
         elif not self._quiet and self._next_report <= self.done < self.total:
-            print(f"{self.done}/{self.total} plates", flush=True)
             self._next_report += max(1, self.total // 10)
+            try:
+                print(f"{self.done}/{self.total} plates", flush=True)
+            except BrokenPipeError:
+                # `kplate generate | head -1`: whoever read the lines has gone; the run
+                # is not theirs to stop, so it finishes quietly.
+                self._quiet = True
+                _discard_stdout()
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
 
 
-def _translate_stream(
-    stream: Iterator[tuple[Any, dict[str, Any]]], config: GenerateConfig, options: WriteOptions
-) -> Iterator[tuple[bytes, dict[str, Any]]]:
-    """Rendered plates -> translated, encoded plates, in batches, in order (one pass)."""
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so later prints (and the flush at exit) do not fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file descriptor (a test's capture): nothing to redirect
+
+
+def _load_translator(config: GenerateConfig, options: WriteOptions) -> tuple[Any, Any] | None:
+    """The --translate generator, loaded before the output folder is touched."""
+    if not config.translate:
+        return None
     from kplate.gan.distributed import resolve_device
-    from kplate.gan.preservation import edge_correlation
     from kplate.gan.translate import Translator
 
-    assert config.translate is not None
-    translator, model = Translator.from_checkpoint(
+    return Translator.from_checkpoint(
         Path(config.translate), resolve_device(options.device), options.translate_batch
     )
+
+
+def _translate_stream(
+    stream: Iterator[tuple[Any, dict[str, Any]]],
+    config: GenerateConfig,
+    options: WriteOptions,
+    loaded: tuple[Any, Any],
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """Rendered plates -> translated, encoded plates, in batches, in order (one pass)."""
+    from kplate.gan.preservation import edge_correlation
+
+    translator, model = loaded
     pending: list[tuple[np.ndarray, dict[str, Any]]] = []
 
     def flush() -> Iterator[tuple[bytes, dict[str, Any]]]:
@@ -477,13 +670,36 @@ def _translate_stream(
         yield from flush()
 
 
+def _finished_summary(out: Path) -> dict[str, int] | None:
+    """The per-type counts of a finished run's summary.json; None when it is missing or
+    unreadable (then the run's end is redone, which rewrites it)."""
+    try:
+        summary = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
+        per_type = summary["per_type"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return per_type if isinstance(per_type, dict) else None
+
+
 def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
-    """Write (or finish) a run into `options.out`; see the README's Output section."""
-    indices = list(shard_indices(config.total, options.shard))
+    """Write (or finish) a run into `options.out`; see the README's Output section.
+
+    Everything the run needs (glyphs, each type at its size, the augmenter, the
+    translator) is built and tried before the folder or its lock is touched, so a bad
+    option is one line with nothing written, and workers never meet an error of the
+    user's on start.
+    """
+    if not 1 <= options.workers <= MAX_WORKERS:
+        raise KplateError(f"--workers must be 1 to {MAX_WORKERS}, got {options.workers}")
+    indices = shard_indices(config.total, options.shard)
+    factory = PlateFactory(config)
+    factory.check()
+    translator = _load_translator(config, options)
     start = time.perf_counter()
     if not options.save:
         per_type: Counter[str] = Counter()
-        for _, entry in _produce(_WorkerSetup(config, encode=False), indices, options.workers):
+        setup = _WorkerSetup(config, encode=False)
+        for _, entry in _produce(factory, setup, indices, options.workers):
             per_type[entry["type"]] += 1
         return RunSummary(
             len(indices), len(indices), 0, time.perf_counter() - start, dict(per_type)
@@ -507,29 +723,35 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
             file_name_for(entry, options.naming, config.image_format, digits, seen)
             per_type[entry["type"]] += 1
 
-        # run.json first: from here on a killed run leaves a folder its re-run recognises.
-        atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
-        if not resuming:
-            (out / METADATA).unlink(missing_ok=True)
-        kept = resume_prefix(out, indices, recount)
-        if resuming and (out / SUMMARY_FILE).is_file() and kept == len(indices):
-            summary = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
-            return RunSummary(len(indices), 0, kept, 0.0, summary.get("per_type", {}), str(out))
-        (out / IMAGES).mkdir(exist_ok=True)
-        remove_stray_temporaries(out / IMAGES)
-        (out / SUMMARY_FILE).unlink(missing_ok=True)
+        try:
+            # run.json first: from here on a killed run leaves a folder its re-run knows.
+            atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
+            if not resuming:
+                (out / METADATA).unlink(missing_ok=True)
+            kept = resume_prefix(out, indices, recount)
+            finished = _finished_summary(out) if resuming and kept == len(indices) else None
+            if finished is not None:
+                return RunSummary(len(indices), 0, kept, 0.0, finished, str(out))
+            (out / IMAGES).mkdir(exist_ok=True)
+            remove_stray_temporaries(out / IMAGES)
+            (out / SUMMARY_FILE).unlink(missing_ok=True)
+        except OSError as error:
+            # A resumed folder where kplate's own names are something else: metadata.jsonl
+            # a folder, images a file, a file it cannot read.
+            raise KplateError(
+                f"{error.filename or out}: cannot be used for this run's output "
+                f"({error.strerror or error}); move it away or choose another --out"
+            ) from None
         todo = indices[kept:]
         progress = _Progress(len(indices), kept, options.progress)
         made_dirs: set[Path] = set()
+        by_index = options.naming is FileNaming.INDEX and not config.translate
+        setup = _WorkerSetup(config, out if by_index else None, digits, encode=not config.translate)
+        stream = _produce(factory, setup, todo, options.workers)
+        if translator is not None:
+            stream = _translate_stream(stream, config, options, translator)
         try:
-            with open(out / METADATA, "a", encoding="utf-8") as manifest:
-                by_index = options.naming is FileNaming.INDEX and not config.translate
-                setup = _WorkerSetup(
-                    config, out if by_index else None, digits, encode=not config.translate
-                )
-                stream = _produce(setup, todo, options.workers)
-                if config.translate:
-                    stream = _translate_stream(stream, config, options)
+            with open(out / METADATA, "a", encoding="utf-8") as manifest, closing(stream):
                 for data, entry in stream:
                     if isinstance(entry, _Written):
                         manifest.write(entry.line)

@@ -21,7 +21,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -317,12 +317,13 @@ def run_folder(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> Itera
 
 
 def resume_prefix(
-    out: Path, expected: list[int], on_entry: Callable[[dict[str, Any]], None] | None = None
+    out: Path, expected: Sequence[int], on_entry: Callable[[dict[str, Any]], None] | None = None
 ) -> int:
     """Keep what an interrupted run finished: the longest prefix of metadata.jsonl, in
     order, whose images are on disk. The file is cut after that prefix (a torn last line
     or anything after the first gap goes), `on_entry` sees each kept entry, and the count
-    is returned. Streams, so resuming a run of millions of images stays in flat memory.
+    is returned. Streams, so resuming a run of millions of images stays in flat memory;
+    `expected` is a range for generate, never a list of every index.
     """
     path = out / METADATA
     if not path.exists():

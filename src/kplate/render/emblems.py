@@ -61,6 +61,32 @@ class MmCanvas:
         )
 
 
+def rounded_rectangle(
+    draw: ImageDraw.ImageDraw,
+    box: list[float],
+    radius: int,
+    *,
+    fill: RGB | int | None = None,
+    outline: RGB | int | None = None,
+    width: int = 1,
+) -> None:
+    """Pillow's rounded rectangle, for every box a plate size can produce.
+
+    Pillow (10-13) joins the corners of an axis whose rounded length is at most the corner
+    diameter + 1; when only the vertical axis joins and the box is less than two pixels
+    wider than tall, it then asks for an outline segment that ends before it starts and
+    raises "x1 must be greater than or equal to x0". Such a box (a mounting hole squeezed
+    by a forced --width, say) is round in all but a pixel: it is drawn as the ellipse
+    Pillow itself draws when both axes join. Every other box keeps Pillow's pixels.
+    """
+    try:
+        draw.rounded_rectangle(box, radius=radius, fill=fill, outline=outline, width=width)
+    except ValueError:
+        if box[2] < box[0] or box[3] < box[1]:
+            raise
+        draw.ellipse(box, fill=fill, outline=outline, width=width)
+
+
 def taegeuk(canvas: MmCanvas, cx: float, cy: float, r: float, ring: RGB | None = None) -> None:
     """The red-over-blue Taegeuk: two half discs and two smaller discs that make the S curve."""
     draw = canvas.draw
@@ -89,15 +115,14 @@ def ev_pattern(canvas: MmCanvas, width: float, height: float, base: RGB) -> None
 def ev_pictogram(canvas: MmCanvas) -> None:
     """The plug pictogram in x 6.8-42.6, y 13.5-42.7: a plug head with two pins and a cable."""
     blue, fill = colors.EV_PICTOGRAM_BLUE, colors.EV_PICTOGRAM_FILL
-    canvas.draw.rounded_rectangle(
+    rounded_rectangle(
+        canvas.draw,
         canvas.rect(8.5, 14.5, 41.0, 41.5),
         radius=canvas.width(6),
         outline=blue,
         width=canvas.width(1.6),
     )
-    canvas.draw.rounded_rectangle(
-        canvas.rect(16.5, 22.0, 31.0, 33.0), radius=canvas.width(3), fill=fill
-    )
+    rounded_rectangle(canvas.draw, canvas.rect(16.5, 22.0, 31.0, 33.0), canvas.width(3), fill=fill)
     for pin_y in (24.5, 30.5):
         canvas.draw.rectangle(canvas.rect(31.0, pin_y - 1.0, 36.0, pin_y + 1.0), fill=fill)
     canvas.polyline([(16.5, 27.5), (12.0, 27.5), (12.0, 36.0), (20.0, 36.0)], fill, 1.6)

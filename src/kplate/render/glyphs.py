@@ -55,8 +55,12 @@ class GlyphSource(Protocol):
 
 
 def require(source: GlyphSource, text: str) -> None:
-    """Fail before drawing when the source lacks any character of `text`."""
-    missing = source.missing(set(text))
+    """Fail before drawing when the source lacks any character of `text`, or cannot draw
+    it at all (a font file that FreeType opens but cannot render: truncated, say)."""
+    try:
+        missing = source.missing(set(text))
+    except (OSError, ValueError, MemoryError, Image.DecompressionBombError) as error:
+        raise KplateError(f"{source.name}: cannot draw its glyphs ({error})") from None
     if missing:
         chars = " ".join(sorted(missing))
         raise MissingGlyphError(f"glyph source '{source.name}' has no glyph for: {chars}")

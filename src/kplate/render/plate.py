@@ -9,6 +9,7 @@ small alpha blends. That is what makes generation close to JPEG-encoding speed.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -17,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from kplate.errors import KplateError
 from kplate.numbers import PlateNumber, is_orange_construction, validate
-from kplate.render.emblems import MmCanvas, draw_emblems
+from kplate.render.emblems import MmCanvas, draw_emblems, rounded_rectangle
 from kplate.render.glyphs import NOMINAL_HEIGHT, GlyphSource, glyph_source, require
 from kplate.render.record import CharBox, PlateRecord
 from kplate.spec import colors
@@ -34,6 +35,10 @@ SHADOW_STRENGTH = 0.38
 HIGHLIGHT_STRENGTH = 0.30
 MAX_SUPERSAMPLED_WIDTH = 4096
 DEFAULT_HEIGHT = 110
+#: The accepted image sides in pixels, given or derived. Below 8 a plate is no longer a
+#: plate; at 2048 x 2048 one renderer with all 15 types cached holds about 1.4 GB.
+MIN_SIDE = 8
+MAX_SIDE = 2048
 
 
 @dataclass(frozen=True)
@@ -100,17 +105,44 @@ def _patch(background: np.ndarray, sprite: _Sprite, box: tuple[int, int, int, in
 
 
 def output_size(geo: PlateGeometry, height: int | None, width: int | None) -> tuple[int, int]:
-    """(width, height) in pixels: from the height by the plate's aspect ratio, or both fixed."""
-    if (height is not None and height < 8) or (width is not None and width < 8):
-        raise KplateError("plate images must be at least 8 pixels high and wide")
+    """(width, height) in pixels: from the height by the plate's aspect ratio, or both fixed.
+
+    Every side must come out MIN_SIDE to MAX_SIDE pixels, whichever way it was reached:
+    the drawing is tried (tests/test_reliability_round2_generate.py) at every size in that
+    range, and a larger side costs memory that grows with its square.
+    """
+    for name, given in (("height", height), ("width", width)):
+        if given is not None and not MIN_SIDE <= given <= MAX_SIDE:
+            raise KplateError(
+                f"--{name} {given}: plate images must be {MIN_SIDE} to {MAX_SIDE} pixels "
+                "high and wide"
+            )
     if height is None and width is None:
         height = DEFAULT_HEIGHT
     if width is None:
         assert height is not None
-        return max(8, round(height * geo.aspect)), height
-    if height is None:
-        return width, max(8, round(width / geo.aspect))
+        width = max(MIN_SIDE, round(height * geo.aspect))
+        derived = "width"
+    elif height is None:
+        height = max(MIN_SIDE, round(width / geo.aspect))
+        derived = "height"
+    else:
+        return width, height
+    if max(width, height) > MAX_SIDE:
+        given_flag = "height" if derived == "width" else "width"
+        given_value = height if derived == "width" else width
+        raise KplateError(
+            f"--{given_flag} {given_value}: a {geo.plate_type} plate would be {width}x{height} "
+            f"pixels, and each side must be {MIN_SIDE} to {MAX_SIDE}; give a smaller "
+            f"--{given_flag}, or both --height and --width"
+        )
     return width, height
+
+
+def check_size(types: Iterable[PlateType], height: int | None, width: int | None) -> None:
+    """Refuse, before anything is drawn, a size that any of `types` cannot be drawn at."""
+    for plate_type in types:
+        output_size(geometry(plate_type), height, width)
 
 
 def _shift_down_right(mask: np.ndarray, d: int) -> np.ndarray:
@@ -335,21 +367,26 @@ def _draw_background(
     canvas = MmCanvas(Image.new("RGB", size, SURROUND), size[0] / geo.width, size[1] / geo.height)
     raised = MmCanvas(Image.new("L", size, 0), canvas.scale_x, canvas.scale_y)
     radius = canvas.width(geo.corner_radius)
-    canvas.draw.rounded_rectangle([0, 0, size[0] - 1, size[1] - 1], radius=radius, fill=colour)
+    rounded_rectangle(canvas.draw, [0, 0, size[0] - 1, size[1] - 1], radius, fill=colour)
     draw_emblems(canvas, geo.emblems, geo.width, geo.height, colour)
     border_colour = colors.BLACK if colour == colors.ORANGE else geo.border
     border_box = canvas.rect(2.0, 2.0, geo.width - 2.0, geo.height - 2.0)
     for target, fill in ((canvas, border_colour), (raised, 255)):
-        ImageDraw.Draw(target.image).rounded_rectangle(
-            border_box, radius=canvas.width(10.0), outline=fill, width=canvas.width(2.0)
+        rounded_rectangle(
+            ImageDraw.Draw(target.image),
+            border_box,
+            canvas.width(10.0),
+            outline=fill,
+            width=canvas.width(2.0),
         )
     for hole in geo.holes:
         box = canvas.rect(
             hole.cx - hole.w / 2, hole.cy - hole.h / 2, hole.cx + hole.w / 2, hole.cy + hole.h / 2
         )
-        canvas.draw.rounded_rectangle(
+        rounded_rectangle(
+            canvas.draw,
             box,
-            radius=canvas.width(min(hole.w, hole.h) / 2),
+            canvas.width(min(hole.w, hole.h) / 2),
             fill=SURROUND,
             outline=(120, 122, 126),
             width=canvas.width(0.8),
@@ -391,4 +428,12 @@ def render_plate(
     return default_renderer().render(text, plate_type, height=height, width=width)
 
 
-__all__ = ["RenderedPlate", "Renderer", "output_size", "render_plate"]
+__all__ = [
+    "MAX_SIDE",
+    "MIN_SIDE",
+    "RenderedPlate",
+    "Renderer",
+    "check_size",
+    "output_size",
+    "render_plate",
+]

@@ -91,10 +91,52 @@ def parse_plate_type(name: str | PlateType) -> PlateType:
 
 
 def parse_plate_types(names: str) -> list[PlateType]:
-    """Parse a comma-separated list of types, where `all` means every type in order."""
+    """Parse a comma-separated list of types, where `all` means every type in order.
+
+    A type named twice (or once by its id and once by an alias) is refused: it would
+    silently double that type's share of a random run.
+    """
     parts = [p for p in (s.strip() for s in names.split(",")) if p]
     if not parts:
         raise KplateError("empty plate type list")
     if parts == ["all"]:
         return list(PlateType)
-    return [parse_plate_type(p) for p in parts]
+    types: list[PlateType] = []
+    for part in parts:
+        plate_type = parse_plate_type(part)
+        if plate_type in types:
+            raise KplateError(
+                f"--types names {plate_type.value} more than once ('{part}'); list each type "
+                "once (a random run's shares are set with --weights)"
+            )
+        types.append(plate_type)
+    return types
+
+
+def plate_characters(plate_type: PlateType) -> frozenset[str]:
+    """Every character a random plate of this type can contain: what a glyph source (a
+    --font, a --glyph-dir) must draw before a run of that type starts."""
+    from kplate.spec import alphabet as a
+
+    t = PlateType
+    digits = set(a.DIGITS)
+    uses = {
+        t.COMMERCIAL_LONG: a.COMMERCIAL_SYLLABLES,
+        t.COMMERCIAL_TWO_ROW: a.COMMERCIAL_SYLLABLES,
+        t.LARGE_COMMERCIAL: a.COMMERCIAL_SYLLABLES,
+        t.GREEN_REGIONAL: a.PRIVATE_SYLLABLES + "허",
+        t.GREEN_NATIONAL: a.PRIVATE_SYLLABLES + "허",
+        t.CONSTRUCTION: a.CONSTRUCTION_SYLLABLES,
+        t.MILITARY: a.MILITARY_SYLLABLES,
+        t.DIPLOMATIC: "".join(a.DIPLOMATIC_PREFIXES) + "-",
+    }
+    regions = {
+        t.COMMERCIAL_LONG: a.REGIONS,
+        t.COMMERCIAL_TWO_ROW: a.REGIONS,
+        t.LARGE_COMMERCIAL: a.REGIONS,
+        t.CONSTRUCTION: a.REGIONS,
+        t.GREEN_REGIONAL: a.REGIONS_1973,
+    }
+    chars = digits | set(uses.get(plate_type, a.PRIVATE_SYLLABLES + a.RENTAL_SYLLABLES))
+    chars.update("".join(regions.get(plate_type, ())))
+    return frozenset(chars)
