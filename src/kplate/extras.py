@@ -42,5 +42,9 @@ def missing_extra(error: ModuleNotFoundError) -> MissingExtraError | None:
 def require(*modules: str, needed_for: str) -> None:
     """Fail early, before any work or any write, when an optional package is missing."""
     for module in modules:
-        if importlib.util.find_spec(module) is None:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
             raise MissingExtraError(module, needed_for)

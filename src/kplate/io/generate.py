@@ -29,6 +29,7 @@ import numpy as np
 
 from kplate import __version__
 from kplate.errors import KplateError
+from kplate.extras import require
 from kplate.io.files import atomic_write_text, encode_image
 from kplate.io.manifest import (
     METADATA,
@@ -46,7 +47,7 @@ from kplate.io.run_folder import (
 )
 from kplate.numbers import sample, validate
 from kplate.render import Renderer, glyph_source
-from kplate.render.glyphs import require
+from kplate.render.glyphs import require as require_glyphs
 from kplate.render.plate import check_size
 from kplate.render.record import PlateRecord
 from kplate.spec.types import EXAMPLES, PlateType, plate_characters
@@ -184,7 +185,7 @@ class PlateFactory:
         one line with nothing written, never an error midway through a run (or in a
         worker). The caches it fills are the run's own, so a forked worker starts warm.
         """
-        require(self.renderer.glyphs, "".join(sorted(self.config.characters())))
+        require_glyphs(self.renderer.glyphs, "".join(sorted(self.config.characters())))
         for plate_type in self.config.drawn_types():
             plate = self.renderer.render_number(
                 validate(EXAMPLES[plate_type], plate_type),
@@ -694,6 +695,8 @@ def write_dataset(config: GenerateConfig, options: WriteOptions) -> RunSummary:
     indices = shard_indices(config.total, options.shard)
     factory = PlateFactory(config)
     factory.check()
+    if options.lmdb and options.save:
+        require("lmdb", needed_for="--lmdb")
     translator = _load_translator(config, options)
     start = time.perf_counter()
     if not options.save:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from kplate.errors import KplateError
+from kplate.extras import require
 from kplate.io.files import atomic_write_text
 from kplate.io.generate import FileNaming, ImageFormat, _index_digits, file_name_for
 from kplate.io.lock import LOCK_FILE, DirectoryLock
@@ -36,11 +37,8 @@ from kplate.io.run_folder import (
     prepare_out,
     remove_stray_temporaries,
 )
+from kplate.limits import MAX_MANIFEST_LINE_BYTES
 from kplate.numbers import validate
-
-#: The longest metadata.jsonl line a shard may hold. kplate writes a few hundred bytes per
-#: plate (a few KiB with augmentation); the cap keeps a hostile line from filling memory.
-MAX_MANIFEST_LINE = 1 << 20
 
 NOT_A_SHARD = "not a kplate generate shard"
 
@@ -53,6 +51,8 @@ def merge_shards(shards: list[Path], out: Path, *, lmdb: bool = False) -> int:
     """
     if not shards:
         raise KplateError("no shard folders given")
+    if lmdb:
+        require("lmdb", needed_for="--lmdb")
     refuse_overlap(out, [("shard", shard) for shard in shards])
     run, ordered = _check_shards(shards)
     _check_out(out, run.fingerprint)
@@ -281,14 +281,14 @@ def _entries(shard: _Shard, run: _Run) -> Iterator[tuple[dict[str, Any], str]]:
 
 def _read_line(handle: BinaryIO, manifest: Path) -> bytes:
     try:
-        return handle.readline(MAX_MANIFEST_LINE + 1)
+        return handle.readline(MAX_MANIFEST_LINE_BYTES + 1)
     except OSError as error:
         raise KplateError(f"{manifest}: cannot read ({error.strerror})") from None
 
 
 def _parse_line(line: bytes, where: str) -> dict[str, Any]:
-    if len(line) > MAX_MANIFEST_LINE:
-        raise KplateError(f"{where}: line longer than {MAX_MANIFEST_LINE} bytes")
+    if len(line) > MAX_MANIFEST_LINE_BYTES:
+        raise KplateError(f"{where}: line longer than {MAX_MANIFEST_LINE_BYTES} bytes")
     if not line.endswith(b"\n"):
         raise KplateError(f"{where}: the last line is cut short (no newline)")
     try:
