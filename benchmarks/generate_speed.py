@@ -84,7 +84,7 @@ def child_baseline2(count: int, height: int) -> dict:
 
 
 def child_generate(count: int, height: int, workers: int, augment: str | None) -> dict:
-    from kplate.io.generate import GenerateConfig, WriteOptions, write_dataset
+    from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
 
     with tempfile.TemporaryDirectory() as folder:
         config = GenerateConfig(count=count, height=height, augment=augment, seed=1)

@@ -69,7 +69,7 @@ def split_real(real: Path, work: Path, seed: int, gan_share: float) -> tuple[Pat
 
 
 def generate(out: Path, count: int, seed: int, augment: str | None) -> Path:
-    from kplate.io.generate import GenerateConfig, WriteOptions, write_dataset
+    from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
     from kplate.spec.types import PlateType
 
     if (out / "summary.json").exists():

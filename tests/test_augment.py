@@ -297,7 +297,7 @@ def test_a_config_that_always_crops_falls_back_without_cropping(renderer, tmp_pa
 
 
 def test_generator_records_augment_params() -> None:
-    from kplate.io.generate import GenerateConfig, generate
+    from kplate.pipeline import GenerateConfig, generate
 
     config = GenerateConfig(count=3, seed=9, height=48, augment="heavy")
     entries = [entry for _, entry in generate(config)]

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from kplate.cli import main
-from kplate.io.generate import GenerateConfig, WriteOptions, write_dataset
+from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
 
 REAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_dev"
 

@@ -31,7 +31,7 @@ from kplate.dataset import (
 )
 from kplate.dataset import build as build_module
 from kplate.errors import KplateError
-from kplate.io.generate import GenerateConfig, WriteOptions, write_dataset
+from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
 
 SAFE_NAME = re.compile(r"^(train|test)[AB]/\d{6}\.(jpg|png|bmp|webp)$")
 

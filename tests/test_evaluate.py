@@ -25,7 +25,7 @@ from kplate.evaluate.metrics import align, ctc_greedy_decode, recognition_metric
 from kplate.evaluate.preservation import compare_preservation
 from kplate.evaluate.realism import two_sample_test
 from kplate.evaluate.recogniser import CHARSET, Recogniser, train_recogniser
-from kplate.io.generate import GenerateConfig, WriteOptions, write_dataset
+from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
 from kplate.spec.types import PlateType
 
 REAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_dev"

@@ -13,9 +13,9 @@ from PIL import Image
 
 from helpers import VOLATILE, tree_bytes
 from kplate.cli import main
-from kplate.io.generate import GenerateConfig, WriteOptions, generate, write_dataset
 from kplate.io.manifest import read_metadata
 from kplate.numbers import validate
+from kplate.pipeline import GenerateConfig, WriteOptions, generate, write_dataset
 from kplate.spec import PlateType
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,9 +117,9 @@ def test_workers_owning_types_write_the_same_bytes(
 ) -> None:
     """Workers that each render their own types (to fill fewer caches) must still give
     the single-process run's bytes, in index order, across rounds of work."""
-    import kplate.io.generate as generate_module
+    import kplate.pipeline.pool as pool_module
 
-    monkeypatch.setattr(generate_module, "LANE_ROUND", 7)
+    monkeypatch.setattr(pool_module, "LANE_ROUND", 7)
     common = ["--count", "40", "--seed", "3", *args[2:]]
     one, many = tmp_path / "one", tmp_path / "many"
     assert run_cli(*common, "--out", str(one)) == 0
@@ -128,7 +128,8 @@ def test_workers_owning_types_write_the_same_bytes(
 
 
 def test_type_lanes_cover_every_drawn_type_once() -> None:
-    from kplate.io.generate import _type_lanes, random_type
+    from kplate.pipeline import random_type
+    from kplate.pipeline.pool import _type_lanes
 
     for workers in (2, 3):
         config = GenerateConfig(count=200, seed=4, weights=tuple(range(len(PlateType))))

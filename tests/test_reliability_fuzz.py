@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 from kplate.cli import main
 from kplate.errors import InvalidPlateError, KplateError
-from kplate.io.generate import FileNaming, ImageFormat, file_name_for
 from kplate.io.manifest import read_metadata
+from kplate.io.naming import FileNaming, ImageFormat, file_name_for
 from kplate.io.plate_csv import read_plate_csv
 from kplate.numbers import normalize, sample, validate
 from kplate.spec import PlateType

@@ -22,7 +22,7 @@ from PIL import Image
 
 import kplate.dataset.build as build_module
 import kplate.io.files as files_module
-import kplate.io.generate as generate_module
+import kplate.pipeline.pool as pool_module
 from helpers import one_error_line, tree_bytes
 from kplate.cli import main
 from kplate.io.manifest import read_metadata
@@ -315,7 +315,7 @@ def gen_reference(tmp_path_factory) -> dict[str, bytes]:
 
 
 def failing_after(limit: int, error: OSError):
-    real = generate_module.write_file
+    real = pool_module.write_file
     calls = {"n": 0}
 
     def write_file(path, data):
@@ -350,7 +350,7 @@ def test_generate_write_failure_is_one_line_then_rerun_is_correct(
 ) -> None:
     out = tmp_path / "out"
     argv = ["generate", "--count", "60", *GEN, "--out", str(out)]
-    monkeypatch.setattr(generate_module, "write_file", failing_after(25, error))
+    monkeypatch.setattr(pool_module, "write_file", failing_after(25, error))
     assert main([*argv, "--workers", workers]) == 2
     line = one_error_line(capsys, "generate")
     assert line == f"kplate generate: error: {out}: write failed ({text}); re-run to resume"

@@ -31,8 +31,8 @@ from PIL import Image
 from helpers import tree_bytes
 from kplate.cli import main
 from kplate.io.files import encode_image
-from kplate.io.generate import GenerateConfig, PlateFactory
 from kplate.io.manifest import read_metadata
+from kplate.pipeline import GenerateConfig, PlateFactory
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"))
@@ -156,13 +156,13 @@ def test_ctrl_c_while_writing_the_manifests_then_rerun_completes(
     tmp_path: Path, reference: dict[str, bytes], monkeypatch, capsys
 ) -> None:
     """Interrupted after the last image but before labels.csv/gt.txt/summary.json."""
-    import kplate.io.generate as generate_module
+    import kplate.pipeline.write as write_module
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
     out = tmp_path / "out"
-    monkeypatch.setattr(generate_module, "write_derived_manifests", interrupted)
+    monkeypatch.setattr(write_module, "write_derived_manifests", interrupted)
     assert main(["generate", *ARGS, "--out", str(out)]) == 130
     assert capsys.readouterr().err == "kplate generate: interrupted\n"
     assert not (out / "summary.json").exists() and not (out / "labels.csv").exists()

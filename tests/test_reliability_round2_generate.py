@@ -20,10 +20,11 @@ import numpy as np
 import pytest
 from PIL import ImageFont
 
-import kplate.io.generate as generate_module
+import kplate.pipeline.pool as pool_module
 from helpers import one_error_line, tree_bytes
 from kplate.cli import main
 from kplate.numbers import sample
+from kplate.pipeline import PlateFactory
 from kplate.render import Renderer
 from kplate.render.plate import MAX_SIDE, MIN_SIDE
 from kplate.spec.alphabet import grammar_alphabet
@@ -114,7 +115,7 @@ def test_a_worker_failing_mid_run_stops_the_run(
     """A user error, a bug or a killed worker, at the 30th plate: the run stops, never hangs."""
     from kplate.errors import InvalidPlateError
 
-    make = generate_module.PlateFactory.make
+    make = PlateFactory.make
 
     def failing(self, index: int, **kwargs):
         if index == 30 and os.getpid() != parent:
@@ -126,12 +127,12 @@ def test_a_worker_failing_mid_run_stops_the_run(
         return make(self, index, **kwargs)
 
     parent = os.getpid()
-    monkeypatch.setattr(generate_module, "WORKER_CHECK_SECONDS", 0.2)
-    monkeypatch.setattr(generate_module.PlateFactory, "make", failing)
+    monkeypatch.setattr(pool_module, "WORKER_CHECK_SECONDS", 0.2)
+    monkeypatch.setattr(PlateFactory, "make", failing)
     args = ["generate", "--count", "200", *GEN, "--workers", "2", "--types", types]
     out = tmp_path / "out"
     if failure == "bug":
-        with pytest.raises(generate_module.WorkerError, match="_TwoArgumentError"):
+        with pytest.raises(pool_module.WorkerError, match="_TwoArgumentError"):
             main([*args, "--out", str(out)])
         return
     assert main([*args, "--out", str(out)]) == 2

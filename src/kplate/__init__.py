@@ -1,8 +1,8 @@
 """kplate: labelled synthetic South Korean licence plates for plate recognisers.
 
 The pipeline stages are sub-packages, each importing only the stages before it:
-spec -> numbers -> render -> augment -> io -> dataset -> gan -> generate -> evaluate
-(and `cli` on top). `errors` and `extras` sit below them all.
+spec -> numbers -> render -> augment -> io -> dataset -> gan -> pipeline -> evaluate
+(and `cli` on top; `pipeline` is the generate stage). `errors` and `extras` sit below them all.
 
 The names a user needs first are importable from here, lazily, so that `import kplate`
 stays cheap and pulls in no optional package:
@@ -25,10 +25,10 @@ _EXPORTS = {
     "render_plate": "kplate.render.plate",
     "Renderer": "kplate.render",
     "build_augmenter": "kplate.augment.pipeline",
-    "GenerateConfig": "kplate.io.generate",
-    "WriteOptions": "kplate.io.generate",
-    "generate": "kplate.io.generate",
-    "write_dataset": "kplate.io.generate",
+    "GenerateConfig": "kplate.pipeline",
+    "WriteOptions": "kplate.pipeline",
+    "generate": "kplate.pipeline",
+    "write_dataset": "kplate.pipeline",
     "KplateError": "kplate.errors",
 }
 
@@ -50,8 +50,8 @@ __all__ = [
 if TYPE_CHECKING:
     from kplate.augment.pipeline import build_augmenter
     from kplate.errors import KplateError
-    from kplate.io.generate import GenerateConfig, WriteOptions, generate, write_dataset
     from kplate.numbers import sample, validate
+    from kplate.pipeline import GenerateConfig, WriteOptions, generate, write_dataset
     from kplate.render import Renderer
     from kplate.render.plate import render_plate
     from kplate.spec.types import PlateType

@@ -133,13 +133,3 @@ def one_line(message: str, limit: int = 400) -> str:
     """Errors from libraries can span lines; the user gets one line, cut to a sane length."""
     flat = re.sub(r"\s*[\r\n]+\s*", " ", message).strip()
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def parse_bool(value: str) -> bool:
-    """Parse True/False/true/1/0/yes/no: the earlier scripts' `type=bool` made every value True."""
-    lowered = value.strip().lower()
-    if lowered in {"true", "1", "yes", "y", "on"}:
-        return True
-    if lowered in {"false", "0", "no", "n", "off"}:
-        return False
-    raise argparse.ArgumentTypeError(f"expected True or False, got '{value}'")

@@ -12,20 +12,19 @@ import argparse
 import re
 from pathlib import Path
 
-from kplate.cli import parse_bool
-from kplate.cli.samples_cmd import add_glyph_options
+from kplate.cli.options import add_glyph_options, parse_bool
 from kplate.errors import KplateError
-from kplate.io.generate import (
+from kplate.io.merge import merge_shards
+from kplate.io.paths import refuse_overlap
+from kplate.io.plate_csv import read_plate_csv
+from kplate.io.run_folder import output_folder
+from kplate.pipeline import (
     FileNaming,
     GenerateConfig,
     ImageFormat,
     WriteOptions,
     write_dataset,
 )
-from kplate.io.merge import merge_shards
-from kplate.io.paths import refuse_overlap
-from kplate.io.plate_csv import read_plate_csv
-from kplate.io.run_folder import output_folder
 from kplate.spec.types import parse_plate_types
 
 DEFAULT_OUT = "kplate-out"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from kplate.cli.samples_cmd import add_glyph_options, make_output_folder
+from kplate.cli.options import add_glyph_options, make_output_folder
 from kplate.errors import KplateError
 from kplate.io.files import atomic_save_image
 from kplate.io.paths import refuse_overlap
@@ -87,7 +87,7 @@ def preview_sheet(
 ) -> Image.Image:
     """The clean plate, `count` augmentations of it and (optionally) real crops."""
     from kplate.augment import build_augmenter
-    from kplate.io.generate import plate_seed
+    from kplate.pipeline import plate_seed
 
     augmenter = build_augmenter(spec)
     renderer = renderer or Renderer()
@@ -104,7 +104,7 @@ def preview_sheet(
 
 
 def run(args: argparse.Namespace) -> int:
-    from kplate.io.generate import MAX_SEED
+    from kplate.pipeline import MAX_SEED
 
     if not 1 <= args.count <= MAX_PREVIEW_COUNT:
         raise KplateError(f"--count must be 1 to {MAX_PREVIEW_COUNT}, got {args.count}")

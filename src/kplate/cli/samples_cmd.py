@@ -5,25 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kplate.errors import KplateError
+from kplate.cli.options import add_glyph_options, make_output_folder
 from kplate.io.files import atomic_save_image
 from kplate.io.paths import refuse_overlap
 from kplate.render import Renderer, glyph_source
 from kplate.render.sheet import contact_sheet
 from kplate.spec.types import EXAMPLES, PlateType, parse_plate_types
-
-
-def add_glyph_options(parser: argparse.ArgumentParser) -> None:
-    """The renderer's glyph options, shared by every command that draws plates."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--font", metavar="PATH", help="draw with this TTF/OTF font")
-    group.add_argument(
-        "--glyph-dir",
-        "--glyph_dir",
-        dest="glyph_dir",
-        metavar="DIR",
-        help="draw with glyph images in DIR/digits, DIR/letters, DIR/regions",
-    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,18 +41,6 @@ def write_samples(out: Path, types: list[PlateType], height: int, renderer: Rend
     atomic_save_image(sheet, out / "contact_sheet.png")
     written.append(out / "contact_sheet.png")
     return written
-
-
-def make_output_folder(out: Path) -> None:
-    """Create `out` (and its parents), or say in one line why it cannot be."""
-    if out.exists() and not out.is_dir():
-        raise KplateError(f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise KplateError(
-            f"--out {out}: cannot create the folder ({error.strerror or error})"
-        ) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kplate.cli import parse_bool
+from kplate.cli.options import parse_bool
 from kplate.errors import KplateError
 
 

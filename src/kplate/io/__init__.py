@@ -1,1 +1,2 @@
-"""Stage 5: dataset writers and readers (images plus label manifests)."""
+"""Stage 5: output folders, image files and label manifests: reading and writing only
+(run folders and their locks, file naming, shard merging, plate CSVs)."""

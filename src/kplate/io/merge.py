@@ -25,16 +25,15 @@ from typing import Any, BinaryIO
 
 from kplate.errors import KplateError
 from kplate.extras import require
-from kplate.io.files import atomic_write_text
-from kplate.io.generate import FileNaming, ImageFormat, _index_digits, file_name_for
-from kplate.io.lock import LOCK_FILE, DirectoryLock
-from kplate.io.manifest import METADATA, dumps_line, write_derived_manifests
+from kplate.io.lock import LOCK_FILE
+from kplate.io.manifest import METADATA, dumps_line
+from kplate.io.naming import FileNaming, ImageFormat, file_name_for, index_digits
 from kplate.io.paths import real_path, refuse_overlap
 from kplate.io.run_folder import (
     IMAGES,
     RUN_FILE,
     SUMMARY_FILE,
-    prepare_out,
+    RunFolder,
     remove_stray_temporaries,
 )
 from kplate.limits import MAX_MANIFEST_LINE_BYTES
@@ -79,7 +78,7 @@ class _Run:
 
     @property
     def digits(self) -> int:
-        return _index_digits(self.total)
+        return index_digits(self.total)
 
 
 @dataclass(frozen=True)
@@ -413,26 +412,12 @@ class _Images:
 
 def _write(shards: list[_Shard], run: _Run, out: Path, lmdb: bool) -> int:
     """The merged folder, in index order: image k comes from shard k mod N."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise KplateError(f"--out {out}: cannot create output folder ({error.strerror})") from None
-    with DirectoryLock(out):
-        prepare_out(out, run.fingerprint, overwrite=False)
+    with RunFolder(out, run.fingerprint) as folder:
         # run.json first: a merge killed from here on leaves a folder its re-run recognises.
-        atomic_write_text(out / RUN_FILE, json.dumps(run.fingerprint, ensure_ascii=False, indent=1))
-        (out / SUMMARY_FILE).unlink(missing_ok=True)
+        folder.write_record()
+        folder.reopen()
         per_type = _write_images_and_manifest(shards, run, out)
-        count = write_derived_manifests(out, lmdb=lmdb)
-        atomic_write_text(
-            out / SUMMARY_FILE,
-            json.dumps(
-                {"complete": True, "count": count, "per_type": dict(per_type)},
-                ensure_ascii=False,
-                indent=1,
-            ),
-        )
-    return count
+        return folder.finish({"per_type": dict(per_type)}, lmdb=lmdb)
 
 
 def _write_images_and_manifest(shards: list[_Shard], run: _Run, out: Path) -> Counter[str]:

@@ -26,12 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from kplate.errors import KplateError
+from kplate.io.files import atomic_write_text
 from kplate.io.lock import LOCK_FILE, claimed_folder, refuse_if_busy
-from kplate.io.manifest import GT_TXT, LABELS_CSV, LMDB_DIR, METADATA
+from kplate.io.manifest import (
+    GT_TXT,
+    LABELS_CSV,
+    LMDB_DIR,
+    METADATA,
+    dumps_strict,
+    write_derived_manifests,
+)
+from kplate.io.naming import IMAGES
 
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
-IMAGES = "images"
 OWNED = (IMAGES, METADATA, LABELS_CSV, GT_TXT, LMDB_DIR, RUN_FILE, SUMMARY_FILE)
 #: The files a run writes at the top of its folder (besides `images/` and `lmdb/`).
 TOP_FILES = frozenset({METADATA, LABELS_CSV, GT_TXT, RUN_FILE, SUMMARY_FILE, LOCK_FILE})
@@ -314,6 +322,74 @@ def run_folder(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> Itera
     prepare_out(out, fingerprint, overwrite, check_only=True)
     with claimed_folder(out):
         yield prepare_out(out, fingerprint, overwrite)
+
+
+class RunFolder:
+    """The one folder mechanism of generate, translate and merge.
+
+    `with RunFolder(out, fingerprint, overwrite) as folder:` checks the folder (nothing is
+    created in one that is refused), creates it, takes its lock and prepares it;
+    `folder.resuming` says whether it holds an earlier part of this very run. Then
+    `begin` writes run.json and keeps the finished prefix of metadata.jsonl, the run
+    appends entries, and `finish` writes the derived manifests and summary.json, the
+    mark of a complete run.
+    """
+
+    def __init__(self, out: Path, fingerprint: dict[str, Any], overwrite: bool = False) -> None:
+        self.out, self.fingerprint, self.overwrite = out, fingerprint, overwrite
+        self.resuming = False
+        self._claim: contextlib.AbstractContextManager[bool] | None = None
+
+    def __enter__(self) -> RunFolder:
+        self._claim = run_folder(self.out, self.fingerprint, self.overwrite)
+        self.resuming = self._claim.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        assert self._claim is not None
+        return self._claim.__exit__(*exc)
+
+    def begin(
+        self, expected: Sequence[int], on_entry: Callable[[dict[str, Any]], None] | None = None
+    ) -> int:
+        """Write run.json and keep what an earlier part of the run finished: the longest
+        intact prefix of metadata.jsonl. Returns how many entries that is."""
+        self.write_record()
+        if not self.resuming:
+            (self.out / METADATA).unlink(missing_ok=True)
+        return resume_prefix(self.out, expected, on_entry)
+
+    def write_record(self) -> None:
+        """run.json first: from here on a killed run leaves a folder its re-run knows."""
+        atomic_write_text(
+            self.out / RUN_FILE,
+            dumps_strict(self.fingerprint, str(self.out / RUN_FILE), ensure_ascii=False, indent=1),
+        )
+
+    def finished_summary(self) -> dict[str, Any] | None:
+        """summary.json of a complete run, or None (missing or unreadable: redo the end)."""
+        try:
+            summary = json.loads((self.out / SUMMARY_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return summary if isinstance(summary, dict) and summary.get("complete") else None
+
+    def reopen(self) -> None:
+        """Make room for new images: drop what a kill left and the old summary."""
+        if (self.out / IMAGES).is_dir():
+            remove_stray_temporaries(self.out / IMAGES)
+        (self.out / SUMMARY_FILE).unlink(missing_ok=True)
+
+    def finish(self, fields: dict[str, Any], *, lmdb: bool = False) -> int:
+        """Derive labels.csv and gt.txt (and the LMDB) from metadata.jsonl, then write
+        summary.json: `{"complete": true, "count": N, **fields}`. Returns N."""
+        count = write_derived_manifests(self.out, lmdb=lmdb)
+        summary = {"complete": True, "count": count, **fields}
+        where = str(self.out / SUMMARY_FILE)
+        atomic_write_text(
+            self.out / SUMMARY_FILE, dumps_strict(summary, where, ensure_ascii=False, indent=1)
+        )
+        return count
 
 
 def resume_prefix(
