@@ -1,6 +1,9 @@
-"""The training loop: set-up, resume, DDP, logging, checkpoints and Ctrl-C.
+"""Training: set-up (restore, build, open the run folder), then the loop.
 
-`train(config, options)` is the whole of `kplate train`. The run's length is a total step
+`train(config, options)` is the whole of `kplate train`: `_set_up` restores a saved state
+(rank 0 reads it under the run folder's lock), builds the networks in the order that keeps
+a resumed run exact, wraps them for DDP and opens the log; `_loop` trains, logs (losses
+averaged over ranks), saves and stops on Ctrl-C. The run's length is a total step
 count, so a resumed run trains only what is left. Ctrl-C (or SIGTERM) sets a flag; the
 loop finishes the current step, saves a checkpoint and raises `TrainingInterrupted`, so a
 saved state is always a whole step. A second Ctrl-C stops at once.
@@ -206,6 +209,11 @@ def train(
     config must equal it; a new run with None trains the default CUT (lite on CPU, full on
     CUDA). `on_step(step)` runs after every step.
     """
+    if config is not None and not isinstance(config, CUTConfig):
+        raise TypeError(
+            f"config must be a CUTConfig or None, not {type(config).__name__}; "
+            "build one with CUTConfig.for_mode(mode, profile, **fields)"
+        )
     options.validate()
     info = distributed.setup(options.device)
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
