@@ -407,7 +407,6 @@ def _set_up(
         run.step = run.last_saved = int(saved["step"])
         run.epoch, run.index = int(saved["sampler"]["epoch"]), int(saved["sampler"]["index"])
         _restore_streams(saved, generator, info, options.seed)
-        del saved
     _wrap_ddp(model, info)
     if info.is_main:
         run.logger = _open_run_folder(run, held)
