@@ -18,8 +18,8 @@ from PIL import Image
 from kplate.cli import main
 from kplate.gan.checkpoint import GENERATOR_FILE, _header, atomic_torch_save
 from kplate.gan.config import CUTConfig
+from kplate.gan.edge_score import edge_correlation
 from kplate.gan.networks import ResnetGenerator
-from kplate.gan.preservation import edge_correlation
 from kplate.gan.translate import Translator
 from kplate.io.manifest import read_metadata
 from kplate.render import render_plate

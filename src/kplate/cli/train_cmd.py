@@ -11,11 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kplate.cli.options import parse_bool
 from kplate.errors import KplateError
+
+if TYPE_CHECKING:
+    from kplate.gan import CUTConfig, TrainOptions
 
 
 def _mode(value: str) -> str:
@@ -111,42 +115,26 @@ def _device(args: argparse.Namespace) -> str:
     )
 
 
-def build(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
+#: The CUTConfig fields a flag of this command sets.
+CONFIG_FLAGS = (
+    "mode",
+    "profile",
+    "height",
+    "lr",
+    "lambda_NCE",
+    "nce_idt",
+    "flip_equivariance",
+    "num_patches",
+)
+
+
+def build(args: argparse.Namespace) -> tuple[dict[str, Any], TrainOptions]:
     """The requested config fields and the TrainOptions for these arguments."""
     from kplate.gan import CUTConfig, TrainOptions
 
-    requested = {
-        key: getattr(args, key)
-        for key in (
-            "mode",
-            "profile",
-            "height",
-            "lr",
-            "lambda_NCE",
-            "nce_idt",
-            "flip_equivariance",
-            "num_patches",
-        )
-        if getattr(args, key) is not None
-    }
+    requested = {key: getattr(args, key) for key in CONFIG_FLAGS if getattr(args, key) is not None}
     CUTConfig.check_values(requested)  # NaN, inf, 0 patches...: refused before anything runs
-    epochs, decay_fraction = args.epochs, 0.5
-    if args.n_epochs is not None or args.n_epochs_decay is not None:
-        if args.steps is not None or args.epochs is not None:
-            raise KplateError(
-                "--n_epochs/--n_epochs_decay cannot be combined with --steps or --epochs"
-            )
-        for flag, value in (
-            ("--n_epochs", args.n_epochs),
-            ("--n_epochs_decay", args.n_epochs_decay),
-        ):
-            if value is not None and value < 0:
-                raise KplateError(f"{flag} {value}: must be 0 or more")
-        constant, decay = args.n_epochs or 0, args.n_epochs_decay or 0
-        epochs = constant + decay
-        if epochs < 1:
-            raise KplateError("--n_epochs + --n_epochs_decay must be at least 1")
-        decay_fraction = decay / epochs
+    epochs, decay_fraction = _epochs(args)
     if args.dataroot is None and not args.resume:
         raise KplateError("--dataroot is required (a folder with trainA/ and trainB/)")
     options = TrainOptions(
@@ -170,14 +158,66 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     return requested, options
 
 
+def _epochs(args: argparse.Namespace) -> tuple[int | None, float]:
+    """(total epochs, decay fraction): --epochs, or the earlier project's --n_epochs and
+    --n_epochs_decay (constant, then decaying)."""
+    epochs, decay_fraction = args.epochs, 0.5
+    if args.n_epochs is not None or args.n_epochs_decay is not None:
+        if args.steps is not None or args.epochs is not None:
+            raise KplateError(
+                "--n_epochs/--n_epochs_decay cannot be combined with --steps or --epochs"
+            )
+        for flag, value in (
+            ("--n_epochs", args.n_epochs),
+            ("--n_epochs_decay", args.n_epochs_decay),
+        ):
+            if value is not None and value < 0:
+                raise KplateError(f"{flag} {value}: must be 0 or more")
+        constant, decay = args.n_epochs or 0, args.n_epochs_decay or 0
+        epochs = constant + decay
+        if epochs < 1:
+            raise KplateError("--n_epochs + --n_epochs_decay must be at least 1")
+        decay_fraction = decay / epochs
+    return epochs, decay_fraction
+
+
+def resolve_config(requested: dict[str, Any], options: TrainOptions) -> CUTConfig | None:
+    """The CUTConfig for the fields asked for, or None for the checkpoint's.
+
+    A new run takes `CUTConfig.for_mode` (cut, lite on CPU and full on CUDA unless asked)
+    with the fields over it. Resuming, the fields must be the checkpoint's: they are set
+    over its config and any difference is refused (rank 0 reads it, its header only; the
+    other ranks get it from rank 0 in `train`).
+    """
+    from kplate.gan.checkpoint import saved_config
+    from kplate.gan.config import CUTConfig, default_profile, resume_conflict
+    from kplate.gan.distributed import resolve_device
+
+    fields = dict(requested)
+    if options.resume:
+        saved = saved_config(options.run_dir) if fields and _is_main_process() else None
+        if saved is not None and (conflicts := replace(saved, **fields).differences(saved)):
+            raise resume_conflict(conflicts)
+        return None
+    mode = fields.pop("mode", "cut")
+    profile = fields.pop("profile", None) or default_profile(resolve_device(options.device).type)
+    return CUTConfig.for_mode(mode, profile, **fields)
+
+
+def _is_main_process() -> bool:
+    """Rank 0 of a torchrun launch, or a plain run: the one process that prints."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def run(args: argparse.Namespace) -> int:
     from kplate.gan import TrainingInterrupted, train
 
     requested, options = build(args)
+    config = resolve_config(requested, options)
     try:
-        result = train(requested, options)
+        result = train(config, options)
     except TrainingInterrupted as stop:
-        if int(os.environ.get("RANK", "0")) == 0:
+        if _is_main_process():
             print(
                 f"kplate train: interrupted at step {stop.step}; saved {stop.checkpoint}. "
                 f"Resume with: kplate train --name {options.name} "
@@ -185,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 130
-    if int(os.environ.get("RANK", "0")) == 0:
+    if _is_main_process():
         print(
             f"trained {result.config.mode} ({result.config.profile}) to step "
             f"{result.step}/{result.total_steps}: {result.run_dir}"

@@ -1,12 +1,10 @@
-"""`kplate translate`, `kplate test` (the earlier test.py) and `kplate export`."""
+"""`kplate translate`, `kplate test` (the earlier test.py) and `kplate export`: flags to calls."""
 
 from __future__ import annotations
 
 import argparse
-import html
 from pathlib import Path
 
-from kplate.errors import KplateError
 from kplate.io.paths import refuse_overlap
 
 
@@ -77,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_translate(args: argparse.Namespace) -> int:
     from kplate.gan.distributed import cleanup, setup
-    from kplate.gan.translate import Translator, resolve_checkpoint, translate_dataset
+    from kplate.gan.translate import translate_dataset
+    from kplate.gan.translator import Translator, resolve_checkpoint
     from kplate.io.run_folder import output_folder
 
     out = output_folder(args.out)
@@ -111,70 +110,26 @@ def _is_terminal() -> bool:
 
 def run_test(args: argparse.Namespace) -> int:
     """Write results/NAME/test_latest/images/{real_A,fake_B,real_B}/*.png and index.html."""
-    import numpy as np
+    from kplate.gan.test_phase import TestPhase, write_test_results
 
-    from kplate.gan.distributed import resolve_device
-    from kplate.gan.translate import Translator, read_rgb, resolve_checkpoint
-    from kplate.io.files import atomic_save_image, atomic_write_text
-
-    path = resolve_checkpoint(args.name, args.checkpoints_dir, None)
+    test = TestPhase(
+        dataroot=args.dataroot,
+        name=args.name,
+        checkpoints_dir=Path(args.checkpoints_dir),
+        results_dir=Path(args.results_dir),
+        phase=args.phase,
+        epoch=args.epoch,
+        num_test=args.num_test,
+    )
     device = "cpu" if args.gpu_ids is not None and args.gpu_ids.strip() == "-1" else "auto"
-    translator, model = Translator.from_checkpoint(path, resolve_device(device), args.batch_size)
-    if args.mode is not None and args.mode.lower() != model.mode:
-        raise KplateError(
-            f"--CUT_mode {args.mode}: the model '{args.name}' was trained as {model.mode}"
-        )
-    images: dict[str, list[Path]] = {}
-    for side in ("A", "B"):
-        folder = args.dataroot / f"{args.phase}{side}"
-        files = (
-            sorted(
-                p
-                for p in folder.glob("*")
-                if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-            )
-            if folder.is_dir()
-            else []
-        )
-        images[side] = files[: args.num_test]
-    if not images["A"]:
-        raise KplateError(f"{args.dataroot / (args.phase + 'A')}: no images to test")
-    out = Path(args.results_dir) / args.name / f"{args.phase}_{args.epoch}"
-    refuse_overlap(
-        out, [("--dataroot", args.dataroot), ("--checkpoints_dir", path)], "--results_dir"
-    )
-    rows = []
-    for index, source_path in enumerate(images["A"]):
-        source = read_rgb(source_path)
-        fake = translator.translate([source])[0]
-        visuals = {"real_A": source, "fake_B": fake}
-        if index < len(images["B"]):
-            visuals["real_B"] = read_rgb(images["B"][index])
-        for label, image in visuals.items():
-            target = out / "images" / label / f"{source_path.stem}.png"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_save_image(np.ascontiguousarray(image), target)
-        rows.append((source_path.stem, list(visuals)))
-    cells = "\n".join(
-        "<tr>"
-        + "".join(
-            f'<td><img src="images/{label}/{html.escape(stem)}.png" height="64"><br>{label}</td>'
-            for label in labels
-        )
-        + "</tr>"
-        for stem, labels in rows
-    )
-    atomic_write_text(
-        out / "index.html",
-        f"<!doctype html><meta charset='utf-8'><title>{html.escape(args.name)}</title>\n<table>\n{cells}\n</table>\n",
-    )
-    print(f"wrote {len(rows)} translations to {out / 'images'}")
+    out, count = write_test_results(test, args.mode, device, args.batch_size)
+    print(f"wrote {count} translations to {out / 'images'}")
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
     from kplate.gan.export import export_generator
-    from kplate.gan.translate import resolve_checkpoint
+    from kplate.gan.translator import resolve_checkpoint
 
     path = resolve_checkpoint(args.name, args.checkpoints_dir, args.checkpoint)
     if args.out is not None:

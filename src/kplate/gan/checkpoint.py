@@ -107,12 +107,13 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any], config: CUTConfig) -> 
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive; anything else is not ours
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path, mmap: bool = False) -> dict[str, Any]:
     """A kplate checkpoint file's contents, or one KplateError line saying why not.
 
     Only a regular file that starts like a torch.save archive reaches torch.load, so a
     JPEG, a FIFO or /dev/zero gets "not a kplate checkpoint", never torch's advice to
-    load it with weights_only=False (which would run arbitrary code).
+    load it with weights_only=False (which would run arbitrary code). `mmap` maps the
+    tensors instead of reading them, for a caller that needs only the header.
     """
     try:
         regular_file_stat(path)
@@ -130,7 +131,7 @@ def _load(path: Path) -> dict[str, Any]:
             f"expected a {GENERATOR_FILE} or {CHECKPOINT_FILE} written by kplate train)"
         )
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        data = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if "weights only load failed" in first.lower():  # never pass on torch's advice
@@ -191,6 +192,19 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
         if isinstance(weights, dict) and net in {"G", "D", "F"}:
             _require_finite(path, weights, net)
     return data
+
+
+def saved_config(run_dir: Path) -> CUTConfig | None:
+    """The model config of a run's checkpoint, reading its header only (the tensors are
+    mapped, not read); None when there is no checkpoint (`load_checkpoint` says why)."""
+    path = Path(run_dir) / CHECKPOINT_FILE
+    if not os.path.lexists(path):
+        return None
+    data = _load(path, mmap=True)
+    try:
+        return CUTConfig.from_dict(data["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise KplateError(f"{path}: not a kplate CUT checkpoint ({error})") from None
 
 
 def remove_stale_temporaries(run_dir: Path) -> None:

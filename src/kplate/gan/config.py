@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -228,7 +228,6 @@ class TrainOptions:
     channels_last: bool | None = None
     # auto: bf16 autocast on CUDA GPUs that support it, else fp16 with loss scaling; off on CPU.
     amp: str = "auto"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def run_dir(self) -> Path:
@@ -248,6 +247,16 @@ class TrainOptions:
         data["dataroot"] = None if self.dataroot is None else str(self.dataroot)
         data["checkpoints_dir"] = str(self.checkpoints_dir)
         return data
+
+
+def default_profile(device_type: str) -> str:
+    """The profile of a run that names none: the paper's on a CUDA GPU, lite elsewhere."""
+    return "full" if device_type == "cuda" else "lite"
+
+
+def resume_conflict(conflicts: list[str]) -> KplateError:
+    """The one error for `--resume` with settings that are not the checkpoint's."""
+    return KplateError("--resume: options conflict with the checkpoint: " + "; ".join(conflicts))
 
 
 def round_width(height: int, aspect: float, multiple: int) -> int:

@@ -98,6 +98,7 @@ class CUTModel:
         self.opt_D = torch.optim.Adam(netD.parameters(), lr=config.lr, betas=betas)
         self.opt_F = torch.optim.Adam(netF.parameters(), lr=config.lr, betas=betas)
         self.optimizers = {"G": self.opt_G, "D": self.opt_D, "F": self.opt_F}
+        self.lr_lambda = lr_lambda
         self.schedulers = {
             k: torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
             for k, opt in self.optimizers.items()
@@ -193,3 +194,18 @@ class CUTModel:
         if state.get("scalers"):
             self.scaler_D.load_state_dict(state["scalers"]["D"])
             self.scaler_G.load_state_dict(state["scalers"]["G"])
+
+    def restore(self, state: dict) -> None:
+        """Load a `state_dict()` to continue training from it, at this model's schedule.
+
+        A resumed run may ask for another total than the saved one; the schedule is this
+        model's `lr_lambda` (built for the new total), so every rate is set from it at the
+        saved step rather than kept from the saved run.
+        """
+        self.load_state_dict(state)
+        for scheduler in self.schedulers.values():
+            rate = self.lr_lambda(scheduler.last_epoch)
+            for group, base in zip(
+                scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True
+            ):
+                group["lr"] = base * rate

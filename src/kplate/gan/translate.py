@@ -1,9 +1,9 @@
-"""Apply a trained generator to plates: any size in, the same size out, labels carried over.
+"""Translate a dataset folder: the input's images and labels in, a kplate dataset out.
 
-`Translator` runs the generator at its training height with the plate's own aspect
-ratio (width rounded as in training), in batches of equal shape, and resizes the result
-back to the input's size, so boxes and quads in the labels stay exact. Translation
-needs domain A alone; there is no testB and no square crop.
+The input is a kplate dataset (metadata.jsonl), a folder with labels.csv, or any folder
+of images; the output keeps every label and file name and adds what the translation did
+(the model, an edge-preservation score). The run folder is resumable and ranks of a
+torchrun launch split the work. The model itself is `kplate.gan.translator.Translator`.
 """
 
 from __future__ import annotations
@@ -12,23 +12,20 @@ import contextlib
 import csv
 import json
 import time
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
 from kplate import __version__
 from kplate.errors import KplateError
-from kplate.gan.checkpoint import CHECKPOINT_FILE, GENERATOR_FILE, load_generator
-from kplate.gan.config import round_width
 from kplate.gan.data import open_rgb
 from kplate.gan.distributed import DistInfo, barrier, gather_objects
-from kplate.gan.preservation import edge_correlation
+from kplate.gan.edge_score import edge_correlation
+from kplate.gan.translator import ModelInfo, Translator, resolve_checkpoint
 from kplate.io.files import atomic_write_text, encode_image
 from kplate.io.manifest import (
     LABELS_CSV,
@@ -51,116 +48,20 @@ from kplate.io.run_folder import (
     write_file,
 )
 
+__all__ = [  # ModelInfo, Translator and resolve_checkpoint live in translator.py
+    "IMAGE_SUFFIXES",
+    "InputItem",
+    "ModelInfo",
+    "TranslateSummary",
+    "Translator",
+    "list_inputs",
+    "read_rgb",
+    "resolve_checkpoint",
+    "translate_dataset",
+    "translated_entry",
+]
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
-
-def resolve_checkpoint(
-    name: str | None,
-    checkpoints_dir: str | Path = "checkpoints",
-    checkpoint: str | Path | None = None,
-) -> Path:
-    """The generator file for `--checkpoint FILE`, or for `--name` under `--checkpoints-dir`."""
-    if checkpoint is not None:
-        path = Path(checkpoint)
-        if not path.exists():
-            raise KplateError(f"{path}: checkpoint not found")
-        return path
-    if not name:
-        raise KplateError("give --name (with --checkpoints-dir) or --checkpoint")
-    run_dir = Path(checkpoints_dir) / name
-    for file in (GENERATOR_FILE, CHECKPOINT_FILE):
-        if (run_dir / file).is_file():
-            return run_dir / file
-    raise KplateError(f"unknown model name '{name}': no {GENERATOR_FILE} in {run_dir}")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the output records about the model that made it."""
-
-    name: str
-    path: str
-    step: int | None
-    mode: str
-    profile: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "checkpoint": self.path,
-            "step": self.step,
-            "mode": self.mode,
-            "profile": self.profile,
-        }
-
-
-class Translator:
-    """Batch translation of RGB uint8 plates of any size (see the module docstring)."""
-
-    def __init__(
-        self, generator: torch.nn.Module, device: torch.device | str = "cpu", batch_size: int = 16
-    ) -> None:
-        if batch_size < 1:
-            raise KplateError(f"--batch-size must be 1 or more, got {batch_size}")
-        self.device = torch.device(device)
-        self.generator = generator.to(self.device).eval()
-        self.config = generator.config
-        self.batch_size = batch_size
-        if self.device.type == "cuda":
-            self.generator = self.generator.to(memory_format=torch.channels_last)
-
-    @classmethod
-    def from_checkpoint(
-        cls, path: Path, device: torch.device | str = "cpu", batch_size: int = 16
-    ) -> tuple[Translator, ModelInfo]:
-        generator = load_generator(path, device="cpu")
-        step = getattr(generator, "step", None)
-        config = generator.config
-        name = path.parent.name if path.name in (GENERATOR_FILE, CHECKPOINT_FILE) else path.stem
-        info = ModelInfo(
-            name, str(path), None if step is None else int(step), config.mode, config.profile
-        )
-        return cls(generator, device, batch_size), info
-
-    def model_shape(self, height: int, width: int) -> tuple[int, int]:
-        """The (height, width) the generator sees for an input of this size."""
-        h = self.config.height
-        return h, round_width(h, width / height, self.config.width_multiple)
-
-    @torch.inference_mode()
-    def translate(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Translate RGB (or greyscale) uint8 images; each comes back at its own size."""
-        results: list[np.ndarray | None] = [None] * len(images)
-        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-        rgb = [np.repeat(i[..., None], 3, axis=2) if i.ndim == 2 else i[..., :3] for i in images]
-        for index, image in enumerate(rgb):
-            groups[self.model_shape(*image.shape[:2])].append(index)
-        autocast = (
-            torch.autocast("cuda", dtype=torch.float16)
-            if self.device.type == "cuda"
-            else contextlib.nullcontext()
-        )
-        for (mh, mw), members in groups.items():
-            for start in range(0, len(members), self.batch_size):
-                chunk = members[start : start + self.batch_size]
-                batch = np.stack(
-                    [cv2.resize(rgb[i], (mw, mh), interpolation=cv2.INTER_AREA) for i in chunk]
-                )
-                x = torch.from_numpy(batch).permute(0, 3, 1, 2).to(self.device).float()
-                x = x.div_(127.5).sub_(1.0)
-                if self.device.type == "cuda":
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with autocast:
-                    y = self.generator(x)
-                y = ((y.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-                out = y.permute(0, 2, 3, 1).cpu().numpy()
-                for i, translated in zip(chunk, out, strict=True):
-                    h, w = rgb[i].shape[:2]
-                    results[i] = cv2.resize(translated, (w, h), interpolation=cv2.INTER_LINEAR)
-        return [r for r in results if r is not None]
-
-
-# -- datasets -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -260,6 +161,10 @@ def _batches(todo: list[int], size: int) -> Iterator[list[int]]:
         yield todo[start : start + size]
 
 
+#: A single process: what `dist_info=None` means.
+_ALONE = DistInfo(rank=0, local_rank=0, world_size=1, device=torch.device("cpu"))
+
+
 def translate_dataset(
     input_dir: Path,
     out: Path,
@@ -272,7 +177,7 @@ def translate_dataset(
 ) -> TranslateSummary:
     """Translate every image of `input_dir` into `out` (resumable; ranks split the work)."""
     start = time.perf_counter()
-    rank, world = (dist_info.rank, dist_info.world_size) if dist_info else (0, 1)
+    info = dist_info or _ALONE
     out = output_folder(out)
     refuse_overlap(out, [("--input", input_dir), ("--checkpoint", Path(model.path))])
     refuse_unfinished(input_dir, "--input")
@@ -284,75 +189,110 @@ def translate_dataset(
         "model": model.to_dict(),
         "kplate": __version__,
     }
-    claim = run_folder(out, fingerprint, overwrite) if rank == 0 else contextlib.nullcontext()
-    barrier_info = dist_info
+    claim = run_folder(out, fingerprint, overwrite) if info.is_main else contextlib.nullcontext()
     with claim as resuming:
-        kept = 0
-        if rank == 0:
-            atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
-            if not resuming:
-                (out / METADATA).unlink(missing_ok=True)
-            kept = resume_prefix(out, list(range(len(items))))
-            if (out / IMAGES).exists():
-                remove_stray_temporaries(out / IMAGES)
-            (out / SUMMARY_FILE).unlink(missing_ok=True)
-        done = gather_objects(barrier_info, kept)[0] if barrier_info else kept
-        todo = list(range(done, len(items)))
-        round_size = translator.batch_size * world
-        bar = None
-        if progress and rank == 0:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(items), initial=done, unit="plate")
-        manifest = open(out / METADATA, "a", encoding="utf-8") if rank == 0 else None  # noqa: SIM115
+        kept = _open_output(out, fingerprint, bool(resuming), len(items)) if info.is_main else 0
+        done = gather_objects(info, kept)[0]
+        writer = _OutputWriter(out, items, model, info, progress, done)
         try:
-            for round_indices in _batches(todo, round_size):
-                mine = round_indices[rank::world]
-                sources = [read_rgb(items[i].path) for i in mine]
-                outputs = translator.translate(sources) if sources else []
-                entries = []
-                for i, source, output in zip(mine, sources, outputs, strict=True):
-                    path = out / items[i].file_name
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    fmt = "png" if path.suffix.lower() == ".png" else "jpg"
-                    write_file(path, encode_image(output, fmt))
-                    entries.append(translated_entry(items[i], i, source, output, model))
-                gathered = gather_objects(barrier_info, entries) if barrier_info else [entries]
-                if manifest is not None:
-                    merged = sorted(
-                        (e for part in gathered for e in part), key=lambda e: e["index"]
-                    )
-                    manifest.write("".join(dumps_line(e) for e in merged))
-                    manifest.flush()
-                    if bar is not None:
-                        bar.update(len(merged))
-        except OSError as error:  # a full or read-only disk: what is written is a valid prefix
-            raise KplateError(f"{out}: write failed ({error.strerror}); re-run to resume") from None
+            writer.translate(range(done, len(items)), translator)
         finally:
-            if manifest is not None:
-                manifest.close()
-            if bar is not None:
-                bar.close()
-        if barrier_info:
-            barrier(barrier_info)
+            writer.close()
+        barrier(info)
         seconds = time.perf_counter() - start
-        if rank != 0:
-            return TranslateSummary(len(items), len(todo), done, seconds, None, str(out))
-        count = write_derived_manifests(out, lmdb=False)
-        scores = [e["translation"]["preservation"] for e in iter_metadata(out / METADATA)]
-        mean = float(np.mean(scores)) if scores else None
-        atomic_write_text(
-            out / SUMMARY_FILE,
-            json.dumps(
-                {
-                    "complete": True,
-                    "count": count,
-                    "model": model.to_dict(),
-                    "mean_preservation": None if mean is None else round(mean, 4),
-                    "seconds": round(seconds, 3),
-                },
-                ensure_ascii=False,
-                indent=1,
-            ),
-        )
-        return TranslateSummary(len(items), len(todo), done, seconds, mean, str(out))
+        mean = _finish_output(out, model, seconds) if info.is_main else None
+        return TranslateSummary(len(items), len(items) - done, done, seconds, mean, str(out))
+
+
+def _open_output(out: Path, fingerprint: dict[str, Any], resuming: bool, count: int) -> int:
+    """Write run.json and keep the finished prefix of an earlier run (rank 0, under the
+    folder's lock); returns how many images are already done."""
+    atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
+    if not resuming:
+        (out / METADATA).unlink(missing_ok=True)
+    kept = resume_prefix(out, list(range(count)))
+    if (out / IMAGES).exists():
+        remove_stray_temporaries(out / IMAGES)
+    (out / SUMMARY_FILE).unlink(missing_ok=True)
+    return kept
+
+
+class _OutputWriter:
+    """Images and manifest lines of one run: every rank translates and writes its share
+    of each round of images; rank 0 appends the round's lines to metadata.jsonl in order."""
+
+    def __init__(
+        self,
+        out: Path,
+        items: list[InputItem],
+        model: ModelInfo,
+        info: DistInfo,
+        progress: bool,
+        done: int,
+    ) -> None:
+        self.out, self.items, self.model, self.info = out, items, model, info
+        self.manifest = None
+        self.bar = None
+        if info.is_main:
+            self.manifest = open(out / METADATA, "a", encoding="utf-8")  # noqa: SIM115
+            if progress:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=len(items), initial=done, unit="plate")
+
+    def translate(self, todo: range, translator: Translator) -> None:
+        """Every index of `todo`, a round of batch size x ranks at a time."""
+        rank, world = self.info.rank, self.info.world_size
+        try:
+            for round_indices in _batches(list(todo), translator.batch_size * world):
+                entries = self._write_images(round_indices[rank::world], translator)
+                self._append(gather_objects(self.info, entries))
+        except OSError as error:  # a full or read-only disk: what is written is a valid prefix
+            raise KplateError(
+                f"{self.out}: write failed ({error.strerror}); re-run to resume"
+            ) from None
+
+    def _write_images(self, mine: list[int], translator: Translator) -> list[dict[str, Any]]:
+        """Translate and write this rank's images; their manifest entries."""
+        sources = [read_rgb(self.items[i].path) for i in mine]
+        outputs = translator.translate(sources) if sources else []
+        entries = []
+        for i, source, output in zip(mine, sources, outputs, strict=True):
+            path = self.out / self.items[i].file_name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fmt = "png" if path.suffix.lower() == ".png" else "jpg"
+            write_file(path, encode_image(output, fmt))
+            entries.append(translated_entry(self.items[i], i, source, output, self.model))
+        return entries
+
+    def _append(self, gathered: list[list[dict[str, Any]]]) -> None:
+        if self.manifest is None:
+            return
+        merged = sorted((e for part in gathered for e in part), key=lambda e: e["index"])
+        self.manifest.write("".join(dumps_line(e) for e in merged))
+        self.manifest.flush()
+        if self.bar is not None:
+            self.bar.update(len(merged))
+
+    def close(self) -> None:
+        if self.manifest is not None:
+            self.manifest.close()
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _finish_output(out: Path, model: ModelInfo, seconds: float) -> float | None:
+    """labels.csv, gt.txt and summary.json once every image is written (rank 0); returns
+    the mean preservation score."""
+    count = write_derived_manifests(out, lmdb=False)
+    scores = [e["translation"]["preservation"] for e in iter_metadata(out / METADATA)]
+    mean = float(np.mean(scores)) if scores else None
+    summary = {
+        "complete": True,
+        "count": count,
+        "model": model.to_dict(),
+        "mean_preservation": None if mean is None else round(mean, 4),
+        "seconds": round(seconds, 3),
+    }
+    atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, ensure_ascii=False, indent=1))
+    return mean
