@@ -156,13 +156,13 @@ def test_ctrl_c_while_writing_the_manifests_then_rerun_completes(
     tmp_path: Path, reference: dict[str, bytes], monkeypatch, capsys
 ) -> None:
     """Interrupted after the last image but before labels.csv/gt.txt/summary.json."""
-    import kplate.pipeline.write as write_module
+    import kplate.io.run_folder as run_folder_module
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
     out = tmp_path / "out"
-    monkeypatch.setattr(write_module, "write_derived_manifests", interrupted)
+    monkeypatch.setattr(run_folder_module, "write_derived_manifests", interrupted)
     assert main(["generate", *ARGS, "--out", str(out)]) == 130
     assert capsys.readouterr().err == "kplate generate: interrupted\n"
     assert not (out / "summary.json").exists() and not (out / "labels.csv").exists()

@@ -137,9 +137,9 @@ EXACT = {
     # Image 7 (index 6) is on disk but its batch's manifest lines are not: a stray image.
     "between-image-and-manifest": ("kplate.gan.translate.write_file", 7, True, 6),
     # Every image and manifest line, but no labels.csv / gt.txt / summary.json.
-    "after-last-image": ("kplate.gan.translate.write_derived_manifests", 1, False, COUNT),
+    "after-last-image": ("kplate.io.run_folder.write_derived_manifests", 1, False, COUNT),
     # labels.csv and gt.txt written; summary.json (the 2nd atomic_write_text) not.
-    "before-summary": ("kplate.gan.translate.atomic_write_text", 2, False, COUNT),
+    "before-summary": ("kplate.io.run_folder.atomic_write_text", 2, False, COUNT),
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from kplate.gan.preservation import edge_correlation
+from kplate.gan.translator import translation_record
 
 Plates = Iterator[tuple[np.ndarray, dict[str, Any]]]
 
@@ -29,7 +29,7 @@ class TranslationStep:
     def from_checkpoint(cls, checkpoint: Path, device: str, batch: int) -> TranslationStep:
         """Load the generator now, so a bad checkpoint fails before any work."""
         from kplate.gan.distributed import resolve_device
-        from kplate.gan.translate import Translator
+        from kplate.gan.translator import Translator
 
         translator, model = Translator.from_checkpoint(checkpoint, resolve_device(device), batch)
         return cls(translator, model, batch)
@@ -46,10 +46,6 @@ class TranslationStep:
     def _flush(self, pending: list[tuple[np.ndarray, dict[str, Any]]]) -> Plates:
         outputs = self.translator.translate([image for image, _ in pending])
         for (source, entry), output in zip(pending, outputs, strict=True):
-            boxes = [c["box"] for c in entry["chars"]]
-            entry["translation"] = {
-                **self.model.to_dict(),
-                "preservation": round(edge_correlation(source, output, boxes), 4),
-            }
+            entry["translation"] = translation_record(self.model, source, output, entry)
             yield output, entry
         pending.clear()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,27 +23,21 @@ from kplate import __version__
 from kplate.errors import KplateError
 from kplate.gan.data import open_rgb
 from kplate.gan.distributed import DistInfo, barrier, gather_objects
-from kplate.gan.edge_score import edge_correlation
-from kplate.gan.translator import ModelInfo, Translator, resolve_checkpoint
-from kplate.io.files import atomic_write_text, encode_image
+from kplate.gan.translator import ModelInfo, Translator, resolve_checkpoint, translation_record
+from kplate.io.files import encode_image
 from kplate.io.manifest import (
     LABELS_CSV,
     METADATA,
     dumps_line,
     iter_metadata,
     read_metadata,
-    write_derived_manifests,
 )
 from kplate.io.paths import refuse_overlap
 from kplate.io.run_folder import (
     IMAGES,
-    RUN_FILE,
-    SUMMARY_FILE,
+    RunFolder,
     output_folder,
     refuse_unfinished,
-    remove_stray_temporaries,
-    resume_prefix,
-    run_folder,
     write_file,
 )
 
@@ -148,11 +141,7 @@ def translated_entry(
     entry["index"] = index
     entry.setdefault("width", int(source.shape[1]))
     entry.setdefault("height", int(source.shape[0]))
-    boxes = [c["box"] for c in entry.get("chars") or []]
-    entry["translation"] = {
-        **model.to_dict(),
-        "preservation": round(edge_correlation(source, output, boxes), 4),
-    }
+    entry["translation"] = translation_record(model, source, output, entry)
     return entry
 
 
@@ -189,9 +178,9 @@ def translate_dataset(
         "model": model.to_dict(),
         "kplate": __version__,
     }
-    claim = run_folder(out, fingerprint, overwrite) if info.is_main else contextlib.nullcontext()
-    with claim as resuming:
-        kept = _open_output(out, fingerprint, bool(resuming), len(items)) if info.is_main else 0
+    folder = RunFolder(out, fingerprint, overwrite) if info.is_main else None
+    with folder or contextlib.nullcontext():
+        kept = _open_output(folder, len(items)) if folder is not None else 0
         done = gather_objects(info, kept)[0]
         writer = _OutputWriter(out, items, model, info, progress, done)
         try:
@@ -200,20 +189,15 @@ def translate_dataset(
             writer.close()
         barrier(info)
         seconds = time.perf_counter() - start
-        mean = _finish_output(out, model, seconds) if info.is_main else None
+        mean = _finish_output(folder, model, seconds) if folder is not None else None
         return TranslateSummary(len(items), len(items) - done, done, seconds, mean, str(out))
 
 
-def _open_output(out: Path, fingerprint: dict[str, Any], resuming: bool, count: int) -> int:
+def _open_output(folder: RunFolder, count: int) -> int:
     """Write run.json and keep the finished prefix of an earlier run (rank 0, under the
     folder's lock); returns how many images are already done."""
-    atomic_write_text(out / RUN_FILE, json.dumps(fingerprint, ensure_ascii=False, indent=1))
-    if not resuming:
-        (out / METADATA).unlink(missing_ok=True)
-    kept = resume_prefix(out, list(range(count)))
-    if (out / IMAGES).exists():
-        remove_stray_temporaries(out / IMAGES)
-    (out / SUMMARY_FILE).unlink(missing_ok=True)
+    kept = folder.begin(range(count))
+    folder.reopen()
     return kept
 
 
@@ -281,18 +265,16 @@ class _OutputWriter:
             self.bar.close()
 
 
-def _finish_output(out: Path, model: ModelInfo, seconds: float) -> float | None:
+def _finish_output(folder: RunFolder, model: ModelInfo, seconds: float) -> float | None:
     """labels.csv, gt.txt and summary.json once every image is written (rank 0); returns
     the mean preservation score."""
-    count = write_derived_manifests(out, lmdb=False)
-    scores = [e["translation"]["preservation"] for e in iter_metadata(out / METADATA)]
+    scores = [e["translation"]["preservation"] for e in iter_metadata(folder.out / METADATA)]
     mean = float(np.mean(scores)) if scores else None
-    summary = {
-        "complete": True,
-        "count": count,
-        "model": model.to_dict(),
-        "mean_preservation": None if mean is None else round(mean, 4),
-        "seconds": round(seconds, 3),
-    }
-    atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, ensure_ascii=False, indent=1))
+    folder.finish(
+        {
+            "model": model.to_dict(),
+            "mean_preservation": None if mean is None else round(mean, 4),
+            "seconds": round(seconds, 3),
+        }
+    )
     return mean

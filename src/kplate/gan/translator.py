@@ -22,6 +22,7 @@ import torch
 from kplate.errors import KplateError
 from kplate.gan.checkpoint import CHECKPOINT_FILE, GENERATOR_FILE, load_generator
 from kplate.gan.config import round_width
+from kplate.gan.edge_score import edge_correlation
 
 
 def resolve_checkpoint(
@@ -62,6 +63,15 @@ class ModelInfo:
             "mode": self.mode,
             "profile": self.profile,
         }
+
+
+def translation_record(
+    model: ModelInfo, source: np.ndarray, output: np.ndarray, entry: dict[str, Any]
+) -> dict[str, Any]:
+    """What a translated entry records: the model, and how well the edges inside the
+    entry's character boxes survived (1.0: unchanged)."""
+    boxes = [c["box"] for c in entry.get("chars") or []]
+    return {**model.to_dict(), "preservation": round(edge_correlation(source, output, boxes), 4)}
 
 
 class Translator:
