@@ -38,6 +38,7 @@ from kplate.io.run_folder import (
     RunFolder,
     output_folder,
     refuse_unfinished,
+    run_lines,
     write_file,
 )
 
@@ -120,16 +121,9 @@ class TranslateSummary:
     out: str
 
     def lines(self) -> list[str]:
-        rate = self.translated / self.seconds if self.seconds > 0 else 0.0
-        head = f"{self.total} plates in {self.out}"
-        if self.resumed_from:
-            head += f" ({self.resumed_from} already there, {self.translated} made now)"
         score = "n/a" if self.mean_preservation is None else f"{self.mean_preservation:.3f}"
-        return [
-            head,
-            f"{self.seconds:.1f} s, {rate:.1f} plates/s",
-            f"content preservation (edge correlation in character boxes): mean {score}",
-        ]
+        head = run_lines(self.total, self.translated, self.resumed_from, self.seconds, self.out, 1)
+        return [*head, f"content preservation (edge correlation in character boxes): mean {score}"]
 
 
 def translated_entry(

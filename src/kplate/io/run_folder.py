@@ -324,6 +324,18 @@ def run_folder(out: Path, fingerprint: dict[str, Any], overwrite: bool) -> Itera
         yield prepare_out(out, fingerprint, overwrite)
 
 
+def run_lines(
+    total: int, made: int, resumed_from: int, seconds: float, out: str, rate_digits: int = 0
+) -> list[str]:
+    """The first two lines a run prints: how many plates where (and how many an earlier
+    part of the run had made), then the time and rate."""
+    head = f"{total} plates in {out or '(not saved)'}"
+    if resumed_from:
+        head += f" ({resumed_from} already there, {made} made now)"
+    rate = made / seconds if seconds > 0 else 0.0
+    return [head, f"{seconds:.1f} s, {rate:.{rate_digits}f} plates/s"]
+
+
 class RunFolder:
     """The one folder mechanism of generate, translate and merge.
 

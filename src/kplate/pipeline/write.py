@@ -26,7 +26,7 @@ from kplate.extras import require
 from kplate.io.files import encode_image
 from kplate.io.manifest import METADATA, dumps_line
 from kplate.io.naming import IMAGES, FileNaming, file_name_for, index_digits
-from kplate.io.run_folder import RunFolder, write_file
+from kplate.io.run_folder import RunFolder, run_lines, write_file
 from kplate.pipeline.config import GenerateConfig
 from kplate.pipeline.factory import PlateFactory
 from kplate.pipeline.pool import MAX_WORKERS, WorkerSetup, Written, produce
@@ -68,12 +68,9 @@ class RunSummary:
         return self.written / self.seconds if self.seconds > 0 else 0.0
 
     def lines(self) -> list[str]:
-        head = f"{self.total} plates in {self.out or '(not saved)'}"
-        if self.resumed_from:
-            head += f" ({self.resumed_from} already there, {self.written} made now)"
-        rate = f"{self.seconds:.1f} s, {self.plates_per_second:.0f} plates/s"
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.per_type.items()))
-        return [head, rate, counts]
+        head = run_lines(self.total, self.written, self.resumed_from, self.seconds, self.out)
+        return [*head, counts]
 
 
 def shard_indices(total: int, shard: tuple[int, int] | None) -> range:
