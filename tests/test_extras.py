@@ -118,3 +118,32 @@ def test_every_public_name_resolves() -> None:
     assert sorted(kplate.__all__) == sorted([*kplate._EXPORTS, "__version__"])
     for name in kplate._EXPORTS:
         assert getattr(kplate, name) is not None
+
+
+@pytest.mark.slow
+def test_a_fresh_base_install_draws_and_augments_without_torch(tmp_path: Path) -> None:
+    """`pip install kplate` with no extras, in a new virtual environment: torch is not
+    there, `generate --augment heavy` works, and `train` names the extra to install."""
+    repo = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python, kplate = venv / "bin" / "python", venv / "bin" / "kplate"
+    install = [str(python), "-m", "pip", "install", "--quiet", "-c", str(repo / "constraints.txt")]
+    subprocess.run([*install, str(repo)], check=True, timeout=900, capture_output=True)
+    probe = "import importlib.util as u; print([m for m in ('torch', 'lmdb') if u.find_spec(m)])"
+    found = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
+    argv = ["generate", "--count", "5", "--augment", "heavy", "--height", "32", "--out", "o"]
+    done = subprocess.run([str(kplate), *argv], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "o" / "images").iterdir())) == 5
+    refused = subprocess.run(
+        [str(kplate), "train", "--dataroot", "d", "--name", "n"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        "kplate train: error: this needs the 'torch' package: pip install 'kplate[gan]'"
+    ]

@@ -13,7 +13,7 @@ import contextlib
 import os
 import stat
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -124,6 +124,19 @@ class UnreadableImage(KplateError):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{path}: cannot read image ({reason})")
+
+
+def utf8_text(raw: bytes, where: Callable[[int], str]) -> str:
+    """`raw` as UTF-8 text (a byte-order mark is dropped); otherwise one line naming the
+    line of the first bad byte, placed by `where(line)` (a CSV says `FILE:LINE`, a YAML
+    config `FILE (line LINE)`)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise KplateError(
+            f"{where(line)}: not UTF-8 text (byte 0x{raw[error.start]:02x})"
+        ) from None
 
 
 def check_pixels(width: int, height: int, limit: int = MAX_PIXELS) -> str | None:

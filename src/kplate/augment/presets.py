@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from kplate.errors import KplateError
-from kplate.limits import MAX_CONFIG_BYTES, MAX_CONFIG_NODES, read_user_file
+from kplate.limits import MAX_CONFIG_BYTES, MAX_CONFIG_NODES, read_user_file, utf8_text
 
 GROUPS = ("geometry", "photometric", "camera")
 BACKGROUNDS = ("body", "bumper", "road", "flat")
@@ -289,13 +289,7 @@ def _read_yaml(path: Path, where: str) -> tuple[Any, _Lines]:
     if not os.path.lexists(path):
         raise KplateError(f"{where}: cannot read augmentation config (no such file)")
     raw = read_user_file(path, MAX_CONFIG_BYTES, "a YAML augmentation config")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise KplateError(
-            f"{where} (line {line}): not UTF-8 text (byte 0x{raw[error.start]:02x})"
-        ) from None
+    text = utf8_text(raw, lambda line: f"{where} (line {line})")
     loader = None
     try:
         loader = yaml.SafeLoader(text)

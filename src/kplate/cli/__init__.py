@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import re
 import signal
 import sys
@@ -109,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # The reader of our output went away (`kplate ... | head -1`): nothing to report.
-        _discard_stdout()
+        from kplate.io.files import discard_stdout  # only now: `kplate --help` stays light
+
+        discard_stdout()
         return 0
     except ModuleNotFoundError as error:
         missing = missing_extra(error)
@@ -117,16 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"kplate {args.command}: error: {missing}", file=sys.stderr)
         return missing.exit_code
-
-
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null, so the flush at exit does not fail on the closed pipe."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass  # not a real file descriptor (a test's capture)
 
 
 def one_line(message: str, limit: int = 400) -> str:

@@ -9,6 +9,7 @@ import contextlib
 import functools
 import io
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -111,3 +112,14 @@ def atomic_save_image(image: np.ndarray | Image.Image, path: str | Path, quality
     """Save an image atomically; the format follows the file extension."""
     path = Path(path)
     atomic_write_bytes(path, encode_image(image, path.suffix.lstrip(".") or "png", quality))
+
+
+def discard_stdout() -> None:
+    """Point stdout at /dev/null, so later prints (and the flush at exit) do not fail once
+    whoever read it has gone (`kplate generate | head -1`)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file descriptor (a test's capture): nothing to redirect

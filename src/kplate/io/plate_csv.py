@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kplate.errors import InvalidPlateError, KplateError
-from kplate.limits import MAX_CSV_BYTES, read_user_file
+from kplate.limits import MAX_CSV_BYTES, read_user_file, utf8_text
 from kplate.numbers import PlateNumber, validate
 
 TEXT_COLUMNS = ("plate", "filename", "text")
@@ -52,13 +52,7 @@ def read_plate_csv(path: str | Path) -> tuple[list[CsvRow], list[BadRow]]:
     path = Path(path)
     # A regular file of at most MAX_CSV_BYTES: /dev/zero or a FIFO is refused, never read.
     raw = read_user_file(path, MAX_CSV_BYTES, "a CSV file")
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise KplateError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x})"
-        ) from None
+    content = utf8_text(raw, lambda line: f"{path}:{line}")
     if "\x00" in content:
         line = content[: content.index("\x00")].count("\n") + 1
         raise KplateError(f"{path}:{line}: contains a NUL byte; not a text CSV")

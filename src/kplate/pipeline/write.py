@@ -8,7 +8,6 @@ summary.json come at the end. Re-running the same command finishes an interrupte
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections import Counter
@@ -23,7 +22,7 @@ import numpy as np
 from kplate import __version__
 from kplate.errors import KplateError
 from kplate.extras import require
-from kplate.io.files import encode_image
+from kplate.io.files import discard_stdout, encode_image
 from kplate.io.manifest import METADATA, dumps_line
 from kplate.io.naming import IMAGES, FileNaming, file_name_for, index_digits
 from kplate.io.run_folder import RunFolder, run_lines, write_file
@@ -107,21 +106,11 @@ class _Progress:
                 # `kplate generate | head -1`: whoever read the lines has gone; the run
                 # is not theirs to stop, so it finishes quietly.
                 self._quiet = True
-                _discard_stdout()
+                discard_stdout()
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-
-
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null, so later prints (and the flush at exit) do not fail."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass  # not a real file descriptor (a test's capture): nothing to redirect
 
 
 def translation_step(config: GenerateConfig, options: WriteOptions) -> Step | None:
