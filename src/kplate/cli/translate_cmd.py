@@ -116,6 +116,7 @@ def run_test(args: argparse.Namespace) -> int:
     from kplate.gan.distributed import resolve_device
     from kplate.gan.translate import Translator, read_rgb, resolve_checkpoint
     from kplate.io.files import atomic_save_image, atomic_write_text
+    from kplate.io.images import is_image_name
 
     path = resolve_checkpoint(args.name, args.checkpoints_dir, None)
     device = "cpu" if args.gpu_ids is not None and args.gpu_ids.strip() == "-1" else "auto"
@@ -127,15 +128,7 @@ def run_test(args: argparse.Namespace) -> int:
     images: dict[str, list[Path]] = {}
     for side in ("A", "B"):
         folder = args.dataroot / f"{args.phase}{side}"
-        files = (
-            sorted(
-                p
-                for p in folder.glob("*")
-                if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-            )
-            if folder.is_dir()
-            else []
-        )
+        files = sorted(p for p in folder.glob("*") if is_image_name(p)) if folder.is_dir() else []
         images[side] = files[: args.num_test]
     if not images["A"]:
         raise KplateError(f"{args.dataroot / (args.phase + 'A')}: no images to test")
