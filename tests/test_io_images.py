@@ -169,6 +169,14 @@ def test_paths_inside_are_kept_as_spelled(tmp_path: Path) -> None:
     assert inside(unresolved, "d.png", manifest) == unresolved / "d.png"
 
 
+def test_a_relative_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert inside(Path("."), "a.png", Path("labels.csv")) == Path("a.png")
+    assert inside(Path("sub"), "a.png", Path("sub/labels.csv")) == Path("sub/a.png")
+    with pytest.raises(KplateError, match="points outside"):
+        inside(Path("."), "../a.png", Path("labels.csv"))
+
+
 # -- labels ----------------------------------------------------------------------------------
 
 

@@ -89,8 +89,8 @@ def inside(root: Path, name: str, manifest: Path) -> Path:
     """`root / name` for a manifest's file entry `name`, refused (a KplateError) unless it
     names a file inside `root`: checked on the spelling, not by resolving links, so a
     manifest can never make kplate read outside its folder."""
-    base = os.path.normpath(root)
-    spelled = os.path.normpath(os.path.join(base, name))
+    base = os.path.abspath(root)  # normalised, links not followed
+    spelled = os.path.abspath(os.path.join(base, name))
     if "\x00" in name or not spelled.startswith(os.path.join(base, "")):
         raise KplateError(
             f"{manifest}: file name {name!r} points outside {root}; "
