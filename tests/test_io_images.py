@@ -41,11 +41,13 @@ ONE_HOME = {
     ),
     "inside check": (re.compile(r"def _inside\b|def _safe_relative\b"), "io/images.py"),
 }
-#: Modules other engineers are restructuring right now (issue #14 items 1, 4 and the CLI):
-#: each still holds its own copy until it moves onto kplate.io.images.
+#: Copies left for now: gan/translate.py is being restructured on another branch (issue
+#: #14 item 4) and should move onto io.images.iter_labels / is_image_name; preview_cmd.py's
+#: `--real` crops keep their narrower jpg/jpeg/png set until its CLI rework lands. Remove
+#: an entry when its copy goes, and the guard holds the whole package.
 PENDING = {
     "gan/translate.py": {"suffix set name", "extension set", "labels.csv reader", "inside check"},
-    "cli/preview_cmd.py": {"suffix set name", "extension set", "Image.open"},
+    "cli/preview_cmd.py": {"suffix set name", "extension set"},
 }
 
 

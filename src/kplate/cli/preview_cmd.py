@@ -60,12 +60,13 @@ def real_crops(folder: Path, limit: int, seed: int = 0) -> list[Image.Image]:
     if len(files) > limit:
         picks = np.random.default_rng(seed).choice(len(files), size=limit, replace=False)
         files = [files[i] for i in sorted(picks)]
+    from kplate.io.images import UnreadableImage, open_image
+
     crops = []
     for path in files:
         try:
-            with Image.open(path) as image:
-                crops.append(image.convert("RGB"))
-        except OSError:
+            crops.append(open_image(path, "RGB"))
+        except UnreadableImage:
             continue  # an unreadable file is skipped, not fatal: the sheet is for looking
     return crops
 
