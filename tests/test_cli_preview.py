@@ -63,7 +63,7 @@ def test_preview_rejects_an_empty_real_folder(tmp_path, capsys) -> None:
     out, real = tmp_path / "s.png", tmp_path / "real"
     real.mkdir()
     assert main(["preview", "--real", str(real), "--out", str(out)]) == 2
-    assert "no .jpg or .png images" in capsys.readouterr().err
+    assert "no images (bmp, jpeg, jpg, png, webp) found" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(SHARED is None, reason="shared real crops not available")

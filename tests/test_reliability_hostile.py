@@ -13,8 +13,6 @@ import errno
 import io
 import json
 import os
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -23,24 +21,11 @@ from PIL import Image
 import kplate.dataset.build as build_module
 import kplate.io.files as files_module
 import kplate.pipeline.pool as pool_module
-from helpers import one_error_line, tree_bytes
+from helpers import one_error_line, png_header, tree_bytes
 from kplate.cli import main
 from kplate.io.manifest import read_metadata
 
 GEN = ["--seed", "4", "--height", "32", "--progress", "False"]
-
-
-def png_header(width: int, height: int) -> bytes:
-    """A tiny valid PNG that claims width x height pixels (a decompression bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def jpeg(seed: int) -> bytes:

@@ -15,10 +15,8 @@ import json
 import math
 import os
 import shutil
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import one_error_line, one_torch_thread
+from helpers import one_error_line, one_torch_thread, png_header
 from kplate.cli import main
 from kplate.errors import KplateError
 
@@ -35,18 +33,6 @@ ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"), OMP_NUM_THREADS="1", MKL_NU
 ENV["PYTHONWARNINGS"] = "ignore"
 OPTS = ["--height", "32", "--seed", "1", "--progress", "False"]
 GEN = ["--count", "2", *OPTS]
-
-
-def png_header(width: int, height: int) -> bytes:
-    """A tiny valid PNG that claims width x height pixels (a decompression bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data))
-        return struct.pack(">I", len(data)) + kind + data + crc
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def small_png(path: Path, seed: int = 0, size: tuple[int, int] = (48, 16)) -> Path:

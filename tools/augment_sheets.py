@@ -17,8 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from kplate.augment.presets import PRESETS, ranges_table  # noqa: E402
-from kplate.cli.preview_cmd import preview_sheet, real_crops  # noqa: E402
 from kplate.io.files import atomic_save_image  # noqa: E402
+from kplate.pipeline.preview import preview_sheet, real_crops  # noqa: E402
 
 DOC = REPO / "docs" / "augment.md"
 IMAGES = REPO / "docs" / "images" / "augment"

@@ -5,6 +5,10 @@ YAML alias bomb, a 10 GB "CSV") must give one line, never a hang or a MemoryErro
 files are stat()ed before they are opened: only regular files are opened at all, and only
 up to a size limit; images are opened through `open_image`, which refuses more than
 `MAX_PIXELS` before any pixel is decoded. docs/limits.md lists these limits.
+
+`open_image` and `IMAGE_SUFFIXES` are the lowest level of image reading, here because
+`render` (the glyph dir) comes before `io`; everything after `io` reads images through
+`kplate.io.images`, which builds its one decoding policy on them.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ import stat
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 
 from kplate.errors import KplateError
 
 MIB = 1 << 20
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+"""The file names read as images, in any letter case (why no .tif: see kplate.io.images)."""
 
 MAX_PIXELS = 40_000_000
 """Largest image decoded anywhere in kplate (width x height); plate crops are far smaller."""
@@ -117,12 +125,25 @@ def read_user_file(path: str | os.PathLike[str], limit: int, what: str) -> bytes
         raise KplateError(f"{path}: cannot read ({error.strerror})") from None
 
 
-class UnreadableImage(KplateError):
-    """An image that cannot be used: missing, not a regular file, a bomb or undecodable."""
+def is_image_name(name: str | os.PathLike[str]) -> bool:
+    """Whether a file name has one of the IMAGE_SUFFIXES (any letter case)."""
+    return os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
 
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+
+class UnreadableImage(KplateError):
+    """An image that cannot be used: missing, not a regular file, a bomb or undecodable.
+
+    `kind` says which: "unreadable" (missing, not a regular file, no permission),
+    "too large" (over the pixel limit; `detail` is "WxH pixels, limit N"), "bomb"
+    (Pillow's own bomb check) or "undecodable" (`detail` is the decoder's reason)."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], reason: str, kind: str = "unreadable", detail: str = ""
+    ) -> None:
         self.path = Path(path)
         self.reason = reason
+        self.kind = kind
+        self.detail = detail or reason
         super().__init__(f"{path}: cannot read image ({reason})")
 
 
@@ -147,26 +168,32 @@ def check_pixels(width: int, height: int, limit: int = MAX_PIXELS) -> str | None
 
 
 @contextlib.contextmanager
-def open_image(path: str | os.PathLike[str]) -> Iterator[Image.Image]:
-    """Image.open for a file on disk, refusing before any decoding what must not be read:
-    anything but a regular file, and more than MAX_PIXELS. Every failure inside the block
-    (truncated data, a decoder error) is an UnreadableImage naming the file."""
-    try:
-        regular_file_stat(path)
-    except OSError as error:
-        raise UnreadableImage(path, error.strerror or type(error).__name__) from None
+def open_image(
+    source: str | os.PathLike[str] | BinaryIO, max_pixels: int = MAX_PIXELS
+) -> Iterator[Image.Image]:
+    """Image.open, refusing before any decoding what must not be read: a path that is not
+    a regular file, and more than `max_pixels`. `source` may be bytes already read within
+    a limit (a file object). Every decoding failure inside the block (truncated data, a
+    decoder error) is an UnreadableImage naming the file."""
+    if isinstance(source, str | os.PathLike):
+        try:
+            regular_file_stat(source)
+        except OSError as error:
+            raise UnreadableImage(source, error.strerror or type(error).__name__) from None
+    name = source if isinstance(source, str | os.PathLike) else "<bytes>"
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as image:
-                reason = check_pixels(image.width, image.height)
+            with Image.open(source) as image:
+                reason = check_pixels(image.width, image.height, max_pixels)
                 if reason is not None:
-                    raise UnreadableImage(path, f"claims {reason}")
+                    raise UnreadableImage(name, f"claims {reason}", "too large", reason)
                 yield image
         except UnreadableImage:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise UnreadableImage(path, "decompression bomb (claims too many pixels)") from None
+            bomb = "decompression bomb (claims too many pixels)"
+            raise UnreadableImage(name, bomb, "bomb") from None
         except (OSError, ValueError, SyntaxError, EOFError) as error:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise UnreadableImage(path, reason) from None
+            raise UnreadableImage(name, reason, "undecodable") from None

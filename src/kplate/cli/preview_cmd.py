@@ -9,17 +9,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from kplate.cli.options import add_glyph_options, make_output_folder
 from kplate.errors import KplateError
 from kplate.io.files import atomic_save_image
 from kplate.io.paths import refuse_overlap
+from kplate.pipeline.preview import preview_sheet, real_crops
 from kplate.render import Renderer, glyph_source
-from kplate.render.sheet import contact_sheet
 
-REAL_SUFFIXES = {".jpg", ".jpeg", ".png"}
 #: The most augmented samples one sheet shows: a sheet is for looking at, and its pixels
 #: grow with the count.
 MAX_PREVIEW_COUNT = 1000
@@ -49,58 +45,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="sheet image to write (.png or .jpg)")
     add_glyph_options(parser)
     parser.set_defaults(handler=run)
-
-
-def real_crops(folder: Path, limit: int, seed: int = 0) -> list[Image.Image]:
-    """Up to `limit` real crops below `folder`, an even-handed seeded pick of all of them."""
-    if not folder.is_dir():
-        raise KplateError(f"{folder}: not a folder")
-    files = sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in REAL_SUFFIXES
-    )
-    if not files:
-        raise KplateError(f"{folder}: no .jpg or .png images found")
-    if len(files) > limit:
-        picks = np.random.default_rng(seed).choice(len(files), size=limit, replace=False)
-        files = [files[i] for i in sorted(picks)]
-    crops = []
-    for path in files:
-        try:
-            with Image.open(path) as image:
-                crops.append(image.convert("RGB"))
-        except OSError:
-            continue  # an unreadable file is skipped, not fatal: the sheet is for looking
-    return crops
-
-
-def preview_sheet(
-    spec: str,
-    text: str,
-    plate_type: str | None,
-    *,
-    count: int,
-    seed: int,
-    height: int,
-    columns: int = 4,
-    real: list[Image.Image] | None = None,
-    renderer: Renderer | None = None,
-) -> Image.Image:
-    """The clean plate, `count` augmentations of it and (optionally) real crops."""
-    from kplate.augment import build_augmenter
-    from kplate.pipeline import plate_seed
-
-    augmenter = build_augmenter(spec)
-    renderer = renderer or Renderer()
-    plate = renderer.render(text, plate_type, height=height)
-    items: list[tuple[np.ndarray | Image.Image, str]] = [(plate.image, "clean")]
-    for index in range(count):
-        rng = np.random.default_rng(plate_seed(seed, index))
-        image, _, _ = augmenter(plate.image, plate.record, rng)
-        items.append((image, f"{augmenter.name} #{index}"))
-    # Real crops come after the synthetic ones, so the two can be compared row by row.
-    items.extend((crop, "real") for crop in real or [])
-    cell = min(height, 96)
-    return contact_sheet(items, columns=columns, cell_height=cell)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,10 +14,9 @@ from pathlib import Path
 
 from kplate.dataset.split import normalise_text
 from kplate.errors import KplateError
-from kplate.io.manifest import LABELS_CSV, METADATA, iter_labelled_images
+from kplate.io.images import IMAGE_SUFFIXES, is_image_name, iter_labels, label_manifest
+from kplate.io.manifest import METADATA
 from kplate.limits import MAX_IMAGE_BYTES, read_limited
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 
 
 class CandidatePath(type(Path())):  # type: ignore[misc]
@@ -63,25 +62,9 @@ def _walk(root: Path, exclude: set[Path]) -> list[Path]:
         found.extend(
             CandidatePath(here, f)
             for f in sorted(files)
-            if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES
+            if not f.startswith(".") and is_image_name(f)
         )
     return found
-
-
-def _inside(path: Path, root: Path, manifest: Path) -> Path:
-    """A manifest's file entry, refused unless it names a file inside the folder.
-
-    Checked on the spelling (no escaping `..`, no absolute path elsewhere, no NUL), not by
-    resolving links, so a manifest can never make kplate read outside its folder.
-    """
-    spelled = os.path.normpath(path)
-    if "\x00" in spelled or not spelled.startswith(os.path.join(str(root), "")):
-        shown = _relative(path, root).replace("\x00", "\\x00")
-        raise KplateError(
-            f"{manifest}: file entry '{shown}' is outside {root}; "
-            "entries must be paths inside the folder"
-        )
-    return path
 
 
 def scan_domain(root: Path, flag: str, *, exclude: tuple[Path, ...] = ()) -> Domain:
@@ -91,17 +74,15 @@ def scan_domain(root: Path, flag: str, *, exclude: tuple[Path, ...] = ()) -> Dom
     if not root.is_dir():
         raise KplateError(f"{flag} {root}: not a folder")
     root = root.resolve()
-    manifest = next((root / n for n in (METADATA, LABELS_CSV) if (root / n).is_file()), None)
+    manifest = label_manifest(root)
     if manifest is not None:
         kind = "kplate" if manifest.name == METADATA else "labels.csv"
         try:
             rows = [
                 Candidate(
-                    CandidatePath(_inside(path, root, manifest)),
-                    _relative(path, root),
-                    normalise_text(text),
+                    CandidatePath(row.path), _relative(row.path, root), normalise_text(row.text)
                 )
-                for path, text, _ in iter_labelled_images(root)
+                for row in iter_labels(root)
             ]
         except (KeyError, TypeError) as error:
             raise KplateError(f"{manifest}: missing column or field {error}") from None

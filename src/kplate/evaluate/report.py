@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from kplate.io.files import atomic_save_image, atomic_write_text
+from kplate.io.images import UnreadableImage, open_image
 
 STYLE = """
 body{font-family:sans-serif;margin:1.5em;max-width:1200px;color:#222}
@@ -78,9 +79,8 @@ def save_thumbnail(source: Path | Image.Image, out: Path, name: str, height: int
         if isinstance(source, Image.Image):
             image = source.convert("RGB")
         else:
-            with Image.open(source) as opened:
-                image = opened.convert("RGB")
-    except OSError:
+            image = open_image(source, "RGB")
+    except UnreadableImage:
         image = Image.new("RGB", (height * 3, height), (200, 200, 200))
     width = max(1, round(image.width * height / max(1, image.height)))
     atomic_save_image(image.resize((width, height), Image.Resampling.BILINEAR), out / relative)
@@ -93,9 +93,8 @@ def sample_grid(paths: Sequence[Path], out: Path, name: str, columns: int = 6) -
     tiles = []
     for path in paths:
         try:
-            with Image.open(path) as image:
-                tiles.append(np.asarray(image.convert("RGB").resize((tile_w, tile_h))))
-        except OSError:
+            tiles.append(np.asarray(open_image(path, "RGB").resize((tile_w, tile_h))))
+        except UnreadableImage:
             continue
     rows = max(1, -(-len(tiles) // columns))
     sheet = np.full(

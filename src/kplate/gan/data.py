@@ -24,13 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
+from PIL import Image
 
 from kplate.errors import KplateError
 from kplate.gan.config import round_width
-from kplate.limits import open_image
-
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+from kplate.io.images import is_image_name, open_image
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -40,19 +38,16 @@ def list_images(folder: Path) -> list[Path]:
     # Anything with an image name that is not a folder is kept: a dangling link, a link
     # loop, a FIFO or a device is then named by open_rgb as unreadable (never opened),
     # instead of the domain silently losing an image.
-    files = sorted(
-        p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir()
-    )
+    files = sorted(p for p in folder.iterdir() if is_image_name(p) and not p.is_dir())
     if not files:
         raise KplateError(f"{folder}: no images (.jpg or .png) in this domain")
     return files
 
 
 def open_rgb(path: Path) -> Image.Image:
-    """Decode one image upright and as RGB; a missing or unreadable file, a FIFO or device,
+    """`kplate.io.images.open_image` as RGB: a missing or unreadable file, a FIFO or device,
     or more than MAX_PIXELS is the user's error (`UnreadableImage`, one line naming it)."""
-    with open_image(path) as image:
-        return ImageOps.exif_transpose(image).convert("RGB")
+    return open_image(path, "RGB")
 
 
 def _to_tensor(image: Image.Image, height: int, width: int) -> torch.Tensor:

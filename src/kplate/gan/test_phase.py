@@ -15,9 +15,10 @@ import numpy as np
 
 from kplate.errors import KplateError
 from kplate.gan.distributed import resolve_device
-from kplate.gan.translate import IMAGE_SUFFIXES, read_rgb
+from kplate.gan.translate import read_rgb
 from kplate.gan.translator import Translator, resolve_checkpoint
 from kplate.io.files import atomic_save_image, atomic_write_text
+from kplate.io.images import is_image_name
 from kplate.io.paths import refuse_overlap
 
 
@@ -45,7 +46,7 @@ class TestPhase:
         folder = Path(self.dataroot) / f"{self.phase}{side}"
         if not folder.is_dir():
             return []
-        files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in folder.glob("*") if is_image_name(p))
         return files[: self.num_test]
 
 

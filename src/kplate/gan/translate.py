@@ -9,7 +9,7 @@ torchrun launch split the work. The model itself is `kplate.gan.translator.Trans
 from __future__ import annotations
 
 import contextlib
-import csv
+import posixpath
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,12 +25,11 @@ from kplate.gan.data import open_rgb
 from kplate.gan.distributed import DistInfo, barrier, gather_objects
 from kplate.gan.translator import ModelInfo, Translator, resolve_checkpoint, translation_record
 from kplate.io.files import encode_image
+from kplate.io.images import Labelled, is_image_name, iter_labels, label_manifest
 from kplate.io.manifest import (
-    LABELS_CSV,
     METADATA,
     dumps_line,
     iter_metadata,
-    read_metadata,
 )
 from kplate.io.paths import refuse_overlap
 from kplate.io.run_folder import (
@@ -43,7 +42,6 @@ from kplate.io.run_folder import (
 )
 
 __all__ = [  # ModelInfo, Translator and resolve_checkpoint live in translator.py
-    "IMAGE_SUFFIXES",
     "InputItem",
     "ModelInfo",
     "TranslateSummary",
@@ -55,8 +53,6 @@ __all__ = [  # ModelInfo, Translator and resolve_checkpoint live in translator.p
     "translated_entry",
 ]
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
 
 @dataclass(frozen=True)
 class InputItem:
@@ -67,14 +63,8 @@ class InputItem:
     entry: dict[str, Any]
 
 
-def _safe_relative(root: Path, name: str, where: str) -> str:
-    rel = Path(name)
-    if rel.is_absolute() or ".." in rel.parts or "\x00" in name or not name.strip():
-        raise KplateError(f"{where}: file name '{name}' points outside {root}")
-    return rel.as_posix()
-
-
 def _output_name(rel: str) -> str:
+    rel = posixpath.normpath(rel)  # `a/../b.png` (inside the folder) is written as `b.png`
     return rel if rel.startswith(f"{IMAGES}/") else f"{IMAGES}/{rel}"
 
 
@@ -82,29 +72,39 @@ def list_inputs(root: Path) -> list[InputItem]:
     """A kplate dataset (metadata.jsonl), a labels.csv folder or any folder of images."""
     if not root.is_dir():
         raise KplateError(f"{root}: input folder not found")
-    items: list[InputItem] = []
-    if (root / METADATA).is_file():
-        for line, entry in enumerate(read_metadata(root / METADATA), start=1):
-            rel = _safe_relative(root, str(entry.get("file_name", "")), f"{root / METADATA}:{line}")
-            items.append(InputItem(root / rel, rel, dict(entry)))
-    elif (root / LABELS_CSV).is_file():
-        with open(root / LABELS_CSV, encoding="utf-8-sig", newline="") as handle:
-            for line, row in enumerate(csv.DictReader(handle), start=2):
-                rel = _safe_relative(root, row.get("file") or "", f"{root / LABELS_CSV}:{line}")
-                entry = {"file_name": _output_name(rel), "text": row.get("text") or None}
-                if row.get("style") or row.get("type"):
-                    entry["type"] = row.get("type") or row.get("style")
-                items.append(InputItem(root / rel, entry["file_name"], entry))
+    if label_manifest(root) is not None:
+        items = [_labelled_item(labelled) for labelled in _labels(root)]
     else:
-        for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
-            if path.is_file() and not any(
-                part.startswith(".") for part in path.relative_to(root).parts
-            ):
-                rel = _output_name(path.relative_to(root).as_posix())
-                items.append(InputItem(path, rel, {"file_name": rel, "text": None}))
+        items = [
+            InputItem(path, name, {"file_name": name, "text": None})
+            for path in sorted(p for p in root.rglob("*") if is_image_name(p))
+            if path.is_file()
+            and not any(part.startswith(".") for part in path.relative_to(root).parts)
+            for name in [_output_name(path.relative_to(root).as_posix())]
+        ]
     if not items:
         raise KplateError(f"{root}: no images to translate")
     return items
+
+
+def _labels(root: Path) -> list[Labelled]:
+    manifest = label_manifest(root)
+    try:
+        return list(iter_labels(root))
+    except (KeyError, TypeError) as error:
+        raise KplateError(f"{manifest}: missing column or field {error}") from None
+
+
+def _labelled_item(labelled: Labelled) -> InputItem:
+    """A manifest entry as an input: a kplate entry keeps all its labels; a labels.csv row
+    gives its text and type."""
+    if labelled.entry is not None:  # a kplate output: its names are kept as they are
+        return InputItem(labelled.path, posixpath.normpath(labelled.name), dict(labelled.entry))
+    name = _output_name(labelled.name)
+    entry: dict[str, Any] = {"file_name": name, "text": labelled.text or None}
+    if labelled.type:
+        entry["type"] = labelled.type
+    return InputItem(labelled.path, name, entry)
 
 
 def read_rgb(path: Path) -> np.ndarray:

@@ -3,6 +3,7 @@
 
 `metadata.jsonl` is the source of truth while a run is in progress: it is appended one
 line per finished image. The other manifests are derived from it when the run completes.
+Labelled folders (metadata.jsonl or labels.csv) are read through `kplate.io.images.iter_labels`.
 """
 
 from __future__ import annotations
@@ -126,18 +127,3 @@ def write_lmdb(out: Path) -> None:
     env.close()
     shutil.rmtree(final, ignore_errors=True)
     building.rename(final)
-
-
-def iter_labelled_images(root: str | Path) -> Iterator[tuple[Path, str, dict[str, Any] | None]]:
-    """(image path, text, metadata entry or None) for a kplate dataset or a labels.csv folder."""
-    root = Path(root)
-    if (root / METADATA).is_file():
-        for entry in iter_metadata(root / METADATA):
-            yield root / entry["file_name"], entry["text"], entry
-        return
-    if (root / LABELS_CSV).is_file():
-        with open(root / LABELS_CSV, encoding="utf-8-sig", newline="") as handle:
-            for row in csv.DictReader(handle):
-                yield root / row["file"], row["text"], None
-        return
-    raise KplateError(f"{root}: no {METADATA} or {LABELS_CSV} found")

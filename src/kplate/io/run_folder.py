@@ -27,6 +27,7 @@ from typing import Any
 
 from kplate.errors import KplateError
 from kplate.io.files import atomic_write_text
+from kplate.io.images import is_image_name
 from kplate.io.lock import LOCK_FILE, claimed_folder, refuse_if_busy
 from kplate.io.manifest import (
     GT_TXT,
@@ -47,7 +48,6 @@ LMDB_FILES = frozenset({"data.mdb", "lock.mdb"})
 #: The commands that write run folders, known by `run.json`'s "command" key, or, in
 #: folders written before that key existed, by the keys only that command records.
 COMMAND_KEYS = {"generate": ("config", "naming"), "translate": ("input", "model")}
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 SHOWN_FOREIGN = 3
 
 
@@ -151,8 +151,7 @@ def _image_names(record: dict[str, Any] | None) -> Callable[[str], bool]:
 
         return generated
     return lambda rel: (
-        rel.startswith(f"{IMAGES}/")
-        and (rel.lower().endswith(IMAGE_SUFFIXES) or bool(temporary.fullmatch(rel)))
+        rel.startswith(f"{IMAGES}/") and (is_image_name(rel) or bool(temporary.fullmatch(rel)))
     )
 
 
@@ -200,7 +199,7 @@ def _listed(out: Path, record: dict[str, Any] | None, candidates: set[str]) -> s
     so a manifest can never make a user's other files the run's own."""
     found: set[str] = set()
     path = out / METADATA
-    candidates = {c for c in candidates if c.lower().endswith(IMAGE_SUFFIXES)}
+    candidates = {c for c in candidates if is_image_name(c)}
     if command_of(record) != "translate" or not candidates or not path.is_file():
         return found
     with open(path, "rb") as handle:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from kplate.errors import KplateError, MissingGlyphError
-from kplate.limits import UnreadableImage, open_image
+from kplate.limits import UnreadableImage, is_image_name, open_image
 from kplate.spec.geometry import GlyphKind
 
 #: Regulation ink heights in mm that the other sources are scaled to.
@@ -183,8 +183,6 @@ class GlyphDirGlyphs(_RasterGlyphs):
     its middle column gap, so its syllables can go into separate cells.
     """
 
-    EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.name = f"glyph-dir {self.root}"
@@ -200,7 +198,7 @@ class GlyphDirGlyphs(_RasterGlyphs):
             # recursively and prefer the white-plate variant, which has the cleanest ink.
             files = sorted(folder.rglob("*"), key=lambda f: ("white" not in str(f), str(f)))
             for file in files:
-                if file.suffix.lower() not in self.EXTENSIONS:
+                if not is_image_name(file):
                     continue
                 stem = file.stem.split("_")[0]
                 if len(stem) == 1:
