@@ -33,3 +33,24 @@ def test_generate_takes_an_augmenter_and_a_renderer_object() -> None:
         assert np.array_equal(a.image, b.image)
         assert a.to_dict() == b.to_dict()
     assert all(s.augment is None for s in generate(clean))
+
+
+def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path, capsys) -> None:
+    import pytest
+
+    from kplate.cli import main
+    from kplate.dataset import DatasetOptions
+    from kplate.errors import OptionError
+
+    with pytest.raises(OptionError, match=r"^count must be 0 or more, got -1$"):
+        GenerateConfig(count=-1)
+    with pytest.raises(OptionError, match=r"^weights 1,-2: must be non-negative"):
+        GenerateConfig(count=1, types=GenerateConfig().types[:2], weights=(1.0, -2.0))
+    with pytest.raises(OptionError, match=r"^max_images must be 1 or more, got 0$"):
+        DatasetOptions(synthetic=tmp_path, real=tmp_path, out=tmp_path / "o", max_images=0)
+    assert main(["generate", "--count", "-1", "--out", str(tmp_path / "g")]) == 2
+    assert capsys.readouterr().err == "kplate generate: error: --count must be 0 or more, got -1\n"
+    # The earlier project's spelling of the flag reaches the same parameter: the message
+    # names the flag's first spelling.
+    assert main(["generate", "--number_of_plates", "-1", "--out", str(tmp_path / "g")]) == 2
+    assert "--count must be 0 or more" in capsys.readouterr().err

@@ -18,3 +18,18 @@ class InvalidPlateError(KplateError, ValueError):
 
 class MissingGlyphError(KplateError):
     """The chosen glyph source cannot draw a character that the plate needs."""
+
+
+class OptionError(KplateError):
+    """A bad value for one named option of the Python API. Its text names the parameter
+    (`count must be 0 or more`); the command line names the flag instead (`--count ...`),
+    so only the CLI speaks of `--flags`."""
+
+    def __init__(self, option: str, template: str) -> None:
+        self.option = option
+        self.template = template  # with `{option}` where the name goes
+        super().__init__(template.format(option=option))
+
+    def named(self, flag: str) -> str:
+        """The message with the option called `flag`."""
+        return self.template.format(option=flag)
