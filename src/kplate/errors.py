@@ -28,8 +28,9 @@ class OptionError(KplateError):
     def __init__(self, option: str, template: str) -> None:
         self.option = option
         self.template = template  # with `{option}` where the name goes
-        super().__init__(template.format(option=option))
+        super().__init__(self.named(option))
 
     def named(self, flag: str) -> str:
-        """The message with the option called `flag`."""
-        return self.template.format(option=flag)
+        """The message with the option called `flag` (a plain replace: a value in the
+        message may hold braces of its own, a path say)."""
+        return self.template.replace("{option}", flag)
