@@ -28,6 +28,7 @@ _EXPORTS = {
     "GenerateConfig": "kplate.pipeline",
     "WriteOptions": "kplate.pipeline",
     "generate": "kplate.pipeline",
+    "Sample": "kplate.pipeline",
     "write_dataset": "kplate.pipeline",
     "KplateError": "kplate.errors",
 }
@@ -37,6 +38,7 @@ __all__ = [
     "KplateError",
     "PlateType",
     "Renderer",
+    "Sample",
     "WriteOptions",
     "__version__",
     "build_augmenter",
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
     from kplate.augment.pipeline import build_augmenter
     from kplate.errors import KplateError
     from kplate.numbers import sample, validate
-    from kplate.pipeline import GenerateConfig, WriteOptions, generate, write_dataset
+    from kplate.pipeline import GenerateConfig, Sample, WriteOptions, generate, write_dataset
     from kplate.render import Renderer
     from kplate.render.plate import render_plate
     from kplate.spec.types import PlateType

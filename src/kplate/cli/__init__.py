@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType, ModuleType
 
 from kplate import __version__
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.extras import missing_extra
 
 
@@ -98,7 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _sigterm_as_interrupt():
             return int(args.handler(args) or 0)
     except KplateError as error:
-        print(f"kplate {args.command}: error: {one_line(str(error))}", file=sys.stderr)
+        message = str(error)
+        if isinstance(error, OptionError):
+            message = error.named(flag_of(parser, args.command, error.option))
+        print(f"kplate {args.command}: error: {one_line(message)}", file=sys.stderr)
         return error.exit_code
     except Terminated:
         print(f"kplate {args.command}: terminated", file=sys.stderr)
@@ -118,6 +121,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"kplate {args.command}: error: {missing}", file=sys.stderr)
         return missing.exit_code
+
+
+def flag_of(parser: argparse.ArgumentParser, command: str, option: str) -> str:
+    """The flag by which `command` takes the API's parameter `option` (its argparse dest):
+    its first spelling, `--count` before `--number_of_plates`."""
+    for action in parser._subparsers._group_actions if parser._subparsers else []:
+        sub = getattr(action, "choices", {}).get(command)
+        for each in getattr(sub, "_actions", []):
+            if each.dest == option and each.option_strings:
+                return each.option_strings[0]
+    return "--" + option.replace("_", "-")
 
 
 def one_line(message: str, limit: int = 400) -> str:

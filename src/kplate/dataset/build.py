@@ -31,7 +31,7 @@ from kplate.dataset.split import (
     require_training_images,
     selection_order,
 )
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.io.files import atomic_write_text, folder_mode
 from kplate.io.lock import BUSY, PathLock, is_locked
 from kplate.io.manifest import dumps_strict
@@ -66,11 +66,12 @@ class DatasetOptions:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.test_fraction < 1.0:
-            raise KplateError(
-                f"--test-fraction must be at least 0 and below 1, got {self.test_fraction}"
+            raise OptionError(
+                "test_fraction",
+                f"{{option}} must be at least 0 and below 1, got {self.test_fraction}",
             )
         if self.max_images is not None and self.max_images < 1:
-            raise KplateError(f"--max-images must be 1 or more, got {self.max_images}")
+            raise OptionError("max_images", f"{{option}} must be 1 or more, got {self.max_images}")
 
     @property
     def phases(self) -> tuple[Phase, ...]:

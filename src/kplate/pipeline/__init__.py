@@ -13,7 +13,7 @@ never import the GAN.
 
 from kplate.io.naming import FileNaming, ImageFormat
 from kplate.pipeline.config import MAX_SEED, GenerateConfig
-from kplate.pipeline.factory import PlateFactory, generate, plate_seed, random_type
+from kplate.pipeline.factory import PlateFactory, Sample, generate, plate_seed, random_type
 from kplate.pipeline.pool import MAX_WORKERS
 from kplate.pipeline.write import RunSummary, Step, WriteOptions, shard_indices, write_dataset
 
@@ -25,6 +25,7 @@ __all__ = [
     "ImageFormat",
     "PlateFactory",
     "RunSummary",
+    "Sample",
     "Step",
     "WriteOptions",
     "generate",

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.io.naming import ImageFormat
 from kplate.render.plate import check_size
 from kplate.spec.types import PlateType, plate_characters
@@ -38,28 +38,38 @@ class GenerateConfig:
     def __post_init__(self) -> None:
         """Every number is checked here, before anything is drawn or written."""
         if self.plates is None and self.count < 0:
-            raise KplateError(f"--count must be 0 or more, got {self.count}")
+            raise OptionError("count", f"{{option}} must be 0 or more, got {self.count}")
         if not 0 <= self.seed <= MAX_SEED:
-            raise KplateError(f"--seed must be 0 to {MAX_SEED} (2**63 - 1), got {self.seed}")
+            raise OptionError(
+                "seed", f"{{option}} must be 0 to {MAX_SEED} (2**63 - 1), got {self.seed}"
+            )
         if not self.types:
             raise KplateError("no plate types selected")
         repeated = [t.value for t, n in Counter(self.types).items() if n > 1]
         if repeated:
-            raise KplateError(f"--types names {', '.join(repeated)} more than once")
+            raise OptionError("types", f"{{option}} names {', '.join(repeated)} more than once")
         if self.weights is not None:
             self._check_weights(self.weights)
         if not 1 <= self.jpeg_quality <= 100:
-            raise KplateError(f"JPEG quality must be 1 to 100, got {self.jpeg_quality}")
+            raise OptionError(
+                "jpeg_quality", f"{{option}} must be 1 to 100, got {self.jpeg_quality}"
+            )
         check_size(self.drawn_types(), self.height, self.width)
 
     def _check_weights(self, weights: tuple[float, ...]) -> None:
         shown = ",".join(f"{w:g}" for w in weights)
         if len(weights) != len(self.types):
-            raise KplateError(f"--weights has {len(weights)} values for {len(self.types)} types")
+            raise OptionError(
+                "weights", f"{{option}} has {len(weights)} values for {len(self.types)} types"
+            )
         if not all(math.isfinite(w) for w in weights) or not math.isfinite(sum(weights)):
-            raise KplateError(f"--weights {shown}: every weight and their sum must be finite")
+            raise OptionError(
+                "weights", f"{{option}} {shown}: every weight and their sum must be finite"
+            )
         if any(w < 0 for w in weights) or sum(weights) <= 0:
-            raise KplateError(f"--weights {shown}: must be non-negative with a positive sum")
+            raise OptionError(
+                "weights", f"{{option}} {shown}: must be non-negative with a positive sum"
+            )
 
     def drawn_types(self) -> list[PlateType]:
         """The types this run can draw: those of the CSV rows, or those with a weight."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from kplate.numbers import sample, validate
 from kplate.pipeline.config import GenerateConfig
 from kplate.render import Renderer, glyph_source
 from kplate.render.glyphs import require as require_glyphs
+from kplate.render.record import PlateRecord
 from kplate.spec.types import EXAMPLES, PlateType
 
 if TYPE_CHECKING:
@@ -38,12 +40,48 @@ def plate_seed(run_seed: int, index: int) -> int:
     return z >> 1
 
 
-class PlateFactory:
-    """Makes image `index` of a run. One per process; it keeps the renderer's caches warm."""
+@dataclass(frozen=True)
+class Sample:
+    """One generated plate: its pixels, its labels (the record, with every character box),
+    the augmentation parameters it was drawn with (None when clean), and where it sits in
+    its run. It unpacks as `(image, entry)`, so `for image, entry in generate(config)`
+    reads the metadata.jsonl object directly."""
 
-    def __init__(self, config: GenerateConfig, augmenter: Augmenter | None = None) -> None:
+    image: np.ndarray
+    record: PlateRecord
+    augment: dict[str, Any] | None
+    seed: int
+    index: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metadata.jsonl entry (`file_name` is None until a writer names the file)."""
+        entry: dict[str, Any] = {"file_name": None}
+        entry.update(self.record.to_dict())
+        entry["seed"] = self.seed
+        entry["index"] = self.index
+        entry["augment"] = self.augment
+        return entry
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.image
+        yield self.to_dict()
+
+
+class PlateFactory:
+    """Makes image `index` of a run. One per process; it keeps the renderer's caches warm.
+
+    The augmenter and renderer are built from the config's names unless given as
+    objects (an `Augmenter` from `build_augmenter`, any callable of the same shape, or a
+    `Renderer` with its own glyph source)."""
+
+    def __init__(
+        self,
+        config: GenerateConfig,
+        augmenter: Augmenter | None = None,
+        renderer: Renderer | None = None,
+    ) -> None:
         self.config = config
-        self.renderer = Renderer(glyph_source(config.font, config.glyph_dir))
+        self.renderer = renderer or Renderer(glyph_source(config.font, config.glyph_dir))
         self.augmenter = augmenter if augmenter is not None else _build_augmenter(config.augment)
 
     def check(self) -> None:
@@ -68,6 +106,11 @@ class PlateFactory:
     def make(self, index: int, *, reuse: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
         """Image `index` and its metadata entry. With `reuse`, the clean image lives in a
         buffer that the next `reuse` call overwrites (for callers that encode at once)."""
+        image, entry = self.sample(index, reuse=reuse)
+        return image, entry
+
+    def sample(self, index: int, *, reuse: bool = False) -> Sample:
+        """Plate `index` of the run as a typed sample (see `make` for `reuse`)."""
         seed = plate_seed(self.config.seed, index)
         rng = random.Random(seed)
         if self.config.plates is not None:
@@ -82,12 +125,7 @@ class PlateFactory:
         image, record, params = plate.image, plate.record, None
         if self.augmenter is not None:
             image, record, params = self.augmenter(image, record, np.random.default_rng(seed))
-        entry: dict[str, Any] = {"file_name": None}
-        entry.update(record.to_dict())
-        entry["seed"] = seed
-        entry["index"] = index
-        entry["augment"] = params
-        return image, entry
+        return Sample(image, record, params, seed, index)
 
 
 def _draw_type(config: GenerateConfig, rng: random.Random) -> PlateType:
@@ -109,9 +147,15 @@ def _build_augmenter(spec: str | None) -> Augmenter | None:
 
 
 def generate(
-    config: GenerateConfig, indices: range | None = None
-) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
-    """Yield (RGB image, metadata entry) for each image of the run, in index order."""
-    factory = PlateFactory(config)
+    config: GenerateConfig,
+    indices: range | None = None,
+    *,
+    augmenter: Augmenter | None = None,
+    renderer: Renderer | None = None,
+) -> Iterator[Sample]:
+    """Yield a `Sample` for each image of the run, in index order; each unpacks as
+    `(RGB image, metadata entry)`. `augmenter` and `renderer` objects, when given, replace
+    what the config names (`write_dataset` takes names only: they go into run.json)."""
+    factory = PlateFactory(config, augmenter, renderer)
     for index in indices if indices is not None else range(config.total):
-        yield factory.make(index)
+        yield factory.sample(index)

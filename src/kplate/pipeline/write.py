@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from kplate import __version__
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.extras import require
 from kplate.io.files import discard_stdout, encode_image
 from kplate.io.manifest import METADATA, dumps_line
@@ -144,7 +144,9 @@ def write_dataset(
     user's on start.
     """
     if not 1 <= options.workers <= MAX_WORKERS:
-        raise KplateError(f"--workers must be 1 to {MAX_WORKERS}, got {options.workers}")
+        raise OptionError(
+            "workers", f"{{option}} must be 1 to {MAX_WORKERS}, got {options.workers}"
+        )
     indices = shard_indices(config.total, options.shard)
     factory = PlateFactory(config)
     factory.check()

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.numbers import PlateNumber, is_orange_construction, validate
 from kplate.render.emblems import MmCanvas, draw_emblems, rounded_rectangle
 from kplate.render.glyphs import NOMINAL_HEIGHT, GlyphSource, glyph_source, require
@@ -113,9 +113,10 @@ def output_size(geo: PlateGeometry, height: int | None, width: int | None) -> tu
     """
     for name, given in (("height", height), ("width", width)):
         if given is not None and not MIN_SIDE <= given <= MAX_SIDE:
-            raise KplateError(
-                f"--{name} {given}: plate images must be {MIN_SIDE} to {MAX_SIDE} pixels "
-                "high and wide"
+            raise OptionError(
+                name,
+                f"{{option}} {given}: plate images must be {MIN_SIDE} to {MAX_SIDE} pixels "
+                "high and wide",
             )
     if height is None and width is None:
         height = DEFAULT_HEIGHT
@@ -131,10 +132,11 @@ def output_size(geo: PlateGeometry, height: int | None, width: int | None) -> tu
     if max(width, height) > MAX_SIDE:
         given_flag = "height" if derived == "width" else "width"
         given_value = height if derived == "width" else width
-        raise KplateError(
-            f"--{given_flag} {given_value}: a {geo.plate_type} plate would be {width}x{height} "
+        raise OptionError(
+            given_flag,
+            f"{{option}} {given_value}: a {geo.plate_type} plate would be {width}x{height} "
             f"pixels, and each side must be {MIN_SIDE} to {MAX_SIDE}; give a smaller "
-            f"--{given_flag}, or both --height and --width"
+            "{option}, or fix both the height and the width",
         )
     return width, height
 
