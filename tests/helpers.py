@@ -57,3 +57,14 @@ def png_header(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+#: A tiny `kplate train` run (lite, height 24, 4 steps, a checkpoint every 2), for the
+#: reliability tests that kill, lock or refuse training.
+TINY_TRAIN = [
+    "--profile", "lite", "--height", "24", "--batch-size", "2", "--num-patches", "16",
+    "--steps", "4", "--save-every", "2", "--seed", "3", "--device", "cpu",
+    "--log-every", "1", "--image-every", "100", "--no-progress",
+]  # fmt: skip
+#: The start-up line (model, data, steps) that `kplate train` prints before an error line.
+TRAIN_STARTUP = ("cut (", "fastcut (")

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from helpers import TINY_TRAIN as TRAIN
+from helpers import TRAIN_STARTUP as STARTUP
 from helpers import one_error_line, tree_bytes
 from killpoint import KILLPOINT
 from kplate.cli import main
@@ -37,12 +39,6 @@ ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"), OMP_NUM_THREADS="1", MKL_NU
 ENV["PYTHONWARNINGS"] = "ignore"
 GEN = ["--height", "32", "--progress", "False"]
 APART = "choose an output folder apart from every input"
-TRAIN = [
-    "--profile", "lite", "--height", "24", "--batch-size", "2", "--num-patches", "16",
-    "--steps", "4", "--save-every", "2", "--seed", "3", "--device", "cpu",
-    "--log-every", "1", "--image-every", "100", "--no-progress",
-]  # fmt: skip
-STARTUP = ("cut (", "fastcut (")
 
 
 def snapshot(root: Path) -> dict[str, object]:

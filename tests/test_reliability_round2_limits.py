@@ -24,6 +24,8 @@ import pytest
 import torch
 from PIL import Image
 
+from helpers import TINY_TRAIN as TRAIN
+from helpers import TRAIN_STARTUP as STARTUP
 from helpers import one_error_line, one_torch_thread, png_header
 from kplate.cli import main
 from kplate.errors import KplateError
@@ -164,13 +166,6 @@ def test_every_numeric_training_setting_has_bounds() -> None:
 
 
 # -- training: divergence, resume -------------------------------------------------------------
-
-TRAIN = [
-    "--profile", "lite", "--height", "24", "--batch-size", "2", "--num-patches", "16",
-    "--steps", "4", "--save-every", "2", "--seed", "3", "--device", "cpu",
-    "--log-every", "1", "--image-every", "100", "--no-progress",
-]  # fmt: skip
-STARTUP = ("cut (", "fastcut (")
 
 
 def make_dataroot(root: Path) -> Path:

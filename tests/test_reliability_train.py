@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers import TINY_TRAIN as TRAIN
+from helpers import TRAIN_STARTUP as STARTUP
 from helpers import one_error_line
 from killpoint import KILLPOINT
 from kplate.cli import main
@@ -35,13 +37,6 @@ ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"), OMP_NUM_THREADS="1", MKL_NU
 ENV["PYTHONWARNINGS"] = "ignore"
 
 STEPS = 4
-#: The start-up line (model, data, steps) that may come before an error line.
-STARTUP = ("cut (", "fastcut (")
-TRAIN = [
-    "--profile", "lite", "--height", "24", "--batch-size", "2", "--num-patches", "16",
-    "--steps", str(STEPS), "--save-every", "2", "--seed", "3", "--device", "cpu",
-    "--log-every", "1", "--image-every", "100", "--no-progress",
-]  # fmt: skip
 
 
 def make_tiny_dataroot(root: Path) -> Path:
