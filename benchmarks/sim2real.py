@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
 DEFAULT_REAL = REPO.parent / "shared" / "data" / "real_dev"
-# The real crops' mix of plate styles, roughly, so the synthetic sets cover the same types.
+# The real crops' mix of plate types, roughly, so the synthetic sets cover the same types.
 TYPE_WEIGHTS = {
     "private_2digit": 0.40,
     "private_3digit": 0.24,
@@ -58,7 +58,7 @@ def split_real(real: Path, work: Path, seed: int, gan_share: float) -> tuple[Pat
         (folder / "images").mkdir(parents=True, exist_ok=True)
         with open(folder / "labels.csv", "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["file", "text", "style"])
+            writer.writerow(["file", "text", "type"])
             for row in part:
                 link = folder / "images" / Path(row["file"]).name
                 if not link.exists():
@@ -227,7 +227,7 @@ def main() -> None:
                 "cer": metrics["cer"],
                 "realism_accuracy": None if realism is None else realism["accuracy"],
                 "realism_ci95": None if realism is None else realism["ci95"],
-                "per_style": metrics.get("per_style"),
+                "per_type": metrics.get("per_type"),
             }
         )
         print(

@@ -92,8 +92,8 @@ def test_alignment_and_metrics_are_exact() -> None:
     m = recognition_metrics(labels, preds, ["a", "a", "b", "c"])
     assert m["count"] == 4 and m["exact_accuracy"] == 0.25
     assert m["cer"] == pytest.approx(3 / (7 + 7 + 7 + 9))
-    assert m["per_style"]["a"] == {"count": 2, "exact_accuracy": 0.5, "cer": 1 / 14}
-    assert m["per_style"]["b"]["cer"] == pytest.approx(1 / 7)
+    assert m["per_type"]["a"] == {"count": 2, "exact_accuracy": 0.5, "cer": 1 / 14}
+    assert m["per_type"]["b"]["cer"] == pytest.approx(1 / 7)
     positions = {p["position"]: (p["count"], p["accuracy"]) for p in m["per_position"]}
     assert positions[2] == (4, 0.75)  # 가 read as 나 once
     assert positions[6] == (4, 0.75)  # "34나567" is one short
@@ -117,12 +117,12 @@ def test_wilson_interval() -> None:
 
 def test_recognition_report_has_every_key_and_sane_values(recognition_report, csv_set) -> None:
     result = json.loads((recognition_report / "recognition.json").read_text(encoding="utf-8"))
-    for key in ("exact_accuracy", "cer", "per_style", "per_position", "confusions", "samples",
+    for key in ("exact_accuracy", "cer", "per_type", "per_position", "confusions", "samples",
                 "recipe", "loss_history", "skipped", "count"):  # fmt: skip
         assert key in result
     assert result["count"] == 12 and result["skipped"] == 1  # the corrupt PNG
     assert 0 <= result["exact_accuracy"] <= 1 and result["cer"] >= 0
-    assert set(result["per_style"]) <= {f"style-{t}" for t in PlateType}
+    assert set(result["per_type"]) <= {f"style-{t}" for t in PlateType}
     assert result["recipe"]["steps"] == 8 and result["recipe"]["train_images"] == 30 + 12
     assert len(result["loss_history"]) == 8 and all(v > 0 for _, v in result["loss_history"])
     recogniser = Recogniser.load(recognition_report / "recogniser.pt")
@@ -333,6 +333,6 @@ def test_alphabet_covers_the_charset() -> None:
 
 
 @pytest.mark.skipif(not REAL_DEV.is_dir(), reason="../shared/data/real_dev is absent")
-def test_real_dev_loads_with_styles() -> None:
+def test_real_dev_loads_with_types() -> None:
     items = load_labelled(REAL_DEV)
-    assert len(items) > 800 and {i.style for i in items} - {"unknown"}
+    assert len(items) > 800 and {i.type for i in items} - {"unknown"}

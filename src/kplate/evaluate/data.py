@@ -21,7 +21,7 @@ from kplate.io import images
 from kplate.io.images import LABELS_CSV, METADATA, Labelled, UnreadableImage, is_image_name
 from kplate.spec.alphabet import grammar_alphabet
 
-UNKNOWN_STYLE = "unknown"
+UNKNOWN_TYPE = "unknown"
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class LabelledImage:
 
     path: Path
     text: str
-    style: str
+    type: str  # the plate type id, or 'unknown'
     key: str
 
 
@@ -73,7 +73,7 @@ def load_labelled(root: str | Path, alphabet: Iterable[str] | None = None) -> li
                 f"{root / manifest}: {key}: label '{text}' has characters outside the plate "
                 f"alphabet: {''.join(bad)!r}"
             )
-        items.append(LabelledImage(path, text, str(row.type or UNKNOWN_STYLE), key))
+        items.append(LabelledImage(path, text, str(row.type or UNKNOWN_TYPE), key))
     if not items:
         raise KplateError(f"{root / manifest}: no labelled images")
     return items

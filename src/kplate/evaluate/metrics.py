@@ -64,30 +64,30 @@ def align(label: str, pred: str) -> list[Op]:
 
 
 def recognition_metrics(
-    labels: Sequence[str], preds: Sequence[str], styles: Sequence[str] | None = None, top: int = 20
+    labels: Sequence[str], preds: Sequence[str], types: Sequence[str] | None = None, top: int = 20
 ) -> dict[str, Any]:
-    """Exact-plate accuracy, CER, per-style and per-position accuracy, top confusions.
+    """Exact-plate accuracy, CER, per-type and per-position accuracy, top confusions.
 
     CER is corpus-level: total edits / total label characters. Position i is correct when
     prediction[i] == label[i]; its accuracy is over the labels at least i+1 long.
     """
     if len(labels) != len(preds):
         raise ValueError("labels and predictions differ in length")
-    styles = list(styles) if styles is not None else ["unknown"] * len(labels)
+    types = list(types) if types is not None else ["unknown"] * len(labels)
     edits = chars = exact = 0
     position_hits: Counter[int] = Counter()
     position_total: Counter[int] = Counter()
     substitutions: Counter[tuple[str, str]] = Counter()
     deletions: Counter[str] = Counter()
     insertions: Counter[str] = Counter()
-    per_style: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # n, exact, edits, chars
-    for label, pred, style in zip(labels, preds, styles, strict=True):
+    per_type: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # n, exact, edits, chars
+    for label, pred, plate_type in zip(labels, preds, types, strict=True):
         ops = align(label, pred)
         distance = sum(kind != "=" for kind, _, _ in ops)
         edits += distance
         chars += len(label)
         exact += label == pred
-        bucket = per_style[style]
+        bucket = per_type[plate_type]
         bucket[0] += 1
         bucket[1] += label == pred
         bucket[2] += distance
@@ -107,13 +107,13 @@ def recognition_metrics(
         "count": total,
         "exact_accuracy": exact / total if total else 0.0,
         "cer": edits / chars if chars else 0.0,
-        "per_style": {
-            style: {
+        "per_type": {
+            plate_type: {
                 "count": n,
                 "exact_accuracy": hit / n,
                 "cer": dist / length if length else 0.0,
             }
-            for style, (n, hit, dist, length) in sorted(per_style.items())
+            for plate_type, (n, hit, dist, length) in sorted(per_type.items())
         },
         "per_position": [
             {

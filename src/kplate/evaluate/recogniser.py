@@ -277,12 +277,12 @@ def evaluate_recognition(
         raise KplateError("no readable test images")
     preds = recogniser.read_arrays(arrays)
     used = [items[i] for i in kept]
-    metrics = recognition_metrics([i.text for i in used], preds, [i.style for i in used], top=top)
+    metrics = recognition_metrics([i.text for i in used], preds, [i.type for i in used], top=top)
     metrics["skipped"] = len(items) - len(kept)
     metrics["test_seconds"] = round(time.monotonic() - started, 1)
     metrics["samples"] = [
         {"file": str(item.path), "key": item.key, "label": item.text, "predicted": pred,
-         "style": item.style}
+         "type": item.type}
         for item, pred in zip(used, preds, strict=True)
     ]  # fmt: skip
     return metrics

@@ -105,7 +105,7 @@ def write_recognition_page(out: Path, result: dict[str, Any], recogniser: Recogn
                 report.img(thumb, sample["key"], "thumb"),
                 f"<code>{report.esc(sample['label'])}</code>",
                 f'<code class="bad">{report.esc(sample["predicted"]) or "&empty;"}</code>',
-                report.esc(sample["style"]),
+                report.esc(sample["type"]),
                 report.esc(sample["key"]),
             ]
         )
@@ -121,9 +121,9 @@ def write_recognition_page(out: Path, result: dict[str, Any], recogniser: Recogn
             ["seconds (train + test)", result["seconds"]],
         ],
     )
-    styles = report.table(
-        ["style", "count", "exact accuracy", "CER"],
-        [[k, v["count"], v["exact_accuracy"], v["cer"]] for k, v in result["per_style"].items()],
+    types = report.table(
+        ["type", "count", "exact accuracy", "CER"],
+        [[k, v["count"], v["exact_accuracy"], v["cer"]] for k, v in result["per_type"].items()],
     )
     positions = report.table(
         ["position", "labels this long", "accuracy"],
@@ -142,10 +142,10 @@ def write_recognition_page(out: Path, result: dict[str, Any], recogniser: Recogn
             ("", f"<p>Trained on {sources}; tested on {report.esc(result['test'])}.</p>"),
             ("Summary", summary),
             ("Training loss", report.img(loss_png, "training loss")),
-            ("Accuracy per style", styles),
+            ("Accuracy per type", types),
             ("Accuracy per character position", positions),
             ("Most confused characters", confusions),
             ("Failures", f"<p>{shown}</p>" + report.table(
-                ["image", "label", "predicted", "style", "file"], rows, raw=True)),
+                ["image", "label", "predicted", "type", "file"], rows, raw=True)),
         ],
     )  # fmt: skip
