@@ -1,5 +1,9 @@
 """Errors that reach the user as one line and exit code 2, never as a traceback."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 
 class KplateError(Exception):
     """A problem with the user's input or environment, reported as one line (exit code 2)."""
@@ -21,16 +25,21 @@ class MissingGlyphError(KplateError):
 
 
 class OptionError(KplateError):
-    """A bad value for one named option of the Python API. Its text names the parameter
+    """A bad value for a named option of the Python API. Its text names the parameter
     (`count must be 0 or more`); the command line names the flag instead (`--count ...`),
-    so only the CLI speaks of `--flags`."""
+    so only the CLI speaks of `--flags`.
 
-    def __init__(self, option: str, template: str) -> None:
-        self.option = option
-        self.template = template  # with `{option}` where the name goes
-        super().__init__(self.named(option))
+    `template` holds `{option}` where the option's name goes, and `{NAME}` for each other
+    option it mentions (`also`)."""
 
-    def named(self, flag: str) -> str:
-        """The message with the option called `flag` (a plain replace: a value in the
-        message may hold braces of its own, a path say)."""
-        return self.template.replace("{option}", flag)
+    def __init__(self, option: str, template: str, also: tuple[str, ...] = ()) -> None:
+        self.option, self.template, self.also = option, template, also
+        super().__init__(self.named(lambda name: name))
+
+    def named(self, flag_of: Callable[[str], str]) -> str:
+        """The message with each option called by `flag_of(name)` (a plain replace: a
+        value in the message may hold braces of its own, a path say)."""
+        text = self.template.replace("{option}", flag_of(self.option))
+        for name in self.also:
+            text = text.replace("{" + name + "}", flag_of(name))
+        return text

@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KplateError as error:
         message = str(error)
         if isinstance(error, OptionError):
-            message = error.named(flag_of(parser, args.command, error.option))
+            message = error.named(lambda name: flag_of(parser, args.command, name))
         print(f"kplate {args.command}: error: {one_line(message)}", file=sys.stderr)
         return error.exit_code
     except Terminated:
@@ -124,14 +124,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def flag_of(parser: argparse.ArgumentParser, command: str, option: str) -> str:
-    """The flag by which `command` takes the API's parameter `option` (its argparse dest):
-    its first spelling, `--count` before `--number_of_plates`."""
+    """The flag by which `command` takes the API's parameter `option` (its argparse dest),
+    in its first spelling (`--count`, not `--number_of_plates`), searched through the
+    command's own sub-commands too; a parameter no flag sets keeps its name."""
+    pending = [_subparser(parser, command)]
+    while pending:
+        current = pending.pop()
+        for action in current._actions if current is not None else []:
+            if action.dest == option and action.option_strings:
+                return action.option_strings[0]
+            if isinstance(action.choices, dict):  # the command's own sub-commands
+                pending.extend(action.choices.values())
+    return option
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser | None:
     for action in parser._subparsers._group_actions if parser._subparsers else []:
-        sub = getattr(action, "choices", {}).get(command)
-        for each in getattr(sub, "_actions", []):
-            if each.dest == option and each.option_strings:
-                return each.option_strings[0]
-    return "--" + option.replace("_", "-")
+        if isinstance(action.choices, dict) and command in action.choices:
+            return action.choices[command]
+    return None
 
 
 def one_line(message: str, limit: int = 400) -> str:

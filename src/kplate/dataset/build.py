@@ -119,20 +119,24 @@ def _read_existing(out: Path) -> dict[str, Any] | None:
     if not out.exists() and not out.is_symlink():
         return None
     if not out.is_dir():
-        raise KplateError(f"--out {out}: exists and is not a folder")
+        raise OptionError("out", f"{{option}} {out}: exists and is not a folder")
     if (out / DATASET_JSON).is_file():
         try:
             data = json.loads((out / DATASET_JSON).read_text(encoding="utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("splits"), dict):
                 raise ValueError("no splits")
         except (OSError, ValueError):
-            raise KplateError(
-                f"--out {out}: {DATASET_JSON} is damaged; remove the folder or choose another --out"
+            raise OptionError(
+                "out",
+                f"{{option}} {out}: {DATASET_JSON} is damaged; remove the folder or choose "
+                "another {option}",
             ) from None
         _refuse_foreign(out, data)
         return data
     if any(out.iterdir()):
-        raise KplateError(f"--out {out}: exists and is not a kplate dataroot (no {DATASET_JSON})")
+        raise OptionError(
+            "out", f"{{option}} {out}: exists and is not a kplate dataroot (no {DATASET_JSON})"
+        )
     return None
 
 
@@ -165,9 +169,10 @@ def _refuse_foreign(out: Path, document: dict[str, Any]) -> None:
     foreign = _foreign_files(out, document)
     if foreign:
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-        raise KplateError(
-            f"--out {out}: holds {', '.join(foreign[:3])}{more}, which kplate did not write "
-            f"(not in its {DATASET_JSON}); move it away or choose another --out"
+        raise OptionError(
+            "out",
+            f"{{option}} {out}: holds {', '.join(foreign[:3])}{more}, which kplate did not "
+            f"write (not in its {DATASET_JSON}); move it away or choose another {{option}}",
         )
 
 
@@ -230,7 +235,9 @@ def building(out: Path, remove_previous: Callable[[Path], None] | None = None) -
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     except OSError as error:
-        raise KplateError(f"--out {out}: cannot create it here ({error.strerror})") from None
+        raise OptionError(
+            "out", f"{{option}} {out}: cannot create it here ({error.strerror})"
+        ) from None
     try:
         yield tmp
         os.chmod(tmp, folder_mode())  # mkdtemp's folder is 0700; the user's umask decides
@@ -246,7 +253,9 @@ def building(out: Path, remove_previous: Callable[[Path], None] | None = None) -
     except OSError as error:  # disk full, permissions: one line, nothing left behind
         shutil.rmtree(tmp, ignore_errors=True)
         where = error.filename or out
-        raise KplateError(f"--out {out}: cannot write {where} ({error.strerror})") from None
+        raise OptionError(
+            "out", f"{{option}} {out}: cannot write {where} ({error.strerror})"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -352,9 +361,11 @@ def _carry_over(
         for entry in kept[split]:
             source, target = old_out / entry["file"], tmp / entry["file"]
             if not os.path.lexists(source):
-                raise KplateError(
-                    f"--out {old_out}: {entry['file']} is missing; "
-                    "rebuild with --overwrite and no --type"
+                raise OptionError(
+                    "out",
+                    f"{{option}} {old_out}: {entry['file']} is missing; "
+                    "rebuild with {overwrite} and no {phase}",
+                    also=("overwrite", "phase"),
                 )
             if source.is_symlink():
                 os.symlink(os.readlink(source), target)
@@ -368,12 +379,14 @@ def _carry_over(
 
 def _check_merge(existing: dict[str, Any], options: DatasetOptions) -> None:
     previous = existing.get("options", {})
-    for key, flag in (("seed", "--seed"), ("test_fraction", "--test-fraction")):
+    for key in ("seed", "test_fraction"):
         if previous.get(key) != options.recorded()[key]:
-            raise KplateError(
-                f"--out {options.out}: was built with {flag} {previous.get(key)}; use the same "
-                f"value so --type {options.phase} cannot put a plate on both sides, or rebuild "
-                "all of it with --overwrite and no --type"
+            raise OptionError(
+                "out",
+                f"{{option}} {options.out}: was built with {{{key}}} {previous.get(key)}; use "
+                f"the same value so {{phase}} {options.phase} cannot put a plate on both sides, "
+                "or rebuild all of it with {overwrite} and no {phase}",
+                also=(key, "phase", "overwrite"),
             )
 
 
@@ -401,7 +414,9 @@ def build_dataset(options: DatasetOptions) -> BuildResult:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise KplateError(f"--out {out}: cannot create it here ({error.strerror})") from None
+        raise OptionError(
+            "out", f"{{option}} {out}: cannot create it here ({error.strerror})"
+        ) from None
     with PathLock(build_lock_path(out), out):
         remove_build_leftovers(out)
         existing = _read_existing(out)  # again, now that no other build can change it
@@ -447,9 +462,11 @@ def _up_to_date_or_refuse(
     built = set(existing.get("builds", {}))
     adding = options.phase is not None and options.phase.value not in built
     if not (options.overwrite or adding):
-        raise KplateError(
-            f"--out {options.out}: holds a kplate dataroot built from other inputs or "
-            "options; pass --overwrite to rebuild it"
+        raise OptionError(
+            "out",
+            f"{{option}} {options.out}: holds a kplate dataroot built from other inputs or "
+            "options; pass {overwrite} to rebuild it",
+            also=("overwrite",),
         )
     return False
 

@@ -42,7 +42,7 @@ from kplate.dataset.build import (
 from kplate.dataset.check import CorruptImage, decode
 from kplate.dataset.scan import Domain, fingerprint_lines, scan_domain
 from kplate.dataset.split import Phase, selection_order
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.io.files import atomic_write_text
 from kplate.io.lock import BUSY, PathLock, is_locked
 from kplate.io.manifest import LABELS_CSV
@@ -204,7 +204,7 @@ def copy_domains(
     """Copy each target's source into its destination; every check runs before any write."""
     options = {"type": phase.value, "max_images": max_images, "seed": seed, "mode": mode.value}
     if max_images is not None and max_images < 1:
-        raise KplateError(f"--num_imgs must be 1 or more, got {max_images}")
+        raise OptionError("max_images", f"{{option}} must be 1 or more, got {max_images}")
     sources = [(t.source_flag, t.source) for t in targets]
     dests = [(t.dest_flag, t.dest) for t in targets]
     for target in targets:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import TypeVar
 
-from kplate.errors import KplateError
+from kplate.errors import OptionError
 
 T = TypeVar("T")
 
@@ -64,7 +64,8 @@ def require_training_images(counts: dict[str, int], test_fraction: float) -> Non
     for split in ("trainA", "trainB"):
         if split in counts and counts[split] == 0:
             tested = counts.get(f"test{split[-1]}", 0)
-            raise KplateError(
-                f"--test-fraction {test_fraction}: {split} would be empty ({tested} images "
-                "all went to the test side); use a smaller --test-fraction or more images"
+            raise OptionError(
+                "test_fraction",
+                f"{{option}} {test_fraction}: {split} would be empty ({tested} images "
+                "all went to the test side); use a smaller {option} or more images",
             )

@@ -28,7 +28,7 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.evaluate.data import LabelledImage, load_arrays, load_labelled, resize_array
 from kplate.evaluate.defaults import RECOGNISER_STEPS
 from kplate.evaluate.metrics import ctc_greedy_decode, recognition_metrics
@@ -206,7 +206,7 @@ def train_recogniser(
     in seeded epochs.
     """
     if steps < 1:
-        raise KplateError(f"--steps must be 1 or more, got {steps}")
+        raise OptionError("steps", f"{{option}} must be 1 or more, got {steps}")
     items = [item for train_set in train_sets for item in _as_items(train_set)]
     if not items:
         raise KplateError("no training images")

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from kplate import __version__
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.gan.config import CUTConfig
 from kplate.gan.networks import ResnetGenerator
 from kplate.io.files import file_mode
@@ -171,22 +171,24 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / CHECKPOINT_FILE
     if not os.path.lexists(path):  # anything else there (a FIFO, a folder) is named by _load
         started = Path(run_dir).is_dir() and any(Path(run_dir).iterdir())
-        raise KplateError(
-            f"--resume: no checkpoint in {run_dir} (expected {CHECKPOINT_FILE})"
+        raise OptionError(
+            "resume",
+            f"{{option}}: no checkpoint in {run_dir} (expected {CHECKPOINT_FILE})"
             + (
                 "; the run stopped before its first save: run the same command without "
-                "--resume to start it again"
+                "{option} to start it again"
                 if started
                 else ""
-            )
+            ),
         )
     data = _load(path)
     missing = [key for key in _TRAINING_KEYS if key not in data]
     if missing or not isinstance(data.get("model"), dict):
         hint = " (it holds a generator only, like generator.pt)" if "G" in data else ""
-        raise KplateError(
-            f"--resume: {path} is not a full training checkpoint{hint}; "
-            f"missing {', '.join(missing) or 'model'}"
+        raise OptionError(
+            "resume",
+            f"{{option}}: {path} is not a full training checkpoint{hint}; "
+            f"missing {', '.join(missing) or 'model'}",
         )
     for net, weights in data["model"].items():
         if isinstance(weights, dict) and net in {"G", "D", "F"}:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 
 MODES = ("cut", "fastcut")
 PROFILES = ("lite", "full")
@@ -35,7 +35,6 @@ class Bounds:
     integer: bool = False
     lo_open: bool = False
     hi_open: bool = False
-    flag: str | None = None  # the CLI flag that sets it, for the message
 
     def problem(self, value: Any) -> str | None:
         """Why `value` is refused, or None."""
@@ -58,7 +57,7 @@ class Bounds:
     def check(self, name: str, value: Any) -> None:
         reason = self.problem(value)
         if reason is not None:
-            raise KplateError(f"{self.flag or name} {value!r}: {reason}")
+            raise OptionError(name, f"{{option}} {value!r}: {reason}")
 
 
 def _check_numbers(values: dict[str, Any], bounds: dict[str, Bounds]) -> None:
@@ -68,13 +67,13 @@ def _check_numbers(values: dict[str, Any], bounds: dict[str, Bounds]) -> None:
             bounds[name].check(name, value)
 
 
-def _int(lo: int, hi: int, flag: str | None = None) -> Bounds:
-    return Bounds(lo, hi, integer=True, flag=flag)
+def _int(lo: int, hi: int) -> Bounds:
+    return Bounds(lo, hi, integer=True)
 
 
 #: Every numeric CUTConfig field (a test checks none is missing).
 CONFIG_BOUNDS: dict[str, Bounds] = {
-    "height": _int(24, 1024, "--height"),
+    "height": _int(24, 1024),
     "width_multiple": _int(4, 256),
     "input_nc": _int(1, 4),
     "output_nc": _int(1, 4),
@@ -83,11 +82,11 @@ CONFIG_BOUNDS: dict[str, Bounds] = {
     "ndf": _int(1, 1024),
     "n_layers_D": _int(1, 8),
     "netF_nc": _int(1, 4096),
-    "num_patches": _int(1, 65536, "--num-patches"),
+    "num_patches": _int(1, 65536),
     "nce_T": Bounds(0, 100, lo_open=True),
     "lambda_GAN": Bounds(0, 10_000),
-    "lambda_NCE": Bounds(0, 10_000, flag="--lambda-nce"),
-    "lr": Bounds(0, 1, lo_open=True, flag="--lr"),
+    "lambda_NCE": Bounds(0, 10_000),
+    "lr": Bounds(0, 1, lo_open=True),
     "beta1": Bounds(0, 1, hi_open=True),
     "beta2": Bounds(0, 1, hi_open=True),
     "init_gain": Bounds(0, 10, lo_open=True),
@@ -95,14 +94,14 @@ CONFIG_BOUNDS: dict[str, Bounds] = {
 
 #: Every numeric TrainOptions field (a test checks none is missing).
 OPTION_BOUNDS: dict[str, Bounds] = {
-    "steps": _int(1, 10**9, "--steps"),
-    "epochs": _int(1, 10**6, "--epochs"),
-    "decay_fraction": Bounds(0, 1, flag="decay fraction"),
-    "batch_size": _int(1, 4096, "--batch-size"),
-    "seed": _int(0, 2**31 - 1, "--seed"),
-    "save_every": _int(1, 10**9, "--save-every"),
-    "image_every": _int(1, 10**9, "--image-every"),
-    "log_every": _int(1, 10**9, "--log-every"),
+    "steps": _int(1, 10**9),
+    "epochs": _int(1, 10**6),
+    "decay_fraction": Bounds(0, 1),
+    "batch_size": _int(1, 4096),
+    "seed": _int(0, 2**31 - 1),
+    "save_every": _int(1, 10**9),
+    "image_every": _int(1, 10**9),
+    "log_every": _int(1, 10**9),
 }
 
 
@@ -170,7 +169,9 @@ class CUTConfig:
         if not self.nce_layers:
             raise KplateError("nce_layers must name at least one layer")
         if self.height < 24 or self.height % 4:
-            raise KplateError(f"--height {self.height}: must be a multiple of 4 and at least 24")
+            raise OptionError(
+                "height", f"{{option}} {self.height}: must be a multiple of 4 and at least 24"
+            )
         if self.width_multiple % 4:
             raise KplateError("width_multiple must be a multiple of 4 (two 2x downsamplings)")
         if self.n_blocks < 1 or self.ngf < 1 or self.ndf < 1:
@@ -235,12 +236,12 @@ class TrainOptions:
 
     def validate(self) -> None:
         if not self.name or "/" in self.name or self.name in {".", ".."}:
-            raise KplateError(f"--name '{self.name}': must be a plain folder name")
+            raise OptionError("name", f"{{option}} '{self.name}': must be a plain folder name")
         if self.steps is not None and self.epochs is not None:
-            raise KplateError("give --steps or --epochs, not both")
+            raise OptionError("steps", "give {option} or {epochs}, not both", also=("epochs",))
         _check_numbers(dataclasses.asdict(self), OPTION_BOUNDS)
         if self.amp not in {"auto", "bf16", "fp16", "off"}:
-            raise KplateError(f"--amp {self.amp}: expected auto, bf16, fp16 or off")
+            raise OptionError("amp", f"{{option}} {self.amp}: expected auto, bf16, fp16 or off")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -256,7 +257,9 @@ def default_profile(device_type: str) -> str:
 
 def resume_conflict(conflicts: list[str]) -> KplateError:
     """The one error for `--resume` with settings that are not the checkpoint's."""
-    return KplateError("--resume: options conflict with the checkpoint: " + "; ".join(conflicts))
+    return OptionError(
+        "resume", "{option}: options conflict with the checkpoint: " + "; ".join(conflicts)
+    )
 
 
 def round_width(height: int, aspect: float, multiple: int) -> int:

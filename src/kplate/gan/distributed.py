@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from kplate.errors import KplateError
+from kplate.errors import OptionError
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,15 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise KplateError("--device cuda: no CUDA GPU is available (use --device cpu)")
+            raise OptionError(
+                "device", "{option} cuda: no CUDA GPU is available (use {option} cpu)"
+            )
         if name == "cuda":
             return torch.device("cuda", local_rank)
         return torch.device(name)
     if name == "cpu":
         return torch.device("cpu")
-    raise KplateError(f"--device {name}: expected auto, cpu, cuda or cuda:N")
+    raise OptionError("device", f"{{option}} {name}: expected auto, cpu, cuda or cuda:N")
 
 
 def setup(device_name: str) -> DistInfo:

@@ -12,15 +12,14 @@ from pathlib import Path
 
 import torch
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.gan.checkpoint import load_generator
 from kplate.gan.config import Bounds, round_width
 
 SUFFIX = {"torchscript": ".torchscript.pt", "onnx": ".onnx"}
 
 #: The example input's sides (any multiple of 4 in range; the exported file takes any size).
-SIDE = {"height": Bounds(4, 4096, integer=True, flag="--height"),
-        "width": Bounds(4, 16384, integer=True, flag="--width")}  # fmt: skip
+SIDE = {"height": Bounds(4, 4096, integer=True), "width": Bounds(4, 16384, integer=True)}
 
 
 def export_generator(
@@ -41,7 +40,11 @@ def export_generator(
     height = height or config.height
     width = width or round_width(height, 520 / 110, config.width_multiple)
     if height % 4 or width % 4:
-        raise KplateError(f"--height and --width must be multiples of 4, got {height}x{width}")
+        raise OptionError(
+            "height",
+            f"{{option}} and {{width}} must be multiples of 4, got {height}x{width}",
+            also=("width",),
+        )
     example = torch.zeros(1, 3, height, width)
     if out is None:
         out = checkpoint.parent / f"generator{SUFFIX[fmt]}"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.gan.distributed import resolve_device
 from kplate.gan.translate import read_rgb
 from kplate.gan.translator import Translator, resolve_checkpoint
@@ -60,7 +60,9 @@ def write_test_results(
     path = resolve_checkpoint(test.name, test.checkpoints_dir, None)
     translator, model = Translator.from_checkpoint(path, resolve_device(device), batch_size)
     if mode is not None and mode.lower() != model.mode:
-        raise KplateError(f"--CUT_mode {mode}: the model '{test.name}' was trained as {model.mode}")
+        raise OptionError(
+            "mode", f"{{option}} {mode}: the model '{test.name}' was trained as {model.mode}"
+        )
     sources, references = test.images("A"), test.images("B")
     if not sources:
         raise KplateError(f"{Path(test.dataroot) / (test.phase + 'A')}: no images to test")

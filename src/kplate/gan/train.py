@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.gan import distributed
 from kplate.gan.checkpoint import (
     CHECKPOINT_FILE,
@@ -152,9 +152,12 @@ def _resolve_options(options: TrainOptions, saved: dict | None) -> TrainOptions:
         and saved_root
         and not _same_folder(options.dataroot, Path(saved_root))
     ):
-        raise KplateError(
-            f"--resume: --dataroot {options.dataroot} is not the run's dataroot {saved_root}; "
-            "leave --dataroot out to continue on the saved one, or start a new --name"
+        raise OptionError(
+            "resume",
+            f"{{option}}: {{dataroot}} {options.dataroot} is not the run's dataroot "
+            f"{saved_root}; leave {{dataroot}} out to continue on the saved one, or start a "
+            "new {name}",
+            also=("dataroot", "name"),
         )
     return replace(options, **values)
 
@@ -173,9 +176,11 @@ def _check_total(total: int, step: int) -> None:
     """A resumed run asked to stop before the step it is already at is refused: it would
     report "step 4/2" and train nothing."""
     if total < step:
-        raise KplateError(
-            f"--resume: the run is already at step {step}, past the {total} steps asked for "
-            "(--steps or --epochs); ask for more steps to train further"
+        raise OptionError(
+            "resume",
+            f"{{option}}: the run is already at step {step}, past the {total} steps asked for "
+            "({steps} or {epochs}); ask for more steps to train further",
+            also=("steps", "epochs"),
         )
 
 
@@ -274,7 +279,7 @@ def _check_inputs(config: CUTConfig, options: TrainOptions, info: distributed.Di
     """The dataroot, once the config is valid and the run folder may be written."""
     config.validate()
     if options.dataroot is None:
-        raise KplateError("--dataroot is required")
+        raise OptionError("dataroot", "{option} is required")
     dataroot = Path(options.dataroot)
     refuse_overlap(options.run_dir, [("--dataroot", dataroot)], "--name")
     if info.is_main and not options.resume:

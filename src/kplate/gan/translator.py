@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import torch
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.gan.checkpoint import CHECKPOINT_FILE, GENERATOR_FILE, load_generator
 from kplate.gan.config import round_width
 from kplate.gan.edge_score import edge_correlation
@@ -81,7 +81,7 @@ class Translator:
         self, generator: torch.nn.Module, device: torch.device | str = "cpu", batch_size: int = 16
     ) -> None:
         if batch_size < 1:
-            raise KplateError(f"--batch-size must be 1 or more, got {batch_size}")
+            raise OptionError("batch_size", f"{{option}} must be 1 or more, got {batch_size}")
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval()
         self.config = generator.config

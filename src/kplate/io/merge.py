@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 from kplate.extras import require
 from kplate.io.lock import LOCK_FILE
 from kplate.io.manifest import METADATA, dumps_line
@@ -223,10 +223,14 @@ def _check_out(out: Path, fingerprint: dict[str, Any]) -> None:
     (to finish or repeat it); it has no --overwrite, so it never replaces anything else."""
     if not out.exists():
         if out.is_symlink():
-            raise KplateError(f"--out {out}: is a link to nothing; choose another --out")
+            raise OptionError(
+                "out", f"{{option}} {out}: is a link to nothing; choose another {{option}}"
+            )
         return
     if not out.is_dir():
-        raise KplateError(f"--out {out}: exists and is not a folder; choose another --out")
+        raise OptionError(
+            "out", f"{{option}} {out}: exists and is not a folder; choose another {{option}}"
+        )
     run_file = out / RUN_FILE
     if run_file.is_file():
         try:
@@ -235,16 +239,19 @@ def _check_out(out: Path, fingerprint: dict[str, Any]) -> None:
             previous = None
         if previous == fingerprint:
             return
-        raise KplateError(
-            f"--out {out}: holds a different kplate run; merge writes only into a new or "
-            "empty folder, or over the same merge: choose another --out"
+        raise OptionError(
+            "out",
+            f"{{option}} {out}: holds a different kplate run; merge writes only into a new "
+            "or empty folder, or over the same merge: choose another {option}",
         )
     try:
         content = [p for p in out.iterdir() if p.name != LOCK_FILE]
     except OSError as error:
-        raise KplateError(f"--out {out}: cannot read ({error.strerror})") from None
+        raise OptionError("out", f"{{option}} {out}: cannot read ({error.strerror})") from None
     if content:
-        raise KplateError(f"--out {out}: folder is not empty; choose another --out")
+        raise OptionError(
+            "out", f"{{option}} {out}: folder is not empty; choose another {{option}}"
+        )
 
 
 # -- one shard's entries ------------------------------------------------------------------
@@ -468,7 +475,9 @@ class _Places:
         if folder not in self.folders:
             os.makedirs(folder, exist_ok=True)
             if not real_path(Path(folder)).is_relative_to(self.inside):
-                raise KplateError(f"--out {self.out}: {folder} leads outside {self.inside}")
+                raise OptionError(
+                    "out", f"{{option}} {self.out}: {folder} leads outside {self.inside}"
+                )
             self.folders.add(folder)
         try:
             os.link(source, target)

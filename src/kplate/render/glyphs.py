@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from kplate.errors import KplateError, MissingGlyphError
+from kplate.errors import KplateError, MissingGlyphError, OptionError
 from kplate.limits import UnreadableImage, is_image_name, open_image
 from kplate.spec.geometry import GlyphKind
 
@@ -247,7 +247,9 @@ def glyph_source(
 ) -> GlyphSource:
     """The source the CLI options ask for: `--font`, `--glyph-dir`, or the built-in typeface."""
     if font and glyph_dir:
-        raise KplateError("--font and --glyph-dir cannot be used together")
+        raise OptionError(
+            "font", "{option} and {glyph_dir} cannot be used together", also=("glyph_dir",)
+        )
     if font:
         return FontGlyphs(font)
     if glyph_dir:
