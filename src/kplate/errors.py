@@ -43,3 +43,21 @@ class OptionError(KplateError):
         for name in self.also:
             text = text.replace("{" + name + "}", flag_of(name))
         return text
+
+
+def option_error(template: str, **labels: str) -> KplateError:
+    """An error whose `template` names options by `{key}`: each label is a parameter name
+    (the CLI shows its flag) or, when a caller already speaks in flags, a `--flag` kept as
+    it is. The first label is the option the error is about."""
+    names = {key: label for key, label in labels.items() if not label.startswith("--")}
+    text = template
+    for key, label in labels.items():
+        if label.startswith("--"):
+            text = text.replace("{" + key + "}", label)
+    if not names:
+        return KplateError(text)
+    primary = next(iter(names))
+    text = text.replace("{" + primary + "}", "{option}")
+    for key in list(names)[1:]:
+        text = text.replace("{" + key + "}", "{" + names[key] + "}")
+    return OptionError(names[primary], text, also=tuple(names[k] for k in list(names)[1:]))

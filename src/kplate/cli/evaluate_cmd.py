@@ -97,8 +97,8 @@ def _positive(value: int, flag: str) -> None:
 
 
 def run_recognition(args: argparse.Namespace) -> int:
-    from kplate.evaluate.recognition import report_folder
     from kplate.evaluate.recognition import run_recognition as run
+    from kplate.evaluate.report import report_folder
 
     _positive(args.steps, "--steps")
     with report_folder(args.out, [*(("--train", d) for d in args.train), ("--test", args.test)]):
@@ -114,7 +114,7 @@ def run_recognition(args: argparse.Namespace) -> int:
 
 def run_realism(args: argparse.Namespace) -> int:
     from kplate.evaluate.realism import run_realism as run
-    from kplate.evaluate.recognition import report_folder
+    from kplate.evaluate.report import report_folder
 
     _positive(args.steps, "--steps")
     _positive(args.max_per_class, "--max-per-class")
@@ -132,7 +132,7 @@ def run_realism(args: argparse.Namespace) -> int:
 
 def run_preservation(args: argparse.Namespace) -> int:
     from kplate.evaluate.preservation import run_preservation as run
-    from kplate.evaluate.recognition import report_folder
+    from kplate.evaluate.report import report_folder
 
     _positive(args.steps, "--steps")
     inputs = [("--source", args.source), ("--translated", args.translated)]

@@ -398,9 +398,9 @@ def build_dataset(options: DatasetOptions) -> BuildResult:
     while the finished build is renamed onto the target."""
     out = options.out
     output_folder(out)
-    refuse_overlap(out, [("--synthetic", options.synthetic), ("--real", options.real)])
-    refuse_unfinished(options.synthetic, "--synthetic")
-    refuse_unfinished(options.real, "--real")
+    refuse_overlap(out, [("synthetic", options.synthetic), ("real", options.real)])
+    refuse_unfinished(options.synthetic, "synthetic")
+    refuse_unfinished(options.real, "real")
     if is_locked(build_lock_path(out)):
         raise KplateError(f"{out}: {BUSY}")
     existing = _read_existing(out)

@@ -19,7 +19,6 @@ from kplate.errors import KplateError
 from kplate.evaluate import report
 from kplate.evaluate.data import LabelledImage, load_labelled, open_image
 from kplate.evaluate.recogniser import DEFAULT_STEPS, Recogniser, train_recogniser
-from kplate.evaluate.recognition import check_report_folder, make_out
 
 CHUNK = 256
 MAX_CHANGED_SHOWN = 100
@@ -95,12 +94,12 @@ def run_preservation(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The whole command: returns what preservation.json holds."""
-    inputs = [("--source", source_dir), ("--translated", translated_dir)]
-    check_report_folder(out, [*inputs, ("--recogniser", recogniser_path)])
+    inputs = [("source", source_dir), ("translated", translated_dir)]
+    report.check_report_folder(out, [*inputs, ("recogniser", recogniser_path)])
     source = load_labelled(source_dir)
     translated = load_labelled(translated_dir)
     recogniser = Recogniser.load(recogniser_path) if recogniser_path is not None else None
-    out = make_out(out)
+    out = report.make_out(out)
     started = time.monotonic()
     if recogniser is None:
         recogniser = train_recogniser([source], steps, seed, progress=progress)

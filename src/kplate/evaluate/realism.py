@@ -25,7 +25,6 @@ from kplate.evaluate import report
 from kplate.evaluate.data import image_files, load_arrays
 from kplate.evaluate.defaults import REALISM_MAX_PER_CLASS, REALISM_STEPS, REALISM_TIME_LIMIT
 from kplate.evaluate.metrics import wilson_interval
-from kplate.evaluate.recognition import check_report_folder, make_out
 
 HEIGHT, WIDTH = 48, 160
 DEFAULT_STEPS = REALISM_STEPS
@@ -151,11 +150,11 @@ def run_realism(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The whole command; returns what realism.json holds."""
-    check_report_folder(out, [("--generated", generated_dir), ("--real", real_dir)])
+    report.check_report_folder(out, [("generated", generated_dir), ("real", real_dir)])
     rng = np.random.default_rng(seed)
     gen, gen_files, gen_skipped = _load_class(generated_dir, max_per_class, rng)
     real, real_files, real_skipped = _load_class(real_dir, max_per_class, rng)
-    out = make_out(out)
+    out = report.make_out(out)
     if progress:
         progress(f"{len(gen)} generated and {len(real)} real images; training the classifier")
     test = two_sample_test(gen, real, seed=seed, steps=steps, time_limit=time_limit)

@@ -6,13 +6,11 @@ beside their labels, the metric tables and the loss plot).
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kplate.errors import KplateError
 from kplate.evaluate import report
 from kplate.evaluate.data import load_labelled
 from kplate.evaluate.recogniser import (
@@ -21,46 +19,8 @@ from kplate.evaluate.recogniser import (
     evaluate_recognition,
     train_recogniser,
 )
-from kplate.io.lock import claimed_folder, refuse_if_busy
-from kplate.io.paths import refuse_overlap
-from kplate.io.run_folder import output_folder, refuse_unfinished
 
 MAX_FAILURES_SHOWN = 60
-
-
-def check_report_folder(out: str | Path, inputs: Sequence[tuple[str, str | Path | None]]) -> Path:
-    """The report folder, refused in one line before anything is made when it cannot be
-    one or overlaps an input (a report written into a dataset would become part of it),
-    and each input refused when it is an unfinished kplate output."""
-    path = output_folder(out)
-    given = [(flag, Path(value)) for flag, value in inputs if value is not None]
-    refuse_overlap(path, given)
-    for flag, value in given:
-        if value.is_dir():
-            refuse_unfinished(value, flag)
-    return path
-
-
-@contextlib.contextmanager
-def report_folder(
-    out: str | Path, inputs: Sequence[tuple[str, str | Path | None]]
-) -> Iterator[Path]:
-    """Check the report folder, then create it and hold its lock for the block; a folder
-    created here is removed again when the block fails before writing into it."""
-    path = check_report_folder(out, inputs)
-    if path.is_dir():
-        refuse_if_busy(path)
-    with claimed_folder(path):
-        yield path
-
-
-def make_out(out: str | Path) -> Path:
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise KplateError(f"{out}: cannot create report folder ({error.strerror})") from None
-    return out
 
 
 def run_recognition(
@@ -73,10 +33,10 @@ def run_recognition(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The whole command: load and check every folder first, then train, test and report."""
-    check_report_folder(out, [*(("--train", d) for d in train_dirs), ("--test", test_dir)])
+    report.check_report_folder(out, [*(("train", d) for d in train_dirs), ("test", test_dir)])
     train_sets = [load_labelled(d) for d in train_dirs]
     test_set = load_labelled(test_dir)
-    out = make_out(out)
+    out = report.make_out(out)
     started = time.monotonic()
     recogniser = train_recogniser(train_sets, steps, seed, progress=progress)
     recogniser.save(out / "recogniser.pt")

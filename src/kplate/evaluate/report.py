@@ -6,17 +6,22 @@ network: styles are inline and every image is a PNG written next to index.html.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from kplate.errors import KplateError
 from kplate.io.files import atomic_save_image, atomic_write_text
 from kplate.io.images import UnreadableImage, open_image
+from kplate.io.lock import claimed_folder, refuse_if_busy
+from kplate.io.paths import refuse_overlap
+from kplate.io.run_folder import output_folder, refuse_unfinished
 
 STYLE = """
 body{font-family:sans-serif;margin:1.5em;max-width:1200px;color:#222}
@@ -136,3 +141,41 @@ def loss_plot(history: Sequence[tuple[int, float]], out: Path, name: str = "loss
     axes.set_ylabel("CTC loss (train, augmented)")
     axes.grid(True, alpha=0.3)
     return save_figure(figure, out, name)
+
+
+# -- the report folder ----------------------------------------------------------------------
+
+
+def check_report_folder(out: str | Path, inputs: Sequence[tuple[str, str | Path | None]]) -> Path:
+    """The report folder, refused in one line before anything is made when it cannot be
+    one or overlaps an input (a report written into a dataset would become part of it),
+    and each input refused when it is an unfinished kplate output."""
+    path = output_folder(out)
+    given = [(flag, Path(value)) for flag, value in inputs if value is not None]
+    refuse_overlap(path, given)
+    for flag, value in given:
+        if value.is_dir():
+            refuse_unfinished(value, flag)
+    return path
+
+
+@contextlib.contextmanager
+def report_folder(
+    out: str | Path, inputs: Sequence[tuple[str, str | Path | None]]
+) -> Iterator[Path]:
+    """Check the report folder, then create it and hold its lock for the block; a folder
+    created here is removed again when the block fails before writing into it."""
+    path = check_report_folder(out, inputs)
+    if path.is_dir():
+        refuse_if_busy(path)
+    with claimed_folder(path):
+        yield path
+
+
+def make_out(out: str | Path) -> Path:
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise KplateError(f"{out}: cannot create report folder ({error.strerror})") from None
+    return out

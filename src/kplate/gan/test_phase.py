@@ -68,7 +68,7 @@ def write_test_results(
         raise KplateError(f"{Path(test.dataroot) / (test.phase + 'A')}: no images to test")
     out = test.out
     refuse_overlap(
-        out, [("--dataroot", Path(test.dataroot)), ("--checkpoints_dir", path)], "--results_dir"
+        out, [("dataroot", Path(test.dataroot)), ("checkpoints_dir", path)], "results_dir"
     )
     rows = []
     for index, source_path in enumerate(sources):

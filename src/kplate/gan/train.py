@@ -281,7 +281,7 @@ def _check_inputs(config: CUTConfig, options: TrainOptions, info: distributed.Di
     if options.dataroot is None:
         raise OptionError("dataroot", "{option} is required")
     dataroot = Path(options.dataroot)
-    refuse_overlap(options.run_dir, [("--dataroot", dataroot)], "--name")
+    refuse_overlap(options.run_dir, [("dataroot", dataroot)], "name")
     if info.is_main and not options.resume:
         refuse_if_busy(options.run_dir)
     return dataroot

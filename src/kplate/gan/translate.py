@@ -162,8 +162,8 @@ def translate_dataset(
     start = time.perf_counter()
     info = dist_info or _ALONE
     out = output_folder(out)
-    refuse_overlap(out, [("--input", input_dir), ("--checkpoint", Path(model.path))])
-    refuse_unfinished(input_dir, "--input")
+    refuse_overlap(out, [("input", input_dir), ("checkpoint", Path(model.path))])
+    refuse_unfinished(input_dir, "input")
     items = list_inputs(input_dir)
     fingerprint = {
         "command": "translate",

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from kplate.errors import KplateError
+from kplate.errors import option_error
 
 
 def real_path(path: Path) -> Path:
@@ -21,12 +21,13 @@ def real_path(path: Path) -> Path:
 
 
 def refuse_overlap(
-    out: Path, inputs: Iterable[tuple[str, Path | None]], out_flag: str = "--out"
+    out: Path, inputs: Iterable[tuple[str, Path | None]], out_flag: str = "out"
 ) -> None:
     """Refuse an output that equals, lies inside or contains any input.
 
-    `inputs` pairs each input's flag with its path (None for an option not given), so the
-    one-line error names both flags and both paths.
+    `inputs` pairs each input's parameter name (or, from the CLI, its `--flag`) with its
+    path (None for an option not given), so the one-line error names both options and
+    both paths.
     """
     target = real_path(out)
     for flag, given in inputs:
@@ -41,7 +42,9 @@ def refuse_overlap(
             relation = "contains"
         else:
             continue
-        raise KplateError(
-            f"{out_flag} {out}: {relation} the input {flag} {given}; choose an output folder "
-            "apart from every input"
+        raise option_error(
+            f"{{out}} {out}: {relation} the input {{input}} {given}; choose an output folder "
+            "apart from every input",
+            out=out_flag,
+            input=flag,
         )

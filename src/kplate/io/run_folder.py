@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, option_error
 from kplate.io.files import atomic_write_text
 from kplate.io.images import is_image_name
 from kplate.io.lock import LOCK_FILE, claimed_folder, refuse_if_busy
@@ -63,13 +63,13 @@ def write_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def output_folder(value: str | os.PathLike[str], flag: str = "--out") -> Path:
+def output_folder(value: str | os.PathLike[str], flag: str = "out") -> Path:
     """`value` as an output folder, refused in one line when it cannot be one: empty
     (which would mean the working directory), a file, or a link to nowhere or to itself.
     Checked before anything is created, so the refusal leaves no trace."""
     text = os.fspath(value)
     if not text.strip():
-        raise KplateError(f"{flag}: empty; name the output folder")
+        raise option_error("{out}: empty; name the output folder", out=flag)
     path = Path(text)
     if path.is_symlink() and not path.exists():
         try:
@@ -119,9 +119,10 @@ def refuse_unfinished(folder: Path, flag: str) -> None:
     present, record = read_record(Path(folder))
     if present and record is not None and not (Path(folder) / SUMMARY_FILE).is_file():
         command = command_of(record)
-        raise KplateError(
-            f"{flag} {folder}: an unfinished kplate {command} output (no {SUMMARY_FILE}); "
-            f"finish it first by re-running the same kplate {command} command"
+        raise option_error(
+            f"{{input}} {folder}: an unfinished kplate {command} output (no {SUMMARY_FILE}); "
+            f"finish it first by re-running the same kplate {command} command",
+            input=flag,
         )
 
 
