@@ -374,10 +374,10 @@ def test_rerun_with_same_inputs_is_up_to_date(tmp_path: Path, synthetic: Path) -
     after = (out / DATASET_JSON).stat()
     assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
 
-    with pytest.raises(KplateError, match="--overwrite"):
+    with pytest.raises(KplateError, match="pass overwrite to rebuild it"):
         build(synthetic, real, out, seed=3)
     make_image(real / "new.png", 999)
-    with pytest.raises(KplateError, match="--overwrite"):
+    with pytest.raises(KplateError, match="pass overwrite to rebuild it"):
         build(synthetic, real, out, seed=2)
     result = build(synthetic, real, out, seed=2, overwrite=True)
     assert not result.up_to_date
@@ -401,7 +401,7 @@ def test_type_builds_one_phase_then_adds_the_other(tmp_path: Path, synthetic: Pa
     for split in SPLITS:
         assert len(list((out / split).iterdir())) == merged["counts"][split]
     assert build(synthetic, real, out, test_fraction=0.4, phase=Phase.TEST).up_to_date
-    with pytest.raises(KplateError, match="--seed"):
+    with pytest.raises(KplateError, match="was built with seed 0"):
         build(synthetic, real, out, test_fraction=0.4, seed=5, phase=Phase.TEST, overwrite=True)
 
 

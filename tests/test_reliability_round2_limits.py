@@ -572,7 +572,7 @@ def test_a_split_that_leaves_train_empty_is_refused() -> None:
 
     require_training_images({"trainA": 3, "trainB": 1, "testA": 0, "testB": 9}, 0.5)
     require_training_images({"testA": 3, "testB": 3}, 0.5)  # --type test builds no train side
-    with pytest.raises(KplateError, match=r"--test-fraction 0\.999999: trainA would be empty"):
+    with pytest.raises(KplateError, match=r"^test_fraction 0\.999999: trainA would be empty"):
         require_training_images({"trainA": 0, "trainB": 2, "testA": 7, "testB": 1}, 0.999999)
 
 
