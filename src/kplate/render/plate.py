@@ -1,7 +1,8 @@
 """Compose a clean plate: a cached background (colour, border, holes, emblems) plus cached
 glyph sprites pasted into the regulation cells, with a raised, embossed look.
 
-Both caches are keyed by output size, so a run that renders thousands of plates at one
+Its caches (backgrounds, glyph sprites, placed glyphs, flat patches and a reusable output
+buffer) are keyed by output size, so a run that renders thousands of plates at one
 height draws each background and each glyph once; a plate then costs a handful of
 small alpha blends. That is what makes generation close to JPEG-encoding speed.
 """
