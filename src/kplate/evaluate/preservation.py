@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, option_error
 from kplate.evaluate import report
 from kplate.evaluate.data import LabelledImage, load_labelled, open_image
 from kplate.evaluate.recogniser import DEFAULT_STEPS, Recogniser, train_recogniser
@@ -49,7 +49,11 @@ def compare_preservation(
     by_key = {item.key: item for item in translated}
     pairs = [(item, by_key[item.key]) for item in source if item.key in by_key]
     if not pairs:
-        raise KplateError("no file names in common between --source and --translated")
+        raise option_error(
+            "no file names in common between {source} and {translated}",
+            source="source",
+            translated="translated",
+        )
     source_reads = _read_all(reader, [s for s, _ in pairs])
     translated_reads = _read_all(reader, [t for _, t in pairs])
     both = [(s, t) for s, t in pairs if s.key in source_reads and t.key in translated_reads]

@@ -255,8 +255,11 @@ def _write_failed(options: TrainOptions, error: OSError) -> KplateError:
 
 def _refuse_existing_run(run_dir: Path) -> None:
     if (run_dir / CHECKPOINT_FILE).exists():
-        raise KplateError(
-            f"{run_dir} already holds a run; add --resume to continue it or choose another --name"
+        raise OptionError(
+            "resume",
+            f"{run_dir} already holds a run; add {{option}} to continue it or choose another "
+            "{name}",
+            also=("name",),
         )
 
 

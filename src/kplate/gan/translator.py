@@ -37,7 +37,11 @@ def resolve_checkpoint(
             raise KplateError(f"{path}: checkpoint not found")
         return path
     if not name:
-        raise KplateError("give --name (with --checkpoints-dir) or --checkpoint")
+        raise OptionError(
+            "name",
+            "give {option} (with {checkpoints_dir}) or {checkpoint}",
+            also=("checkpoints_dir", "checkpoint"),
+        )
     run_dir = Path(checkpoints_dir) / name
     for file in (GENERATOR_FILE, CHECKPOINT_FILE):
         if (run_dir / file).is_file():

@@ -449,8 +449,9 @@ def _write_images_and_manifest(shards: list[_Shard], run: _Run, out: Path) -> Co
                 pass
         os.replace(tmp, out / METADATA)
     except OSError as error:
-        raise KplateError(
-            f"--out {out}: write failed ({error.strerror or error}); re-run the same merge"
+        raise OptionError(
+            "out",
+            f"{{option}} {out}: write failed ({error.strerror or error}); re-run the same merge",
         ) from None
     finally:
         tmp.unlink(missing_ok=True)

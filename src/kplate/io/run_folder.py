@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from kplate.errors import KplateError, option_error
+from kplate.errors import KplateError, OptionError, option_error
 from kplate.io.files import atomic_write_text
 from kplate.io.images import is_image_name
 from kplate.io.lock import LOCK_FILE, claimed_folder, refuse_if_busy
@@ -264,9 +264,11 @@ def prepare_out(
         _refuse_foreign(out, foreign)
     resuming = previous is not None and _same_run(previous, fingerprint) and not overwrite
     if previous is not None and not resuming and not overwrite:
-        raise KplateError(
-            f"{out}: holds a different kplate run; pass --overwrite to replace it, "
-            "or choose another --out"
+        raise OptionError(
+            "overwrite",
+            f"{out}: holds a different kplate run; pass {{option}} to replace it, "
+            "or choose another {out}",
+            also=("out",),
         )
     if not check_only:
         _remove_owned(out, previous if previous is not None and not resuming else None)

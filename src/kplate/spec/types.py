@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 
 
 class PlateType(StrEnum):
@@ -105,9 +105,11 @@ def parse_plate_types(names: str) -> list[PlateType]:
     for part in parts:
         plate_type = parse_plate_type(part)
         if plate_type in types:
-            raise KplateError(
-                f"--types names {plate_type.value} more than once ('{part}'); list each type "
-                "once (a random run's shares are set with --weights)"
+            raise OptionError(
+                "types",
+                f"{{option}} names {plate_type.value} more than once ('{part}'); list each "
+                "type once (a random run's shares are set with {weights})",
+                also=("weights",),
             )
         types.append(plate_type)
     return types
