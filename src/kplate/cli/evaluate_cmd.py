@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     realism = stages.add_parser(
         "realism",
         help="classifier two-sample test and image statistics, generated vs real",
-        description="Can a small CNN tell --generated from --real? 50%% means no.",
+        description="Can a small CNN tell --generated from --real? 50% means no.",
     )
     realism.add_argument("--generated", required=True, metavar="DIR", help="generated images")
     realism.add_argument("--real", required=True, metavar="DIR", help="real images")
