@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/kplate generate
-	$(BIN)/kplate samples --out kplate-out/samples
+	$(BIN)/kplate samples
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -36,4 +36,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks tools
 
 clean:
-	rm -rf $(VENV) kplate-out build dist src/*.egg-info
+	rm -rf $(VENV) kplate-out kplate-samples build dist src/*.egg-info

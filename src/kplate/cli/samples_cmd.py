@@ -12,12 +12,18 @@ from kplate.render import Renderer, glyph_source
 from kplate.render.sheet import contact_sheet
 from kplate.spec.types import EXAMPLES, PlateType, parse_plate_types
 
+#: Beside `kplate generate`'s default ./kplate-out, not inside it: a generate run's folder
+#: holds only what that run wrote, so samples inside it would stop the run's re-run.
+DEFAULT_OUT = "kplate-samples"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "samples", help="render one sample of every plate type plus a contact sheet"
     )
-    parser.add_argument("--out", default="kplate-out/samples", help="output folder")
+    parser.add_argument(
+        "--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})"
+    )
     parser.add_argument("--height", type=int, default=110, help="plate height in pixels")
     parser.add_argument("--types", default="all", help="comma-separated type ids, or all")
     add_glyph_options(parser)
