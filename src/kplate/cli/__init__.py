@@ -126,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def flag_of(parser: argparse.ArgumentParser, command: str, option: str) -> str:
     """The flag by which `command` takes the API's parameter `option` (its argparse dest),
     in its first spelling (`--count`, not `--number_of_plates`), searched through the
-    command's own sub-commands too; a parameter no flag sets keeps its name."""
+    command's own sub-commands too; for a parameter the command has no flag for, the
+    flag it would have (`out` -> `--out`)."""
     pending = [_subparser(parser, command)]
     while pending:
         current = pending.pop()
@@ -135,7 +136,7 @@ def flag_of(parser: argparse.ArgumentParser, command: str, option: str) -> str:
                 return action.option_strings[0]
             if isinstance(action.choices, dict):  # the command's own sub-commands
                 pending.extend(action.choices.values())
-    return option
+    return "--" + option.replace("_", "-")
 
 
 def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser | None:

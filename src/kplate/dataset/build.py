@@ -402,7 +402,7 @@ def build_dataset(options: DatasetOptions) -> BuildResult:
     refuse_unfinished(options.synthetic, "synthetic")
     refuse_unfinished(options.real, "real")
     if is_locked(build_lock_path(out)):
-        raise KplateError(f"{out}: {BUSY}")
+        raise OptionError("out", f"{out}: {BUSY}")
     existing = _read_existing(out)
     domains = (
         scan_domain(options.synthetic, "--synthetic", exclude=(out,)),

@@ -212,7 +212,9 @@ def copy_domains(
         refuse_overlap(target.dest, sources, out_flag=target.dest_flag)
         refuse_unfinished(target.source, target.source_flag)
         if is_locked(build_lock_path(target.dest)):
-            raise KplateError(f"{target.dest_flag} {target.dest}: {BUSY}")
+            raise KplateError(
+                f"{target.dest_flag} {target.dest}: {BUSY}".replace("{option}", target.dest_flag)
+            )
         others = [d for d in dests if d[0] != target.dest_flag]
         refuse_overlap(target.dest, others, out_flag=target.dest_flag)
     plans = []

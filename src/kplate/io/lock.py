@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-from kplate.errors import KplateError
+from kplate.errors import KplateError, OptionError
 
 LOCK_FILE = ".kplate.lock"
-BUSY = "another kplate process is writing here; wait for it or choose another --out"
+BUSY = "another kplate process is writing here; wait for it or choose another {option}"
 
 
 class PathLock:
@@ -41,7 +41,7 @@ class PathLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
-                raise KplateError(f"{self.shown}: {BUSY}") from None
+                raise OptionError("out", f"{self.shown}: {BUSY}") from None
             if self._still_at_path(fd):
                 self._fd = fd
             else:  # a finishing writer unlinked it between our open and our flock
@@ -104,7 +104,7 @@ def refuse_if_busy(folder: Path) -> None:
     """The one-line refusal for a folder a live kplate process is writing, checked
     without creating anything there (so a refused folder gains no lock file)."""
     if is_locked(Path(folder) / LOCK_FILE):
-        raise KplateError(f"{folder}: {BUSY}")
+        raise OptionError("out", f"{folder}: {BUSY}")
 
 
 @contextlib.contextmanager

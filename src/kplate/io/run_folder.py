@@ -229,9 +229,11 @@ def _foreign(out: Path, record: dict[str, Any] | None) -> list[str]:
 def _refuse_foreign(out: Path, foreign: list[str]) -> None:
     shown = ", ".join(foreign[:SHOWN_FOREIGN])
     more = f" and {len(foreign) - SHOWN_FOREIGN} more" if len(foreign) > SHOWN_FOREIGN else ""
-    raise KplateError(
+    raise OptionError(
+        "out",
         f"{out}: folder is not empty: it holds {shown}{more}, which kplate did not write; "
-        "kplate writes only into an empty folder or its own earlier output: choose another --out"
+        "kplate writes only into an empty folder or its own earlier output: choose another "
+        "{option}",
     )
 
 
@@ -250,11 +252,14 @@ def prepare_out(
     command = command_of(fingerprint) or "generate"
     present, previous = read_record(out)
     if present and previous is None:
-        raise KplateError(f"{out}: its {RUN_FILE} is not a kplate run record; choose another --out")
+        raise OptionError(
+            "out", f"{out}: its {RUN_FILE} is not a kplate run record; choose another {{option}}"
+        )
     if previous is not None and command_of(previous) != command:
-        raise KplateError(
+        raise OptionError(
+            "out",
             f"{out}: holds a kplate {command_of(previous)} output, which kplate {command} "
-            "does not replace; choose another --out"
+            "does not replace; choose another {option}",
         )
     try:
         foreign = _foreign(out, previous)

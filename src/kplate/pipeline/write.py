@@ -231,9 +231,10 @@ class _Run:
         except OSError as error:
             # A resumed folder where kplate's own names are something else: metadata.jsonl
             # a folder, images a file, a file it cannot read.
-            raise KplateError(
+            raise OptionError(
+                "out",
                 f"{error.filename or self.out}: cannot be used for this run's output "
-                f"({error.strerror or error}); move it away or choose another --out"
+                f"({error.strerror or error}); move it away or choose another {{option}}",
             ) from None
         return kept
 
