@@ -126,17 +126,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def flag_of(parser: argparse.ArgumentParser, command: str, option: str) -> str:
     """The flag by which `command` takes the API's parameter `option` (its argparse dest),
     in its first spelling (`--count`, not `--number_of_plates`), searched through the
-    command's own sub-commands too; for a parameter the command has no flag for, the
-    flag it would have (`out` -> `--out`)."""
+    command's own sub-commands too; a positional argument, or a parameter no flag sets,
+    keeps its name."""
     pending = [_subparser(parser, command)]
     while pending:
         current = pending.pop()
         for action in current._actions if current is not None else []:
-            if action.dest == option and action.option_strings:
-                return action.option_strings[0]
+            if action.dest == option:  # a positional argument keeps its name
+                return action.option_strings[0] if action.option_strings else option
             if isinstance(action.choices, dict):  # the command's own sub-commands
                 pending.extend(action.choices.values())
-    return "--" + option.replace("_", "-")
+    return option
 
 
 def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser | None:

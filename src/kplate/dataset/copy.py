@@ -239,7 +239,7 @@ def copy_domains(
             raise KplateError(
                 f"{target.dest_flag} {target.dest}: cannot create it here ({error.strerror})"
             ) from None
-        with PathLock(build_lock_path(target.dest), target.dest):
+        with PathLock(build_lock_path(target.dest), target.dest, target.dest_flag):
             remove_build_leftovers(target.dest, DOMAIN_JSON, _remove_copy)
             with building(target.dest, _remove_copy) as tmp:
                 record = _copy_one(target, domain, tmp, options, mode)

@@ -273,7 +273,7 @@ def _restore(
         _refuse_existing_run(run_dir)
         return None
     if info.is_main and run_dir.is_dir():
-        held.enter_context(DirectoryLock(run_dir))
+        held.enter_context(DirectoryLock(run_dir, "name"))
     saved = load_checkpoint(run_dir) if info.is_main else None
     return distributed.broadcast_object(info, saved)
 
@@ -286,7 +286,7 @@ def _check_inputs(config: CUTConfig, options: TrainOptions, info: distributed.Di
     dataroot = Path(options.dataroot)
     refuse_overlap(options.run_dir, [("dataroot", dataroot)], "name")
     if info.is_main and not options.resume:
-        refuse_if_busy(options.run_dir)
+        refuse_if_busy(options.run_dir, "name")
     return dataroot
 
 
@@ -364,7 +364,7 @@ def _open_run_folder(run: _Run, held: contextlib.ExitStack) -> RunLogger:
     and start the log; rank 0 only."""
     options, run_dir = run.options, run.run_dir
     if not options.resume:  # one run per folder: a second one started alongside stops here
-        held.enter_context(claimed_folder(run_dir))
+        held.enter_context(claimed_folder(run_dir, "name"))
         _refuse_existing_run(run_dir)
     remove_stale_temporaries(run_dir)
     record = {

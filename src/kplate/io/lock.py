@@ -29,9 +29,10 @@ class PathLock:
     """An exclusive, non-blocking `flock` on the file `path` (created if missing); `shown`
     is the output the lock stands for, as named in the one-line errors."""
 
-    def __init__(self, path: Path, shown: Path | None = None) -> None:
+    def __init__(self, path: Path, shown: Path | None = None, option: str = "out") -> None:
         self.path = Path(path)
         self.shown = Path(shown) if shown is not None else self.path.parent
+        self.option = option  # the parameter that names the output, for the message
         self._fd: int | None = None
 
     def __enter__(self) -> PathLock:
@@ -41,7 +42,7 @@ class PathLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
-                raise OptionError("out", f"{self.shown}: {BUSY}") from None
+                raise OptionError(self.option, f"{self.shown}: {BUSY}") from None
             if self._still_at_path(fd):
                 self._fd = fd
             else:  # a finishing writer unlinked it between our open and our flock
@@ -81,8 +82,8 @@ class PathLock:
 class DirectoryLock(PathLock):
     """The lock of an output folder: `DIR/.kplate.lock`."""
 
-    def __init__(self, folder: Path) -> None:
-        super().__init__(Path(folder) / LOCK_FILE, Path(folder))
+    def __init__(self, folder: Path, option: str = "out") -> None:
+        super().__init__(Path(folder) / LOCK_FILE, Path(folder), option)
 
 
 def is_locked(path: Path) -> bool:
@@ -100,15 +101,15 @@ def is_locked(path: Path) -> bool:
     return False
 
 
-def refuse_if_busy(folder: Path) -> None:
+def refuse_if_busy(folder: Path, option: str = "out") -> None:
     """The one-line refusal for a folder a live kplate process is writing, checked
     without creating anything there (so a refused folder gains no lock file)."""
     if is_locked(Path(folder) / LOCK_FILE):
-        raise OptionError("out", f"{folder}: {BUSY}")
+        raise OptionError(option, f"{folder}: {BUSY}")
 
 
 @contextlib.contextmanager
-def claimed_folder(folder: Path) -> Iterator[Path]:
+def claimed_folder(folder: Path, option: str = "out") -> Iterator[Path]:
     """Create `folder` when missing and hold its lock for the block.
 
     A folder this call created and that is still empty when the block fails is removed,
@@ -121,7 +122,7 @@ def claimed_folder(folder: Path) -> Iterator[Path]:
     except OSError as error:
         raise KplateError(f"{folder}: cannot create output folder ({error.strerror})") from None
     try:
-        with DirectoryLock(folder):
+        with DirectoryLock(folder, option):
             yield folder
     except BaseException:
         if created:
