@@ -23,7 +23,7 @@ from typing import Any
 
 from kplate import __version__
 from kplate.dataset.check import CorruptImage, Decoded, decode
-from kplate.dataset.scan import Domain, fingerprint_lines, scan_domain
+from kplate.dataset.scan import Candidate, Domain, fingerprint_lines, scan_domain
 from kplate.dataset.split import (
     Phase,
     group_key,
@@ -261,6 +261,59 @@ def building(out: Path, remove_previous: Callable[[Path], None] | None = None) -
         raise
 
 
+def store_image(target: Path, source: Path, data: bytes, decoded: Decoded, mode: Mode) -> str:
+    """Store one accepted image at `target`: converted pixels as PNG, else by a link to
+    `source` (mode link, where links are allowed) or a copy of its bytes. Returns how:
+    "converted", "link" or "copy"."""
+    if decoded.converted is not None:
+        decoded.converted.save(target, format="PNG", compress_level=1)
+        return "converted"
+    if mode is Mode.LINK:
+        try:
+            os.symlink(source.resolve(), target)
+            return "link"
+        except OSError:
+            pass  # links not allowed here (some file systems, Windows): copy instead
+    target.write_bytes(data)
+    return "copy"
+
+
+def unique_images(
+    domain: Domain,
+    seed: int,
+    skipped: list[dict[str, str]],
+    duplicates: list[dict[str, str]],
+    tag: dict[str, str] | None = None,
+) -> Iterator[tuple[Candidate, bytes, Decoded]]:
+    """The domain's usable images in a seeded order, each decoded in full and yielded once:
+    unreadable files go to `skipped`, repeats of an earlier image to `duplicates` (each
+    record carrying `tag`). The caller stops when it has enough."""
+    tag = tag or {}
+    seen: dict[str, str] = {}
+    for candidate in selection_order(domain.candidates, lambda c: c.name, seed):
+        source = str(candidate.path)
+        try:
+            data = candidate.path.read_bytes()
+            decoded = decode(data)
+        except OSError as error:
+            skipped.append({**tag, "source": source, "reason": f"cannot read ({error.strerror})"})
+            continue
+        except CorruptImage as error:
+            skipped.append({**tag, "source": source, "reason": str(error)})
+            continue
+        if decoded.sha256 in seen:
+            duplicates.append({**tag, "source": source, "same_as": seen[decoded.sha256]})
+            continue
+        seen[decoded.sha256] = source
+        yield candidate, data, decoded
+
+
+def refuse_unreadable(domain: Domain, flag: str) -> None:
+    raise KplateError(
+        f"{flag} {domain.root}: none of its {len(domain.candidates)} images could be read"
+    )
+
+
 class _Writer:
     """Stores one accepted image under a safe numbered name, by link, copy or conversion."""
 
@@ -273,21 +326,9 @@ class _Writer:
         index = self.next_index[split]
         self.next_index[split] += 1
         name = f"{split}/{index:06d}{decoded.suffix}"
-        target = self.tmp / name
-        if decoded.converted is not None:
-            decoded.converted.save(target, format="PNG", compress_level=1)
-            self.stored["converted"] += 1
-            return name, "converted"
-        if self.mode is Mode.LINK:
-            try:
-                os.symlink(source.resolve(), target)
-                self.stored["linked"] += 1
-                return name, "link"
-            except OSError:
-                pass  # links not allowed here (some file systems, Windows): copy instead
-        target.write_bytes(data)
-        self.stored["copied"] += 1
-        return name, "copy"
+        stored = store_image(self.tmp / name, source, data, decoded, self.mode)
+        self.stored[{"converted": "converted", "link": "linked", "copy": "copied"}[stored]] += 1
+        return name, stored
 
 
 def _fill_domain(
@@ -300,34 +341,12 @@ def _fill_domain(
     duplicates: list[dict[str, str]],
     flag: str,
 ) -> None:
-    seen: dict[str, str] = {}
     accepted = 0
-    valid = 0
-    for candidate in selection_order(domain.candidates, lambda c: c.name, options.seed):
-        if options.max_images is not None and accepted >= options.max_images:
-            break
-        try:
-            data = candidate.path.read_bytes()
-            decoded = decode(data)
-        except OSError as error:
-            skipped.append(
-                {
-                    "domain": letter,
-                    "source": str(candidate.path),
-                    "reason": f"cannot read ({error.strerror})",
-                }
-            )
-            continue
-        except CorruptImage as error:
-            skipped.append({"domain": letter, "source": str(candidate.path), "reason": str(error)})
-            continue
-        valid += 1
-        if decoded.sha256 in seen:
-            duplicates.append(
-                {"domain": letter, "source": str(candidate.path), "same_as": seen[decoded.sha256]}
-            )
-            continue
-        seen[decoded.sha256] = str(candidate.path)
+    readable = False
+    for candidate, data, decoded in unique_images(
+        domain, options.seed, skipped, duplicates, {"domain": letter}
+    ):
+        readable = True
         phase = phase_of(
             group_key(candidate.text, decoded.sha256), options.seed, options.test_fraction
         )
@@ -345,10 +364,10 @@ def _fill_domain(
             }
         )
         accepted += 1
-    if valid == 0:
-        raise KplateError(
-            f"{flag} {domain.root}: none of its {len(domain.candidates)} images could be read"
-        )
+        if options.max_images is not None and accepted >= options.max_images:
+            break
+    if not readable:
+        refuse_unreadable(domain, flag)
 
 
 def _carry_over(

@@ -25,7 +25,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,15 +36,17 @@ from kplate.dataset.build import (
     build_lock_path,
     building,
     one_field,
+    refuse_unreadable,
     remove_build_leftovers,
+    store_image,
+    unique_images,
 )
-from kplate.dataset.check import CorruptImage, decode
 from kplate.dataset.scan import Domain, fingerprint_lines, scan_domain
-from kplate.dataset.split import Phase, selection_order
+from kplate.dataset.split import Phase
 from kplate.errors import KplateError, OptionError
 from kplate.io.files import atomic_write_text
 from kplate.io.lock import BUSY, PathLock, is_locked
-from kplate.io.manifest import LABELS_CSV
+from kplate.io.manifest import LABELS_CSV, dumps_strict
 from kplate.io.paths import refuse_overlap
 from kplate.io.run_folder import output_folder, refuse_unfinished
 
@@ -136,40 +137,17 @@ def _copy_one(
     files: list[str] = []
     labels: list[tuple[str, str]] = []
     skipped: list[dict[str, str]] = []
-    duplicates = 0
-    seen: set[str] = set()
-    cap = options["max_images"]
-    for candidate in selection_order(domain.candidates, lambda c: c.name, options["seed"]):
-        if cap is not None and len(files) >= cap:
-            break
-        try:
-            data = candidate.path.read_bytes()
-            decoded = decode(data)
-        except OSError as error:
-            skipped.append({"source": str(candidate.path), "reason": error.strerror or "error"})
-            continue
-        except CorruptImage as error:
-            skipped.append({"source": str(candidate.path), "reason": str(error)})
-            continue
-        if decoded.sha256 in seen:
-            duplicates += 1
-            continue
-        seen.add(decoded.sha256)
+    duplicates: list[dict[str, str]] = []
+    for candidate, data, decoded in unique_images(domain, options["seed"], skipped, duplicates):
         name = f"{len(files):06d}{decoded.suffix}"
-        if decoded.converted is not None:
-            decoded.converted.save(tmp / name, format="PNG", compress_level=1)
-        elif mode is Mode.LINK:
-            os.symlink(candidate.path.resolve(), tmp / name)
-        else:
-            (tmp / name).write_bytes(data)
+        store_image(tmp / name, candidate.path, data, decoded, mode)
         files.append(name)
         if candidate.text is not None:
             labels.append((name, candidate.text))
+        if options["max_images"] is not None and len(files) >= options["max_images"]:
+            break
     if not files:
-        raise KplateError(
-            f"{target.source_flag} {target.source}: none of its "
-            f"{len(domain.candidates)} images could be read"
-        )
+        refuse_unreadable(domain, target.source_flag)
     if labels:
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, lineterminator="\n")
@@ -187,7 +165,7 @@ def _copy_one(
         "options": options,
         "digest": _digest(domain, options),
         "files": files,
-        "counts": {"images": len(files), "skipped": len(skipped), "duplicates": duplicates},
+        "counts": {"images": len(files), "skipped": len(skipped), "duplicates": len(duplicates)},
         "skipped": skipped,
     }
 
@@ -243,8 +221,7 @@ def copy_domains(
             remove_build_leftovers(target.dest, DOMAIN_JSON, _remove_copy)
             with building(target.dest, _remove_copy) as tmp:
                 record = _copy_one(target, domain, tmp, options, mode)
-                atomic_write_text(
-                    tmp / DOMAIN_JSON, json.dumps(record, ensure_ascii=False, indent=1) + "\n"
-                )
+                text = dumps_strict(record, str(DOMAIN_JSON), ensure_ascii=False, indent=1)
+                atomic_write_text(tmp / DOMAIN_JSON, text + "\n")
         results.append(CopyResult(target.dest, target.dest_flag, record["counts"]))
     return results
