@@ -101,7 +101,7 @@ def run_recognition(args: argparse.Namespace) -> int:
     from kplate.evaluate.report import report_folder
 
     _positive(args.steps, "--steps")
-    with report_folder(args.out, [*(("--train", d) for d in args.train), ("--test", args.test)]):
+    with report_folder(args.out):
         result = run(args.train, args.test, args.out, steps=args.steps, seed=args.seed,
                      progress=print)  # fmt: skip
     print(
@@ -118,7 +118,7 @@ def run_realism(args: argparse.Namespace) -> int:
 
     _positive(args.steps, "--steps")
     _positive(args.max_per_class, "--max-per-class")
-    with report_folder(args.out, [("--generated", args.generated), ("--real", args.real)]):
+    with report_folder(args.out):
         result = run(args.generated, args.real, args.out, seed=args.seed, steps=args.steps,
                      max_per_class=args.max_per_class, progress=print)  # fmt: skip
     test = result["classifier"]
@@ -135,8 +135,7 @@ def run_preservation(args: argparse.Namespace) -> int:
     from kplate.evaluate.report import report_folder
 
     _positive(args.steps, "--steps")
-    inputs = [("--source", args.source), ("--translated", args.translated)]
-    with report_folder(args.out, [*inputs, ("--recogniser", args.recogniser)]):
+    with report_folder(args.out):
         result = run(args.source, args.translated, args.out, recogniser_path=args.recogniser,
                      steps=args.steps, seed=args.seed, progress=print)  # fmt: skip
     print(

@@ -37,6 +37,7 @@ from kplate.io.lock import BUSY, PathLock, is_locked
 from kplate.io.manifest import dumps_strict
 from kplate.io.paths import refuse_overlap
 from kplate.io.run_folder import output_folder, refuse_unfinished
+from kplate.limits import MAX_IMAGE_BYTES, read_limited
 
 DATASET_JSON = "dataset.json"
 SKIPPED_TXT = "skipped.txt"
@@ -293,7 +294,9 @@ def unique_images(
     for candidate in selection_order(domain.candidates, lambda c: c.name, seed):
         source = str(candidate.path)
         try:
-            data = candidate.path.read_bytes()
+            # Bounded: a FIFO, a device or a link to one is never opened, and a file over
+            # MAX_IMAGE_BYTES never read (an OSError, reported as a skipped file).
+            data = read_limited(candidate.path, MAX_IMAGE_BYTES)
             decoded = decode(data)
         except OSError as error:
             skipped.append({**tag, "source": source, "reason": f"cannot read ({error.strerror})"})

@@ -131,7 +131,12 @@ def _remove_copy(root: Path) -> None:
 
 
 def _copy_one(
-    target: CopyTarget, domain: Domain, tmp: Path, options: dict[str, Any], mode: Mode
+    target: CopyTarget,
+    domain: Domain,
+    tmp: Path,
+    options: dict[str, Any],
+    mode: Mode,
+    digest: str,
 ) -> dict[str, Any]:
     """Fill `tmp` with the chosen images of one domain; returns its domain.json record."""
     files: list[str] = []
@@ -163,7 +168,7 @@ def _copy_one(
         "kplate": __version__,
         "source": str(target.source.resolve()),
         "options": options,
-        "digest": _digest(domain, options),
+        "digest": digest,
         "files": files,
         "counts": {"images": len(files), "skipped": len(skipped), "duplicates": len(duplicates)},
         "skipped": skipped,
@@ -199,15 +204,16 @@ def copy_domains(
     for target in targets:
         record = _existing_record(target.dest, target.dest_flag)
         domain = scan_domain(target.source, target.source_flag, exclude=(target.dest,))
-        current = record is not None and record.get("digest") == _digest(domain, options)
+        digest = _digest(domain, options)
+        current = record is not None and record.get("digest") == digest
         if record is not None and not current and not overwrite:
             raise KplateError(
                 f"{target.dest_flag} {target.dest}: holds a kplate copy of other inputs or "
                 "options; pass --overwrite to replace it"
             )
-        plans.append((target, domain, current))
+        plans.append((target, domain, digest, current))
     results = []
-    for target, domain, current in plans:
+    for target, domain, digest, current in plans:
         if current:
             results.append(CopyResult(target.dest, target.dest_flag, up_to_date=True))
             continue
@@ -220,7 +226,7 @@ def copy_domains(
         with PathLock(build_lock_path(target.dest), target.dest, target.dest_flag):
             remove_build_leftovers(target.dest, DOMAIN_JSON, _remove_copy)
             with building(target.dest, _remove_copy) as tmp:
-                record = _copy_one(target, domain, tmp, options, mode)
+                record = _copy_one(target, domain, tmp, options, mode, digest)
                 text = dumps_strict(record, str(DOMAIN_JSON), ensure_ascii=False, indent=1)
                 atomic_write_text(tmp / DOMAIN_JSON, text + "\n")
         results.append(CopyResult(target.dest, target.dest_flag, record["counts"]))

@@ -16,16 +16,6 @@ from kplate.dataset.split import normalise_text
 from kplate.errors import KplateError
 from kplate.io.images import IMAGE_SUFFIXES, is_image_name, iter_labels, label_manifest
 from kplate.io.manifest import METADATA
-from kplate.limits import MAX_IMAGE_BYTES, read_limited
-
-
-class CandidatePath(type(Path())):  # type: ignore[misc]
-    """A candidate's path, whose `read_bytes` is bounded: a FIFO, a device or a link to one
-    is never opened and a file over MAX_IMAGE_BYTES is never read, each an OSError that
-    the build reports as a skipped file (it would otherwise hang or exhaust memory)."""
-
-    def read_bytes(self) -> bytes:
-        return read_limited(self, MAX_IMAGE_BYTES)
 
 
 @dataclass(frozen=True)
@@ -59,11 +49,7 @@ def _walk(root: Path, exclude: set[Path]) -> list[Path]:
         dirs[:] = sorted(
             d for d in dirs if not d.startswith(".") and (here / d).resolve() not in exclude
         )
-        found.extend(
-            CandidatePath(here, f)
-            for f in sorted(files)
-            if not f.startswith(".") and is_image_name(f)
-        )
+        found.extend(here / f for f in sorted(files) if not f.startswith(".") and is_image_name(f))
     return found
 
 
@@ -79,9 +65,7 @@ def scan_domain(root: Path, flag: str, *, exclude: tuple[Path, ...] = ()) -> Dom
         kind = "kplate" if manifest.name == METADATA else "labels.csv"
         try:
             rows = [
-                Candidate(
-                    CandidatePath(row.path), _relative(row.path, root), normalise_text(row.text)
-                )
+                Candidate(row.path, _relative(row.path, root), normalise_text(row.text))
                 for row in iter_labels(root)
             ]
         except (KeyError, TypeError) as error:

@@ -160,12 +160,11 @@ def check_report_folder(out: str | Path, inputs: Sequence[tuple[str, str | Path 
 
 
 @contextlib.contextmanager
-def report_folder(
-    out: str | Path, inputs: Sequence[tuple[str, str | Path | None]]
-) -> Iterator[Path]:
-    """Check the report folder, then create it and hold its lock for the block; a folder
-    created here is removed again when the block fails before writing into it."""
-    path = check_report_folder(out, inputs)
+def report_folder(out: str | Path) -> Iterator[Path]:
+    """Create the report folder and hold its lock for the block (the command's own
+    `check_report_folder` checks it against the inputs); a folder created here is removed
+    again when the block fails before writing into it."""
+    path = output_folder(out)
     if path.is_dir():
         refuse_if_busy(path)
     with claimed_folder(path):

@@ -168,14 +168,10 @@ class CUTConfig:
             raise KplateError(f"nce_layers {self.nce_layers}: must be layer numbers (0 or more)")
         if not self.nce_layers:
             raise KplateError("nce_layers must name at least one layer")
-        if self.height < 24 or self.height % 4:
-            raise OptionError(
-                "height", f"{{option}} {self.height}: must be a multiple of 4 and at least 24"
-            )
+        if self.height % 4:  # the bounds already hold it to 24 or more
+            raise OptionError("height", f"{{option}} {self.height}: must be a multiple of 4")
         if self.width_multiple % 4:
             raise KplateError("width_multiple must be a multiple of 4 (two 2x downsamplings)")
-        if self.n_blocks < 1 or self.ngf < 1 or self.ndf < 1:
-            raise KplateError("ngf, ndf and n_blocks must be positive")
         last = max(self.nce_layers)
         if last >= 12 + self.n_blocks:
             raise KplateError(

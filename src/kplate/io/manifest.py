@@ -48,7 +48,7 @@ def iter_metadata(path: str | Path) -> Iterator[dict[str, Any]]:
     """
     path = Path(path)
     with open(path, "rb") as handle:
-        for number, line in enumerate(_bounded_lines(handle), start=1):
+        for number, line in enumerate(bounded_lines(handle), start=1):
             if len(line) > MAX_MANIFEST_LINE_BYTES:
                 raise KplateError(
                     f"{path}:{number}: line longer than {format_bytes(MAX_MANIFEST_LINE_BYTES)}; "
@@ -62,7 +62,7 @@ def iter_metadata(path: str | Path) -> Iterator[dict[str, Any]]:
                 raise KplateError(f"{path}:{number}: not a JSON line: {line[:60]!r}") from None
 
 
-def _bounded_lines(handle: BinaryIO) -> Iterator[bytes]:
+def bounded_lines(handle: BinaryIO) -> Iterator[bytes]:
     """Lines of at most MAX_MANIFEST_LINE_BYTES + 1 bytes: a file with no newline is never
     read whole into memory (a longer line is cut there, and refused by the caller)."""
     while line := handle.readline(MAX_MANIFEST_LINE_BYTES + 1):

@@ -34,7 +34,6 @@ from kplate.io.run_folder import (
     RUN_FILE,
     SUMMARY_FILE,
     RunFolder,
-    remove_stray_temporaries,
 )
 from kplate.limits import MAX_MANIFEST_LINE_BYTES
 from kplate.numbers import validate
@@ -467,8 +466,7 @@ class _Places:
         self.out = out
         self.inside = real_path(out) / IMAGES
         self.folders: set[str] = set()
-        (out / IMAGES).mkdir(exist_ok=True)
-        remove_stray_temporaries(out / IMAGES)
+        (out / IMAGES).mkdir(exist_ok=True)  # RunFolder.reopen already removed strays
 
     def put(self, source: str, name: str) -> None:
         target = os.path.join(self.out, name)

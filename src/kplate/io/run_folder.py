@@ -34,6 +34,7 @@ from kplate.io.manifest import (
     LABELS_CSV,
     LMDB_DIR,
     METADATA,
+    bounded_lines,
     dumps_strict,
     write_derived_manifests,
 )
@@ -204,7 +205,7 @@ def _listed(out: Path, record: dict[str, Any] | None, candidates: set[str]) -> s
     if command_of(record) != "translate" or not candidates or not path.is_file():
         return found
     with open(path, "rb") as handle:
-        for line in handle:
+        for line in bounded_lines(handle):
             try:
                 name = json.loads(line).get("file_name")
             except (ValueError, AttributeError):
