@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from kplate.errors import InvalidPlateError, KplateError
 from kplate.numbers import (
+    NumberPrior,
     PlateNumber,
     infer_type,
     is_orange_construction,
@@ -42,7 +43,7 @@ DIPLOMATIC = ["외교", "영사", "준외", "준영", "국기", "협정", "대�
 CLASS_RANGES: dict[PlateType, list[tuple[int, int, int]]] = {
     T.PRIVATE_2DIGIT: [(1, 99, 2)],
     T.PRIVATE_SHORT: [(1, 99, 2)],
-    T.ELECTRIC: [(1, 99, 2), (100, 997, 3)],
+    T.ELECTRIC: [(1, 99, 2), (100, 699, 3)],  # 700-997 are van/truck codes (M21)
     T.PRIVATE_3DIGIT: [(100, 999, 3)],
     T.PRIVATE_3DIGIT_FILM: [(100, 999, 3)],
     T.CORPORATE: [(100, 699, 3)],
@@ -162,8 +163,13 @@ def test_every_syllable_and_region_reachable(sampled, plate_type: PlateType) -> 
     assert regions == set(REGION_SETS.get(plate_type, []))
 
 
-def test_sampled_parts_are_roughly_uniform(sampled) -> None:
-    numbers = [n for _, n in sampled[T.PRIVATE_3DIGIT]]
+def test_sampled_parts_are_roughly_uniform() -> None:
+    """The uniform prior (the realistic default's shares: test_number_priors.py)."""
+    rng = random.Random(1002)
+    numbers = [
+        validate(sample(T.PRIVATE_3DIGIT, rng, NumberPrior.UNIFORM), T.PRIVATE_3DIGIT)
+        for _ in range(N_SAMPLES)
+    ]
     first = Counter((n.class_code or "")[0] for n in numbers)
     expected = len(numbers) / 9
     assert all(abs(first[d] - expected) < 0.15 * expected for d in "123456789")
@@ -180,7 +186,11 @@ def test_sampled_variants_all_occur(sampled) -> None:
     assert 0.4 < orange < 0.6
     for n in construction:
         assert (len(n.class_code or "") == 3) == (n.region is None)
-    electric = [n for _, n in sampled[T.ELECTRIC]]
+    rng = random.Random(5)  # the uniform prior; the realistic one: test_number_priors.py
+    electric = [
+        validate(sample(T.ELECTRIC, rng, NumberPrior.UNIFORM), T.ELECTRIC)
+        for _ in range(N_SAMPLES // 4)
+    ]
     three = sum(len(n.class_code or "") == 3 for n in electric) / len(electric)
     assert 0.4 < three < 0.6
     green = [n for _, n in sampled[T.GREEN_REGIONAL]]

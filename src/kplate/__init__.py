@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 #: Public name -> the module that defines it.
 _EXPORTS = {
     "PlateType": "kplate.spec.types",
+    "NumberPrior": "kplate.numbers",
     "validate": "kplate.numbers",
     "sample": "kplate.numbers",
     "render_plate": "kplate.render.plate",
@@ -36,6 +37,7 @@ _EXPORTS = {
 __all__ = [
     "GenerateConfig",
     "KplateError",
+    "NumberPrior",
     "PlateType",
     "Renderer",
     "Sample",
@@ -52,7 +54,7 @@ __all__ = [
 if TYPE_CHECKING:
     from kplate.augment.pipeline import build_augmenter
     from kplate.errors import KplateError
-    from kplate.numbers import sample, validate
+    from kplate.numbers import NumberPrior, sample, validate
     from kplate.pipeline import GenerateConfig, Sample, WriteOptions, generate, write_dataset
     from kplate.render import Renderer
     from kplate.render.plate import render_plate

@@ -5,7 +5,9 @@ exactly which part is wrong (the character, the region, the class code, the syll
 serial). The common shape is matched by one precompiled regex; the slower tokenising path
 only runs for strings that do not have that shape, so validating a CSV row stays cheap.
 
-Decisions the spec leaves open:
+Decisions the spec leaves open (docs/numbers.md):
+- electric accepts 2-digit codes 01-99 and 3-digit passenger codes 100-699, never 700-999:
+  electric vans, trucks and special vehicles keep 2-digit codes (M21).
 - green_regional accepts a 1-digit class 0-9 (0 meant imports until 1991) or 2 digits 01-99.
 - diplomatic ranks may be 000; only the mission number 000 is rejected (spec §4).
 - military (low confidence, spec §5.7) uses the 2-digit rules and adds no warnings.
@@ -20,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from kplate.errors import InvalidPlateError
+from kplate.numbers.priors import NumberPrior, parse_number_prior, realistic_prior
 from kplate.spec.alphabet import (
     COMMERCIAL_SYLLABLES,
     CONSTRUCTION_SYLLABLES,
@@ -351,16 +354,41 @@ def _private2(p: _Parts, t: PlateType, text: str) -> _Result:
     return None, ()
 
 
+#: The 3-digit codes that are not passenger codes, by kind (spec §2.1: M21 and EMG), with
+#: why an electric plate does not carry them.
+_KEEP_TWO = (
+    "; electric vans, trucks and special vehicles keep 2-digit codes 70-99 (MOLIT notice 2021-202)"
+)
+_THREE_DIGIT_KINDS = (
+    (700, 799, "van/bus", _KEEP_TWO),
+    (800, 979, "truck", _KEEP_TWO),
+    (980, 997, "special-vehicle", _KEEP_TWO),
+    (998, 999, "emergency-vehicle", ""),
+)
+
+
 def _electric(p: _Parts, t: PlateType, text: str) -> _Result:
+    """2-digit codes 01-99 (passenger 01-69, N2018 §5; vans, trucks and special vehicles
+    70-99, which keep 2 digits on electric plates, M21) or 3-digit passenger codes 100-699
+    (cars registered since 1 Sep 2019). 700-999 would be a 3-digit van, truck, special or
+    emergency code, which no electric plate carries."""
     _check_not_dip(p, t, text)
     _check_no_region(p, t, text)
     if len(p.cls) == 3:
-        _check_cls3(p, t, text, 100, 997)
+        value = int(p.cls)
+        for lo, hi, kind, why in _THREE_DIGIT_KINDS:
+            if lo <= value <= hi:
+                raise InvalidPlateError(
+                    text,
+                    f"class code {p.cls} out of range for {t} (3-digit codes are the passenger "
+                    f"codes 100-699): {p.cls} is a 3-digit {kind} code ({lo}-{hi}){why}",
+                )
+        _check_cls3(p, t, text, 100, 699)
     elif len(p.cls) == 2:
         _check_cls2(p, t, text)
     else:
         raise InvalidPlateError(
-            text, f"class code {p.cls} must have 2 digits (01-99) or 3 (100-997) for {t}"
+            text, f"class code {p.cls} must have 2 digits (01-99) or 3 (100-699) for {t}"
         )
     _check_use(p, t, text, _PRIV_RENT, _PRIV_RENT_STR)
     _check_serial(p, text)
@@ -619,7 +647,7 @@ _CLS2 = tuple(f"{i:02d}" for i in range(1, 100))
 _CLS2_LARGE = tuple(f"{i:02d}" for i in range(70, 100))
 _CLS1 = tuple(str(i) for i in range(10))
 _CLS3 = tuple(str(i) for i in range(100, 1000))
-_CLS3_EV = tuple(str(i) for i in range(100, 998))
+_CLS3_EV = tuple(str(i) for i in range(100, 700))
 _CLS3_CORP = tuple(str(i) for i in range(100, 700))
 _CLS3_CONS = tuple(f"0{i:02d}" for i in range(1, 100))
 _MISSIONS = tuple(f"{i:03d}" for i in range(1, 1000))
@@ -633,13 +661,31 @@ def _serial(rng: random.Random) -> str:
     return f"{rng.randrange(1, 10000):04d}"
 
 
-def sample(plate_type: PlateType | str, rng: random.Random) -> str:
-    """One canonical valid number, each part uniform over its valid (preferred) range.
+def sample(
+    plate_type: PlateType | str,
+    rng: random.Random,
+    prior: NumberPrior | str = NumberPrior.REALISTIC,
+) -> str:
+    """One canonical valid number of `plate_type`, drawn with `prior` (docs/numbers.md).
 
-    Deterministic for a seeded rng. Construction picks its national/regional form and its
-    orange (6000-9999) or white (0001-5999) serial half and half, so both colours render.
+    REALISTIC (the default) follows what is issued (kplate.numbers.priors); UNIFORM
+    spreads each part evenly over its legal range. A type the realistic prior has no
+    rule for is drawn uniformly. Deterministic for a seeded rng.
     """
     t = parse_plate_type(plate_type)
+    if parse_number_prior(prior, "prior") is NumberPrior.REALISTIC:
+        rule = realistic_prior(t)
+        if rule is not None:
+            return rule.draw(rng)
+    return _sample_uniform(t, rng)
+
+
+def _sample_uniform(t: PlateType, rng: random.Random) -> str:
+    """Each part uniform over its valid (preferred) range: the UNIFORM prior.
+
+    Construction picks its national/regional form and its orange (6000-9999) or white
+    (0001-5999) serial half and half, so both colours render.
+    """
     choice = rng.choice
     if t is T.PRIVATE_2DIGIT or t is T.PRIVATE_SHORT:
         return choice(_CLS2) + choice(_PRIV_RENT_T) + _serial(rng)
