@@ -22,6 +22,7 @@ from kplate.pipeline import (
     FileNaming,
     GenerateConfig,
     ImageFormat,
+    NumberPrior,
     WriteOptions,
     write_dataset,
 )
@@ -94,6 +95,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--weights", type=_weights, default=None, help="relative weight per --types entry"
     )
     source.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    # Not --numbers: argparse takes any unique prefix, and `--number 5` (the earlier
+    # project's --number_of_plates, abbreviated) must keep meaning --count.
+    source.add_argument(
+        "--prior",
+        dest="number_prior",
+        choices=[p.value for p in NumberPrior],
+        default=None,
+        help="how random numbers are drawn: realistic (default; issued ranges and shares, "
+        "docs/numbers.md) or uniform (every legal number alike)",
+    )
     source.add_argument(
         "--skip-invalid",
         action="store_true",
@@ -227,6 +238,8 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
             raise KplateError("--random=True and --csv/--data_path ask for different things")
         if args.count is not None:
             raise KplateError("--count does not apply to --csv: each row gives one image")
+        if args.number_prior is not None:
+            raise KplateError("--prior does not apply to --csv: each row gives its number")
         good, bad = read_plate_csv(args.csv)
         if bad and not args.skip_invalid:
             for row in bad:
@@ -244,7 +257,10 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
     if args.random is False:
         raise KplateError("--random=False needs --csv/--data_path with the plates to draw")
     count = DEFAULT_COUNT if args.count is None else args.count
-    return GenerateConfig(count=count, types=types, weights=args.weights, **common)
+    prior = NumberPrior(args.number_prior or NumberPrior.REALISTIC)
+    return GenerateConfig(
+        count=count, types=types, weights=args.weights, number_prior=prior, **common
+    )
 
 
 def _check_out(args: argparse.Namespace) -> Path:

@@ -136,6 +136,40 @@ def _same_run(previous: dict[str, Any], fingerprint: dict[str, Any]) -> bool:
     return strip(previous) == strip(fingerprint)
 
 
+def _short(value: Any) -> str | None:
+    """A recorded value as the user may read it in one line, or None when too long."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else None
+
+
+def _differences(previous: dict[str, Any], fingerprint: dict[str, Any]) -> str:
+    """Where two run records differ, one level into "config": ' (run.json differs in
+    config.seed: 1 there, 2 now)', or '' when nothing can be named."""
+    found: list[tuple[str, Any, Any]] = []
+    for key in sorted((previous.keys() | fingerprint.keys()) - {"command"}):
+        mine, theirs = previous.get(key), fingerprint.get(key)
+        if mine == theirs:
+            continue
+        if key == "config" and isinstance(mine, dict) and isinstance(theirs, dict):
+            found += [
+                (f"config.{k}", mine.get(k), theirs.get(k))
+                for k in sorted(mine.keys() | theirs.keys())
+                if mine.get(k) != theirs.get(k)
+            ]
+        else:
+            found.append((key, mine, theirs))
+    if not found:
+        return ""
+    if len(found) == 1:
+        name, there, now = found[0]
+        shown_there, shown_now = _short(there), _short(now)
+        if shown_there is not None and shown_now is not None:
+            return f" (its {RUN_FILE} differs in {name}: {shown_there} there, {shown_now} now)"
+    names = ", ".join(name for name, _, _ in found[:SHOWN_FOREIGN])
+    more = f" and {len(found) - SHOWN_FOREIGN} more" if len(found) > SHOWN_FOREIGN else ""
+    return f" (its {RUN_FILE} differs in {names}{more})"
+
+
 def _image_names(record: dict[str, Any] | None) -> Callable[[str], bool]:
     """Whether a path under images/ is a name the recorded run writes (or its temporary)."""
     if record is None:
@@ -272,7 +306,8 @@ def prepare_out(
     if previous is not None and not resuming and not overwrite:
         raise OptionError(
             "overwrite",
-            f"{out}: holds a different kplate run; pass {{option}} to replace it, "
+            f"{out}: holds a different kplate run{_differences(previous, fingerprint)}; "
+            "pass {option} to replace it, "
             "or choose another {out}",
             also=("out",),
         )

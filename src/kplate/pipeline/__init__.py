@@ -12,6 +12,7 @@ never import the GAN.
 """
 
 from kplate.io.naming import FileNaming, ImageFormat
+from kplate.numbers import NumberPrior
 from kplate.pipeline.config import MAX_SEED, GenerateConfig
 from kplate.pipeline.factory import PlateFactory, Sample, generate, plate_seed, random_type
 from kplate.pipeline.pool import MAX_WORKERS
@@ -23,6 +24,7 @@ __all__ = [
     "FileNaming",
     "GenerateConfig",
     "ImageFormat",
+    "NumberPrior",
     "PlateFactory",
     "RunSummary",
     "Sample",

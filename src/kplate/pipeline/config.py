@@ -9,6 +9,7 @@ from typing import Any
 
 from kplate.errors import KplateError, OptionError
 from kplate.io.naming import ImageFormat
+from kplate.numbers import NumberPrior, parse_number_prior
 from kplate.render.plate import check_size
 from kplate.spec.types import PlateType, plate_characters
 
@@ -25,6 +26,8 @@ class GenerateConfig:
     types: tuple[PlateType, ...] = tuple(PlateType)
     weights: tuple[float, ...] | None = None
     seed: int = 0
+    #: How random numbers spread over the legal ones (docs/numbers.md); CSV runs ignore it.
+    number_prior: NumberPrior = NumberPrior.REALISTIC
     height: int | None = 110
     width: int | None = None
     augment: str | None = None
@@ -37,6 +40,7 @@ class GenerateConfig:
 
     def __post_init__(self) -> None:
         """Every number is checked here, before anything is drawn or written."""
+        object.__setattr__(self, "number_prior", parse_number_prior(self.number_prior))
         if self.plates is None and self.count < 0:
             raise OptionError("count", f"{{option}} must be 0 or more, got {self.count}")
         if not 0 <= self.seed <= MAX_SEED:
@@ -94,4 +98,7 @@ class GenerateConfig:
         data["types"] = [t.value for t in self.types]
         data["plates"] = None if self.plates is None else [list(p) for p in self.plates]
         data["image_format"] = self.image_format.value
+        # A CSV run's numbers are its rows: the prior decides nothing there, so a re-run
+        # with another one still resumes it.
+        data["number_prior"] = None if self.plates is not None else self.number_prior.value
         return data

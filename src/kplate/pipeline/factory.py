@@ -118,7 +118,7 @@ class PlateFactory:
             number = validate(text, type_id)
         else:
             plate_type = _draw_type(self.config, rng)
-            number = validate(sample(plate_type, rng), plate_type)
+            number = validate(sample(plate_type, rng, self.config.number_prior), plate_type)
         plate = self.renderer.render_number(
             number, height=self.config.height, width=self.config.width, reuse=reuse
         )
