@@ -95,13 +95,8 @@ class MmCanvas:
             [self.xy(x, y) for x, y in points], fill=fill, width=self.width(width_mm), joint="curve"
         )
 
-    def polygon(
-        self, points: list[Point], fill: RGB | None, outline: RGB | None = None, width_mm: float = 0
-    ) -> None:
-        width = self.width(width_mm) if outline is not None else 1
-        self.draw.polygon(
-            [self.xy(x, y) for x, y in points], fill=fill, outline=outline, width=width
-        )
+    def polygon(self, points: list[Point], fill: RGB) -> None:
+        self.draw.polygon([self.xy(x, y) for x, y in points], fill=fill)
 
     def circle(
         self,
@@ -317,7 +312,9 @@ def _inset(box: Box, mm: float) -> Box:
 
 
 # Stroke skeletons of the letters the artwork uses, in a 1 x 1 box (u across, v down).
-def _ellipse(u0: float, v0: float, u1: float, v1: float, a0: float = 0, a1: float = 360):
+def _ellipse(
+    u0: float, v0: float, u1: float, v1: float, a0: float = 0, a1: float = 360
+) -> list[Point]:
     return _arc_points((u0 + u1) / 2, (v0 + v1) / 2, (u1 - u0) / 2, (v1 - v0) / 2, a0, a1)
 
 
