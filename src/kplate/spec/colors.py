@@ -18,10 +18,22 @@ CORPORATE_GREEN: RGB = (173, 189, 76)  # L* 73.37 a* -21.17 b* 53.88 (blog value
 #: this is Munsell 2.5YR 6/14-like safety orange (docs/plate-types.md).
 ORANGE: RGB = (236, 120, 32)
 
-#: EV artwork colours (B18, PANTONE approximations).
-EV_PICTOGRAM_BLUE: RGB = (0, 114, 206)  # 2727C outlines and lettering
-EV_PICTOGRAM_FILL: RGB = (0, 86, 184)  # 283C-ish fill
-TAEGEUK_RED: RGB = (205, 46, 58)
-TAEGEUK_BLUE: RGB = (0, 71, 160)
-FILM_BAND_TOP: RGB = (40, 42, 80)  # the film plate's band: navy at the top ...
-FILM_BAND_BOTTOM: RGB = (80, 128, 192)  # ... to blue at the bottom (CV template pixels)
+#: EV artwork colours. 별표18 names PANTONE inks (2727C lines and lettering, 283C fill,
+#: 292C/283C Taegeuk, 2707C lettering ground, 291C/2708C pattern); its artwork (p. 47) and
+#: photographs of real plates print them as pale blues on the sky blue, so these are the
+#: inks toned to that plate. Luminance difference from EV_SKY_BLUE (221) in brackets; the
+#: characters are 183 off, and no emblem may be more than EV_MAX_CONTRAST (70) off.
+EV_EMBLEM_LINE: RGB = (122, 166, 212)  # 2727C outlines and lettering (-61)
+EV_EMBLEM_FILL: RGB = (152, 198, 232)  # 283C pictogram and logo fill (-31)
+EV_MEDALLION_GROUND: RGB = (214, 238, 249)  # 2707C ground of the lettered ring (+12)
+EV_TAEGEUK_LIGHT: RGB = (168, 214, 242)  # 283C upper Taegeuk (-17)
+EV_TAEGEUK_DARK: RGB = (120, 170, 222)  # 292C lower Taegeuk (-58)
+EV_PATTERN_LINE: RGB = (172, 217, 238)  # 291C/2708C background swirls (-12)
+EV_HOLOGRAM_LINE: RGB = (158, 204, 232)  # the 15 mm hologram medallions (-25)
+#: The film plate's band (photographs, real_dev private_3digit_blue_band): bright blue,
+#: lighter at the top, with a Taegeuk in a light cyan and a deep blue (no red).
+FILM_BAND_TOP: RGB = (28, 138, 238)
+FILM_BAND_BOTTOM: RGB = (0, 62, 202)
+FILM_TAEGEUK_LIGHT: RGB = (110, 210, 250)
+FILM_TAEGEUK_DARK: RGB = (12, 40, 172)
+FILM_HOLOGRAM: RGB = (96, 168, 240)  # the small hologram mark above "KOR", faint

@@ -260,7 +260,8 @@ def _build() -> dict[PlateType, PlateGeometry]:
             colors.EV_SKY_BLUE,
             colors.BLACK,
             {7: P7_CELLS, 8: EV3_CELLS},
-            (),
+            # 별표18 drills only the seal hole, the 별표2 7x9 slot at (500, 55) (p. 48 라).
+            (P7_HOLES[1],),
             emblems=ev_emblems,
         ),
         t.CORPORATE: _geometry(
