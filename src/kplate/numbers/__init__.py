@@ -5,7 +5,10 @@ that renders is always a number that validates (spec §2 and §4).
 """
 
 from kplate.numbers.grammar import (
+    Inference,
     PlateNumber,
+    candidates,
+    explain,
     infer_type,
     is_orange_construction,
     normalize,
@@ -14,7 +17,10 @@ from kplate.numbers.grammar import (
 )
 
 __all__ = [
+    "Inference",
     "PlateNumber",
+    "candidates",
+    "explain",
     "infer_type",
     "is_orange_construction",
     "normalize",
