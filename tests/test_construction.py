@@ -158,8 +158,8 @@ def test_validate_lists_candidates_and_why_it_picked(capsys) -> None:
         "green_regional, construction_regional, construction_regional_two_row"
     )
     assert "private syllable '조'" in fields["picked"]
-    assert "also valid for construction_regional, construction_regional_two_row" in (
-        fields["picked"]
+    assert (
+        "also valid for construction_regional, construction_regional_two_row" in (fields["picked"])
     )
     assert main(["validate", "경기06조7425", "--type", "construction_regional", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
