@@ -20,7 +20,7 @@ def test_types_lists_every_id_with_description_and_aliases(capsys) -> None:
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
     assert [line.split()[0] for line in lines] == [t.value for t in PlateType]
-    assert len(lines) == 15
+    assert len(lines) == len(PlateType) == 17
     private = next(line for line in lines if line.startswith("private_2digit "))
     assert "basic_europe" in private and "12가3456" in private
     assert "green_old" in next(line for line in lines if line.startswith("green_regional "))
@@ -38,6 +38,9 @@ def test_validate_prints_fields(capsys) -> None:
         "use": "가",
         "serial": "3456",
         "warnings": "-",
+        "candidates": "private_2digit, private_short, electric, large_private, green_national",
+        "picked": "a 2-digit class code with the syllable '가' and no region; also valid for "
+        "private_short, electric, large_private, green_national (give --type to choose)",
     }
     assert captured.err == ""
 

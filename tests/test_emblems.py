@@ -28,7 +28,7 @@ DRAWN_BOXES = {
 #: How far (Rec. 709 luminance, 0-255) an emblem pixel may be from the sky-blue plate: a
 #: third of the characters' 183. Real plates show 40-75 on the outlines.
 MAX_CONTRAST = 70.0
-EV_TEXTS = ("52가3108", "933조1735")
+EV_TEXTS = ("52가3108", "633조1735")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_emblem_ink_fills_its_drawn_box_and_clears_the_characters(
     drawn = (xs.min() / scale, ys.min() / scale, (xs.max() + 1) / scale, (ys.max() + 1) / scale)
     # The page is a 1 px/mm raster: its boxes are good to about half a millimetre.
     assert np.allclose(drawn, DRAWN_BOXES[emblem], atol=0.6), (emblem, drawn)
-    for text in (*EV_TEXTS, "44가4444", "888조8888"):
+    for text in (*EV_TEXTS, "44가4444", "488조8888"):
         plate = renderer.render(text, PlateType.ELECTRIC, height=HEIGHT)
         mm = 520.0 / plate.image.shape[1]
         first_x0, last_x1 = plate.record.chars[0].box[0] * mm, plate.record.chars[-1].box[2] * mm

@@ -54,7 +54,9 @@ CLASS_RANGES: dict[PlateType, list[tuple[int, int, int]]] = {
     T.GREEN_REGIONAL: [(0, 9, 1), (1, 99, 2)],
     T.GREEN_NATIONAL: [(1, 99, 2)],
     T.DIPLOMATIC: [(1, 999, 3)],
-    T.CONSTRUCTION: [(1, 99, 3), (1, 99, 2)],  # 0 + 01-99 national, region + 01-99
+    T.CONSTRUCTION: [(1, 27, 3)],  # 0 + a machine-type code 01-27
+    T.CONSTRUCTION_REGIONAL: [(1, 27, 2)],  # region + 01-27
+    T.CONSTRUCTION_REGIONAL_TWO_ROW: [(1, 27, 2)],
     T.MILITARY: [(1, 99, 2)],
 }
 SERIAL_RANGES: dict[PlateType, tuple[int, int, int]] = {t: (1, 9999, 4) for t in PlateType}
@@ -74,6 +76,8 @@ USES: dict[PlateType, str] = {
     T.GREEN_REGIONAL: PRIV + "허",
     T.GREEN_NATIONAL: PRIV + "허",
     T.CONSTRUCTION: CONSTRUCTION_SYLLABLES,
+    T.CONSTRUCTION_REGIONAL: CONSTRUCTION_SYLLABLES,
+    T.CONSTRUCTION_REGIONAL_TWO_ROW: CONSTRUCTION_SYLLABLES,
     T.MILITARY: MIL,
 }
 REGION_SETS: dict[PlateType, list[str]] = {
@@ -81,7 +85,8 @@ REGION_SETS: dict[PlateType, list[str]] = {
     T.COMMERCIAL_TWO_ROW: REGIONS,
     T.LARGE_COMMERCIAL: REGIONS,
     T.GREEN_REGIONAL: REGIONS_1973,
-    T.CONSTRUCTION: REGIONS,
+    T.CONSTRUCTION_REGIONAL: REGIONS,
+    T.CONSTRUCTION_REGIONAL_TWO_ROW: REGIONS,
 }
 
 
@@ -179,13 +184,12 @@ def test_sampled_parts_are_roughly_uniform() -> None:
 
 
 def test_sampled_variants_all_occur(sampled) -> None:
-    construction = [n for _, n in sampled[T.CONSTRUCTION]]
-    national = sum(n.region is None for n in construction) / len(construction)
-    orange = sum(is_orange_construction(n) for n in construction) / len(construction)
-    assert 0.4 < national < 0.6
-    assert 0.4 < orange < 0.6
-    for n in construction:
-        assert (len(n.class_code or "") == 3) == (n.region is None)
+    for plate_type in (T.CONSTRUCTION, T.CONSTRUCTION_REGIONAL, T.CONSTRUCTION_REGIONAL_TWO_ROW):
+        construction = [n for _, n in sampled[plate_type]]
+        orange = sum(is_orange_construction(n) for n in construction) / len(construction)
+        assert 0.4 < orange < 0.6
+        for n in construction:
+            assert (len(n.class_code or "") == 3) == (n.region is None)
     rng = random.Random(5)  # the uniform prior; the realistic one: test_number_priors.py
     electric = [
         validate(sample(T.ELECTRIC, rng, NumberPrior.UNIFORM), T.ELECTRIC)
@@ -224,7 +228,7 @@ def test_valid_examples_split_into_fields() -> None:
     assert (dip.text, dip.use, dip.class_code, dip.serial) == ("외교005-003", "외교", "005", "003")
     national = validate("012가4568")
     assert (national.type, national.class_code, national.region) == (T.CONSTRUCTION, "012", None)
-    regional = validate("경기06조7425", T.CONSTRUCTION)
+    regional = validate("경기06조7425", T.CONSTRUCTION_REGIONAL)
     assert (regional.class_code, regional.region, regional.use) == ("06", "경기", "조")
     assert validate("서울5가1234").class_code == "5"
     with pytest.raises(FrozenInstanceError):
@@ -233,7 +237,9 @@ def test_valid_examples_split_into_fields() -> None:
 
 def test_is_orange_construction() -> None:
     assert is_orange_construction(validate("012가6000"))
-    assert is_orange_construction(validate("경기06조9999", "construction"))
+    assert is_orange_construction(validate("경기06조9999", "construction_regional"))
+    assert is_orange_construction(validate("전남14나6000", "construction_regional_two_row"))
+    assert not is_orange_construction(validate("전남14나5999", "construction_regional_two_row"))
     assert not is_orange_construction(validate("012가5999"))
     assert not is_orange_construction(validate("12가7000"))  # not construction
 
@@ -301,7 +307,13 @@ INVALID = [
     ("외교005-003", "private_2digit", ["is not a private_2digit plate"]),
     ("12-가3456", None, ["'-' is only allowed in diplomatic numbers"]),
     ("12가3456", "construction", ["class code 12 out of range for construction"]),
-    ("000가1234", "construction", ["machine-type code 00"]),
+    ("000가1234", "construction", ["machine-type code 00 out of range", "01-27"]),
+    ("035소6430", None, ["machine-type code 35 out of range for construction", "01-27"]),
+    ("경기06조7425", "construction", ["no region", "construction_regional"]),
+    ("경기28조7425", "construction_regional", ["machine-type code 28 out of range"]),
+    ("경기006조7425", "construction_regional_two_row", ["2-digit machine-type code"]),
+    ("06조7425", "construction_regional", ["need a region"]),
+    ("경기06육7425", "construction_regional", ["hangul '육' is not allowed"]),
     ("012육1234", "construction", ["hangul '육' is not allowed for construction"]),
     ("12가3456", "military", ["hangul '가' is not allowed for military"]),
     ("서울12육3456", None, ["military syllable '육'", "region"]),

@@ -1,11 +1,13 @@
-"""`kplate validate TEXT [--type T]`: check one plate number and show how it is split."""
+"""`kplate validate TEXT [--type T] [--json]`: check one plate number and show how it is
+split, every type the text is valid for, and (without --type) which one was picked and why."""
 
 from __future__ import annotations
 
 import argparse
+import json
 
 from kplate.errors import InvalidPlateError, KplateError
-from kplate.numbers import validate
+from kplate.numbers import candidates, explain, validate
 from kplate.spec.types import parse_plate_type
 
 
@@ -15,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="check a plate number against the grammar",
         description=(
             "Validate one plate number and print its parts, or one error line (exit 2). "
-            "Without --type the type is inferred from the number's shape."
+            "Without --type the type is inferred from the number's shape; the output lists "
+            "every type the number is valid for and says why the inferred one was picked "
+            "(a text such as 경기06조7425 fits more than one plate)."
         ),
     )
     parser.add_argument("text", metavar="TEXT", help="plate number, e.g. 12가3456")
@@ -26,12 +30,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=None,
         help="plate type id or alias (see `kplate types`)",
     )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of lines"
+    )
     parser.set_defaults(handler=run)
 
 
 def _one_line(text: str) -> str:
     """The user's text as it can be shown inside a one-line error (repr if blank or odd)."""
     return text if text.strip() and text.isprintable() else repr(text)
+
+
+def _picked(args: argparse.Namespace, others: list[str]) -> str:
+    """Why this type: the one given, or the inference's reason and the alternatives."""
+    if args.plate_type is not None:
+        return "given by --type"
+    inference = explain(args.text)
+    line = inference.reason
+    if others:
+        line += f"; also valid for {', '.join(others)} (give --type to choose)"
+    return line
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,12 +59,20 @@ def run(args: argparse.Namespace) -> int:
         number = validate(args.text, args.plate_type)
     except InvalidPlateError as error:
         raise KplateError(f"{_one_line(error.text)}: {error.reason}") from None
-    rows = {
+    valid = [t.value for t in candidates(args.text)]
+    others = [t for t in valid if t != number.type.value]
+    fields = {
         "type": number.type.value,
         "text": number.text,
         **number.fields(),
         "warnings": "; ".join(number.warnings),
     }
+    if args.json:
+        record = {**fields, "warnings": list(number.warnings), "candidates": valid,
+                  "picked": _picked(args, others)}  # fmt: skip
+        print(json.dumps(record, ensure_ascii=False))
+        return 0
+    rows = {**fields, "candidates": ", ".join(valid), "picked": _picked(args, others)}
     for key, value in rows.items():
         print(f"{key}: {value if value else '-'}")
     return 0

@@ -1,5 +1,5 @@
 """Reading plate strings from a CSV: `plate` (or the earlier project's `filename`) column and
-an optional `type` column. Every problem names the file, the line and the value."""
+an optional `type` (or `style`) column. Every problem names the file, the line and the value."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ def read_plate_csv(path: str | Path) -> tuple[list[CsvRow], list[BadRow]]:
     if text_col is None:
         shown = ",".join(h.strip() for h in header)[:80]
         raise KplateError(f"{path}:1: no 'plate' or 'filename' column in the header '{shown}'")
-    type_col = names.index("type") if "type" in names else None
+    # `style` is the older name of `type` (real_dev's labels.csv), as in io.images.
+    type_col = next((names.index(c) for c in ("type", "style") if c in names), None)
     good: list[CsvRow] = []
     bad: list[BadRow] = []
     last_line = reader.line_num

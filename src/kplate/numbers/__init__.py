@@ -7,7 +7,10 @@ alike); docs/numbers.md gives the rules and their sources.
 """
 
 from kplate.numbers.grammar import (
+    Inference,
     PlateNumber,
+    candidates,
+    explain,
     infer_type,
     is_orange_construction,
     normalize,
@@ -17,8 +20,11 @@ from kplate.numbers.grammar import (
 from kplate.numbers.priors import NumberPrior, parse_number_prior
 
 __all__ = [
+    "Inference",
     "NumberPrior",
     "PlateNumber",
+    "candidates",
+    "explain",
     "infer_type",
     "is_orange_construction",
     "normalize",

@@ -11,7 +11,11 @@ Decisions the spec leaves open (docs/numbers.md):
 - green_regional accepts a 1-digit class 0-9 (0 meant imports until 1991) or 2 digits 01-99.
 - diplomatic ranks may be 000; only the mission number 000 is rejected (spec §4).
 - military (low confidence, spec §5.7) uses the 2-digit rules and adds no warnings.
-- construction accepts the national form 0 + 01-99 and the older regional form region + 01-99.
+- construction machinery: the machine-type code is 01-27 (the 27 kinds of machine of the
+  Construction Machinery Management Act's enforcement decree, 별표1; real plates show 06
+  dump trucks and 14 concrete mixer trucks). `construction` is the 2022 national form
+  0 + code; the older regional form region + code is `construction_regional` (one row) or
+  `construction_regional_two_row`, and `construction` refuses it with their names.
 """
 
 from __future__ import annotations
@@ -36,7 +40,10 @@ from kplate.spec.alphabet import (
 from kplate.spec.types import PlateType, parse_plate_type
 
 __all__ = [
+    "Inference",
     "PlateNumber",
+    "candidates",
+    "explain",
     "infer_type",
     "is_orange_construction",
     "normalize",
@@ -98,10 +105,23 @@ class PlateNumber:
         }
 
 
+#: Every construction machinery type: their serials say the use (spec §2.3).
+CONSTRUCTION_TYPES = frozenset(
+    {
+        PlateType.CONSTRUCTION,
+        PlateType.CONSTRUCTION_REGIONAL,
+        PlateType.CONSTRUCTION_REGIONAL_TWO_ROW,
+    }
+)
+#: Machine-type codes: the 27 kinds of construction machine, 01-27.
+MACHINE_TYPE_CODES = range(1, 28)
+
+
 def is_orange_construction(number: PlateNumber) -> bool:
-    """Construction serials 6000-9999 belong to rental businesses, which get orange plates."""
+    """Construction serials 6000-9999 belong to rental businesses, which get orange plates
+    (both on the 2022 national plate and on the older regional ones)."""
     return (
-        number.type is PlateType.CONSTRUCTION
+        number.type in CONSTRUCTION_TYPES
         and number.serial is not None
         and 6000 <= int(number.serial) <= 9999
     )
@@ -477,31 +497,54 @@ def _diplomatic(p: _Parts, t: PlateType, text: str) -> _Result:
     return None, ()
 
 
+def _check_machine_type(code: str, t: PlateType, text: str) -> None:
+    if int(code) not in MACHINE_TYPE_CODES:
+        raise InvalidPlateError(
+            text,
+            f"machine-type code {code} out of range for {t} (01-27, the 27 kinds of "
+            "construction machine)",
+        )
+
+
 def _construction(p: _Parts, t: PlateType, text: str) -> _Result:
     _check_not_dip(p, t, text)
     if p.prefix:
-        _check_region(p, t, text, REGIONS)
-        if len(p.cls) != 2:
-            raise InvalidPlateError(
-                text,
-                f"class code {p.cls} must have 2 digits on a regional {t} plate "
-                "(e.g. 경기06조7425)",
+        hint = ""
+        if p.prefix in _REGIONS and len(p.cls) == 2:
+            hint = (
+                "; a region + 2-digit code is the pre-2022 regional plate: use "
+                f"{T.CONSTRUCTION_REGIONAL} (one row) or {T.CONSTRUCTION_REGIONAL_TWO_ROW}"
             )
-        if p.cls == "00":
-            raise InvalidPlateError(text, f"machine-type code 00 out of range for {t} (01-99)")
-    else:
-        if len(p.cls) != 3 or p.cls[0] != "0":
-            raise InvalidPlateError(
-                text,
-                f"class code {p.cls} out of range for {t}: national numbers are 0 + a 2-digit "
-                "machine-type code (e.g. 012가4568), regional ones region + 2 digits "
-                "(e.g. 경기06조7425)",
-            )
-        if p.cls == "000":
-            raise InvalidPlateError(text, f"machine-type code 00 out of range for {t} (01-99)")
+        raise InvalidPlateError(
+            text,
+            f"'{p.prefix}': the 2022 national {t} plate carries no region (e.g. 012가4568)" + hint,
+        )
+    if len(p.cls) != 3 or p.cls[0] != "0":
+        raise InvalidPlateError(
+            text,
+            f"class code {p.cls} out of range for {t}: national numbers are 0 + a 2-digit "
+            "machine-type code (e.g. 012가4568); regional ones (경기06조7425) are "
+            f"{T.CONSTRUCTION_REGIONAL} or {T.CONSTRUCTION_REGIONAL_TWO_ROW}",
+        )
+    _check_machine_type(p.cls[1:], t, text)
     _check_use(p, t, text, _CONS, CONSTRUCTION_SYLLABLES)
     _check_serial(p, text)
-    return p.prefix or None, ()
+    return None, ()
+
+
+def _construction_regional(p: _Parts, t: PlateType, text: str) -> _Result:
+    _check_not_dip(p, t, text)
+    _check_region(p, t, text, REGIONS)
+    if len(p.cls) != 2:
+        raise InvalidPlateError(
+            text,
+            f"class code {p.cls} must be a 2-digit machine-type code on a {t} plate "
+            "(e.g. 경기06조7425)",
+        )
+    _check_machine_type(p.cls, t, text)
+    _check_use(p, t, text, _CONS, CONSTRUCTION_SYLLABLES)
+    _check_serial(p, text)
+    return p.prefix, ()
 
 
 def _military(p: _Parts, t: PlateType, text: str) -> _Result:
@@ -530,6 +573,8 @@ _RULES = {
     T.GREEN_NATIONAL: _green_national,
     T.DIPLOMATIC: _diplomatic,
     T.CONSTRUCTION: _construction,
+    T.CONSTRUCTION_REGIONAL: _construction_regional,
+    T.CONSTRUCTION_REGIONAL_TWO_ROW: _construction_regional,
     T.MILITARY: _military,
 }
 assert set(_RULES) == set(PlateType), "every plate type needs a grammar rule"
@@ -636,6 +681,67 @@ def infer_type(text: str) -> PlateType:
     return validate(text).type
 
 
+# --------------------------------------------------------------------------- candidates
+
+
+@dataclass(frozen=True)
+class Inference:
+    """What a text alone says about its type: every type it is valid for (PlateType
+    order), the one `validate(text)` picks, and why. Without a type the text can be
+    ambiguous (`경기06조7425` is a green 1973-2003 plate or a regional construction plate),
+    so callers that know the plate should give its type."""
+
+    text: str
+    picked: PlateType
+    reason: str
+    candidates: tuple[PlateType, ...]
+
+
+def candidates(text: str) -> list[PlateType]:
+    """Every plate type `text` is valid for, in PlateType order (empty when none)."""
+    if not isinstance(text, str):
+        return []
+    try:
+        parts = _split(normalize(text), text)
+    except InvalidPlateError:
+        return []
+    valid = []
+    for plate_type in PlateType:
+        try:
+            _RULES[plate_type](parts, plate_type, text)
+        except InvalidPlateError:
+            continue
+        valid.append(plate_type)
+    return valid
+
+
+def _pick_reason(number: PlateNumber) -> str:
+    """Why inference chose `number.type` (the branch of `_infer` it took), in words."""
+    t, use = number.type, number.use
+    if t is T.DIPLOMATIC:
+        return f"'{use}' is a diplomatic prefix"
+    if t is T.COMMERCIAL_TWO_ROW:
+        return (
+            f"a region with the commercial syllable '{use}' reads as the common yellow "
+            "335x170 commercial plate"
+        )
+    if t is T.GREEN_REGIONAL:
+        return f"a region with the private syllable '{use}' reads as the 1973-2003 green plate"
+    if t is T.CONSTRUCTION:
+        return "a 3-digit class code starting with 0 marks 2022 construction machinery"
+    if t is T.MILITARY:
+        return f"'{use}' is a military syllable"
+    digits = len(number.class_code or "")
+    return f"a {digits}-digit class code with the syllable '{use}' and no region"
+
+
+def explain(text: str) -> Inference:
+    """The inferred type of a valid `text`, the reason, and every type it is valid for;
+    an invalid text raises InvalidPlateError like `validate`."""
+    number = validate(text)
+    return Inference(number.text, number.type, _pick_reason(number), tuple(candidates(text)))
+
+
 # --------------------------------------------------------------------------- sampling
 
 _PRIV_RENT_T = tuple(_PRIV_RENT_STR)
@@ -649,7 +755,7 @@ _CLS1 = tuple(str(i) for i in range(10))
 _CLS3 = tuple(str(i) for i in range(100, 1000))
 _CLS3_EV = tuple(str(i) for i in range(100, 700))
 _CLS3_CORP = tuple(str(i) for i in range(100, 700))
-_CLS3_CONS = tuple(f"0{i:02d}" for i in range(1, 100))
+_MACHINE_TYPES = tuple(f"{i:02d}" for i in MACHINE_TYPE_CODES)
 _MISSIONS = tuple(f"{i:03d}" for i in range(1, 1000))
 _RANKS = tuple(f"{i:03d}" for i in range(1000))
 
@@ -683,8 +789,8 @@ def sample(
 def _sample_uniform(t: PlateType, rng: random.Random) -> str:
     """Each part uniform over its valid (preferred) range: the UNIFORM prior.
 
-    Construction picks its national/regional form and its orange (6000-9999) or white
-    (0001-5999) serial half and half, so both colours render.
+    Construction types pick an orange (6000-9999) or a white/green (0001-5999) serial
+    half and half, so both colours render.
     """
     choice = rng.choice
     if t is T.PRIVATE_2DIGIT or t is T.PRIVATE_SHORT:
@@ -709,13 +815,21 @@ def _sample_uniform(t: PlateType, rng: random.Random) -> str:
         return choice(_CLS2) + choice(_GREEN_T) + _serial(rng)
     if t is T.DIPLOMATIC:
         return choice(DIPLOMATIC_PREFIXES) + choice(_MISSIONS) + "-" + choice(_RANKS)
-    if t is T.CONSTRUCTION:
-        head = choice(_CLS3_CONS) if rng.random() < 0.5 else choice(REGIONS) + choice(_CLS2)
-        if rng.random() < 0.5:
-            serial = f"{rng.randrange(6000, 10000):04d}"
-        else:
-            serial = f"{rng.randrange(1, 6000):04d}"
-        return head + choice(_CONS_T) + serial
+    if t in CONSTRUCTION_TYPES:
+        return _sample_construction(t, rng)
     if t is T.MILITARY:
         return choice(_CLS2) + choice(_MIL_T) + _serial(rng)
     raise AssertionError(f"no sampler for {t}")  # pragma: no cover
+
+
+def _sample_construction(t: PlateType, rng: random.Random) -> str:
+    """A construction number: a machine-type code 01-27 (after a 0 on the national plate,
+    after a region on the regional ones), and an orange (rental 6000-9999) or green/white
+    (0001-5999) serial half and half, so both colours render."""
+    code = rng.choice(_MACHINE_TYPES)
+    head = "0" + code if t is T.CONSTRUCTION else rng.choice(REGIONS) + code
+    if rng.random() < 0.5:
+        serial = f"{rng.randrange(6000, 10000):04d}"
+    else:
+        serial = f"{rng.randrange(1, 6000):04d}"
+    return head + rng.choice(_CONS_T) + serial

@@ -242,7 +242,9 @@ class Renderer:
             np.copyto(image, background)
         else:
             image = background.copy()
-        ink = colors.BLACK if background_colour == colors.ORANGE else geo.ink
+        # Orange construction plates keep their type's ink: black on the 2022 national
+        # plate, white on the older regional ones (spec/colors.py).
+        ink = geo.ink
         d = self._emboss_px(out_w / geo.width, out_h / geo.height)
         ink_mask = np.zeros((out_h, out_w), np.float32) if with_ink_mask else None
         boxes = []
@@ -318,7 +320,8 @@ class Renderer:
 
     @staticmethod
     def _background_colour(number: PlateNumber, geo: PlateGeometry) -> RGB:
-        if number.type is PlateType.CONSTRUCTION and is_orange_construction(number):
+        """Rental construction machinery (serials 6000-9999, any form) is orange."""
+        if is_orange_construction(number):
             return colors.ORANGE
         return geo.background
 
@@ -372,7 +375,7 @@ def _draw_background(
     radius = canvas.width(geo.corner_radius)
     rounded_rectangle(canvas.draw, [0, 0, size[0] - 1, size[1] - 1], radius, fill=colour)
     draw_emblems(canvas, geo.emblems, geo.width, geo.height, colour)
-    border_colour = colors.BLACK if colour == colors.ORANGE else geo.border
+    border_colour = geo.border  # in the ink colour, on orange plates too
     border_box = canvas.rect(2.0, 2.0, geo.width - 2.0, geo.height - 2.0)
     for target, fill in ((canvas, border_colour), (raised, 255)):
         rounded_rectangle(

@@ -37,3 +37,14 @@ FILM_BAND_BOTTOM: RGB = (0, 62, 202)
 FILM_TAEGEUK_LIGHT: RGB = (110, 210, 250)
 FILM_TAEGEUK_DARK: RGB = (12, 40, 172)
 FILM_HOLOGRAM: RGB = (96, 168, 240)  # the small hologram mark above "KOR", faint
+
+#: Regional construction machinery plates (before 26 Nov 2022): light characters on a
+#: coloured plate. Private and government machines (serials 0001-5999) carry green plates
+#: and rental-business machines (6000-9999) orange ones; a 2021 trade-press report of the
+#: reform says "as before, business machines orange, private and government green", and
+#: every one of real_dev's 48 regional crops shows characters lighter than the plate.
+#: No colour value is published: the green is the legacy plate green, the orange the
+#: national plate's (docs/plate-types.md, "Construction machinery plates").
+CONSTRUCTION_REGIONAL_GREEN: RGB = GREEN
+CONSTRUCTION_REGIONAL_ORANGE: RGB = ORANGE
+CONSTRUCTION_REGIONAL_INK: RGB = WHITE

@@ -334,7 +334,7 @@ def _build() -> dict[PlateType, PlateGeometry]:
             long_plate,
             pw,
             colors.BLACK,
-            {8: P8_CELLS, 9: CE_CELLS},
+            {8: P8_CELLS},
             P8_HOLES,
             official=False,
         ),
@@ -344,7 +344,78 @@ def _build() -> dict[PlateType, PlateGeometry]:
     }
 
 
-GEOMETRY: dict[PlateType, PlateGeometry] = _build()
+# --------------------------------------------------------------------------- construction (#15)
+# Regional construction machinery plates (before 26 Nov 2022). No drawing was found; the
+# layouts are measured from real_dev's IR crops (docs/plate-types.md, "Construction
+# machinery plates"), as fractions of the plate's box, then written here in mm.
+
+#: Two-row form, 400x220 (one of the three pre-2022 sizes). The region's two syllables sit
+#: spread apart on the top row (ink centres at 0.30 and 0.64 of the width, ink 0.13-0.34
+#: of the height, wide and squat); the class code, a small use syllable and the serial
+#: share the bottom row (digit ink 0.51-0.875 of the height, 0.135 of the width apart;
+#: syllable ink 0.30 of the height, centred on the digits), measured on ksy_0097/ksy_0643.
+CR2_SIZE = (400.0, 220.0)
+CR2_DIGIT_W = 52.0  # cells 54 mm apart; the ink (about 46 mm) is centred in each
+CR2_DIGIT_Y, CR2_DIGIT_H = 112.0, 80.0
+CR2_SYLLABLE_W, CR2_SYLLABLE_Y, CR2_SYLLABLE_H = 34.0, 120.0, 66.0
+CR2_REGION_CENTRES, CR2_REGION_W, CR2_REGION_Y, CR2_REGION_H = (120.0, 256.0), 64.0, 29.0, 46.0
+CR2_CLASS_CENTRES = (48.0, 102.0)
+CR2_SYLLABLE_CENTRE = 146.0
+CR2_SERIAL_CENTRES = (191.0, 245.0, 299.0, 353.0)
+
+
+def _cr2_cells() -> tuple[Cell, ...]:
+    def digit(cx: float) -> Cell:
+        x = cx - CR2_DIGIT_W / 2
+        return Cell(x, CR2_DIGIT_Y, CR2_DIGIT_W, CR2_DIGIT_H, GlyphKind.DIGIT, 1.0, 0.0)
+
+    region = tuple(
+        Cell(cx - CR2_REGION_W / 2, CR2_REGION_Y, CR2_REGION_W, CR2_REGION_H,
+             GlyphKind.HANGUL, 1.0, 0.0, stretch=2.0)
+        for cx in CR2_REGION_CENTRES
+    )  # fmt: skip
+    syllable = Cell(
+        CR2_SYLLABLE_CENTRE - CR2_SYLLABLE_W / 2, CR2_SYLLABLE_Y, CR2_SYLLABLE_W,
+        CR2_SYLLABLE_H, GlyphKind.HANGUL, 1.0, 0.0,
+    )  # fmt: skip
+    return (
+        *region,
+        *(digit(cx) for cx in CR2_CLASS_CENTRES),
+        syllable,
+        *(digit(cx) for cx in CR2_SERIAL_CENTRES),
+    )
+
+
+def _construction_regional() -> dict[PlateType, PlateGeometry]:
+    """The two regional construction forms: white characters; the plate is green, or
+    orange for rental serials (the renderer picks it per number)."""
+    t = PlateType
+    green, ink = colors.CONSTRUCTION_REGIONAL_GREEN, colors.CONSTRUCTION_REGIONAL_INK
+    return {
+        # One row, 520x110: the crops place region, class, syllable and serial as the
+        # commercial 520x110 drawing (별표4) does, so its cells are reused.
+        t.CONSTRUCTION_REGIONAL: _geometry(
+            t.CONSTRUCTION_REGIONAL,
+            (520.0, 110.0),
+            green,
+            ink,
+            {9: CE_CELLS},
+            P7_HOLES,
+            official=False,
+        ),
+        t.CONSTRUCTION_REGIONAL_TWO_ROW: _geometry(
+            t.CONSTRUCTION_REGIONAL_TWO_ROW,
+            CR2_SIZE,
+            green,
+            ink,
+            {9: _cr2_cells()},
+            (Hole(84, 25, 10, 10), Hole(316, 25, 10, 10)),
+            official=False,
+        ),
+    }
+
+
+GEOMETRY: dict[PlateType, PlateGeometry] = {**_build(), **_construction_regional()}
 
 
 def geometry(plate_type: PlateType) -> PlateGeometry:

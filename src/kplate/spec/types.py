@@ -24,6 +24,8 @@ class PlateType(StrEnum):
     GREEN_NATIONAL = "green_national"
     DIPLOMATIC = "diplomatic"
     CONSTRUCTION = "construction"
+    CONSTRUCTION_REGIONAL = "construction_regional"
+    CONSTRUCTION_REGIONAL_TWO_ROW = "construction_regional_two_row"
     MILITARY = "military"
 
 
@@ -41,7 +43,15 @@ DESCRIPTIONS: dict[PlateType, str] = {
     PlateType.GREEN_REGIONAL: "335x170 green with region on top, 1973-2003 (서울12가3456)",
     PlateType.GREEN_NATIONAL: "335x170 green without region, 2004-2006 (12가3456)",
     PlateType.DIPLOMATIC: "520x110 navy with white text (외교005-003)",
-    PlateType.CONSTRUCTION: "520x110 construction machinery, orange for rental or white (012가4568)",
+    PlateType.CONSTRUCTION: "520x110 construction machinery, orange for rental or white, 2022- (012가4568)",
+    PlateType.CONSTRUCTION_REGIONAL: (
+        "520x110 regional construction machinery, white on green or on orange for rental, "
+        "-2022 (경기06조4568)"
+    ),
+    PlateType.CONSTRUCTION_REGIONAL_TWO_ROW: (
+        "400x220 regional construction machinery, region on top, white on green or orange, "
+        "-2022 (전남14나3108)"
+    ),
     PlateType.MILITARY: "520x110 white military plate, low-confidence format (05육2107)",
 }
 
@@ -61,6 +71,8 @@ EXAMPLES: dict[PlateType, str] = {
     PlateType.GREEN_NATIONAL: "12가3456",
     PlateType.DIPLOMATIC: "외교005-003",
     PlateType.CONSTRUCTION: "012가4568",
+    PlateType.CONSTRUCTION_REGIONAL: "경기06조4568",
+    PlateType.CONSTRUCTION_REGIONAL_TWO_ROW: "전남14나3108",
     PlateType.MILITARY: "05육2107",
 }
 
@@ -76,10 +88,45 @@ ALIASES: dict[str, PlateType] = {
 }
 
 
+#: The `style` names of the labelled real crops in shared/data/real_dev (its labels.csv
+#: `style` column), each mapped to the kplate type that draws that plate, so a labels.csv
+#: with that column renders every row as its real type. A style names a plate family, not
+#: always one form: `region_commercial(yellow)` holds one-row and two-row crops (the
+#: two-row form is the larger share) and the construction style holds the one-row and the
+#: two-row regional form (34 and 14 crops); a row of the other form needs its type given
+#: (docs/plate-types.md, "Construction machinery plates").
+STYLE_NAMES: dict[str, PlateType] = {
+    "private_2digit": PlateType.PRIVATE_2DIGIT,
+    "private_2digit (P1-1)": PlateType.PRIVATE_2DIGIT,
+    "private_3digit": PlateType.PRIVATE_3DIGIT,
+    "private_3digit (P1-3)": PlateType.PRIVATE_3DIGIT,
+    "private_3digit_blue_band (P1-4)": PlateType.PRIVATE_3DIGIT_FILM,
+    "EV_blue_2digit (P1-2)": PlateType.ELECTRIC,
+    "military/government (P1-1 layout)": PlateType.MILITARY,
+    "region_commercial(yellow)": PlateType.COMMERCIAL_TWO_ROW,
+    "region_commercial_one_row (P4)": PlateType.COMMERCIAL_LONG,
+    "region_commercial_yellow_two_row (P3)": PlateType.COMMERCIAL_TWO_ROW,
+    "region_construction_machinery(06/14 code)": PlateType.CONSTRUCTION_REGIONAL,
+    # Region and class on the top row, syllable and serial below, light on dark: the
+    # 1973-2003 green plate.
+    "region_old_private": PlateType.GREEN_REGIONAL,
+    "region_old_private_two_row (P5)": PlateType.GREEN_REGIONAL,
+    # Class and syllable on top, serial below: the 2004-2006 green plate.
+    "old_green_two_row": PlateType.GREEN_NATIONAL,
+    "old_green_two_row (P6)": PlateType.GREEN_NATIONAL,
+    # The crops are white 335-wide plates with one row (12무7419): the short private plate.
+    "old_green/white two_row (P2)": PlateType.PRIVATE_SHORT,
+}
+_STYLE_KEYS = {name.lower(): plate_type for name, plate_type in STYLE_NAMES.items()}
+
+
 def parse_plate_type(name: str | PlateType) -> PlateType:
-    """Turn an id or an earlier-project alias into a PlateType, or fail with the valid names."""
+    """Turn an id, an earlier-project alias or a real_dev style name into a PlateType, or
+    fail with the valid names."""
     if isinstance(name, PlateType):
         return name
+    if name.strip().lower() in _STYLE_KEYS:
+        return _STYLE_KEYS[name.strip().lower()]
     key = name.strip().lower().replace("-", "_")
     if key in ALIASES:
         return ALIASES[key]
@@ -129,6 +176,8 @@ def plate_characters(plate_type: PlateType) -> frozenset[str]:
         t.GREEN_REGIONAL: a.PRIVATE_SYLLABLES + "허",
         t.GREEN_NATIONAL: a.PRIVATE_SYLLABLES + "허",
         t.CONSTRUCTION: a.CONSTRUCTION_SYLLABLES,
+        t.CONSTRUCTION_REGIONAL: a.CONSTRUCTION_SYLLABLES,
+        t.CONSTRUCTION_REGIONAL_TWO_ROW: a.CONSTRUCTION_SYLLABLES,
         t.MILITARY: a.MILITARY_SYLLABLES,
         t.DIPLOMATIC: "".join(a.DIPLOMATIC_PREFIXES) + "-",
     }
@@ -136,7 +185,8 @@ def plate_characters(plate_type: PlateType) -> frozenset[str]:
         t.COMMERCIAL_LONG: a.REGIONS,
         t.COMMERCIAL_TWO_ROW: a.REGIONS,
         t.LARGE_COMMERCIAL: a.REGIONS,
-        t.CONSTRUCTION: a.REGIONS,
+        t.CONSTRUCTION_REGIONAL: a.REGIONS,
+        t.CONSTRUCTION_REGIONAL_TWO_ROW: a.REGIONS,
         t.GREEN_REGIONAL: a.REGIONS_1973,
     }
     chars = digits | set(uses.get(plate_type, a.PRIVATE_SYLLABLES + a.RENTAL_SYLLABLES))
