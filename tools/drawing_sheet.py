@@ -64,21 +64,25 @@ def panel(renderer: Renderer, drawing: Drawing) -> np.ndarray:
     w, h = round(geo.width * PX_PER_MM), round(geo.height * PX_PER_MM)
     plate = renderer.render(drawing.text, drawing.plate_type, width=w, height=h)
     image = cv2.cvtColor(plate.image, cv2.COLOR_RGB2BGR)
-    devs = deviation(drawing, measured(renderer, drawing))
-    for drawn, dev in zip(drawing.boxes, devs, strict=True):
+    got = measured(renderer, drawing)
+    devs = deviation(drawing, got)
+    for drawn, box, dev in zip(drawing.boxes, got, devs, strict=True):
+        # An edge the drawing does not hold is left out; a missing row is taken from
+        # kplate's box so the held x edges still show.
         x0, x1 = drawn.x0, drawn.x1
-        y0, y1 = drawn.y0, drawn.y1
-        pts = {e: getattr(drawn, e) for e in EDGES}
-        if x0 is not None and y0 is not None and x1 is not None:
-            cv2.line(image, _p(x0, y0), _p(x1, y0), RED, 1)
-        if x0 is not None and y1 is not None and x1 is not None:
-            cv2.line(image, _p(x0, y1), _p(x1, y1), RED, 1)
+        y0 = drawn.y0 if drawn.y0 is not None else box["y0"]
+        y1 = drawn.y1 if drawn.y1 is not None else box["y1"]
+        if x0 is not None and x1 is not None:
+            if drawn.y0 is not None:
+                cv2.line(image, _p(x0, y0), _p(x1, y0), RED, 1)
+            if drawn.y1 is not None:
+                cv2.line(image, _p(x0, y1), _p(x1, y1), RED, 1)
         for x in (x0, x1):
-            if x is not None and pts["y0"] is not None and pts["y1"] is not None:
-                cv2.line(image, _p(x, pts["y0"]), _p(x, pts["y1"]), RED, 1)
-        if dev is not None and x0 is not None and y1 is not None:
+            if x is not None:
+                cv2.line(image, _p(x, y0), _p(x, y1), RED, 1)
+        if dev is not None:
             label = f"{dev:.1f}"
-            org = _p(x0, min(y1 + 6, geo.height - 1))
+            org = _p(x0 if x0 is not None else box["x0"], min(y1 + 6, geo.height - 1))
             cv2.putText(image, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 3)
             cv2.putText(image, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.35, RED, 1)
     worst = max((d for d in devs if d is not None), default=0.0)

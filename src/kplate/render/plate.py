@@ -171,7 +171,9 @@ def emboss(image: np.ndarray, mask: np.ndarray, d: int) -> np.ndarray:
     return out
 
 
-def _cell_ink_box(cell: Cell, natural: tuple[float, float]) -> tuple[float, float, float, float]:
+def _cell_ink_box(
+    cell: Cell, natural: tuple[float, float], drawn_width: float | None = None
+) -> tuple[float, float, float, float]:
     """The glyph's ink box (x0, y0, x1, y1) in mm, as the cell's drawing places it.
 
     Heights scale the glyph's natural height like the nominal one, on the cell's baseline;
@@ -187,7 +189,9 @@ def _cell_ink_box(cell: Cell, natural: tuple[float, float]) -> tuple[float, floa
     ink_h = natural[1] * k
     narrow = natural[0] < NARROW_ASPECT * natural[1]
     ink_w = natural[0] * k * cell.stretch
-    if cell.ink_width is not None and not narrow:
+    if drawn_width is not None:
+        ink_w = drawn_width
+    elif cell.ink_width is not None and not narrow:
         ink_w = cell.ink_width
     if cell.inset is not None:
         x0 = cell.x + cell.inset
@@ -319,11 +323,7 @@ class Renderer:
         self, char: str, cell: Cell, sx: float, sy: float, out_w: int, out_h: int
     ) -> tuple[int, int, int, int]:
         natural = self.glyphs.natural_size(char)
-        left, top, right, bottom = _cell_ink_box(cell, natural)
-        drawn = cell.drawn_width(char)
-        if drawn is not None:  # the drawing fixes this glyph's width: keep its centre
-            centre = (left + right) / 2
-            left, right = centre - drawn / 2, centre + drawn / 2
+        left, top, right, bottom = _cell_ink_box(cell, natural, cell.drawn_width(char))
         gw = max(1, round((right - left) * sx))
         gh = max(1, round((bottom - top) * sy))
         x0 = min(max(0, round((left + right) / 2 * sx - gw / 2)), out_w - gw)

@@ -37,8 +37,8 @@ class Cell:
     """A layout cell in mm. The glyph is fitted inside it by `glyph_box`.
 
     `ink_height` is the glyph's height as a fraction of the cell height, and `top` the gap
-    from the cell top to the ink as a fraction of the cell height; both come from the
-    notice's drawings (digits 74/83 with a 4.1 mm gap, Hangul 64.8/83 with 10.4 mm).
+    from the cell top to the nominal ink as a fraction of the cell height; both come from
+    the notice's drawings (digits 74/83 with a 4.7 mm gap, Hangul 64.8/83 with 10.4 mm).
     The ink's bottom sits on the nominal box's bottom (a baseline: the drawings' glyphs
     share their bottoms within 0.6 mm while their tops vary by 1.9 mm, pp. 8-10), and a
     glyph's height is its natural height scaled like the nominal one.
