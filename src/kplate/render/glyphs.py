@@ -11,7 +11,7 @@ character is an error, never a blank box with a label.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -79,6 +79,45 @@ def _resize_coverage(mask: np.ndarray, width_px: int, height_px: int) -> np.ndar
     return np.clip(resized, 0.0, 1.0).astype(np.float32)
 
 
+#: A glyph asked for at under this share of its natural width is condensed keeping its
+#: stroke weight, as the drawings of the 335x155 and 440x200 plates condense their digits.
+CONDENSE_BELOW = 0.97
+
+
+def _stroke_px(mask: np.ndarray) -> float:
+    """A glyph's stroke width in pixels: twice its ink area over its outline length."""
+    ink = (mask >= 0.5).astype(np.uint8)
+    contours, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * float(ink.sum()) / perimeter if perimeter > 0 else 0.0
+
+
+def fitted_coverage(
+    draw: Callable[[int, int], np.ndarray], aspect: float, width_px: int, height_px: int
+) -> np.ndarray:
+    """Coverage `width_px` x `height_px` from `draw(w, h)`, a glyph of natural `aspect`.
+
+    Squeezing a glyph thins its upright strokes by the squeeze; the drawings condense a
+    digit and keep its stroke. So a glyph drawn narrower than CONDENSE_BELOW of its natural
+    width is squeezed to its width less the stroke it would lose, then widened back by a
+    horizontal dilation of that loss: same ink box, same stroke weight.
+    """
+    natural_px = round(height_px * aspect)
+    if width_px >= natural_px * CONDENSE_BELOW:
+        return draw(width_px, height_px)
+    full = draw(natural_px, height_px)
+    lost = round(_stroke_px(full) * (1.0 - width_px / natural_px))
+    if lost < 1 or lost >= width_px:
+        return draw(width_px, height_px)
+    squeezed = _resize_coverage(full, width_px - lost, height_px)
+    canvas = np.zeros((height_px, width_px), np.float32)
+    canvas[:, : width_px - lost] = squeezed
+    kernel = np.ones((1, lost + 1), np.uint8)
+    return cv2.dilate(
+        canvas, kernel, anchor=(lost, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0
+    )
+
+
 def _crop_to_ink(mask: np.ndarray, threshold: float = 0.5) -> np.ndarray | None:
     rows = np.flatnonzero((mask >= threshold).any(axis=1))
     cols = np.flatnonzero((mask >= threshold).any(axis=0))
@@ -109,7 +148,13 @@ class BuiltinGlyphs:
     def coverage(self, char: str, width_px: int, height_px: int) -> np.ndarray:
         if char == "-":
             return _hyphen_coverage(width_px, height_px)
-        return self._typeface.rasterize(self._typeface.outline(char), width_px, height_px)
+        glyph = self._typeface.outline(char)
+        return fitted_coverage(
+            lambda w, h: self._typeface.rasterize(glyph, w, h),
+            glyph.width / glyph.height,
+            width_px,
+            height_px,
+        )
 
 
 class _RasterGlyphs:
@@ -140,7 +185,12 @@ class _RasterGlyphs:
         mask = self._mask(char)
         if mask is None:
             raise MissingGlyphError(f"glyph source '{self.name}' has no glyph for: {char}")
-        return _resize_coverage(mask, width_px, height_px)
+        return fitted_coverage(
+            lambda w, h: _resize_coverage(mask, w, h),
+            mask.shape[1] / mask.shape[0],
+            width_px,
+            height_px,
+        )
 
 
 class FontGlyphs(_RasterGlyphs):

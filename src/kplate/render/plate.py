@@ -24,7 +24,7 @@ from kplate.render.glyphs import NOMINAL_HEIGHT, GlyphSource, glyph_source, requ
 from kplate.render.record import CharBox, PlateRecord
 from kplate.spec import colors
 from kplate.spec.colors import RGB
-from kplate.spec.geometry import Cell, GlyphKind, PlateGeometry, geometry
+from kplate.spec.geometry import NARROW_ASPECT, Cell, GlyphKind, PlateGeometry, geometry
 from kplate.spec.types import PlateType
 
 #: What shows through the holes and beyond the rounded corners: a dark car-body grey.
@@ -171,21 +171,35 @@ def emboss(image: np.ndarray, mask: np.ndarray, d: int) -> np.ndarray:
     return out
 
 
-def _cell_ink_box(cell: Cell, natural: tuple[float, float]) -> tuple[float, float, float, float]:
-    """The glyph's ink box (cx, cy, w, h) in mm: regulation height, natural proportions."""
+def _cell_ink_box(
+    cell: Cell, natural: tuple[float, float], drawn_width: float | None = None
+) -> tuple[float, float, float, float]:
+    """The glyph's ink box (x0, y0, x1, y1) in mm, as the cell's drawing places it.
+
+    Heights scale the glyph's natural height like the nominal one, on the cell's baseline;
+    widths are the drawn width where the cell has one, else the natural width times the
+    cell's stretch; a narrow glyph (the "1") keeps its proportions and its drawn offset.
+    """
     if cell.kind is GlyphKind.HYPHEN:
         ink_w, ink_h = cell.w * 0.7, cell.h * cell.ink_height
+        cx = cell.x + cell.w / 2
+        cy = cell.y + cell.h * cell.top + ink_h / 2
+        return cx - ink_w / 2, cy - ink_h / 2, cx + ink_w / 2, cy + ink_h / 2
+    k = cell.h * cell.ink_height / NOMINAL_HEIGHT[cell.kind]
+    ink_h = natural[1] * k
+    narrow = natural[0] < NARROW_ASPECT * natural[1]
+    ink_w = natural[0] * k * cell.stretch
+    if drawn_width is not None:
+        ink_w = drawn_width
+    elif cell.ink_width is not None and not narrow:
+        ink_w = cell.ink_width
+    if cell.inset is not None:
+        x0 = cell.x + cell.inset
     else:
-        k = cell.h * cell.ink_height / NOMINAL_HEIGHT[cell.kind]
-        ink_w, ink_h = natural[0] * k, natural[1] * k
-        if cell.stretch > 1.0:
-            ink_w = min(ink_w * cell.stretch, cell.w * 0.92)
-        # Narrow cells (the 45 mm cells of 335x155 plates) condense the glyph, as the
-        # regulation drawings do, rather than letting neighbours touch.
-        ink_w = min(ink_w, cell.w * (0.88 if cell.kind is GlyphKind.DIGIT else 0.96))
-    cx = cell.x + cell.w / 2
-    cy = cell.y + cell.h * cell.top + cell.h * cell.ink_height / 2
-    return cx, cy, ink_w, ink_h
+        shift = cell.narrow_shift * cell.w if narrow else 0.0
+        x0 = cell.x + cell.w / 2 - shift - ink_w / 2
+    bottom = cell.y + cell.h * (cell.top + cell.ink_height)
+    return x0, bottom - ink_h, x0 + ink_w, bottom
 
 
 class Renderer:
@@ -311,11 +325,11 @@ class Renderer:
         self, char: str, cell: Cell, sx: float, sy: float, out_w: int, out_h: int
     ) -> tuple[int, int, int, int]:
         natural = self.glyphs.natural_size(char)
-        cx, cy, ink_w, ink_h = _cell_ink_box(cell, natural)
-        gw = max(1, round(ink_w * sx))
-        gh = max(1, round(ink_h * sy))
-        x0 = min(max(0, round(cx * sx - gw / 2)), out_w - gw)
-        y0 = min(max(0, round(cy * sy - gh / 2)), out_h - gh)
+        left, top, right, bottom = _cell_ink_box(cell, natural, cell.drawn_width(char))
+        gw = max(1, round((right - left) * sx))
+        gh = max(1, round((bottom - top) * sy))
+        x0 = min(max(0, round((left + right) / 2 * sx - gw / 2)), out_w - gw)
+        y0 = min(max(0, round(bottom * sy) - gh), out_h - gh)
         return x0, y0, x0 + gw, y0 + gh
 
     @staticmethod

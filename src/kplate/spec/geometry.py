@@ -37,10 +37,21 @@ class Cell:
     """A layout cell in mm. The glyph is fitted inside it by `glyph_box`.
 
     `ink_height` is the glyph's height as a fraction of the cell height, and `top` the gap
-    from the cell top to the ink as a fraction of the cell height; both come from the
-    notice's drawings (digits 74/83 with a 4.1 mm gap, Hangul 64.8/83 with 10.4 mm).
-    `stretch` lets a glyph widen to fill a wide cell, as the region names on the top row
-    of two-row plates do.
+    from the cell top to the nominal ink as a fraction of the cell height; both come from
+    the notice's drawings (digits 74/83 with a 4.7 mm gap, Hangul 64.8/83 with 10.4 mm).
+    The ink's bottom sits on the nominal box's bottom (a baseline: the drawings' glyphs
+    share their bottoms within 0.6 mm while their tops vary by 1.9 mm, pp. 8-10), and a
+    glyph's height is its natural height scaled like the nominal one.
+
+    Horizontally the ink is centred in the cell unless `inset` puts its left edge a fixed
+    distance from the cell's left edge (the use syllable of the 3-digit plate: 7.0 mm,
+    pp. 23-31). `stretch` scales the natural width (above 1 widens, as the top-row digits
+    of two-row plates; below 1 condenses, keeping the stroke weight). `widths` gives the
+    drawn width of particular characters (the condensed digits of 별표1), and `ink_width`
+    one width for every glyph but a narrow one (region syllables drawn into a box). A
+    narrow glyph (the "1", natural width under NARROW_ASPECT of its height) keeps its
+    proportions and sits `narrow_shift` of the cell width left of the centre (10.6 mm
+    from a 56 mm cell's edge, pp. 8 and 20).
     """
 
     x: float
@@ -51,6 +62,17 @@ class Cell:
     ink_height: float
     top: float
     stretch: float = 1.0
+    inset: float | None = None
+    ink_width: float | None = None
+    widths: tuple[tuple[str, float], ...] = ()
+    narrow_shift: float = 0.0
+
+    def drawn_width(self, char: str) -> float | None:
+        """The drawn ink width of `char` in this cell, where the drawing fixes one."""
+        for drawn_char, width in self.widths:
+            if drawn_char == char:
+                return width
+        return None
 
 
 @dataclass(frozen=True)
@@ -88,19 +110,72 @@ class PlateGeometry:
         return self.layouts[len(text)]
 
 
-# Regulation glyph placement inside an 83 mm cell (N2018 별표2).
+# Regulation glyph placement inside an 83 mm cell (N2018 별표2, pp. 8-11): digits are
+# drawn 73.0-75.0 mm high on a common bottom 78.7 mm below the cell top (their tops lie
+# 3.8-5.7 mm down); syllables 64.8 mm high, 10.4 mm down.
 DIGIT_INK = 74.0 / 83.0
-DIGIT_TOP = 4.1 / 83.0
+DIGIT_TOP = 4.7 / 83.0
 HANGUL_INK = 64.8 / 83.0
 HANGUL_TOP = 10.4 / 83.0
+#: A glyph narrower than this share of its height (the "1", 0.35) is narrow.
+NARROW_ASPECT = 0.45
+#: The "1" sits 10.6-36.3 mm in a 56 mm cell (pp. 8, 20): its centre 4.55 mm left of the
+#: cell's centre.
+ONE_SHIFT = 4.55 / 56.0
 
 
-def digits(xs: tuple[float, ...], y: float, w: float, h: float) -> tuple[Cell, ...]:
-    return tuple(Cell(x, y, w, h, GlyphKind.DIGIT, DIGIT_INK, DIGIT_TOP) for x in xs)
+def digits(
+    xs: tuple[float, ...],
+    y: float,
+    w: float,
+    h: float,
+    *,
+    ink: float = DIGIT_INK,
+    top: float = DIGIT_TOP,
+    stretch: float = 1.0,
+    widths: tuple[tuple[str, float], ...] = (),
+    ink_width: float | None = None,
+) -> tuple[Cell, ...]:
+    return tuple(
+        Cell(
+            x,
+            y,
+            w,
+            h,
+            GlyphKind.DIGIT,
+            ink,
+            top,
+            stretch,
+            ink_width=ink_width,
+            widths=widths,
+            narrow_shift=ONE_SHIFT,
+        )
+        for x in xs
+    )
 
 
-def hangul(x: float, y: float, w: float, h: float) -> Cell:
-    return Cell(x, y, w, h, GlyphKind.HANGUL, HANGUL_INK, HANGUL_TOP)
+def hangul(
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    *,
+    inset: float | None = None,
+    ink: float = HANGUL_INK,
+    top: float = HANGUL_TOP,
+    stretch: float = 1.0,
+) -> Cell:
+    return Cell(x, y, w, h, GlyphKind.HANGUL, ink, top, stretch, inset=inset)
+
+
+def region_box(x0: float, x1: float, y0: float, y1: float) -> Cell:
+    """A region syllable drawn into a fixed box (the drawings give each one's ink box)."""
+    return Cell(x0, y0, x1 - x0, y1 - y0, GlyphKind.HANGUL, 1.0, 0.0, inset=0.0, ink_width=x1 - x0)
+
+
+def ink_rows(y: float, h: float, ink_top: float, ink_bottom: float) -> dict[str, float]:
+    """`top` and `ink` fractions of a cell (y, h) whose nominal ink spans ink_top-ink_bottom."""
+    return {"top": (ink_top - y) / h, "ink": (ink_bottom - ink_top) / h}
 
 
 def top_row_syllables(x: float, y: float, w: float, h: float, count: int = 2) -> tuple[Cell, ...]:
@@ -112,47 +187,43 @@ def top_row_syllables(x: float, y: float, w: float, h: float, count: int = 2) ->
     )
 
 
-def stacked_syllables(x: float, y: float, w: float, h: float) -> tuple[Cell, ...]:
-    """A region written as two syllables one above the other (commercial 520x110)."""
-    half = h / 2
-    return tuple(
-        Cell(x, y + i * half, w, half, GlyphKind.HANGUL, 0.86, 0.07, stretch=1.4) for i in range(2)
-    )
-
-
 P7_HOLES = (Hole(20, 55, 7, 7), Hole(500, 55, 7, 9))
 P8_HOLES = (Hole(13, 55, 7, 7), Hole(507, 55, 7, 7))
 
-# 별표2: 2-digit 520x110. The Hangul glyph uses the left 60 mm of its 96 mm cell.
+# 별표2: 2-digit 520x110. The syllable is centred on the line 28.0 mm into its 96 mm
+# cell (p. 11), i.e. in the cell's left 56 mm.
 P7_CELLS = (
     *digits((44, 100), 13.5, 56, 83),
-    hangul(156, 13.5, 60, 83),
+    hangul(156, 13.5, 56, 83),
     *digits((252, 308, 364, 420), 13.5, 56, 83),
 )
-# 별표2-1: 3-digit 520x110.
+# 별표2-1: 3-digit 520x110; the syllable's ink starts 7.0 mm into its cell (pp. 23-31).
 P8_CELLS = (
     *digits((24.09, 80.09, 136.09), 13.5, 56, 83),
-    hangul(192.09, 13.5, 79.82, 83),
+    hangul(192.09, 13.5, 79.82, 83, inset=7.0),
     *digits((271.91, 327.91, 383.91, 439.91), 13.5, 56, 83),
 )
-# Film plate (CV, measured): the text is pushed right of the 3-54 mm band.
+# Film plate (CV, measured): the text is pushed right of the 3-54 mm band; the syllable
+# placed as on 별표2-1 and the digits condensed to 0.9 to keep them apart in 50 mm cells.
 P8F_CELLS = (
-    *digits((65, 115, 165), 12.5, 50, 85),
-    hangul(215, 12.5, 85, 85),
-    *digits((300, 350, 400, 450), 12.5, 50, 85),
+    *digits((65, 115, 165), 12.5, 50, 85, stretch=0.9),
+    hangul(215, 12.5, 85, 85, inset=7.0),
+    *digits((300, 350, 400, 450), 12.5, 50, 85, stretch=0.9),
 )
 # 3-digit electric plate: no drawing exists; the P8 cells squeezed between the emblems
-# (pictogram ends at 42.6 mm, the EV logo starts at 477 mm).
+# (pictogram ends at 42.6 mm, the EV logo starts at 477 mm), digits condensed to 0.9.
 EV3_CELLS = (
-    *digits((50, 99, 148), 13.5, 49, 83),
-    hangul(197, 13.5, 70, 83),
-    *digits((270, 319, 368, 417), 13.5, 49, 83),
+    *digits((50, 99, 148), 13.5, 49, 83, stretch=0.9),
+    hangul(197, 13.5, 70, 83, inset=7.0),
+    *digits((270, 319, 368, 417), 13.5, 49, 83, stretch=0.9),
 )
-# 별표4: commercial 520x110, region stacked in a 55 mm box.
+# 별표4: commercial 520x110, region stacked in a 55 mm box; each syllable's ink box and
+# the use syllable's offset (5.4 mm) and rows are measured on the drawing (spec/drawings.py).
 CE_CELLS = (
-    *stacked_syllables(32, 13.5, 55, 83),
+    region_box(36.4, 80.8, 16.9, 50.5),
+    region_box(37.2, 82.5, 54.0, 92.0),
     *digits((87, 142), 13.5, 55, 83),
-    hangul(197, 13.5, 71, 83),
+    hangul(197, 13.5, 71, 83, inset=5.4, **ink_rows(13.5, 83, 22.2, 87.6)),
     *digits((268, 323, 378, 433), 13.5, 55, 83),
 )
 # Diplomatic 520x110 (별표8 not available): two prefix syllables, mission, hyphen, rank.
@@ -201,43 +272,60 @@ def _build() -> dict[PlateType, PlateGeometry]:
     two_row_holes = (Hole(65, 26, 10, 10), Hole(270, 26, 10, 10))
     ev_emblems = (Emblem.EV_PATTERN, Emblem.EV_PICTOGRAM, Emblem.EV_TAEGEUK, Emblem.EV_LOGO)
 
-    # 별표1: 335x155 short private plate.
+    # 별표1: 335x155 short private plate. The digits are condensed to their drawn widths
+    # (others by the drawn digits' mean, 0.80); the syllable is condensed to 37.0 x 57.9 mm
+    # and stands on the digits' bottom line.
+    ps_digit_rows = ink_rows(46.2, 83, 50.35, 124.85)
+    ps_widths = (("3", 34.7), ("9", 34.7), ("2", 32.4), ("7", 36.4), ("6", 35.8), ("4", 37.5))
     ps_cells = (
-        *digits((8, 53), 46.2, 45, 83),
-        hangul(98, 46.2, 49, 83),
-        *digits((147, 192, 237, 282), 46.2, 45, 83),
+        *digits((8, 53), 46.2, 45, 83, **ps_digit_rows, stretch=0.80, widths=ps_widths),
+        hangul(98, 46.2, 49, 83, inset=4.7, stretch=0.88, **ink_rows(46.2, 83, 66.7, 124.6)),
+        *digits(
+            (147, 192, 237, 282), 46.2, 45, 83, **ps_digit_rows, stretch=0.80, widths=ps_widths
+        ),
     )
-    # 별표3: commercial 335x170, region and class on the top row.
+    # 별표3: commercial 335x170. Region syllables in their drawn boxes; class digits
+    # widened 1.25x; the use syllable 4.5 mm into its cell, top-aligned with the digits.
     cy_cells = (
-        *top_row_syllables(82, 9, 95, 48),
-        *digits((177, 215), 9, 38, 48),
-        hangul(13.5, 68, 60, 92),
-        *digits((73.5, 135.5, 197.5, 259.5), 68, 62, 92),
+        region_box(84.8, 117.9, 12.9, 53.1),
+        region_box(125.5, 159.2, 12.9, 53.1),
+        *digits((176.4, 214.4), 9, 38, 48, **ink_rows(9, 48, 12.9, 53.7), stretch=1.25),
+        hangul(13.5, 68, 59.6, 92, inset=4.5, **ink_rows(68, 92, 73.5, 133.1)),
+        *digits((73.1, 135.1, 197.1, 259.1), 68, 62, 92, **ink_rows(68, 92, 72.25, 155.75)),
     )
-    # 별표5: large 440x200.
+    # 별표5: large 440x200. Digits condensed to 0.836 of their width, the syllable to
+    # 47.3 x 77.3 mm on the digits' bottom line.
+    lp_digit_rows = ink_rows(60, 105, 65.65, 161.15)
     lp_cells = (
-        *digits((11, 70), 60, 59, 105),
-        hangul(129, 60, 64, 105),
-        *digits((193, 252, 311, 370), 60, 59, 105),
+        *digits((11, 70), 60, 59, 105, **lp_digit_rows, stretch=0.836),
+        hangul(129, 60, 64, 105, inset=4.9, stretch=0.85, **ink_rows(60, 105, 83.5, 160.8)),
+        *digits((193, 252, 311, 370), 60, 59, 105, **lp_digit_rows, stretch=0.836),
     )
-    # 별표6: large commercial 440x220.
+    # 별표6: large commercial 440x220; the serial digits centred where the drawing has
+    # them (144.9, 225.9, 304.2 and 379.4 mm).
     lc_cells = (
-        *top_row_syllables(107, 11, 126, 61),
-        *digits((233, 283), 11, 50, 61),
-        hangul(19.5, 84, 89, 116),
-        *digits((108.5, 186.5, 264.5, 342.5), 84, 78, 116),
+        region_box(110.6, 157.0, 15.75, 68.0),
+        region_box(166.5, 212.1, 15.75, 68.0),
+        *digits((233, 283), 11, 50, 61, **ink_rows(11, 61, 16.4, 68.8), stretch=1.32),
+        hangul(19.5, 84, 87, 116, inset=5.3, **ink_rows(84, 116, 90.0, 173.2)),
+        *digits((107.35, 188.4, 266.7, 341.85), 84, 75, 116, **ink_rows(84, 116, 89.3, 195.0)),
     )
     # Green 1973-2003 (CV, measured); a 1-digit class sits centred over both class cells.
-    g73_bottom = (hangul(22, 60, 60, 60), *digits((105, 161, 217, 273), 60, 45, 90))
+    g73_bottom = (
+        hangul(22, 60, 60, 60),
+        *digits((105, 161, 217, 273), 60, 45, 90, ink_width=39.5),
+    )
     g73_top_region = top_row_syllables(90, 14, 79, 36)
     g73_cells_2 = (*g73_top_region, *digits((178, 215), 14, 30, 40), *g73_bottom)
     g73_cells_1 = (*g73_top_region, *digits((196.5,), 14, 30, 40), *g73_bottom)
-    # Green 2004-2006 (CV, measured): class and Hangul on top, the serial below.
-    g04_cells = (
-        *digits((90, 145), 13, 45, 37),
-        Cell(200, 13, 45, 37, GlyphKind.HANGUL, 0.92, 0.04),
-        *digits((15, 95, 175, 255), 64, 65, 92),
+    # Green 2004-2006 (no drawing; measured on real crops, spec/drawings.py): the class and
+    # syllable on top in three 53 mm cells centred on the plate, the old typeface's wide
+    # glyphs 44 mm wide (the "1" keeps its own width), 13.6-52.4 mm high.
+    g04_top = tuple(
+        Cell(x, 10, 53, 45, kind, 38.8 / 45, 3.6 / 45, ink_width=44.0)
+        for x, kind in ((88, GlyphKind.DIGIT), (141, GlyphKind.DIGIT), (194, GlyphKind.HANGUL))
     )
+    g04_cells = (*g04_top, *digits((15, 95, 175, 255), 64, 65, 92))
     green_border = colors.WHITE
 
     return {
@@ -356,8 +444,10 @@ def _build() -> dict[PlateType, PlateGeometry]:
 #: syllable ink 0.30 of the height, centred on the digits), measured on ksy_0097/ksy_0643.
 CR2_SIZE = (400.0, 220.0)
 CR2_DIGIT_W = 52.0  # cells 54 mm apart; the ink (about 46 mm) is centred in each
+#: The crops' digits are 46 mm wide at 80 mm high (the "1" keeps its own width).
+CR2_DIGIT_INK_W = 46.0
 CR2_DIGIT_Y, CR2_DIGIT_H = 112.0, 80.0
-CR2_SYLLABLE_W, CR2_SYLLABLE_Y, CR2_SYLLABLE_H = 34.0, 120.0, 66.0
+CR2_SYLLABLE_W, CR2_SYLLABLE_Y, CR2_SYLLABLE_H = 34.0, 114.5, 72.0
 CR2_REGION_CENTRES, CR2_REGION_W, CR2_REGION_Y, CR2_REGION_H = (120.0, 256.0), 64.0, 29.0, 46.0
 CR2_CLASS_CENTRES = (48.0, 102.0)
 CR2_SYLLABLE_CENTRE = 146.0
@@ -367,16 +457,19 @@ CR2_SERIAL_CENTRES = (191.0, 245.0, 299.0, 353.0)
 def _cr2_cells() -> tuple[Cell, ...]:
     def digit(cx: float) -> Cell:
         x = cx - CR2_DIGIT_W / 2
-        return Cell(x, CR2_DIGIT_Y, CR2_DIGIT_W, CR2_DIGIT_H, GlyphKind.DIGIT, 1.0, 0.0)
+        return Cell(
+            x, CR2_DIGIT_Y, CR2_DIGIT_W, CR2_DIGIT_H, GlyphKind.DIGIT, 1.0, 0.0,
+            ink_width=CR2_DIGIT_INK_W, narrow_shift=ONE_SHIFT,
+        )  # fmt: skip
 
     region = tuple(
         Cell(cx - CR2_REGION_W / 2, CR2_REGION_Y, CR2_REGION_W, CR2_REGION_H,
-             GlyphKind.HANGUL, 1.0, 0.0, stretch=2.0)
+             GlyphKind.HANGUL, 1.0, 0.0, ink_width=CR2_REGION_W)
         for cx in CR2_REGION_CENTRES
     )  # fmt: skip
     syllable = Cell(
         CR2_SYLLABLE_CENTRE - CR2_SYLLABLE_W / 2, CR2_SYLLABLE_Y, CR2_SYLLABLE_W,
-        CR2_SYLLABLE_H, GlyphKind.HANGUL, 1.0, 0.0,
+        CR2_SYLLABLE_H, GlyphKind.HANGUL, 1.0, 0.0, ink_width=CR2_SYLLABLE_W,
     )  # fmt: skip
     return (
         *region,
