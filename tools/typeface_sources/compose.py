@@ -74,13 +74,13 @@ class Canvas:
     def drawn(
         self,
         contours: tuple[Contour, ...],
-        box: Box,
+        box: Box | None,
         clip: Box | None = None,
         grow: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         """Union a jamo cut from a drawn syllable, its ink box mapped onto ``box``.
 
-        ``clip`` (mm, in the drawing) keeps only the ink inside it, for jamo joined to their
+        ``box`` None keeps it where the drawing has it. ``clip`` (mm, in the drawing) keeps only the ink inside it, for jamo joined to their
         vowel. Scaling a drawn jamo thins its strokes along the squeezed axis; ``grow`` (mm,
         x and y, total over both sides) thickens them back towards the regulation weight.
         """
@@ -94,6 +94,8 @@ class Canvas:
             src &= keep
         ys, xs = np.nonzero(src)
         x0, y0 = xs.min() / RES, ys.min() / RES
+        if box is None:  # keep the jamo where the drawing has it
+            box = (x0, y0, (xs.max() + 1) / RES - x0, (ys.max() + 1) / RES - y0)
         sx = box[2] / ((xs.max() + 1) / RES - x0)
         sy = box[3] / ((ys.max() + 1) / RES - y0)
         moved = [[(box[0] + (x - x0) * sx, box[1] + (y - y0) * sy) for x, y in c] for c in contours]
@@ -326,6 +328,25 @@ def _top_of(char: str) -> tuple[Contour, ...]:
 # Drawn jamo (syllable, clip box in its drawing, mm) for jamo joined to their vowel: the ㅂ
 # of 버 ends at x 28.9 where the ㅓ tick begins (column profile of the p. 16 drawing).
 BIEUP_OF_BEO = ("버", (0.0, 0.0, 28.9, H))
+IEUNG_OF_EO = ("어", (0.0, 0.0, 30.6, H))  # the ring ends at x 30.6, the ㅓ tick beyond
+
+
+def _all_of(char: str) -> tuple[Contour, ...]:
+    return _traced_part(char, lambda comp: True)
+
+
+def _drawn_bieup(cv: Canvas, box: Box, grow: tuple[float, float] = (0.0, 0.0)) -> None:
+    """ㅂ with the drawing's rounded lower-left corner: 버's beside a vowel, else 부's."""
+    if box[2] / box[3] < 1.0:
+        cv.drawn(_all_of(BIEUP_OF_BEO[0]), box, clip=BIEUP_OF_BEO[1], grow=grow)
+    else:
+        cv.drawn(_top_of("부"), box, grow=grow)
+
+
+def _drawn_hieut(cv: Canvas, box: Box, grow: tuple[float, float]) -> None:
+    """ㅎ of the drawn 하 (a separate component left of its ㅏ)."""
+    cv.drawn(_initial_of("하"), box, grow=grow)
+
 
 # 바 as the annex draws it (별표3 p. 51, 별표4 p. 69, 별표6 p. 110), each drawing scaled to
 # the regulation height and its horizontal stretch undone (x * 47 / drawn width; the
@@ -362,11 +383,16 @@ def compose(char: str) -> tuple[Contour, ...]:
         return cv.trace()
     if char == "바":
         # the drawn ㅂ (rounded lower-left corner) and ㅏ, placed as the annex draws 바
-        cv.drawn(_traced_part("버", lambda comp: True), BA_BIEUP, clip=BIEUP_OF_BEO[1])
+        _drawn_bieup(cv, BA_BIEUP)
         cv.drawn(_vowel_a(), (BA_A_X, 0.0, W - BA_A_X, H))
         return cv.trace()
-    if char == "울":
-        _ul(cv)
+    if char == "아":
+        # the drawn ㅇ of 어 where 어 has it, the drawn ㅏ of 가 as in 사
+        cv.drawn(_all_of(IEUNG_OF_EO[0]), None, clip=IEUNG_OF_EO[1])
+        cv.contours(_vowel_a(), dx=1.7)
+        return cv.trace()
+    if ini == "ㅇ" and vow in "ㅜㅠ" and fin:
+        _ieung_over(cv, vow, fin)
         return cv.trace()
     if not fin and vow == "ㅣ" and ini == "ㄱ":
         cv.contours(_initial_of("가"), dx=1.5)
@@ -383,12 +409,17 @@ def _fit(cv: Canvas) -> tuple[Contour, ...]:
     return cv.trace()
 
 
-def _ul(cv: Canvas) -> None:
-    """울 as the annex draws it: a full-width ㅇ, a thin ㅜ and the drawn ㄹ of 루."""
+def _ieung_over(cv: Canvas, vow: str, fin: str) -> None:
+    """울 (and 육) as the annex draws 울: a full-width ㅇ, a thin ㅜ / ㅠ, then the final
+    (울: the drawn ㄹ of 루; 육: ㄱ with the same 5 mm bars)."""
     cv.ring(*UL_IEUNG, STEM, BAR)
     cv.rect(0.0, UL_BAR[0], W, UL_BAR[1])
-    cv.rect(W * 0.52 - 3.7, UL_BAR[1] - 0.5, W * 0.52 + 3.7, UL_RIEUL[1] + 0.5)
-    cv.drawn(_top_of("루"), UL_RIEUL)
+    for at in (0.52,) if vow == "ㅜ" else (0.3, 0.7):
+        cv.rect(W * at - 3.7, UL_BAR[1] - 0.5, W * at + 3.7, UL_RIEUL[1] + 0.5)
+    if fin == "ㄹ":
+        cv.drawn(_top_of("루"), UL_RIEUL)
+    else:
+        consonant(cv, fin, UL_RIEUL, 7.4, 5.2)
 
 
 def _sios_like(cv: Canvas, ini: str, box: Box, source: str, grow: tuple[float, float]) -> None:
@@ -431,7 +462,10 @@ def _open_syllable(cv: Canvas, ini: str, vow: str) -> None:
             # the compound vowel takes room: a narrower initial, the same stroke weights
             box = (0.0, 4.0, 24.0, H - 8.0)
             if ini == "ㅂ":
-                cv.drawn(_traced_part("버", lambda comp: True), box, clip=BIEUP_OF_BEO[1])
+                _drawn_bieup(cv, box)
+            elif ini == "ㅎ":
+                # 하's ㅎ narrowed to 0.73, thickened back to the 8.2 mm wall
+                _drawn_hieut(cv, (0.0, 2.0, 24.0, 60.5), (2.0, 0.0))
             else:
                 consonant(cv, ini, box, v, b)
             vertical_vowel(cv, vow, 27.0, 0.0, H, v, b, tick=4.6)
@@ -465,6 +499,8 @@ def _closed_syllable(cv: Canvas, ini: str, vow: str, fin: str) -> None:
             _sios_like(
                 cv, ini, (0.0, 1.0, 29.0, top - 2.5), "서" if ini == "ㅅ" else "저", (0.6, 1.6)
             )
+        elif ini == "ㅎ":
+            _drawn_hieut(cv, (0.0, 0.0, 29.0 if vow == "ㅏ" else 27.5, top - 1.0), (0.6, 1.6))
         else:
             consonant(cv, ini, (0.0, 2.0, 26.0, top - 4.0), v, b)
         if vow == "ㅕ":
@@ -476,6 +512,8 @@ def _closed_syllable(cv: Canvas, ini: str, vow: str, fin: str) -> None:
         if ini in "ㅅㅈㅊ":
             # the drawn ㅈ of 주 (the flatter of the drawn ones), squeezed to the upper tier
             _sios_like(cv, ini, (2.0, 0.0, W - 4.0, upper[3]), "주", (0.0, 1.6))
+        elif ini == "ㅂ":
+            _drawn_bieup(cv, upper, grow=(0.6, 2.0))
         else:
             consonant(cv, ini, upper, v, b)
         if vow in "ㅗㅛ":
@@ -487,9 +525,15 @@ def _closed_syllable(cv: Canvas, ini: str, vow: str, fin: str) -> None:
         horizontal_vowel(cv, "ㅗ", 0.0, 31.0, 16.5, top, v, b, stem_at=0.5)
         vertical_vowel(cv, "ㅏ", 35.0, 0.0, top, v, b, tick=W - 35.0 - v)
     elif vow == "ㅝ":
-        consonant(cv, ini, (2.0, 0.0, 27.0, 16.5), v, b)
-        horizontal_vowel(cv, "ㅜ", 0.0, 31.0, 20.0, top, v, b, stem_at=0.5)
-        vertical_vowel(cv, "ㅓ", W - v, 0.0, top, v, b, tick=W - v - 31.0)
+        # 원: the ㅇ as large as the tier allows (cf. 울), the ㅓ tick level with the ㅜ bar
+        cv.ring(1.5, 0.0, 28.0, 19.0, v, 5.8)
+        cv.rect(0.0, 21.5, 31.5, 27.0)
+        cv.rect(15.75 - v / 2, 26.5, 15.75 + v / 2, top)
+        cv.rect(31.0, 21.5, W - v, 27.0)
+        cv.rect(W - v, 0.0, W, top)
     else:
         raise KeyError(vow)
-    consonant(cv, fin, fin_box, v, b)
+    if fin == "ㅂ":
+        _drawn_bieup(cv, fin_box, grow=(0.6, 1.0))
+    else:
+        consonant(cv, fin, fin_box, v, b)
