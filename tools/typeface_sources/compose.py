@@ -462,7 +462,7 @@ def _open_syllable(cv: Canvas, ini: str, vow: str) -> None:
             # the compound vowel takes room: a narrower initial, the same stroke weights
             box = (0.0, 4.0, 24.0, H - 8.0)
             if ini == "ㅂ":
-                _drawn_bieup(cv, box)
+                _drawn_bieup(cv, box, grow=(1.2, 0.0))  # 0.83x narrower than in 버
             elif ini == "ㅎ":
                 # 하's ㅎ narrowed to 0.73, thickened back to the 8.2 mm wall
                 _drawn_hieut(cv, (0.0, 2.0, 24.0, 60.5), (2.0, 0.0))
