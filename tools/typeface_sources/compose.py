@@ -20,6 +20,7 @@ RES = 10.0  # px per mm of the composition bitmap
 W, H = 47.0, 64.8  # Hangul ink box of the drawn syllables
 STEM, BAR = 8.2, 7.2  # regulation vertical stroke and horizontal bar (mm)
 Contour = tuple[tuple[float, float], ...]
+Box = tuple[float, float, float, float]  # x, y, w, h in mm
 
 # Decomposition of the precomposed syllables (Unicode arithmetic).
 _INITIALS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
@@ -70,6 +71,52 @@ class Canvas:
         cv2.ellipse(tmp, c, inner, 0, 0, 360, 0, -1, cv2.LINE_8, 4)
         self.mask |= tmp
 
+    def drawn(
+        self,
+        contours: tuple[Contour, ...],
+        box: Box | None,
+        clip: Box | None = None,
+        grow: tuple[float, float] = (0.0, 0.0),
+    ) -> None:
+        """Union a jamo cut from a drawn syllable, its ink box mapped onto ``box``.
+
+        ``box`` None keeps it where the drawing has it. ``clip`` (mm, in the drawing) keeps only the ink inside it, for jamo joined to their
+        vowel. Scaling a drawn jamo thins its strokes along the squeezed axis; ``grow`` (mm,
+        x and y, total over both sides) thickens them back towards the regulation weight.
+        """
+        src = np.zeros((round(H * RES), round((W + 2.0) * RES)), np.uint8)
+        pts = [self._px(list(c)) for c in contours]
+        cv2.fillPoly(src, pts, 1, lineType=cv2.LINE_8, shift=4)
+        if clip is not None:
+            keep = np.zeros_like(src)
+            cx0, cy0, cw, ch = (round(v * RES) for v in clip)
+            keep[cy0 : cy0 + ch, cx0 : cx0 + cw] = 1
+            src &= keep
+        ys, xs = np.nonzero(src)
+        x0, y0 = xs.min() / RES, ys.min() / RES
+        if box is None:  # keep the jamo where the drawing has it
+            box = (x0, y0, (xs.max() + 1) / RES - x0, (ys.max() + 1) / RES - y0)
+        sx = box[2] / ((xs.max() + 1) / RES - x0)
+        sy = box[3] / ((ys.max() + 1) / RES - y0)
+        moved = [[(box[0] + (x - x0) * sx, box[1] + (y - y0) * sy) for x, y in c] for c in contours]
+        tmp = np.zeros_like(self.mask)
+        cv2.fillPoly(tmp, [self._px(c) for c in moved], 1, lineType=cv2.LINE_8, shift=4)
+        if clip is not None:
+            keep = np.zeros_like(tmp)
+            kx0 = max(0, round((box[0] + (clip[0] - x0) * sx) * RES))
+            ky0 = max(0, round((box[1] + (clip[1] - y0) * sy) * RES))
+            kx1 = round((box[0] + (clip[0] + clip[2] - x0) * sx) * RES)
+            ky1 = round((box[1] + (clip[1] + clip[3] - y0) * sy) * RES)
+            keep[ky0:ky1, kx0:kx1] = 1
+            tmp &= keep
+        for axis, amount in enumerate(grow):
+            k = round(abs(amount) * RES)
+            if k == 0:
+                continue
+            kernel = np.ones((1, k + 1) if axis == 0 else (k + 1, 1), np.uint8)
+            tmp = cv2.dilate(tmp, kernel) if amount > 0 else cv2.erode(tmp, kernel)
+        self.mask |= tmp
+
     def leg(self, top: tuple[float, float], bottom: tuple[float, float], thick: float) -> None:
         """A slanted stroke of horizontal thickness ``thick`` with flat top and bottom ends."""
         (tx, ty), (bx, by) = top, bottom
@@ -91,7 +138,6 @@ class Canvas:
 
 
 # ---------------------------------------------------------------- consonants in a box
-Box = tuple[float, float, float, float]  # x, y, w, h in mm
 
 
 def consonant(cv: Canvas, jamo: str, box: Box, v: float, b: float) -> None:
@@ -274,6 +320,49 @@ def _fit_into(contours: tuple[Contour, ...], box: Box) -> tuple[Contour, ...]:
     )
 
 
+def _top_of(char: str) -> tuple[Contour, ...]:
+    """The upper jamo of a drawn syllable with a horizontal vowel (a separate component)."""
+    return _traced_part(char, lambda comp: min(y for _, y in comp[0]) < 1.0)
+
+
+# Drawn jamo (syllable, clip box in its drawing, mm) for jamo joined to their vowel: the ㅂ
+# of 버 ends at x 28.9 where the ㅓ tick begins (column profile of the p. 16 drawing).
+BIEUP_OF_BEO = ("버", (0.0, 0.0, 28.9, H))
+IEUNG_OF_EO = ("어", (0.0, 0.0, 30.6, H))  # the ring ends at x 30.6, the ㅓ tick beyond
+
+
+def _all_of(char: str) -> tuple[Contour, ...]:
+    return _traced_part(char, lambda comp: True)
+
+
+def _drawn_bieup(cv: Canvas, box: Box, grow: tuple[float, float] = (0.0, 0.0)) -> None:
+    """ㅂ with the drawing's rounded lower-left corner: 버's beside a vowel, else 부's."""
+    if box[2] / box[3] < 1.0:
+        cv.drawn(_all_of(BIEUP_OF_BEO[0]), box, clip=BIEUP_OF_BEO[1], grow=grow)
+    else:
+        cv.drawn(_top_of("부"), box, grow=grow)
+
+
+def _drawn_hieut(cv: Canvas, box: Box, grow: tuple[float, float]) -> None:
+    """ㅎ of the drawn 하 (a separate component left of its ㅏ)."""
+    cv.drawn(_initial_of("하"), box, grow=grow)
+
+
+# 바 as the annex draws it (별표3 p. 51, 별표4 p. 69, 별표6 p. 110), each drawing scaled to
+# the regulation height and its horizontal stretch undone (x * 47 / drawn width; the
+# stems then read 7.8-8.2 mm on all three): ㅂ in x 0-27.8, y 1.55-57.35, the ㅏ stem
+# from x 33.6, the tick ending at 47.0.
+BA_BIEUP: Box = (0.0, 1.55, 27.8, 55.8)
+BA_A_X = 33.6
+
+# 울 as 별표3 (p. 51) and 별표6 (p. 110) draw it, same normalisation: the ㅇ spans
+# 91 % of the width and 39.7 % of the height (y 0-25.7) with 8.2 mm walls and 7.2 mm
+# top/bottom; the ㅜ bar y 29.5-34.5 across the full width, its stem to y 40.0; the ㄹ in
+# x 3.3-44.3, y 40.0-64.8 with bars of 4.8-5.3 mm (루's ㄹ squeezed to 0.71 gives 5.1).
+UL_IEUNG: Box = (2.1, 0.0, 42.8, 25.7)
+UL_BAR = (29.5, 34.5)
+UL_RIEUL: Box = (3.3, 40.0, 41.0, 24.8)
+
 # ---------------------------------------------------------------- syllable layouts
 VERTICAL = set("ㅏㅐㅓㅔㅕㅣ")
 HORIZONTAL = set("ㅗㅛㅜㅠㅡ")
@@ -292,6 +381,19 @@ def compose(char: str) -> tuple[Contour, ...]:
         cv.contours(_fit_into(traced, (0.0, min(ys), 31.0, max(ys) - min(ys))))
         cv.contours(_vowel_a(), dx=1.7)
         return cv.trace()
+    if char == "바":
+        # the drawn ㅂ (rounded lower-left corner) and ㅏ, placed as the annex draws 바
+        _drawn_bieup(cv, BA_BIEUP)
+        cv.drawn(_vowel_a(), (BA_A_X, 0.0, W - BA_A_X, H))
+        return cv.trace()
+    if char == "아":
+        # the drawn ㅇ of 어 where 어 has it, the drawn ㅏ of 가 as in 사
+        cv.drawn(_all_of(IEUNG_OF_EO[0]), None, clip=IEUNG_OF_EO[1])
+        cv.contours(_vowel_a(), dx=1.7)
+        return cv.trace()
+    if ini == "ㅇ" and vow in "ㅜㅠ" and fin:
+        _ieung_over(cv, vow, fin)
+        return cv.trace()
     if not fin and vow == "ㅣ" and ini == "ㄱ":
         cv.contours(_initial_of("가"), dx=1.5)
         vertical_vowel(cv, "ㅣ", 34.4, 0.0, H, STEM, BAR)
@@ -307,20 +409,66 @@ def _fit(cv: Canvas) -> tuple[Contour, ...]:
     return cv.trace()
 
 
+def _ieung_over(cv: Canvas, vow: str, fin: str) -> None:
+    """울 (and 육) as the annex draws 울: a full-width ㅇ, a thin ㅜ / ㅠ, then the final
+    (울: the drawn ㄹ of 루; 육: ㄱ with the same 5 mm bars)."""
+    cv.ring(*UL_IEUNG, STEM, BAR)
+    cv.rect(0.0, UL_BAR[0], W, UL_BAR[1])
+    for at in (0.52,) if vow == "ㅜ" else (0.3, 0.7):
+        cv.rect(W * at - 3.7, UL_BAR[1] - 0.5, W * at + 3.7, UL_RIEUL[1] + 0.5)
+    if fin == "ㄹ":
+        cv.drawn(_top_of("루"), UL_RIEUL)
+    else:
+        consonant(cv, fin, UL_RIEUL, 7.4, 5.2)
+
+
+def _sios_like(cv: Canvas, ini: str, box: Box, source: str, grow: tuple[float, float]) -> None:
+    """ㅅ ㅈ ㅊ from the drawn syllable ``source`` (its curved legs), fitted into ``box``.
+
+    ㅊ has no drawing: it is the drawn ㅈ beneath a short vertical tick, as the plate
+    lettering writes it.
+    """
+    x, y, w, h = box
+    if ini == "ㅊ":
+        tick = h * 0.2
+        cv.rect(x + w / 2 - 3.5, y, x + w / 2 + 3.5, y + tick + 1.0)
+        y, h = y + tick, h - tick
+        ini = "ㅈ"
+    parts = _top_of(source) if source in "수주소조" else _initial_of(source)
+    cv.drawn(parts, (x, y, w, h), grow=grow)
+
+
 def _open_syllable(cv: Canvas, ini: str, vow: str) -> None:
     """Two-part syllables (no final), laid out like the drawn ones."""
     v, b = STEM, BAR
     if vow in VERTICAL:
-        if vow in "ㅐㅔ":
+        if vow == "ㅔ":
+            # 세 제: 47 mm wide like every drawn syllable; the drawn ㅅ / ㅈ of 서 / 저
+            # narrowed to 24.6 mm (thickened back by 1.4 mm) and two 7.8 mm stems.
+            source = "서" if ini == "ㅅ" else "저"
+            if ini in "ㅅㅈ":
+                cv.drawn(_initial_of(source), (0.0, 0.9, 24.6, 58.8), grow=(1.4, 0.0))
+            else:
+                consonant(cv, ini, (0.0, 4.0, 24.0, H - 8.0), v, b)
+            stem = 7.8
+            x2 = W - stem
+            x1 = x2 - 2.8 - stem
+            mid = H * 0.47 - b / 2
+            cv.rect(x1 - 4.8, mid, x1, mid + b)
+            cv.rect(x1, 0.0, x1 + stem, H)
+            cv.rect(x2, 0.0, W, H)
+            return
+        if vow == "ㅐ":
             # the compound vowel takes room: a narrower initial, the same stroke weights
             box = (0.0, 4.0, 24.0, H - 8.0)
-            if ini in "ㅅㅈ":
-                traced = _initial_of("서" if ini == "ㅅ" else "저")
-                cv.contours(_fit_into(traced, (0.0, 4.0, 24.0, H - 8.0)))
+            if ini == "ㅂ":
+                _drawn_bieup(cv, box, grow=(1.2, 0.0))  # 0.83x narrower than in 버
+            elif ini == "ㅎ":
+                # 하's ㅎ narrowed to 0.73, thickened back to the 8.2 mm wall
+                _drawn_hieut(cv, (0.0, 2.0, 24.0, 60.5), (2.0, 0.0))
             else:
                 consonant(cv, ini, box, v, b)
-            x = 24.0 + (3.0 if vow == "ㅐ" else 7.5)
-            vertical_vowel(cv, vow, x, 0.0, H, v, b, tick=4.6 if vow == "ㅐ" else 4.5)
+            vertical_vowel(cv, vow, 27.0, 0.0, H, v, b, tick=4.6)
         else:
             consonant(cv, ini, (0.0, 4.0, 26.0, H - 8.0), v, b)
             vertical_vowel(cv, vow, 32.8, 0.0, H, v, b)
@@ -346,26 +494,46 @@ def _closed_syllable(cv: Canvas, ini: str, vow: str, fin: str) -> None:
         fin_box = (5.5, fin_top - 0.5, W - 11.0, H - fin_top + 0.5)
     top = fin_top - 5.0  # bottom of the upper part
     if vow in VERTICAL:
-        consonant(cv, ini, (0.0, 2.0, 26.0, top - 4.0), v, b)
+        if ini in "ㅅㅈㅊ":
+            # the drawn ㅅ / ㅈ of 서 / 저 with their curved legs, squeezed into the upper tier
+            _sios_like(
+                cv, ini, (0.0, 1.0, 29.0, top - 2.5), "서" if ini == "ㅅ" else "저", (0.6, 1.6)
+            )
+        elif ini == "ㅎ":
+            _drawn_hieut(cv, (0.0, 0.0, 29.0 if vow == "ㅏ" else 27.5, top - 1.0), (0.6, 1.6))
+        else:
+            consonant(cv, ini, (0.0, 2.0, 26.0, top - 4.0), v, b)
         if vow == "ㅕ":
             vertical_vowel(cv, vow, W - v, 0.0, top, v, b, tick=6.5)
         else:
             vertical_vowel(cv, vow, 32.8, 0.0, top, v, b, tick=W - 32.8 - v)
     elif vow in HORIZONTAL:
+        upper = (4.0, 0.0, W - 8.0, 19.0 if vow in "ㅗㅛ" else 18.5)
+        if ini in "ㅅㅈㅊ":
+            # the drawn ㅈ of 주 (the flatter of the drawn ones), squeezed to the upper tier
+            _sios_like(cv, ini, (2.0, 0.0, W - 4.0, upper[3]), "주", (0.0, 1.6))
+        elif ini == "ㅂ":
+            _drawn_bieup(cv, upper, grow=(0.6, 2.0))
+        else:
+            consonant(cv, ini, upper, v, b)
         if vow in "ㅗㅛ":
-            consonant(cv, ini, (4.0, 0.0, W - 8.0, 19.0), v, b)
             horizontal_vowel(cv, vow, 0.0, W, 19.0, top, v, b)
         else:
-            consonant(cv, ini, (4.0, 0.0, W - 8.0, 18.5), v, b)
             horizontal_vowel(cv, vow, 0.0, W, 22.0, top, v, b)
     elif vow == "ㅘ":
         consonant(cv, ini, (0.0, 0.0, 27.0, 16.5), v, b)
         horizontal_vowel(cv, "ㅗ", 0.0, 31.0, 16.5, top, v, b, stem_at=0.5)
         vertical_vowel(cv, "ㅏ", 35.0, 0.0, top, v, b, tick=W - 35.0 - v)
     elif vow == "ㅝ":
-        consonant(cv, ini, (2.0, 0.0, 27.0, 16.5), v, b)
-        horizontal_vowel(cv, "ㅜ", 0.0, 31.0, 20.0, top, v, b, stem_at=0.5)
-        vertical_vowel(cv, "ㅓ", W - v, 0.0, top, v, b, tick=W - v - 31.0)
+        # 원: the ㅇ as large as the tier allows (cf. 울), the ㅓ tick level with the ㅜ bar
+        cv.ring(1.5, 0.0, 28.0, 19.0, v, 5.8)
+        cv.rect(0.0, 21.5, 31.5, 27.0)
+        cv.rect(15.75 - v / 2, 26.5, 15.75 + v / 2, top)
+        cv.rect(31.0, 21.5, W - v, 27.0)
+        cv.rect(W - v, 0.0, W, top)
     else:
         raise KeyError(vow)
-    consonant(cv, fin, fin_box, v, b)
+    if fin == "ㅂ":
+        _drawn_bieup(cv, fin_box, grow=(0.6, 1.0))
+    else:
+        consonant(cv, fin, fin_box, v, b)
