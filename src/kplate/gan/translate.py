@@ -219,23 +219,37 @@ class _OutputWriter:
                 self.bar = tqdm(total=len(items), initial=done, unit="plate")
 
     def translate(self, todo: range, translator: Translator) -> None:
-        """Every index of `todo`, a round of batch size x ranks at a time."""
+        """Every index of `todo`, a round of batch size x ranks at a time.
+
+        Rounds are aligned to the run's first index, so a resumed run batches each image
+        with the same companions as an uninterrupted one: a generator's output can differ
+        in the last bit with its batch's make-up, and a resume must give the same bytes.
+        The images of a partly finished round are translated again but not rewritten.
+        """
         rank, world = self.info.rank, self.info.world_size
+        round_size = translator.batch_size * world
+        first = todo.start - todo.start % round_size
         try:
-            for round_indices in _batches(list(todo), translator.batch_size * world):
-                entries = self._write_images(round_indices[rank::world], translator)
+            for round_indices in _batches(list(range(first, todo.stop)), round_size):
+                mine = round_indices[rank::world]
+                entries = self._write_images(mine, translator, keep_below=todo.start)
                 self._append(gather_objects(self.info, entries))
         except OSError as error:  # a full or read-only disk: what is written is a valid prefix
             raise KplateError(
                 f"{self.out}: write failed ({error.strerror}); re-run to resume"
             ) from None
 
-    def _write_images(self, mine: list[int], translator: Translator) -> list[dict[str, Any]]:
-        """Translate and write this rank's images; their manifest entries."""
+    def _write_images(
+        self, mine: list[int], translator: Translator, keep_below: int = 0
+    ) -> list[dict[str, Any]]:
+        """Translate this rank's images and write those from `keep_below` on (the ones
+        before it are already written); their manifest entries."""
         sources = [read_rgb(self.items[i].path) for i in mine]
         outputs = translator.translate(sources) if sources else []
         entries = []
         for i, source, output in zip(mine, sources, outputs, strict=True):
+            if i < keep_below:
+                continue
             path = self.out / self.items[i].file_name
             path.parent.mkdir(parents=True, exist_ok=True)
             fmt = "png" if path.suffix.lower() == ".png" else "jpg"
