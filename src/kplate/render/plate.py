@@ -10,6 +10,7 @@ small alpha blends. That is what makes generation close to JPEG-encoding speed.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,11 +30,28 @@ from kplate.spec.types import PlateType
 
 #: What shows through the holes and beyond the rounded corners: a dark car-body grey.
 SURROUND: RGB = (52, 54, 58)
-#: Emboss: characters are pressed 1.3-1.6 mm high; lit from the top left, they show a
-#: light edge there and cast a shadow to the bottom right, about 0.7 mm wide.
-EMBOSS_MM = 0.7
+#: Emboss (N2018 §2④: every character is pressed 1.3-1.6 mm high; issue #15). The dark
+#: paint sits on the raised face only; the pressing's sloped sides stay plate-coloured and
+#: catch the light, so a character shows a light bevel all round its dark face and a narrow
+#: shadow beyond the side away from the light (top left). The label box stays the full
+#: pressed outline. Widths scale with the depth: at the default 1.45 mm the bevel is
+#: 0.6 mm a side, measured on the colour private_2digit crops of real_dev (dark-face
+#: stroke/height 0.114 against the drawn 9.5/74 mm; docs/plate-types.md), and the shadow
+#: 0.5 mm. A depth of 0 draws flat plates.
+DEFAULT_EMBOSS_DEPTH_MM = 1.45
+MAX_EMBOSS_DEPTH_MM = 5.0
+BEVEL_PER_DEPTH = 0.6 / 1.45
+SHADOW_PER_DEPTH = 0.5 / 1.45
+#: How much a side whitens (composited with white): SHEEN all round, plus up to
+#: DIRECTIONAL on sides facing the light and minus as much on those facing away, so even
+#: the far sides stay lighter than the plate, as photographs show.
+BEVEL_SHEEN = 0.35
+BEVEL_DIRECTIONAL = 0.25
 SHADOW_STRENGTH = 0.38
-HIGHLIGHT_STRENGTH = 0.30
+#: Film-finish plates carry printed, flat characters: the film plate (N2018 §2⑤ allows
+#: paint or film; photographs show its characters flat) and the electric plate, which must
+#: be film (N2018 §2⑤, 별표18; photographs show them flat too).
+FLAT_TYPES: frozenset[PlateType] = frozenset({PlateType.PRIVATE_3DIGIT_FILM, PlateType.ELECTRIC})
 MAX_SUPERSAMPLED_WIDTH = 4096
 DEFAULT_HEIGHT = 110
 #: The accepted image sides in pixels, given or derived. Below 8 a plate is no longer a
@@ -44,11 +62,13 @@ MAX_SIDE = 2048
 
 @dataclass(frozen=True)
 class RenderedPlate:
-    """A clean plate image (H x W x 3 uint8 RGB), its label record and optionally its ink."""
+    """A clean plate image (H x W x 3 uint8 RGB), its label record and optionally its ink;
+    `background` is the plate colour it was drawn in (a shade of its range, or nominal)."""
 
     image: np.ndarray
     record: PlateRecord
     ink_mask: np.ndarray | None = None
+    background: RGB | None = None
 
 
 @dataclass(frozen=True)
@@ -148,27 +168,72 @@ def check_size(types: Iterable[PlateType], height: int | None, width: int | None
         output_size(geometry(plate_type), height, width)
 
 
-def _shift_down_right(mask: np.ndarray, d: int) -> np.ndarray:
-    shifted = np.zeros_like(mask)
-    shifted[d:, d:] = mask[:-d, :-d]
-    return shifted
-
-
 def _three(plane: np.ndarray) -> np.ndarray:
     """(H, W) -> (H, W, 3). numpy broadcasts an (H, W, 1) operand over colour ~8x slower
     than it multiplies two arrays of one shape, so per-pixel factors are made RGB first."""
     return cv2.merge((plane, plane, plane))
 
 
-def emboss(image: np.ndarray, mask: np.ndarray, d: int) -> np.ndarray:
-    """Light the raised parts in `mask` from the top left: highlight edge and drop shadow."""
-    raised = _shift_down_right(mask, d)
-    highlight = mask * (1.0 - raised)
-    shadow = raised * (1.0 - mask)
-    out = image.astype(np.float32)
-    out *= _three(1.0 - SHADOW_STRENGTH * shadow)
-    out += (255.0 - out) * _three(HIGHLIGHT_STRENGTH * highlight)
-    return out
+@dataclass(frozen=True)
+class _Relief:
+    """The pressing at one output scale, in pixels: bevel width, shadow width, and the
+    padding (right and bottom) that a sprite needs for its shadow."""
+
+    bevel: float
+    shadow: float
+    pad: int
+
+    @classmethod
+    def of(cls, depth_mm: float, px_per_mm: float) -> _Relief | None:
+        if depth_mm <= 0:
+            return None
+        shadow = SHADOW_PER_DEPTH * depth_mm * px_per_mm
+        return cls(
+            round(BEVEL_PER_DEPTH * depth_mm * px_per_mm, 3),
+            round(shadow, 3),
+            max(1, math.ceil(shadow * 0.7072)),
+        )
+
+    def scaled(self, k: int) -> _Relief:
+        return _Relief(self.bevel * k, self.shadow * k, self.pad * k)
+
+
+def relief_layers(outline: np.ndarray, relief: _Relief) -> tuple[np.ndarray, ...]:
+    """Split a pressed outline (float [0, 1], already padded) into what each part shows.
+
+    Returns (face, light, shadow) alphas: the raised face (the paint), the sloped sides
+    composited with white (light all round, more where they face the top-left light), and
+    the shadow (composited with black) just beyond the sides away from the light.
+    """
+    inside = (outline >= 0.5).astype(np.uint8)
+    depth_in = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
+    face = np.minimum(np.clip(depth_in - relief.bevel, 0.0, 1.0), outline)
+    sides = outline - face
+    sigma = max(1.0, relief.bevel / 2)
+    smooth = cv2.GaussianBlur(outline, (0, 0), sigma)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    # The outward normal is -grad; the light comes from the top left, (-1, -1)/sqrt 2.
+    facing = (gx + gy) / (np.sqrt(2.0) * np.maximum(np.hypot(gx, gy), 1e-6))
+    light = sides * np.clip(BEVEL_SHEEN + BEVEL_DIRECTIONAL * facing, 0.0, 1.0)
+    step = relief.shadow / np.sqrt(2.0)
+    shift = np.float32([[1, 0, step], [0, 1, step]])
+    cast = cv2.warpAffine(outline, shift, outline.shape[::-1], flags=cv2.INTER_LINEAR)
+    shadow = SHADOW_STRENGTH * np.clip(cast - outline, 0.0, 1.0)
+    return face, light, shadow
+
+
+def _composite(
+    face: np.ndarray, light: np.ndarray, shadow: np.ndarray, ink: RGB
+) -> tuple[np.ndarray, np.ndarray]:
+    """Premultiplied colour and transparency of ink on the face, white on the lit sides
+    and black in the shadow, the three being (nearly) disjoint."""
+    alpha = np.clip(face + light + shadow, 0.0, 1.0)
+    colour = np.empty((*face.shape, 3), np.float32)
+    colour[:] = ink
+    colour *= _three(face)
+    colour += _three(light * 255.0)
+    return colour, 1.0 - _three(alpha)
 
 
 def _cell_ink_box(cell: Cell, natural: tuple[float, float]) -> tuple[float, float, float, float]:
@@ -191,11 +256,23 @@ def _cell_ink_box(cell: Cell, natural: tuple[float, float]) -> tuple[float, floa
 class Renderer:
     """Renders plates at any size; keeps its backgrounds and glyph sprites between calls."""
 
-    def __init__(self, glyphs: GlyphSource | None = None, *, emboss: bool = True) -> None:
+    def __init__(
+        self,
+        glyphs: GlyphSource | None = None,
+        *,
+        emboss_depth_mm: float = DEFAULT_EMBOSS_DEPTH_MM,
+    ) -> None:
+        """`emboss_depth_mm`: how high the characters are pressed (0 draws flat plates;
+        film plates are flat whatever it is)."""
+        if not (math.isfinite(emboss_depth_mm) and 0 <= emboss_depth_mm <= MAX_EMBOSS_DEPTH_MM):
+            raise OptionError(
+                "emboss_depth_mm",
+                f"{{option}} must be 0 to {MAX_EMBOSS_DEPTH_MM:g} mm, got {emboss_depth_mm}",
+            )
         self.glyphs = glyphs or glyph_source()
-        self.emboss = emboss
+        self.emboss_depth_mm = float(emboss_depth_mm)
         self._backgrounds: dict[tuple[PlateType, RGB, int, int], _Background] = {}
-        self._sprites: dict[tuple[str, int, int, RGB, int], _Sprite] = {}
+        self._sprites: dict[tuple[str, int, int, RGB, _Relief | None], _Sprite] = {}
         self._placed: dict[tuple, _Placed] = {}
         self._flat_patches: dict[tuple, np.ndarray] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}
@@ -222,10 +299,13 @@ class Renderer:
         width: int | None = None,
         with_ink_mask: bool = False,
         reuse: bool = False,
+        shade: int | None = None,
     ) -> RenderedPlate:
         """Draw a validated number. With `reuse`, the image is drawn into a buffer that
         the next `reuse` call of the same size overwrites: for callers that encode each
-        plate at once, it spares a fresh page-faulted allocation per plate."""
+        plate at once, it spares a fresh page-faulted allocation per plate. `shade` picks
+        one of `colors.SHADE_COUNT` shades of the plate colour's documented range
+        (`colors.shade`); None draws the nominal colour."""
         geo = geometry(number.type)
         require(self.glyphs, number.text)
         try:
@@ -234,6 +314,8 @@ class Renderer:
             raise KplateError(f"{number.text}: no {number.type} layout for this form") from None
         out_w, out_h = output_size(geo, height, width)
         background_colour = self._background_colour(number, geo)
+        if shade is not None:
+            background_colour = colors.shade(background_colour, shade)
         background = self._background(geo, background_colour, out_w, out_h).pixels
         if reuse:
             image = self._scratch.get((out_h, out_w))
@@ -243,15 +325,15 @@ class Renderer:
         else:
             image = background.copy()
         ink = colors.BLACK if background_colour == colors.ORANGE else geo.ink
-        d = self._emboss_px(out_w / geo.width, out_h / geo.height)
+        relief = self._relief(geo, out_w, out_h)
         ink_mask = np.zeros((out_h, out_w), np.float32) if with_ink_mask else None
         boxes = []
         for index, (char, cell) in enumerate(zip(number.text, cells, strict=True)):
-            key = (geo.plate_type, background_colour, out_w, out_h, len(cells), index, char)
+            key = (geo.plate_type, background_colour, ink, out_w, out_h, len(cells), index, char)
             placed = self._placed.get(key)
             if placed is None:
                 placed = self._placed[key] = self._place_glyph(
-                    char, cell, geo, background_colour, ink, out_w, out_h, d
+                    char, cell, geo, background_colour, ink, out_w, out_h, relief
                 )
             x0, y0, x1, y1 = placed.box
             patch_h, patch_w = placed.patch.shape[:2]
@@ -273,7 +355,7 @@ class Renderer:
                 (0.0, float(out_h)),
             ),
         )
-        return RenderedPlate(image, record, ink_mask)
+        return RenderedPlate(image, record, ink_mask, background_colour)
 
     # -- layout -----------------------------------------------------------------------
     def _place_glyph(
@@ -285,7 +367,7 @@ class Renderer:
         ink: RGB,
         out_w: int,
         out_h: int,
-        d: int,
+        relief: _Relief | None,
     ) -> _Placed:
         """Box, sprite and blended patch of one glyph in one cell (computed once, then cached).
 
@@ -294,10 +376,11 @@ class Renderer:
         """
         box = self._place(char, cell, out_w / geo.width, out_h / geo.height, out_w, out_h)
         w, h = box[2] - box[0], box[3] - box[1]
-        sprite = self._sprite(char, w, h, ink, d)
+        sprite = self._sprite(char, w, h, ink, relief)
         background = self._background(geo, colour, out_w, out_h)
+        d = relief.pad if relief else 0
         flat = background.is_plain(box[0], box[1], w + d, h + d)
-        flat_key = (char, w, h, ink, d, colour)
+        flat_key = (char, w, h, ink, relief, colour)
         patch = self._flat_patches.get(flat_key) if flat else None
         if patch is None:
             patch = _patch(background.pixels, sprite, box)
@@ -322,66 +405,89 @@ class Renderer:
             return colors.ORANGE
         return geo.background
 
-    def _emboss_px(self, sx: float, sy: float) -> int:
-        return max(1, round(EMBOSS_MM * min(sx, sy))) if self.emboss else 0
+    def _relief(self, geo: PlateGeometry, out_w: int, out_h: int) -> _Relief | None:
+        """The pressing at this size, or None for flat (film, or depth 0) plates."""
+        if geo.plate_type in FLAT_TYPES:
+            return None
+        return _Relief.of(self.emboss_depth_mm, min(out_w / geo.width, out_h / geo.height))
 
     # -- sprites ----------------------------------------------------------------------
-    def _sprite(self, char: str, w: int, h: int, ink: RGB, d: int) -> _Sprite:
-        key = (char, w, h, ink, d)
+    def _sprite(self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None) -> _Sprite:
+        key = (char, w, h, ink, relief)
         sprite = self._sprites.get(key)
         if sprite is None:
-            sprite = self._sprites[key] = self._make_sprite(char, w, h, ink, d)
+            sprite = self._sprites[key] = self._make_sprite(char, w, h, ink, relief)
         return sprite
 
-    def _make_sprite(self, char: str, w: int, h: int, ink: RGB, d: int) -> _Sprite:
+    def _make_sprite(self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None) -> _Sprite:
+        """Ink on the face, the lit bevel and the shadow, padded right and bottom for it.
+
+        The bevel is often under a pixel wide, so the pressing is worked out on the glyph
+        drawn `k` times larger and area-averaged down (once per glyph and size)."""
         coverage = np.asarray(self.glyphs.coverage(char, w, h), np.float32)
-        mask = np.zeros((h + d, w + d), np.float32)
-        mask[:h, :w] = coverage
-        colour = np.empty((h + d, w + d, 3), np.float32)
-        colour[:] = ink
-        alpha = mask
-        if d:
-            raised = _shift_down_right(mask, d)
-            highlight = mask * (1.0 - raised)
-            shadow = raised * (1.0 - mask)
-            colour += (255.0 - colour) * _three(HIGHLIGHT_STRENGTH * highlight)
-            # The shadow darkens whatever lies beneath: colour black with partial alpha.
-            alpha = mask + SHADOW_STRENGTH * shadow
-            colour *= _three(mask / np.maximum(alpha, 1e-6))
-        alpha = _three(np.clip(alpha, 0.0, 1.0))
-        return _Sprite(colour * alpha, 1.0 - alpha, coverage)
+        if relief is None:
+            alpha = _three(coverage)
+            colour = np.empty((h, w, 3), np.float32)
+            colour[:] = ink
+            return _Sprite(colour * alpha, 1.0 - alpha, coverage)
+        d = relief.pad
+        k = max(1, min(4, 1024 // max(w, h)))
+        fine = relief.scaled(k)
+        outline = np.zeros(((h + d) * k, (w + d) * k), np.float32)
+        outline[: h * k, : w * k] = self.glyphs.coverage(char, w * k, h * k) if k > 1 else coverage
+        size = (w + d, h + d)
+        layers = [
+            cv2.resize(layer, size, interpolation=cv2.INTER_AREA) if k > 1 else layer
+            for layer in relief_layers(outline, fine)
+        ]
+        colour, transparency = _composite(*layers, ink)
+        return _Sprite(colour, transparency, coverage)
 
     # -- backgrounds --------------------------------------------------------------------
     def _background(self, geo: PlateGeometry, colour: RGB, out_w: int, out_h: int) -> _Background:
         key = (geo.plate_type, colour, out_w, out_h)
         background = self._backgrounds.get(key)
         if background is None:
-            pixels = _draw_background(geo, colour, out_w, out_h, self.emboss)
+            relief = self._relief(geo, out_w, out_h)
+            pixels = _draw_background(geo, colour, out_w, out_h, relief)
             background = self._backgrounds[key] = _Background.of(pixels, colour)
         return background
 
 
 def _draw_background(
-    geo: PlateGeometry, colour: RGB, out_w: int, out_h: int, with_emboss: bool
+    geo: PlateGeometry, colour: RGB, out_w: int, out_h: int, relief: _Relief | None
 ) -> np.ndarray:
     """The plate without characters: body, emblems, border line and holes."""
     ss = max(1, min(4, MAX_SUPERSAMPLED_WIDTH // out_w))
     size = (out_w * ss, out_h * ss)
     canvas = MmCanvas(Image.new("RGB", size, SURROUND), size[0] / geo.width, size[1] / geo.height)
-    raised = MmCanvas(Image.new("L", size, 0), canvas.scale_x, canvas.scale_y)
     radius = canvas.width(geo.corner_radius)
     rounded_rectangle(canvas.draw, [0, 0, size[0] - 1, size[1] - 1], radius, fill=colour)
     draw_emblems(canvas, geo.emblems, geo.width, geo.height, colour)
     border_colour = colors.BLACK if colour == colors.ORANGE else geo.border
     border_box = canvas.rect(2.0, 2.0, geo.width - 2.0, geo.height - 2.0)
-    for target, fill in ((canvas, border_colour), (raised, 255)):
+    if relief is None:
         rounded_rectangle(
-            ImageDraw.Draw(target.image),
+            canvas.draw,
             border_box,
             canvas.width(10.0),
-            outline=fill,
+            outline=border_colour,
             width=canvas.width(2.0),
         )
+    else:
+        # Pressed, the border line is drawn like a character: ink on its face, lit sides.
+        raised = Image.new("L", size, 0)
+        rounded_rectangle(
+            ImageDraw.Draw(raised),
+            border_box,
+            canvas.width(10.0),
+            outline=255,
+            width=canvas.width(2.0),
+        )
+        layers = relief_layers(np.asarray(raised, np.float32) / 255.0, relief.scaled(ss))
+        colour_fine, transparency = _composite(*layers, border_colour)
+        fine = np.asarray(canvas.image, np.float32) * transparency + colour_fine
+        canvas.image = Image.fromarray(np.clip(fine + 0.5, 0, 255).astype(np.uint8))
     for hole in geo.holes:
         box = canvas.rect(
             hole.cx - hole.w / 2, hole.cy - hole.h / 2, hole.cx + hole.w / 2, hole.cy + hole.h / 2
@@ -395,10 +501,6 @@ def _draw_background(
             width=canvas.width(0.8),
         )
     pixels = _box_down(canvas.image, out_w, out_h)
-    if with_emboss:
-        mask = _box_down(raised.image, out_w, out_h)
-        d = max(1, round(EMBOSS_MM * min(out_w / geo.width, out_h / geo.height)))
-        pixels = emboss(pixels, mask / 255.0, d)
     return np.clip(pixels + 0.5, 0, 255).astype(np.uint8)
 
 
