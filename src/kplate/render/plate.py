@@ -45,7 +45,7 @@ SHADOW_PER_DEPTH = 0.5 / 1.45
 #: How much a side whitens (composited with white): SHEEN all round, plus up to
 #: DIRECTIONAL on sides facing the light and minus as much on those facing away, so even
 #: the far sides stay lighter than the plate, as photographs show.
-BEVEL_SHEEN = 0.35
+BEVEL_SHEEN = 0.55
 BEVEL_DIRECTIONAL = 0.25
 SHADOW_STRENGTH = 0.38
 #: Film-finish plates carry printed, flat characters: the film plate (N2018 §2⑤ allows
@@ -63,12 +63,14 @@ MAX_SIDE = 2048
 @dataclass(frozen=True)
 class RenderedPlate:
     """A clean plate image (H x W x 3 uint8 RGB), its label record and optionally its ink;
-    `background` is the plate colour it was drawn in (a shade of its range, or nominal)."""
+    `background` is the plate colour it was drawn in, and `shade` its index in the colour's
+    range (None: the nominal colour, or one without a range)."""
 
     image: np.ndarray
     record: PlateRecord
     ink_mask: np.ndarray | None = None
     background: RGB | None = None
+    shade: int | None = None
 
 
 @dataclass(frozen=True)
@@ -205,14 +207,17 @@ def relief_layers(outline: np.ndarray, relief: _Relief) -> tuple[np.ndarray, ...
     composited with white (light all round, more where they face the top-left light), and
     the shadow (composited with black) just beyond the sides away from the light.
     """
-    inside = (outline >= 0.5).astype(np.uint8)
-    depth_in = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
-    face = np.minimum(np.clip(depth_in - relief.bevel, 0.0, 1.0), outline)
-    sides = outline - face
+    # Worked on a zero margin: glyphs touch their sprite's edges, where the distance
+    # transform and the gradients would otherwise see the outline run on.
     sigma = max(1.0, relief.bevel / 2)
-    smooth = cv2.GaussianBlur(outline, (0, 0), sigma)
-    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    m = math.ceil(3 * sigma) + 2
+    padded = cv2.copyMakeBorder(outline, m, m, m, m, cv2.BORDER_CONSTANT, value=0.0)
+    depth_in = cv2.distanceTransform((padded >= 0.5).astype(np.uint8), cv2.DIST_L2, 5)
+    smooth = cv2.GaussianBlur(padded, (0, 0), sigma)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)[m:-m, m:-m]
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)[m:-m, m:-m]
+    face = np.minimum(np.clip(depth_in[m:-m, m:-m] - relief.bevel, 0.0, 1.0), outline)
+    sides = outline - face
     # The outward normal is -grad; the light comes from the top left, (-1, -1)/sqrt 2.
     facing = (gx + gy) / (np.sqrt(2.0) * np.maximum(np.hypot(gx, gy), 1e-6))
     light = sides * np.clip(BEVEL_SHEEN + BEVEL_DIRECTIONAL * facing, 0.0, 1.0)
@@ -234,6 +239,15 @@ def _composite(
     colour *= _three(face)
     colour += _three(light * 255.0)
     return colour, 1.0 - _three(alpha)
+
+
+def check_emboss_depth(depth_mm: float) -> None:
+    """Refuse a pressing depth that is not a number of mm from 0 (flat) to the maximum."""
+    if not (math.isfinite(depth_mm) and 0 <= depth_mm <= MAX_EMBOSS_DEPTH_MM):
+        raise OptionError(
+            "emboss_depth_mm",
+            f"{{option}} must be 0 to {MAX_EMBOSS_DEPTH_MM:g} mm, got {depth_mm}",
+        )
 
 
 def _cell_ink_box(cell: Cell, natural: tuple[float, float]) -> tuple[float, float, float, float]:
@@ -264,11 +278,7 @@ class Renderer:
     ) -> None:
         """`emboss_depth_mm`: how high the characters are pressed (0 draws flat plates;
         film plates are flat whatever it is)."""
-        if not (math.isfinite(emboss_depth_mm) and 0 <= emboss_depth_mm <= MAX_EMBOSS_DEPTH_MM):
-            raise OptionError(
-                "emboss_depth_mm",
-                f"{{option}} must be 0 to {MAX_EMBOSS_DEPTH_MM:g} mm, got {emboss_depth_mm}",
-            )
+        check_emboss_depth(emboss_depth_mm)
         self.glyphs = glyphs or glyph_source()
         self.emboss_depth_mm = float(emboss_depth_mm)
         self._backgrounds: dict[tuple[PlateType, RGB, int, int], _Background] = {}
@@ -314,8 +324,10 @@ class Renderer:
             raise KplateError(f"{number.text}: no {number.type} layout for this form") from None
         out_w, out_h = output_size(geo, height, width)
         background_colour = self._background_colour(number, geo)
-        if shade is not None:
+        if shade is not None and background_colour in colors.COLOUR_RANGES:
             background_colour = colors.shade(background_colour, shade)
+        else:
+            shade = None
         background = self._background(geo, background_colour, out_w, out_h).pixels
         if reuse:
             image = self._scratch.get((out_h, out_w))
@@ -355,7 +367,7 @@ class Renderer:
                 (0.0, float(out_h)),
             ),
         )
-        return RenderedPlate(image, record, ink_mask, background_colour)
+        return RenderedPlate(image, record, ink_mask, background_colour, shade)
 
     # -- layout -----------------------------------------------------------------------
     def _place_glyph(
@@ -538,6 +550,7 @@ __all__ = [
     "MIN_SIDE",
     "RenderedPlate",
     "Renderer",
+    "check_emboss_depth",
     "check_size",
     "output_size",
     "render_plate",
