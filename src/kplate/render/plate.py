@@ -196,9 +196,6 @@ class _Relief:
             max(1, math.ceil(shadow * 0.7072)),
         )
 
-    def scaled(self, k: int) -> _Relief:
-        return _Relief(self.bevel * k, self.shadow * k, self.pad * k)
-
 
 def relief_layers(outline: np.ndarray, relief: _Relief) -> tuple[np.ndarray, ...]:
     """Split a pressed outline (float [0, 1], already padded) into what each part shows.
@@ -207,25 +204,38 @@ def relief_layers(outline: np.ndarray, relief: _Relief) -> tuple[np.ndarray, ...
     composited with white (light all round, more where they face the top-left light), and
     the shadow (composited with black) just beyond the sides away from the light.
     """
-    # Worked on a zero margin: glyphs touch their sprite's edges, where the distance
-    # transform and the gradients would otherwise see the outline run on.
-    sigma = max(1.0, relief.bevel / 2)
-    m = math.ceil(3 * sigma) + 2
+    # Worked on a zero margin: glyphs touch their sprite's edges, where erosion and the
+    # gradients would otherwise see the outline run on.
+    whole, part = divmod(relief.bevel, 1.0)
+    m = int(whole) + 4
     padded = cv2.copyMakeBorder(outline, m, m, m, m, cv2.BORDER_CONSTANT, value=0.0)
-    depth_in = cv2.distanceTransform((padded >= 0.5).astype(np.uint8), cv2.DIST_L2, 5)
-    smooth = cv2.GaussianBlur(padded, (0, 0), sigma)
+    # The face is the outline eroded by the bevel: a sub-pixel width blends the erosions
+    # by the whole pixels either side (an anti-aliased edge moves by exactly one pixel
+    # per pixel of erosion).
+    face = _eroded(padded, int(whole))
+    if part > 0:
+        face = face * np.float32(1 - part) + _eroded(padded, int(whole) + 1) * np.float32(part)
+    face = np.minimum(face[m:-m, m:-m], outline)
+    sides = outline - face
+    smooth = cv2.GaussianBlur(padded, (0, 0), max(0.7, relief.bevel / 2))
     gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)[m:-m, m:-m]
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)[m:-m, m:-m]
-    face = np.minimum(np.clip(depth_in[m:-m, m:-m] - relief.bevel, 0.0, 1.0), outline)
-    sides = outline - face
     # The outward normal is -grad; the light comes from the top left, (-1, -1)/sqrt 2.
     facing = (gx + gy) / (np.sqrt(2.0) * np.maximum(np.hypot(gx, gy), 1e-6))
     light = sides * np.clip(BEVEL_SHEEN + BEVEL_DIRECTIONAL * facing, 0.0, 1.0)
     step = relief.shadow / np.sqrt(2.0)
     shift = np.float32([[1, 0, step], [0, 1, step]])
     cast = cv2.warpAffine(outline, shift, outline.shape[::-1], flags=cv2.INTER_LINEAR)
-    shadow = SHADOW_STRENGTH * np.clip(cast - outline, 0.0, 1.0)
+    shadow = np.clip(cast - outline, 0.0, 1.0) * np.float32(SHADOW_STRENGTH)
     return face, light, shadow
+
+
+def _eroded(mask: np.ndarray, radius: int) -> np.ndarray:
+    """`mask` shrunk by `radius` pixels (a grey-level erosion with a disc)."""
+    if radius <= 0:
+        return mask
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.erode(mask, disc)
 
 
 def _composite(
@@ -285,6 +295,7 @@ class Renderer:
         self._sprites: dict[tuple[str, int, int, RGB, _Relief | None], _Sprite] = {}
         self._placed: dict[tuple, _Placed] = {}
         self._flat_patches: dict[tuple, np.ndarray] = {}
+        self._shade_tables: dict[tuple[RGB, RGB, RGB], np.ndarray] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}
 
     # -- public API -------------------------------------------------------------------
@@ -324,10 +335,6 @@ class Renderer:
             raise KplateError(f"{number.text}: no {number.type} layout for this form") from None
         out_w, out_h = output_size(geo, height, width)
         background_colour = self._background_colour(number, geo)
-        if shade is not None and background_colour in colors.COLOUR_RANGES:
-            background_colour = colors.shade(background_colour, shade)
-        else:
-            shade = None
         background = self._background(geo, background_colour, out_w, out_h).pixels
         if reuse:
             image = self._scratch.get((out_h, out_w))
@@ -367,6 +374,13 @@ class Renderer:
                 (0.0, float(out_h)),
             ),
         )
+        if shade is not None and background_colour in colors.COLOUR_RANGES:
+            # A shade is a recolouring of the finished plate, so the caches (backgrounds,
+            # sprites, placed glyphs) stay one per nominal colour and run speed stays.
+            nominal, background_colour = background_colour, colors.shade(background_colour, shade)
+            cv2.LUT(image, self._shade_table(nominal, background_colour, ink), dst=image)
+        else:
+            shade = None
         return RenderedPlate(image, record, ink_mask, background_colour, shade)
 
     # -- layout -----------------------------------------------------------------------
@@ -432,27 +446,17 @@ class Renderer:
         return sprite
 
     def _make_sprite(self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None) -> _Sprite:
-        """Ink on the face, the lit bevel and the shadow, padded right and bottom for it.
-
-        The bevel is often under a pixel wide, so the pressing is worked out on the glyph
-        drawn `k` times larger and area-averaged down (once per glyph and size)."""
+        """Ink on the face, the lit bevel and the shadow, padded right and bottom for it."""
         coverage = np.asarray(self.glyphs.coverage(char, w, h), np.float32)
+        d = relief.pad if relief else 0
+        outline = np.zeros((h + d, w + d), np.float32)
+        outline[:h, :w] = coverage
         if relief is None:
-            alpha = _three(coverage)
+            alpha = _three(outline)
             colour = np.empty((h, w, 3), np.float32)
             colour[:] = ink
             return _Sprite(colour * alpha, 1.0 - alpha, coverage)
-        d = relief.pad
-        k = max(1, min(4, 1024 // max(w, h)))
-        fine = relief.scaled(k)
-        outline = np.zeros(((h + d) * k, (w + d) * k), np.float32)
-        outline[: h * k, : w * k] = self.glyphs.coverage(char, w * k, h * k) if k > 1 else coverage
-        size = (w + d, h + d)
-        layers = [
-            cv2.resize(layer, size, interpolation=cv2.INTER_AREA) if k > 1 else layer
-            for layer in relief_layers(outline, fine)
-        ]
-        colour, transparency = _composite(*layers, ink)
+        colour, transparency = _composite(*relief_layers(outline, relief), ink)
         return _Sprite(colour, transparency, coverage)
 
     # -- backgrounds --------------------------------------------------------------------
@@ -462,14 +466,35 @@ class Renderer:
         if background is None:
             relief = self._relief(geo, out_w, out_h)
             pixels = _draw_background(geo, colour, out_w, out_h, relief)
+            pixels = np.clip(pixels + 0.5, 0, 255).astype(np.uint8)
             background = self._backgrounds[key] = _Background.of(pixels, colour)
         return background
+
+    def _shade_table(self, nominal: RGB, target: RGB, ink: RGB) -> np.ndarray:
+        """A per-channel look-up table that turns a plate drawn in `nominal` into one drawn
+        in `target`: it moves the body colour and keeps black, white and the ink, and is
+        linear between them, so the anti-aliased ink edges and the lit bevel (blends of
+        the body with ink or white) come out as they would have been drawn. Only the
+        shadow and the holes (blends with dark greys) move a little with the body."""
+        key = (nominal, target, ink)
+        table = self._shade_tables.get(key)
+        if table is None:
+            table = np.empty((256, 1, 3), np.uint8)
+            levels = np.arange(256, dtype=np.float64)
+            for channel in range(3):
+                anchors = {0: 0.0, 255: 255.0, ink[channel]: float(ink[channel])}
+                anchors[nominal[channel]] = float(target[channel])  # the body wins a tie
+                xs = sorted(anchors)
+                mapped = np.interp(levels, xs, [anchors[x] for x in xs])
+                table[:, 0, channel] = np.clip(np.round(mapped), 0, 255).astype(np.uint8)
+            self._shade_tables[key] = table
+        return table
 
 
 def _draw_background(
     geo: PlateGeometry, colour: RGB, out_w: int, out_h: int, relief: _Relief | None
 ) -> np.ndarray:
-    """The plate without characters: body, emblems, border line and holes."""
+    """The plate without characters: body, emblems, border line and holes (float32)."""
     ss = max(1, min(4, MAX_SUPERSAMPLED_WIDTH // out_w))
     size = (out_w * ss, out_h * ss)
     canvas = MmCanvas(Image.new("RGB", size, SURROUND), size[0] / geo.width, size[1] / geo.height)
@@ -496,10 +521,6 @@ def _draw_background(
             outline=255,
             width=canvas.width(2.0),
         )
-        layers = relief_layers(np.asarray(raised, np.float32) / 255.0, relief.scaled(ss))
-        colour_fine, transparency = _composite(*layers, border_colour)
-        fine = np.asarray(canvas.image, np.float32) * transparency + colour_fine
-        canvas.image = Image.fromarray(np.clip(fine + 0.5, 0, 255).astype(np.uint8))
     for hole in geo.holes:
         box = canvas.rect(
             hole.cx - hole.w / 2, hole.cy - hole.h / 2, hole.cx + hole.w / 2, hole.cy + hole.h / 2
@@ -513,7 +534,12 @@ def _draw_background(
             width=canvas.width(0.8),
         )
     pixels = _box_down(canvas.image, out_w, out_h)
-    return np.clip(pixels + 0.5, 0, 255).astype(np.uint8)
+    if relief is not None:
+        outline = _box_down(raised, out_w, out_h) / np.float32(255.0)
+        colour_layer, transparency = _composite(*relief_layers(outline, relief), border_colour)
+        pixels *= transparency
+        pixels += colour_layer
+    return pixels
 
 
 def _box_down(image: Image.Image, out_w: int, out_h: int) -> np.ndarray:

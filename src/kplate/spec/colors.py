@@ -30,7 +30,8 @@ FILM_BAND_BOTTOM: RGB = (80, 128, 192)  # ... to blue at the bottom (CV template
 #: but plates in use drift further: paint and film age, and makers differ. Where photographs
 #: show it, a colour has a documented range from one end to the other; `generate` draws one
 #: of SHADE_COUNT evenly spaced shades of it per plate, and `render_plate` keeps the nominal
-#: colour. Few shades keep the renderer's per-size caches small (one background per shade).
+#: colour. The renderer draws a shade by recolouring the finished plate through a look-up
+#: table (render/plate.py), so its caches stay one per nominal colour.
 SHADE_COUNT = 8
 #: Yellow from gold to lemon. The nominal 2.5Y 8/16 clips to an amber (hue angle h_ab 83°)
 #: that sits at the gold end; the colour yellow crops of real_dev (cvl_0006/0007/0024/0026,
