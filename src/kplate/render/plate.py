@@ -217,16 +217,23 @@ def relief_layers(outline: np.ndarray, relief: _Relief) -> tuple[np.ndarray, ...
         face = face * np.float32(1 - part) + _eroded(padded, int(whole) + 1) * np.float32(part)
     face = np.minimum(face[m:-m, m:-m], outline)
     sides = outline - face
-    smooth = cv2.GaussianBlur(padded, (0, 0), max(0.7, relief.bevel / 2))
+    # Sobel smooths a little itself; wide bevels (large images) need a wider look.
+    smooth = cv2.GaussianBlur(padded, (0, 0), relief.bevel / 2) if relief.bevel > 2 else padded
     gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)[m:-m, m:-m]
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)[m:-m, m:-m]
     # The outward normal is -grad; the light comes from the top left, (-1, -1)/sqrt 2.
-    facing = (gx + gy) / (np.sqrt(2.0) * np.maximum(np.hypot(gx, gy), 1e-6))
-    light = sides * np.clip(BEVEL_SHEEN + BEVEL_DIRECTIONAL * facing, 0.0, 1.0)
-    step = relief.shadow / np.sqrt(2.0)
+    # (Python floats throughout: a numpy float64 scalar would make the planes float64.)
+    norm = cv2.magnitude(gx, gy)
+    np.maximum(norm, 1e-6, out=norm)
+    facing = cv2.divide(gx + gy, norm, scale=BEVEL_DIRECTIONAL / math.sqrt(2.0))
+    facing += BEVEL_SHEEN  # |facing - SHEEN| <= DIRECTIONAL, so it stays in [0, 1]
+    light = sides * facing
+    step = relief.shadow / math.sqrt(2.0)
     shift = np.float32([[1, 0, step], [0, 1, step]])
     cast = cv2.warpAffine(outline, shift, outline.shape[::-1], flags=cv2.INTER_LINEAR)
-    shadow = np.clip(cast - outline, 0.0, 1.0) * np.float32(SHADOW_STRENGTH)
+    shadow = cv2.subtract(cast, outline)
+    np.maximum(shadow, 0.0, out=shadow)
+    shadow *= SHADOW_STRENGTH
     return face, light, shadow
 
 
@@ -243,12 +250,13 @@ def _composite(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Premultiplied colour and transparency of ink on the face, white on the lit sides
     and black in the shadow, the three being (nearly) disjoint."""
-    alpha = np.clip(face + light + shadow, 0.0, 1.0)
-    colour = np.empty((*face.shape, 3), np.float32)
-    colour[:] = ink
-    colour *= _three(face)
-    colour += _three(light * 255.0)
-    return colour, 1.0 - _three(alpha)
+    opaque = face + light
+    opaque += shadow
+    np.minimum(opaque, 1.0, out=opaque)
+    white = light * 255.0
+    colour = cv2.merge([face * float(c) + white for c in ink])
+    clear = 1.0 - opaque
+    return colour, cv2.merge((clear, clear, clear))
 
 
 def check_emboss_depth(depth_mm: float) -> None:
@@ -296,6 +304,9 @@ class Renderer:
         self._placed: dict[tuple, _Placed] = {}
         self._flat_patches: dict[tuple, np.ndarray] = {}
         self._shade_tables: dict[tuple[RGB, RGB, RGB], np.ndarray] = {}
+        self._shaded_backgrounds: dict[tuple, np.ndarray] = {}
+        self._shaded_patches: dict[tuple[int, RGB], np.ndarray] = {}
+        self._reliefs: dict[tuple[PlateType, int, int], _Relief | None] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}
 
     # -- public API -------------------------------------------------------------------
@@ -335,7 +346,17 @@ class Renderer:
             raise KplateError(f"{number.text}: no {number.type} layout for this form") from None
         out_w, out_h = output_size(geo, height, width)
         background_colour = self._background_colour(number, geo)
+        ink = colors.BLACK if background_colour == colors.ORANGE else geo.ink
         background = self._background(geo, background_colour, out_w, out_h).pixels
+        # A shade recolours the nominal plate's cached pieces through a look-up table, so
+        # the caches stay one per nominal colour (colors.COLOUR_RANGES).
+        nominal, target, table = background_colour, None, None
+        if shade is not None and background_colour in colors.COLOUR_RANGES:
+            target = background_colour = colors.shade(nominal, shade)
+            table = self._shade_table(nominal, target, ink)
+            background = self._shaded_background(geo, nominal, target, table, out_w, out_h)
+        else:
+            shade = None
         if reuse:
             image = self._scratch.get((out_h, out_w))
             if image is None:
@@ -343,20 +364,20 @@ class Renderer:
             np.copyto(image, background)
         else:
             image = background.copy()
-        ink = colors.BLACK if background_colour == colors.ORANGE else geo.ink
         relief = self._relief(geo, out_w, out_h)
         ink_mask = np.zeros((out_h, out_w), np.float32) if with_ink_mask else None
         boxes = []
         for index, (char, cell) in enumerate(zip(number.text, cells, strict=True)):
-            key = (geo.plate_type, background_colour, ink, out_w, out_h, len(cells), index, char)
+            key = (geo.plate_type, nominal, ink, out_w, out_h, len(cells), index, char)
             placed = self._placed.get(key)
             if placed is None:
                 placed = self._placed[key] = self._place_glyph(
-                    char, cell, geo, background_colour, ink, out_w, out_h, relief
+                    char, cell, geo, nominal, ink, out_w, out_h, relief
                 )
             x0, y0, x1, y1 = placed.box
-            patch_h, patch_w = placed.patch.shape[:2]
-            image[y0 : y0 + patch_h, x0 : x0 + patch_w] = placed.patch
+            patch = placed.patch if table is None else self._shaded_patch(placed, target, table)
+            patch_h, patch_w = patch.shape[:2]
+            image[y0 : y0 + patch_h, x0 : x0 + patch_w] = patch
             if ink_mask is not None:
                 ink_mask[y0:y1, x0:x1] = placed.sprite.coverage
             boxes.append(placed.label)
@@ -374,13 +395,6 @@ class Renderer:
                 (0.0, float(out_h)),
             ),
         )
-        if shade is not None and background_colour in colors.COLOUR_RANGES:
-            # A shade is a recolouring of the finished plate, so the caches (backgrounds,
-            # sprites, placed glyphs) stay one per nominal colour and run speed stays.
-            nominal, background_colour = background_colour, colors.shade(background_colour, shade)
-            cv2.LUT(image, self._shade_table(nominal, background_colour, ink), dst=image)
-        else:
-            shade = None
         return RenderedPlate(image, record, ink_mask, background_colour, shade)
 
     # -- layout -----------------------------------------------------------------------
@@ -433,9 +447,12 @@ class Renderer:
 
     def _relief(self, geo: PlateGeometry, out_w: int, out_h: int) -> _Relief | None:
         """The pressing at this size, or None for flat (film, or depth 0) plates."""
-        if geo.plate_type in FLAT_TYPES:
-            return None
-        return _Relief.of(self.emboss_depth_mm, min(out_w / geo.width, out_h / geo.height))
+        key = (geo.plate_type, out_w, out_h)
+        if key not in self._reliefs:
+            scale = min(out_w / geo.width, out_h / geo.height)
+            flat = geo.plate_type in FLAT_TYPES
+            self._reliefs[key] = None if flat else _Relief.of(self.emboss_depth_mm, scale)
+        return self._reliefs[key]
 
     # -- sprites ----------------------------------------------------------------------
     def _sprite(self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None) -> _Sprite:
@@ -469,6 +486,31 @@ class Renderer:
             pixels = np.clip(pixels + 0.5, 0, 255).astype(np.uint8)
             background = self._backgrounds[key] = _Background.of(pixels, colour)
         return background
+
+    def _shaded_patch(self, placed: _Placed, target: RGB, table: np.ndarray) -> np.ndarray:
+        """A placed glyph's patch in a shade. Keyed by the patch itself: cells that share a
+        flat patch share its shades (the caches keep every patch alive, so ids are stable)."""
+        key = (id(placed.patch), target)
+        patch = self._shaded_patches.get(key)
+        if patch is None:
+            patch = self._shaded_patches[key] = cv2.LUT(placed.patch, table)
+        return patch
+
+    def _shaded_background(
+        self,
+        geo: PlateGeometry,
+        nominal: RGB,
+        target: RGB,
+        table: np.ndarray,
+        out_w: int,
+        out_h: int,
+    ) -> np.ndarray:
+        key = (geo.plate_type, nominal, target, out_w, out_h)
+        pixels = self._shaded_backgrounds.get(key)
+        if pixels is None:
+            plain = self._background(geo, nominal, out_w, out_h).pixels
+            pixels = self._shaded_backgrounds[key] = cv2.LUT(plain, table)
+        return pixels
 
     def _shade_table(self, nominal: RGB, target: RGB, ink: RGB) -> np.ndarray:
         """A per-channel look-up table that turns a plate drawn in `nominal` into one drawn
