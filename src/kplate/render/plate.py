@@ -30,7 +30,7 @@ from kplate.spec.types import PlateType
 
 #: What shows through the holes and beyond the rounded corners: a dark car-body grey.
 SURROUND: RGB = (52, 54, 58)
-#: Emboss (N2018 §2④: every character is pressed 1.3-1.6 mm high; issue #15). The dark
+#: Emboss (N2018 art. 2 ④: every character is pressed 1.3-1.6 mm high; issue #15). The dark
 #: paint sits on the raised face only; the pressing's sloped sides stay plate-coloured and
 #: catch the light, so a character shows a light bevel all round its dark face and a narrow
 #: shadow beyond the side away from the light (top left). The label box stays the full
@@ -48,9 +48,9 @@ SHADOW_PER_DEPTH = 0.5 / 1.45
 BEVEL_SHEEN = 0.55
 BEVEL_DIRECTIONAL = 0.25
 SHADOW_STRENGTH = 0.38
-#: Film-finish plates carry printed, flat characters: the film plate (N2018 §2⑤ allows
+#: Film-finish plates carry printed, flat characters: the film plate (N2018 art. 2 ⑤ allows
 #: paint or film; photographs show its characters flat) and the electric plate, which must
-#: be film (N2018 §2⑤, 별표18; photographs show them flat too).
+#: be film (art. 2 ⑤, 별표18; photographs show them flat too).
 FLAT_TYPES: frozenset[PlateType] = frozenset({PlateType.PRIVATE_3DIGIT_FILM, PlateType.ELECTRIC})
 MAX_SUPERSAMPLED_WIDTH = 4096
 DEFAULT_HEIGHT = 110

@@ -26,7 +26,7 @@ TAEGEUK_BLUE: RGB = (0, 71, 160)
 FILM_BAND_TOP: RGB = (40, 42, 80)  # the film plate's band: navy at the top ...
 FILM_BAND_BOTTOM: RGB = (80, 128, 192)  # ... to blue at the bottom (CV template pixels)
 
-#: Colour ranges (issue #15). The notice allows ΔE*ab <= 3 around each value (N2018 §4④),
+#: Colour ranges (issue #15). The notice allows ΔE*ab <= 3 around each value (N2018 art. 4 ④),
 #: but plates in use drift further: paint and film age, and makers differ. Where photographs
 #: show it, a colour has a documented range from one end to the other; `generate` draws one
 #: of SHADE_COUNT evenly spaced shades of it per plate, and `render_plate` keeps the nominal
