@@ -305,7 +305,8 @@ class Renderer:
         self._flat_patches: dict[tuple, np.ndarray] = {}
         self._shade_tables: dict[tuple[RGB, RGB, RGB], np.ndarray] = {}
         self._shaded_backgrounds: dict[tuple, np.ndarray] = {}
-        self._shaded_patches: dict[tuple[int, RGB], np.ndarray] = {}
+        self._shaded_patches: dict[tuple[int, int], np.ndarray] = {}
+        self._shades: dict[tuple[RGB, RGB, int], tuple[RGB, np.ndarray | None]] = {}
         self._reliefs: dict[tuple[PlateType, int, int], _Relief | None] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}
 
@@ -350,13 +351,13 @@ class Renderer:
         background = self._background(geo, background_colour, out_w, out_h).pixels
         # A shade recolours the nominal plate's cached pieces through a look-up table, so
         # the caches stay one per nominal colour (colors.COLOUR_RANGES).
-        nominal, target, table = background_colour, None, None
-        if shade is not None and background_colour in colors.COLOUR_RANGES:
-            target = background_colour = colors.shade(nominal, shade)
-            table = self._shade_table(nominal, target, ink)
-            background = self._shaded_background(geo, nominal, target, table, out_w, out_h)
-        else:
+        nominal, table = background_colour, None
+        if shade is not None:
+            background_colour, table = self._shade(nominal, ink, shade)
+        if table is None:
             shade = None
+        else:
+            background = self._shaded_background(geo, nominal, shade, table, out_w, out_h)
         if reuse:
             image = self._scratch.get((out_h, out_w))
             if image is None:
@@ -375,7 +376,10 @@ class Renderer:
                     char, cell, geo, nominal, ink, out_w, out_h, relief
                 )
             x0, y0, x1, y1 = placed.box
-            patch = placed.patch if table is None else self._shaded_patch(placed, target, table)
+            patch = placed.patch
+            if table is not None:
+                shaded = self._shaded_patches.get((id(patch), shade))
+                patch = self._shaded_patch(placed, shade, table) if shaded is None else shaded
             patch_h, patch_w = patch.shape[:2]
             image[y0 : y0 + patch_h, x0 : x0 + patch_w] = patch
             if ink_mask is not None:
@@ -487,25 +491,38 @@ class Renderer:
             background = self._backgrounds[key] = _Background.of(pixels, colour)
         return background
 
-    def _shaded_patch(self, placed: _Placed, target: RGB, table: np.ndarray) -> np.ndarray:
-        """A placed glyph's patch in a shade. Keyed by the patch itself: cells that share a
-        flat patch share its shades (the caches keep every patch alive, so ids are stable)."""
-        key = (id(placed.patch), target)
-        patch = self._shaded_patches.get(key)
-        if patch is None:
-            patch = self._shaded_patches[key] = cv2.LUT(placed.patch, table)
+    def _shaded_patch(self, placed: _Placed, shade: int, table: np.ndarray) -> np.ndarray:
+        """A placed glyph's patch in a shade, made once. Keyed by the patch itself: cells
+        that share a flat patch share its shades (the caches keep every patch alive, so
+        ids are stable), and the patch fixes the nominal colour and ink the shade is of."""
+        patch = cv2.LUT(placed.patch, table)
+        self._shaded_patches[(id(placed.patch), shade)] = patch
         return patch
+
+    def _shade(self, nominal: RGB, ink: RGB, shade: int) -> tuple[RGB, np.ndarray | None]:
+        """(the colour, its look-up table) of shade `shade` of `nominal`'s range; a colour
+        without a range stays as it is, with no table."""
+        key = (nominal, ink, shade)
+        found = self._shades.get(key)
+        if found is None:
+            if nominal in colors.COLOUR_RANGES:
+                target = colors.shade(nominal, shade)
+                found = (target, self._shade_table(nominal, target, ink))
+            else:
+                found = (nominal, None)
+            self._shades[key] = found
+        return found
 
     def _shaded_background(
         self,
         geo: PlateGeometry,
         nominal: RGB,
-        target: RGB,
+        shade: int,
         table: np.ndarray,
         out_w: int,
         out_h: int,
     ) -> np.ndarray:
-        key = (geo.plate_type, nominal, target, out_w, out_h)
+        key = (geo.plate_type, nominal, shade, out_w, out_h)
         pixels = self._shaded_backgrounds.get(key)
         if pixels is None:
             plain = self._background(geo, nominal, out_w, out_h).pixels
