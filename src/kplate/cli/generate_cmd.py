@@ -26,6 +26,7 @@ from kplate.pipeline import (
     WriteOptions,
     write_dataset,
 )
+from kplate.render.plate import DEFAULT_EMBOSS_DEPTH_MM
 from kplate.spec.types import parse_plate_types
 
 DEFAULT_OUT = "kplate-out"
@@ -130,6 +131,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="BOOL",
         help="earlier project's flag: True means --augment light",
     )
+    look.add_argument(
+        "--emboss-depth",
+        dest="emboss_depth_mm",
+        type=float,
+        default=DEFAULT_EMBOSS_DEPTH_MM,
+        metavar="MM",
+        help=f"how high characters are pressed, 0 for flat (default {DEFAULT_EMBOSS_DEPTH_MM})",
+    )
+    look.add_argument(
+        "--nominal-colours",
+        action="store_true",
+        help="draw every plate in its nominal colour, not a shade of its range",
+    )
     add_glyph_options(look)
     look.add_argument(
         "--translate",
@@ -232,6 +246,8 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
         glyph_dir=args.glyph_dir,
         translate=_checkpoint(args.translate),
         image_format=ImageFormat("jpg" if args.format == "jpeg" else args.format),
+        emboss_depth_mm=args.emboss_depth_mm,
+        colour_shades=not args.nominal_colours,
     )
     if args.csv:
         if args.random:

@@ -10,7 +10,7 @@ from typing import Any
 from kplate.errors import KplateError, OptionError
 from kplate.io.naming import ImageFormat
 from kplate.numbers import NumberPrior, parse_number_prior
-from kplate.render.plate import check_size
+from kplate.render.plate import DEFAULT_EMBOSS_DEPTH_MM, check_emboss_depth, check_size
 from kplate.spec.types import PlateType, plate_characters
 
 #: Run seeds are 0 to 2**63 - 1: `plate_seed` folds a seed to 64 bits, so a wider range
@@ -37,6 +37,8 @@ class GenerateConfig:
     image_format: ImageFormat = ImageFormat.JPEG
     jpeg_quality: int = 95
     translate: str | None = None  # a trained generator (checkpoint path) applied last
+    emboss_depth_mm: float = DEFAULT_EMBOSS_DEPTH_MM  # how high characters are pressed; 0 flat
+    colour_shades: bool = True  # each plate's colour drawn from its range (spec/colors.py)
 
     def __post_init__(self) -> None:
         """Every number is checked here, before anything is drawn or written."""
@@ -59,6 +61,7 @@ class GenerateConfig:
                 "jpeg_quality", f"{{option}} must be 1 to 100, got {self.jpeg_quality}"
             )
         check_size(self.drawn_types(), self.height, self.width)
+        check_emboss_depth(self.emboss_depth_mm)
 
     def _check_weights(self, weights: tuple[float, ...]) -> None:
         shown = ",".join(f"{w:g}" for w in weights)

@@ -18,6 +18,7 @@ from kplate.pipeline.config import GenerateConfig
 from kplate.render import Renderer, glyph_source
 from kplate.render.glyphs import require as require_glyphs
 from kplate.render.record import PlateRecord
+from kplate.spec.colors import RGB, SHADE_COUNT
 from kplate.spec.types import EXAMPLES, PlateType
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class Sample:
     augment: dict[str, Any] | None
     seed: int
     index: int
+    background: RGB | None = None  # the plate colour drawn
+    shade: int | None = None  # its shade of the colour's range; None: nominal colour
 
     def to_dict(self) -> dict[str, Any]:
         """The metadata.jsonl entry (`file_name` is None until a writer names the file)."""
@@ -60,6 +63,10 @@ class Sample:
         entry["seed"] = self.seed
         entry["index"] = self.index
         entry["augment"] = self.augment
+        entry["colour"] = {
+            "background": None if self.background is None else list(self.background),
+            "shade": self.shade,
+        }
         return entry
 
     def __iter__(self) -> Iterator[Any]:
@@ -81,7 +88,9 @@ class PlateFactory:
         renderer: Renderer | None = None,
     ) -> None:
         self.config = config
-        self.renderer = renderer or Renderer(glyph_source(config.font, config.glyph_dir))
+        self.renderer = renderer or Renderer(
+            glyph_source(config.font, config.glyph_dir), emboss_depth_mm=config.emboss_depth_mm
+        )
         self.augmenter = augmenter if augmenter is not None else _build_augmenter(config.augment)
 
     def check(self) -> None:
@@ -119,13 +128,15 @@ class PlateFactory:
         else:
             plate_type = _draw_type(self.config, rng)
             number = validate(sample(plate_type, rng, self.config.number_prior), plate_type)
+        # Drawn after the number, so the shade leaves every earlier draw as it was.
+        shade = rng.randrange(SHADE_COUNT) if self.config.colour_shades else None
         plate = self.renderer.render_number(
-            number, height=self.config.height, width=self.config.width, reuse=reuse
+            number, height=self.config.height, width=self.config.width, reuse=reuse, shade=shade
         )
         image, record, params = plate.image, plate.record, None
         if self.augmenter is not None:
             image, record, params = self.augmenter(image, record, np.random.default_rng(seed))
-        return Sample(image, record, params, seed, index)
+        return Sample(image, record, params, seed, index, plate.background, plate.shade)
 
 
 def _draw_type(config: GenerateConfig, rng: random.Random) -> PlateType:

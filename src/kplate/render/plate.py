@@ -10,6 +10,7 @@ small alpha blends. That is what makes generation close to JPEG-encoding speed.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,11 +30,28 @@ from kplate.spec.types import PlateType
 
 #: What shows through the holes and beyond the rounded corners: a dark car-body grey.
 SURROUND: RGB = (52, 54, 58)
-#: Emboss: characters are pressed 1.3-1.6 mm high; lit from the top left, they show a
-#: light edge there and cast a shadow to the bottom right, about 0.7 mm wide.
-EMBOSS_MM = 0.7
+#: Emboss (N2018 art. 2 ④: every character is pressed 1.3-1.6 mm high; issue #15). The dark
+#: paint sits on the raised face only; the pressing's sloped sides stay plate-coloured and
+#: catch the light, so a character shows a light bevel all round its dark face and a narrow
+#: shadow beyond the side away from the light (top left). The label box stays the full
+#: pressed outline. Widths scale with the depth: at the default 1.45 mm the bevel is
+#: 0.6 mm a side, measured on the colour private_2digit crops of real_dev (dark-face
+#: stroke/height 0.114 against the drawn 9.5/74 mm; docs/plate-types.md), and the shadow
+#: 0.5 mm. A depth of 0 draws flat plates.
+DEFAULT_EMBOSS_DEPTH_MM = 1.45
+MAX_EMBOSS_DEPTH_MM = 5.0
+BEVEL_PER_DEPTH = 0.6 / 1.45
+SHADOW_PER_DEPTH = 0.5 / 1.45
+#: How much a side whitens (composited with white): SHEEN all round, plus up to
+#: DIRECTIONAL on sides facing the light and minus as much on those facing away, so even
+#: the far sides stay lighter than the plate, as photographs show.
+BEVEL_SHEEN = 0.55
+BEVEL_DIRECTIONAL = 0.25
 SHADOW_STRENGTH = 0.38
-HIGHLIGHT_STRENGTH = 0.30
+#: Film-finish plates carry printed, flat characters: the film plate (N2018 art. 2 ⑤ allows
+#: paint or film; photographs show its characters flat) and the electric plate, which must
+#: be film (art. 2 ⑤, 별표18; photographs show them flat too).
+FLAT_TYPES: frozenset[PlateType] = frozenset({PlateType.PRIVATE_3DIGIT_FILM, PlateType.ELECTRIC})
 MAX_SUPERSAMPLED_WIDTH = 4096
 DEFAULT_HEIGHT = 110
 #: The accepted image sides in pixels, given or derived. Below 8 a plate is no longer a
@@ -44,11 +62,15 @@ MAX_SIDE = 2048
 
 @dataclass(frozen=True)
 class RenderedPlate:
-    """A clean plate image (H x W x 3 uint8 RGB), its label record and optionally its ink."""
+    """A clean plate image (H x W x 3 uint8 RGB), its label record and optionally its ink;
+    `background` is the plate colour it was drawn in, and `shade` its index in the colour's
+    range (None: the nominal colour, or one without a range)."""
 
     image: np.ndarray
     record: PlateRecord
     ink_mask: np.ndarray | None = None
+    background: RGB | None = None
+    shade: int | None = None
 
 
 @dataclass(frozen=True)
@@ -148,27 +170,102 @@ def check_size(types: Iterable[PlateType], height: int | None, width: int | None
         output_size(geometry(plate_type), height, width)
 
 
-def _shift_down_right(mask: np.ndarray, d: int) -> np.ndarray:
-    shifted = np.zeros_like(mask)
-    shifted[d:, d:] = mask[:-d, :-d]
-    return shifted
-
-
 def _three(plane: np.ndarray) -> np.ndarray:
     """(H, W) -> (H, W, 3). numpy broadcasts an (H, W, 1) operand over colour ~8x slower
     than it multiplies two arrays of one shape, so per-pixel factors are made RGB first."""
     return cv2.merge((plane, plane, plane))
 
 
-def emboss(image: np.ndarray, mask: np.ndarray, d: int) -> np.ndarray:
-    """Light the raised parts in `mask` from the top left: highlight edge and drop shadow."""
-    raised = _shift_down_right(mask, d)
-    highlight = mask * (1.0 - raised)
-    shadow = raised * (1.0 - mask)
-    out = image.astype(np.float32)
-    out *= _three(1.0 - SHADOW_STRENGTH * shadow)
-    out += (255.0 - out) * _three(HIGHLIGHT_STRENGTH * highlight)
-    return out
+@dataclass(frozen=True)
+class _Relief:
+    """The pressing at one output scale, in pixels: bevel width, shadow width, and the
+    padding (right and bottom) that a sprite needs for its shadow."""
+
+    bevel: float
+    shadow: float
+    pad: int
+
+    @classmethod
+    def of(cls, depth_mm: float, px_per_mm: float) -> _Relief | None:
+        if depth_mm <= 0:
+            return None
+        shadow = SHADOW_PER_DEPTH * depth_mm * px_per_mm
+        return cls(
+            round(BEVEL_PER_DEPTH * depth_mm * px_per_mm, 3),
+            round(shadow, 3),
+            max(1, math.ceil(shadow * 0.7072)),
+        )
+
+
+def relief_layers(outline: np.ndarray, relief: _Relief) -> tuple[np.ndarray, ...]:
+    """Split a pressed outline (float [0, 1], already padded) into what each part shows.
+
+    Returns (face, light, shadow) alphas: the raised face (the paint), the sloped sides
+    composited with white (light all round, more where they face the top-left light), and
+    the shadow (composited with black) just beyond the sides away from the light.
+    """
+    # Worked on a zero margin: glyphs touch their sprite's edges, where erosion and the
+    # gradients would otherwise see the outline run on.
+    whole, part = divmod(relief.bevel, 1.0)
+    m = int(whole) + 4
+    padded = cv2.copyMakeBorder(outline, m, m, m, m, cv2.BORDER_CONSTANT, value=0.0)
+    # The face is the outline eroded by the bevel: a sub-pixel width blends the erosions
+    # by the whole pixels either side (an anti-aliased edge moves by exactly one pixel
+    # per pixel of erosion).
+    face = _eroded(padded, int(whole))
+    if part > 0:
+        face = face * np.float32(1 - part) + _eroded(padded, int(whole) + 1) * np.float32(part)
+    face = np.minimum(face[m:-m, m:-m], outline)
+    sides = outline - face
+    # Sobel smooths a little itself; wide bevels (large images) need a wider look.
+    smooth = cv2.GaussianBlur(padded, (0, 0), relief.bevel / 2) if relief.bevel > 2 else padded
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)[m:-m, m:-m]
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)[m:-m, m:-m]
+    # The outward normal is -grad; the light comes from the top left, (-1, -1)/sqrt 2.
+    # (Python floats throughout: a numpy float64 scalar would make the planes float64.)
+    norm = cv2.magnitude(gx, gy)
+    np.maximum(norm, 1e-6, out=norm)
+    facing = cv2.divide(gx + gy, norm, scale=BEVEL_DIRECTIONAL / math.sqrt(2.0))
+    facing += BEVEL_SHEEN  # |facing - SHEEN| <= DIRECTIONAL, so it stays in [0, 1]
+    light = sides * facing
+    step = relief.shadow / math.sqrt(2.0)
+    shift = np.float32([[1, 0, step], [0, 1, step]])
+    cast = cv2.warpAffine(outline, shift, outline.shape[::-1], flags=cv2.INTER_LINEAR)
+    shadow = cv2.subtract(cast, outline)
+    np.maximum(shadow, 0.0, out=shadow)
+    shadow *= SHADOW_STRENGTH
+    return face, light, shadow
+
+
+def _eroded(mask: np.ndarray, radius: int) -> np.ndarray:
+    """`mask` shrunk by `radius` pixels (a grey-level erosion with a disc)."""
+    if radius <= 0:
+        return mask
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.erode(mask, disc)
+
+
+def _composite(
+    face: np.ndarray, light: np.ndarray, shadow: np.ndarray, ink: RGB
+) -> tuple[np.ndarray, np.ndarray]:
+    """Premultiplied colour and transparency of ink on the face, white on the lit sides
+    and black in the shadow, the three being (nearly) disjoint."""
+    opaque = face + light
+    opaque += shadow
+    np.minimum(opaque, 1.0, out=opaque)
+    white = light * 255.0
+    colour = cv2.merge([face * float(c) + white for c in ink])
+    clear = 1.0 - opaque
+    return colour, cv2.merge((clear, clear, clear))
+
+
+def check_emboss_depth(depth_mm: float) -> None:
+    """Refuse a pressing depth that is not a number of mm from 0 (flat) to the maximum."""
+    if not (math.isfinite(depth_mm) and 0 <= depth_mm <= MAX_EMBOSS_DEPTH_MM):
+        raise OptionError(
+            "emboss_depth_mm",
+            f"{{option}} must be 0 to {MAX_EMBOSS_DEPTH_MM:g} mm, got {depth_mm}",
+        )
 
 
 def _cell_ink_box(
@@ -205,13 +302,26 @@ def _cell_ink_box(
 class Renderer:
     """Renders plates at any size; keeps its backgrounds and glyph sprites between calls."""
 
-    def __init__(self, glyphs: GlyphSource | None = None, *, emboss: bool = True) -> None:
+    def __init__(
+        self,
+        glyphs: GlyphSource | None = None,
+        *,
+        emboss_depth_mm: float = DEFAULT_EMBOSS_DEPTH_MM,
+    ) -> None:
+        """`emboss_depth_mm`: how high the characters are pressed (0 draws flat plates;
+        film plates are flat whatever it is)."""
+        check_emboss_depth(emboss_depth_mm)
         self.glyphs = glyphs or glyph_source()
-        self.emboss = emboss
+        self.emboss_depth_mm = float(emboss_depth_mm)
         self._backgrounds: dict[tuple[PlateType, RGB, int, int], _Background] = {}
-        self._sprites: dict[tuple[str, int, int, RGB, int], _Sprite] = {}
+        self._sprites: dict[tuple[str, int, int, RGB, _Relief | None], _Sprite] = {}
         self._placed: dict[tuple, _Placed] = {}
         self._flat_patches: dict[tuple, np.ndarray] = {}
+        self._shade_tables: dict[tuple[RGB, RGB, RGB], np.ndarray] = {}
+        self._shaded_backgrounds: dict[tuple, np.ndarray] = {}
+        self._shaded_patches: dict[tuple[int, int], np.ndarray] = {}
+        self._shades: dict[tuple[RGB, RGB, int], tuple[RGB, np.ndarray | None]] = {}
+        self._reliefs: dict[tuple[PlateType, int, int], _Relief | None] = {}
         self._scratch: dict[tuple[int, int], np.ndarray] = {}
 
     # -- public API -------------------------------------------------------------------
@@ -236,10 +346,13 @@ class Renderer:
         width: int | None = None,
         with_ink_mask: bool = False,
         reuse: bool = False,
+        shade: int | None = None,
     ) -> RenderedPlate:
         """Draw a validated number. With `reuse`, the image is drawn into a buffer that
         the next `reuse` call of the same size overwrites: for callers that encode each
-        plate at once, it spares a fresh page-faulted allocation per plate."""
+        plate at once, it spares a fresh page-faulted allocation per plate. `shade` picks
+        one of `colors.SHADE_COUNT` shades of the plate colour's documented range
+        (`colors.shade`); None draws the nominal colour."""
         geo = geometry(number.type)
         require(self.glyphs, number.text)
         try:
@@ -248,7 +361,19 @@ class Renderer:
             raise KplateError(f"{number.text}: no {number.type} layout for this form") from None
         out_w, out_h = output_size(geo, height, width)
         background_colour = self._background_colour(number, geo)
+        # Orange construction plates keep their type's ink: black on the 2022 national
+        # plate, white on the older regional ones (spec/colors.py).
+        ink = geo.ink
         background = self._background(geo, background_colour, out_w, out_h).pixels
+        # A shade recolours the nominal plate's cached pieces through a look-up table, so
+        # the caches stay one per nominal colour (colors.COLOUR_RANGES).
+        nominal, table = background_colour, None
+        if shade is not None:
+            background_colour, table = self._shade(nominal, ink, shade)
+        if table is None:
+            shade = None
+        else:
+            background = self._shaded_background(geo, nominal, shade, table, out_w, out_h)
         if reuse:
             image = self._scratch.get((out_h, out_w))
             if image is None:
@@ -256,22 +381,23 @@ class Renderer:
             np.copyto(image, background)
         else:
             image = background.copy()
-        # Orange construction plates keep their type's ink: black on the 2022 national
-        # plate, white on the older regional ones (spec/colors.py).
-        ink = geo.ink
-        d = self._emboss_px(out_w / geo.width, out_h / geo.height)
+        relief = self._relief(geo, out_w, out_h)
         ink_mask = np.zeros((out_h, out_w), np.float32) if with_ink_mask else None
         boxes = []
         for index, (char, cell) in enumerate(zip(number.text, cells, strict=True)):
-            key = (geo.plate_type, background_colour, out_w, out_h, len(cells), index, char)
+            key = (geo.plate_type, nominal, ink, out_w, out_h, len(cells), index, char)
             placed = self._placed.get(key)
             if placed is None:
                 placed = self._placed[key] = self._place_glyph(
-                    char, cell, geo, background_colour, ink, out_w, out_h, d
+                    char, cell, geo, nominal, ink, out_w, out_h, relief
                 )
             x0, y0, x1, y1 = placed.box
-            patch_h, patch_w = placed.patch.shape[:2]
-            image[y0 : y0 + patch_h, x0 : x0 + patch_w] = placed.patch
+            patch = placed.patch
+            if table is not None:
+                shaded = self._shaded_patches.get((id(patch), shade))
+                patch = self._shaded_patch(placed, shade, table) if shaded is None else shaded
+            patch_h, patch_w = patch.shape[:2]
+            image[y0 : y0 + patch_h, x0 : x0 + patch_w] = patch
             if ink_mask is not None:
                 ink_mask[y0:y1, x0:x1] = placed.sprite.coverage
             boxes.append(placed.label)
@@ -289,7 +415,7 @@ class Renderer:
                 (0.0, float(out_h)),
             ),
         )
-        return RenderedPlate(image, record, ink_mask)
+        return RenderedPlate(image, record, ink_mask, background_colour, shade)
 
     # -- layout -----------------------------------------------------------------------
     def _place_glyph(
@@ -301,7 +427,7 @@ class Renderer:
         ink: RGB,
         out_w: int,
         out_h: int,
-        d: int,
+        relief: _Relief | None,
     ) -> _Placed:
         """Box, sprite and blended patch of one glyph in one cell (computed once, then cached).
 
@@ -310,10 +436,11 @@ class Renderer:
         """
         box = self._place(char, cell, out_w / geo.width, out_h / geo.height, out_w, out_h)
         w, h = box[2] - box[0], box[3] - box[1]
-        sprite = self._sprite(char, w, h, ink, d)
+        sprite = self._sprite(char, w, h, ink, relief)
         background = self._background(geo, colour, out_w, out_h)
+        d = relief.pad if relief else 0
         flat = background.is_plain(box[0], box[1], w + d, h + d)
-        flat_key = (char, w, h, ink, d, colour)
+        flat_key = (char, w, h, ink, relief, colour)
         patch = self._flat_patches.get(flat_key) if flat else None
         if patch is None:
             patch = _patch(background.pixels, sprite, box)
@@ -339,64 +466,135 @@ class Renderer:
             return colors.ORANGE
         return geo.background
 
-    def _emboss_px(self, sx: float, sy: float) -> int:
-        return max(1, round(EMBOSS_MM * min(sx, sy))) if self.emboss else 0
+    def _relief(self, geo: PlateGeometry, out_w: int, out_h: int) -> _Relief | None:
+        """The pressing at this size, or None for flat (film, or depth 0) plates."""
+        key = (geo.plate_type, out_w, out_h)
+        if key not in self._reliefs:
+            scale = min(out_w / geo.width, out_h / geo.height)
+            flat = geo.plate_type in FLAT_TYPES
+            self._reliefs[key] = None if flat else _Relief.of(self.emboss_depth_mm, scale)
+        return self._reliefs[key]
 
     # -- sprites ----------------------------------------------------------------------
-    def _sprite(self, char: str, w: int, h: int, ink: RGB, d: int) -> _Sprite:
-        key = (char, w, h, ink, d)
+    def _sprite(self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None) -> _Sprite:
+        key = (char, w, h, ink, relief)
         sprite = self._sprites.get(key)
         if sprite is None:
-            sprite = self._sprites[key] = self._make_sprite(char, w, h, ink, d)
+            sprite = self._sprites[key] = self._make_sprite(char, w, h, ink, relief)
         return sprite
 
-    def _make_sprite(self, char: str, w: int, h: int, ink: RGB, d: int) -> _Sprite:
+    def _make_sprite(self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None) -> _Sprite:
+        """Ink on the face, the lit bevel and the shadow, padded right and bottom for it."""
         coverage = np.asarray(self.glyphs.coverage(char, w, h), np.float32)
-        mask = np.zeros((h + d, w + d), np.float32)
-        mask[:h, :w] = coverage
-        colour = np.empty((h + d, w + d, 3), np.float32)
-        colour[:] = ink
-        alpha = mask
-        if d:
-            raised = _shift_down_right(mask, d)
-            highlight = mask * (1.0 - raised)
-            shadow = raised * (1.0 - mask)
-            colour += (255.0 - colour) * _three(HIGHLIGHT_STRENGTH * highlight)
-            # The shadow darkens whatever lies beneath: colour black with partial alpha.
-            alpha = mask + SHADOW_STRENGTH * shadow
-            colour *= _three(mask / np.maximum(alpha, 1e-6))
-        alpha = _three(np.clip(alpha, 0.0, 1.0))
-        return _Sprite(colour * alpha, 1.0 - alpha, coverage)
+        d = relief.pad if relief else 0
+        outline = np.zeros((h + d, w + d), np.float32)
+        outline[:h, :w] = coverage
+        if relief is None:
+            alpha = _three(outline)
+            colour = np.empty((h, w, 3), np.float32)
+            colour[:] = ink
+            return _Sprite(colour * alpha, 1.0 - alpha, coverage)
+        colour, transparency = _composite(*relief_layers(outline, relief), ink)
+        return _Sprite(colour, transparency, coverage)
 
     # -- backgrounds --------------------------------------------------------------------
     def _background(self, geo: PlateGeometry, colour: RGB, out_w: int, out_h: int) -> _Background:
         key = (geo.plate_type, colour, out_w, out_h)
         background = self._backgrounds.get(key)
         if background is None:
-            pixels = _draw_background(geo, colour, out_w, out_h, self.emboss)
+            relief = self._relief(geo, out_w, out_h)
+            pixels = _draw_background(geo, colour, out_w, out_h, relief)
+            pixels = np.clip(pixels + 0.5, 0, 255).astype(np.uint8)
             background = self._backgrounds[key] = _Background.of(pixels, colour)
         return background
 
+    def _shaded_patch(self, placed: _Placed, shade: int, table: np.ndarray) -> np.ndarray:
+        """A placed glyph's patch in a shade, made once. Keyed by the patch itself: cells
+        that share a flat patch share its shades (the caches keep every patch alive, so
+        ids are stable), and the patch fixes the nominal colour and ink the shade is of."""
+        patch = cv2.LUT(placed.patch, table)
+        self._shaded_patches[(id(placed.patch), shade)] = patch
+        return patch
+
+    def _shade(self, nominal: RGB, ink: RGB, shade: int) -> tuple[RGB, np.ndarray | None]:
+        """(the colour, its look-up table) of shade `shade` of `nominal`'s range; a colour
+        without a range stays as it is, with no table."""
+        key = (nominal, ink, shade)
+        found = self._shades.get(key)
+        if found is None:
+            if nominal in colors.COLOUR_RANGES:
+                target = colors.shade(nominal, shade)
+                found = (target, self._shade_table(nominal, target, ink))
+            else:
+                found = (nominal, None)
+            self._shades[key] = found
+        return found
+
+    def _shaded_background(
+        self,
+        geo: PlateGeometry,
+        nominal: RGB,
+        shade: int,
+        table: np.ndarray,
+        out_w: int,
+        out_h: int,
+    ) -> np.ndarray:
+        key = (geo.plate_type, nominal, shade, out_w, out_h)
+        pixels = self._shaded_backgrounds.get(key)
+        if pixels is None:
+            plain = self._background(geo, nominal, out_w, out_h).pixels
+            pixels = self._shaded_backgrounds[key] = cv2.LUT(plain, table)
+        return pixels
+
+    def _shade_table(self, nominal: RGB, target: RGB, ink: RGB) -> np.ndarray:
+        """A per-channel look-up table that turns a plate drawn in `nominal` into one drawn
+        in `target`: it moves the body colour and keeps black, white and the ink, and is
+        linear between them, so the anti-aliased ink edges and the lit bevel (blends of
+        the body with ink or white) come out as they would have been drawn. Only the
+        shadow and the holes (blends with dark greys) move a little with the body."""
+        key = (nominal, target, ink)
+        table = self._shade_tables.get(key)
+        if table is None:
+            table = np.empty((256, 1, 3), np.uint8)
+            levels = np.arange(256, dtype=np.float64)
+            for channel in range(3):
+                anchors = {0: 0.0, 255: 255.0, ink[channel]: float(ink[channel])}
+                anchors[nominal[channel]] = float(target[channel])  # the body wins a tie
+                xs = sorted(anchors)
+                mapped = np.interp(levels, xs, [anchors[x] for x in xs])
+                table[:, 0, channel] = np.clip(np.round(mapped), 0, 255).astype(np.uint8)
+            self._shade_tables[key] = table
+        return table
+
 
 def _draw_background(
-    geo: PlateGeometry, colour: RGB, out_w: int, out_h: int, with_emboss: bool
+    geo: PlateGeometry, colour: RGB, out_w: int, out_h: int, relief: _Relief | None
 ) -> np.ndarray:
-    """The plate without characters: body, emblems, border line and holes."""
+    """The plate without characters: body, emblems, border line and holes (float32)."""
     ss = max(1, min(4, MAX_SUPERSAMPLED_WIDTH // out_w))
     size = (out_w * ss, out_h * ss)
     canvas = MmCanvas(Image.new("RGB", size, SURROUND), size[0] / geo.width, size[1] / geo.height)
-    raised = MmCanvas(Image.new("L", size, 0), canvas.scale_x, canvas.scale_y)
     radius = canvas.width(geo.corner_radius)
     rounded_rectangle(canvas.draw, [0, 0, size[0] - 1, size[1] - 1], radius, fill=colour)
     draw_emblems(canvas, geo.emblems, geo.width, geo.height, colour)
     border_colour = geo.border  # in the ink colour, on orange plates too
     border_box = canvas.rect(2.0, 2.0, geo.width - 2.0, geo.height - 2.0)
-    for target, fill in ((canvas, border_colour), (raised, 255)):
+    if relief is None:
         rounded_rectangle(
-            ImageDraw.Draw(target.image),
+            canvas.draw,
             border_box,
             canvas.width(10.0),
-            outline=fill,
+            outline=border_colour,
+            width=canvas.width(2.0),
+        )
+    else:
+        # Pressed, the border line is drawn like a character: ink on its face, lit sides.
+        raised = Image.new("L", size, 0)
+        rounded_rectangle(
+            ImageDraw.Draw(raised),
+            border_box,
+            canvas.width(10.0),
+            outline=255,
             width=canvas.width(2.0),
         )
     for hole in geo.holes:
@@ -412,11 +610,12 @@ def _draw_background(
             width=canvas.width(0.8),
         )
     pixels = _box_down(canvas.image, out_w, out_h)
-    if with_emboss:
-        mask = _box_down(raised.image, out_w, out_h)
-        d = max(1, round(EMBOSS_MM * min(out_w / geo.width, out_h / geo.height)))
-        pixels = emboss(pixels, mask / 255.0, d)
-    return np.clip(pixels + 0.5, 0, 255).astype(np.uint8)
+    if relief is not None:
+        outline = _box_down(raised, out_w, out_h) / np.float32(255.0)
+        colour_layer, transparency = _composite(*relief_layers(outline, relief), border_colour)
+        pixels *= transparency
+        pixels += colour_layer
+    return pixels
 
 
 def _box_down(image: Image.Image, out_w: int, out_h: int) -> np.ndarray:
@@ -453,6 +652,7 @@ __all__ = [
     "MIN_SIDE",
     "RenderedPlate",
     "Renderer",
+    "check_emboss_depth",
     "check_size",
     "output_size",
     "render_plate",

@@ -48,3 +48,41 @@ FILM_HOLOGRAM: RGB = (96, 168, 240)  # the small hologram mark above "KOR", fain
 CONSTRUCTION_REGIONAL_GREEN: RGB = GREEN
 CONSTRUCTION_REGIONAL_ORANGE: RGB = ORANGE
 CONSTRUCTION_REGIONAL_INK: RGB = WHITE
+
+#: Colour ranges (issue #15). The notice allows ΔE*ab <= 3 around each value (N2018 art. 4 ④),
+#: but plates in use drift further: paint and film age, and makers differ. Where photographs
+#: show it, a colour has a documented range from one end to the other; `generate` draws one
+#: of SHADE_COUNT evenly spaced shades of it per plate, and `render_plate` keeps the nominal
+#: colour. The renderer draws a shade by recolouring the finished plate through a look-up
+#: table (render/plate.py), so its caches stay one per nominal colour.
+SHADE_COUNT = 8
+#: Yellow from gold to lemon. The nominal 2.5Y 8/16 clips to an amber (hue angle h_ab 83°)
+#: that sits at the gold end; the colour yellow crops of real_dev (cvl_0006/0007/0024/0026,
+#: kwon_0014) measure h_ab 85-94°, G/R 0.77-0.88, shown here at the nominal's brightness
+#: (exposure is the augmenter's business).
+YELLOW_GOLD: RGB = YELLOW
+YELLOW_LEMON: RGB = (248, 219, 2)
+#: Paint white from the nominal (b* 3.95) to an aged cream (b* about 10, as on kwon_0011).
+PINKISH_WHITE_AGED: RGB = (229, 221, 200)
+#: nominal colour -> (one end, other end) of its range; colours not listed have no range.
+COLOUR_RANGES: dict[RGB, tuple[RGB, RGB]] = {
+    YELLOW: (YELLOW_GOLD, YELLOW_LEMON),
+    PINKISH_WHITE: (PINKISH_WHITE, PINKISH_WHITE_AGED),
+}
+
+
+def shade(nominal: RGB, index: int) -> RGB:
+    """Shade `index` (0 to SHADE_COUNT - 1, 0 = the first end) of `nominal`'s range,
+    interpolated in sRGB; a colour without a range comes back unchanged."""
+    ends = COLOUR_RANGES.get(nominal)
+    if ends is None:
+        return nominal
+    if not 0 <= index < SHADE_COUNT:
+        raise ValueError(f"shade index {index} is not 0 to {SHADE_COUNT - 1}")
+    t = index / (SHADE_COUNT - 1)
+    a, b = ends
+    return (
+        round(a[0] + (b[0] - a[0]) * t),
+        round(a[1] + (b[1] - a[1]) * t),
+        round(a[2] + (b[2] - a[2]) * t),
+    )
