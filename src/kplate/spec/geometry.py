@@ -285,12 +285,14 @@ def _build() -> dict[PlateType, PlateGeometry]:
         ),
     )
     # 별표3: commercial 335x170. Region syllables in their drawn boxes; class digits
-    # widened 1.25x; the use syllable 4.5 mm into its cell, top-aligned with the digits.
+    # widened 1.25x; the use syllable 4.5 mm into its cell, top-aligned with the digits,
+    # and widened 1.20x as the drawing scales it (바 0.873 of its height, strokes included;
+    # docs/typeface.md, "Composed syllables measured against the drawings").
     cy_cells = (
         region_box(84.8, 117.9, 12.9, 53.1),
         region_box(125.5, 159.2, 12.9, 53.1),
         *digits((176.4, 214.4), 9, 38, 48, **ink_rows(9, 48, 12.9, 53.7), stretch=1.25),
-        hangul(13.5, 68, 59.6, 92, inset=4.5, **ink_rows(68, 92, 73.5, 133.1)),
+        hangul(13.5, 68, 59.6, 92, inset=4.5, stretch=1.20, **ink_rows(68, 92, 73.5, 133.1)),
         *digits((73.1, 135.1, 197.1, 259.1), 68, 62, 92, **ink_rows(68, 92, 72.25, 155.75)),
     )
     # 별표5: large 440x200. Digits condensed to 0.836 of their width, the syllable to
@@ -302,12 +304,13 @@ def _build() -> dict[PlateType, PlateGeometry]:
         *digits((193, 252, 311, 370), 60, 59, 105, **lp_digit_rows, stretch=0.836),
     )
     # 별표6: large commercial 440x220; the serial digits centred where the drawing has
-    # them (144.9, 225.9, 304.2 and 379.4 mm).
+    # them (144.9, 225.9, 304.2 and 379.4 mm); the use syllable widened 1.14x as drawn
+    # (바 0.826 of its height).
     lc_cells = (
         region_box(110.6, 157.0, 15.75, 68.0),
         region_box(166.5, 212.1, 15.75, 68.0),
         *digits((233, 283), 11, 50, 61, **ink_rows(11, 61, 16.4, 68.8), stretch=1.32),
-        hangul(19.5, 84, 87, 116, inset=5.3, **ink_rows(84, 116, 90.0, 173.2)),
+        hangul(19.5, 84, 87, 116, inset=5.3, stretch=1.14, **ink_rows(84, 116, 90.0, 173.2)),
         *digits((107.35, 188.4, 266.7, 341.85), 84, 75, 116, **ink_rows(84, 116, 89.3, 195.0)),
     )
     # Green 1973-2003 (CV, measured); a 1-digit class sits centred over both class cells.
