@@ -36,7 +36,9 @@ TYPE_WEIGHTS = {
     "private_3digit": 0.24,
     "commercial_two_row": 0.10,
     "commercial_long": 0.12,
-    "construction": 0.06,
+    # real_dev's construction plates are the pre-2022 regional forms (34 one-row, 14 two-row).
+    "construction_regional": 0.045,
+    "construction_regional_two_row": 0.015,
     "green_regional": 0.03,
     "electric": 0.03,
     "military": 0.02,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import cv2
+
 from kplate.errors import KplateError
 from kplate.io.files import encode_image
 from kplate.io.manifest import dumps_line
@@ -74,8 +76,8 @@ def _init_worker(setup: WorkerSetup) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     if _WORKER is not None and _WORKER[1] is setup:
         return
-    # (OpenCV's thread count is left alone: setting it in a forked child whose parent
-    # already started OpenCV's thread pool deadlocks.)
+    # (OpenCV's thread count is set in the main process around the fork, never here:
+    # setting it in a forked child whose parent had started OpenCV's pool deadlocks.)
     try:
         _WORKER = (PlateFactory(setup.config), setup)
     except Exception as error:
@@ -250,8 +252,9 @@ def _pools(context: Any, count: int, workers: int, setup: WorkerSetup) -> Iterat
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     pools: list[_Pool] = []
     try:
-        for _ in range(count):
-            pools.append(_Pool.start(context, workers, setup))
+        with _opencv_threads_stopped():
+            for _ in range(count):
+                pools.append(_Pool.start(context, workers, setup))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         yield pools
         for each in pools:
@@ -262,6 +265,22 @@ def _pools(context: Any, count: int, workers: int, setup: WorkerSetup) -> Iterat
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         for each in pools:
             each.pool.terminate()
+
+
+@contextmanager
+def _opencv_threads_stopped() -> Iterator[None]:
+    """Fork with no OpenCV worker thread alive: a thread of OpenCV's pool can hold one of
+    its locks at the instant of the fork, and the child, which has the lock but not the
+    thread, then waits for it forever on its first parallel call (seen as a worker stuck
+    in cv2.warpAffine, 1 run in about 50 of test_repeated_kills_then_rerun). One thread
+    means no pool: the workers run OpenCV single-threaded, as processes that already
+    split the work should; the main process gets its thread count back afterwards."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
 
 
 def _produce_in_lanes(
