@@ -41,15 +41,13 @@ def _one_line(text: str) -> str:
     return text if text.strip() and text.isprintable() else repr(text)
 
 
-def _picked(args: argparse.Namespace, others: list[str]) -> str:
-    """Why this type: the one given, or the inference's reason and the alternatives."""
+def _candidates_and_reason(args: argparse.Namespace) -> tuple[list[str], str]:
+    """Every type the text is valid for, and why this one: the type given, or the
+    inference's reason (one pass of the grammar over every type either way)."""
     if args.plate_type is not None:
-        return "given by --type"
+        return [t.value for t in candidates(args.text)], "given by --type"
     inference = explain(args.text)
-    line = inference.reason
-    if others:
-        line += f"; also valid for {', '.join(others)} (give --type to choose)"
-    return line
+    return [t.value for t in inference.candidates], inference.reason
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
         number = validate(args.text, args.plate_type)
     except InvalidPlateError as error:
         raise KplateError(f"{_one_line(error.text)}: {error.reason}") from None
-    valid = [t.value for t in candidates(args.text)]
+    valid, picked = _candidates_and_reason(args)
     others = [t for t in valid if t != number.type.value]
+    if args.plate_type is None and others:
+        picked += f"; also valid for {', '.join(others)} (give --type to choose)"
     fields = {
         "type": number.type.value,
         "text": number.text,
@@ -69,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.json:
         record = {**fields, "warnings": list(number.warnings), "candidates": valid,
-                  "picked": _picked(args, others)}  # fmt: skip
+                  "picked": picked}  # fmt: skip
         print(json.dumps(record, ensure_ascii=False))
         return 0
-    rows = {**fields, "candidates": ", ".join(valid), "picked": _picked(args, others)}
+    rows = {**fields, "candidates": ", ".join(valid), "picked": picked}
     for key, value in rows.items():
         print(f"{key}: {value if value else '-'}")
     return 0

@@ -753,8 +753,8 @@ _CLS2 = tuple(f"{i:02d}" for i in range(1, 100))
 _CLS2_LARGE = tuple(f"{i:02d}" for i in range(70, 100))
 _CLS1 = tuple(str(i) for i in range(10))
 _CLS3 = tuple(str(i) for i in range(100, 1000))
-_CLS3_EV = tuple(str(i) for i in range(100, 700))
-_CLS3_CORP = tuple(str(i) for i in range(100, 700))
+#: 3-digit passenger codes: the only 3-digit codes of electric and corporate plates.
+_CLS3_PASSENGER = tuple(str(i) for i in range(100, 700))
 _MACHINE_TYPES = tuple(f"{i:02d}" for i in MACHINE_TYPE_CODES)
 _MISSIONS = tuple(f"{i:03d}" for i in range(1, 1000))
 _RANKS = tuple(f"{i:03d}" for i in range(1000))
@@ -798,9 +798,9 @@ def _sample_uniform(t: PlateType, rng: random.Random) -> str:
     if t is T.PRIVATE_3DIGIT or t is T.PRIVATE_3DIGIT_FILM:
         return choice(_CLS3) + choice(_PRIV_RENT_T) + _serial(rng)
     if t is T.CORPORATE:
-        return choice(_CLS3_CORP) + choice(_PRIV_RENT_T) + _serial(rng)
+        return choice(_CLS3_PASSENGER) + choice(_PRIV_RENT_T) + _serial(rng)
     if t is T.ELECTRIC:
-        cls = choice(_CLS3_EV) if rng.random() < 0.5 else choice(_CLS2)
+        cls = choice(_CLS3_PASSENGER) if rng.random() < 0.5 else choice(_CLS2)
         return cls + choice(_PRIV_RENT_T) + _serial(rng)
     if t is T.COMMERCIAL_LONG or t is T.COMMERCIAL_TWO_ROW:
         return choice(REGIONS) + choice(_CLS2) + choice(_COMM_T) + _serial(rng)

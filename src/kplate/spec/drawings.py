@@ -23,7 +23,7 @@ Sources, read by issue #15:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kplate.spec.types import PlateType
 
@@ -35,10 +35,6 @@ class DrawnBox:
     x1: float | None
     y0: float | None
     y1: float | None
-
-    def _replace_char(self, char: str) -> DrawnBox:
-        """The same box for another character of the same kind (the drawing's place)."""
-        return DrawnBox(char, self.x0, self.x1, self.y0, self.y1)
 
 
 @dataclass(frozen=True)
@@ -267,7 +263,7 @@ CONSTRUCTION_REGIONAL = Drawing(
     T.CONSTRUCTION_REGIONAL,
     "서울06조3108",
     tuple(
-        DrawnBox(char, None, None, None, None) if index in (2, 3) else box._replace_char(char)
+        DrawnBox(char, None, None, None, None) if index in (2, 3) else replace(box, char=char)
         for index, (char, box) in enumerate(zip("서울06조3108", COMMERCIAL_LONG.boxes, strict=True))
     ),
     COMMERCIAL_LONG.source + " (no regional construction drawing: the crops match its cells)",
