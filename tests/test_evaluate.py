@@ -21,7 +21,13 @@ from PIL import Image
 from helpers import one_torch_thread
 from kplate.cli import main
 from kplate.evaluate.data import load_labelled
-from kplate.evaluate.metrics import align, ctc_greedy_decode, recognition_metrics, wilson_interval
+from kplate.evaluate.metrics import (
+    align,
+    ctc_greedy_decode,
+    error_kinds,
+    recognition_metrics,
+    wilson_interval,
+)
 from kplate.evaluate.preservation import compare_preservation
 from kplate.evaluate.realism import two_sample_test
 from kplate.evaluate.recogniser import CHARSET, Recogniser, train_recogniser
@@ -104,6 +110,27 @@ def test_alignment_and_metrics_are_exact() -> None:
         {"label": "가", "predicted": "나", "count": 1},
     ]
     assert m["deletions"] == {"8": 1} and m["insertions"] == {}
+    counts = {kind: v["count"] for kind, v in m["error_kinds"].items()}
+    assert counts == {"length": 1, "end_extra": 0, "region": 0, "hangul": 1, "digit": 2}
+
+
+@pytest.mark.parametrize(
+    ("label", "pred", "kinds"),
+    [
+        ("12가3456", "12가3456", set()),
+        ("12가3456", "112가3456", {"length", "end_extra"}),
+        ("12가3456", "12가34561", {"length", "end_extra"}),
+        ("12가3456", "12거3456", {"hangul"}),
+        ("12가3456", "12가3457", {"digit"}),
+        ("12가3456", "12가356", {"length", "digit"}),
+        ("서울12바3456", "서을12바3456", {"region"}),
+        ("서울12바3456", "울12바3456", {"region", "length"}),
+        ("서울12바3456", "서울12버3456", {"hangul"}),
+        ("경남03고9545", "경남108고9545", {"length", "digit"}),
+    ],
+)
+def test_error_kinds_name_what_went_wrong(label: str, pred: str, kinds: set[str]) -> None:
+    assert error_kinds(label, pred) == kinds
 
 
 def test_wilson_interval() -> None:

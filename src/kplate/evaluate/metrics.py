@@ -63,10 +63,54 @@ def align(label: str, pred: str) -> list[Op]:
     return ops
 
 
+#: The error kinds a wrong reading is sorted into (one plate may show several).
+ERROR_KINDS = ("length", "end_extra", "region", "hangul", "digit")
+
+
+def _is_hangul(char: str) -> bool:
+    return "\uac00" <= char <= "\ud7a3"
+
+
+def region_length(label: str) -> int:
+    """How many leading Hangul syllables name a region (서울12가3456 -> 2; 12가3456 -> 0)."""
+    n = 0
+    while n < len(label) and _is_hangul(label[n]):
+        n += 1
+    return n if n < len(label) else 0
+
+
+def error_kinds(label: str, pred: str, ops: Sequence[Op] | None = None) -> set[str]:
+    """Why a reading is wrong, by kind, so a report says what to fix rather than how much.
+
+    length: the reading has another number of characters; end_extra: an extra character
+    at either end (a bolt, frame edge or dealer text read as a character); region: the
+    leading region name is wrong; hangul / digit: a syllable / digit after it is wrong
+    (substituted or missed).
+    """
+    if label == pred:
+        return set()
+    ops = align(label, pred) if ops is None else ops
+    kinds: set[str] = set()
+    if len(label) != len(pred):
+        kinds.add("length")
+    if ops and (ops[0][0] == "i" or ops[-1][0] == "i"):
+        kinds.add("end_extra")
+    region = region_length(label)
+    if region and pred[:region] != label[:region]:
+        kinds.add("region")
+    position = 0  # index into the label of the next label character
+    for kind, true_char, _ in ops:
+        if kind in ("s", "d") and position >= region:
+            kinds.add("hangul" if _is_hangul(true_char) else "digit")
+        if kind != "i":
+            position += 1
+    return kinds
+
+
 def recognition_metrics(
     labels: Sequence[str], preds: Sequence[str], types: Sequence[str] | None = None, top: int = 20
 ) -> dict[str, Any]:
-    """Exact-plate accuracy, CER, per-type and per-position accuracy, top confusions.
+    """Exact-plate accuracy, CER, per-type and per-position accuracy, error kinds, confusions.
 
     CER is corpus-level: total edits / total label characters. Position i is correct when
     prediction[i] == label[i]; its accuracy is over the labels at least i+1 long.
@@ -81,12 +125,14 @@ def recognition_metrics(
     deletions: Counter[str] = Counter()
     insertions: Counter[str] = Counter()
     per_type: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # n, exact, edits, chars
+    kinds: Counter[str] = Counter()
     for label, pred, plate_type in zip(labels, preds, types, strict=True):
         ops = align(label, pred)
         distance = sum(kind != "=" for kind, _, _ in ops)
         edits += distance
         chars += len(label)
         exact += label == pred
+        kinds.update(error_kinds(label, pred, ops))
         bucket = per_type[plate_type]
         bucket[0] += 1
         bucket[1] += label == pred
@@ -123,6 +169,10 @@ def recognition_metrics(
             }
             for i in sorted(position_total)
         ],
+        "error_kinds": {
+            kind: {"count": kinds[kind], "share_of_plates": kinds[kind] / total if total else 0.0}
+            for kind in ERROR_KINDS
+        },
         "confusions": [
             {"label": t, "predicted": p, "count": c}
             for (t, p), c in sorted(substitutions.items(), key=lambda kv: (-kv[1], kv[0]))[:top]

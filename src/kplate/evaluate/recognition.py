@@ -89,6 +89,10 @@ def write_recognition_page(out: Path, result: dict[str, Any], recogniser: Recogn
         ["position", "labels this long", "accuracy"],
         [[p["position"], p["count"], p["accuracy"]] for p in result["per_position"]],
     )
+    kinds = report.table(
+        ["error kind", "plates", "share of plates"],
+        [[k, v["count"], round(v["share_of_plates"], 3)] for k, v in result["error_kinds"].items()],
+    )
     confusions = report.table(
         ["label char", "predicted char", "count"],
         [[c["label"], c["predicted"], c["count"]] for c in result["confusions"]],
@@ -104,6 +108,7 @@ def write_recognition_page(out: Path, result: dict[str, Any], recogniser: Recogn
             ("Training loss", report.img(loss_png, "training loss")),
             ("Accuracy per type", types),
             ("Accuracy per character position", positions),
+            ("Error kinds", kinds),
             ("Most confused characters", confusions),
             ("Failures", f"<p>{shown}</p>" + report.table(
                 ["image", "label", "predicted", "type", "file"], rows, raw=True)),
