@@ -226,6 +226,11 @@ class Augmenter:
 
 
 def build_augmenter(spec: str) -> Augmenter:
-    """An augmenter for a preset name (light, heavy, cctv, night) or a YAML config path."""
+    """An augmenter for a preset name (light, heavy, cctv, night), a mix (mix) or a YAML
+    config path."""
+    from kplate.augment.mix import MIXES, MixAugmenter  # mix builds on Augmenter
+
+    if spec in MIXES:
+        return MixAugmenter(MIXES[spec], spec)  # type: ignore[return-value]
     name, data = load_spec(spec)
     return Augmenter(data, name)

@@ -411,7 +411,7 @@ def load_spec(spec: str) -> tuple[str, dict[str, Any]]:
     if path.suffix.lower() not in {".yaml", ".yml"} and not path.exists():
         raise KplateError(
             f"unknown augmentation preset '{spec}'; expected one of "
-            f"{', '.join(PRESETS)} or a YAML config file"
+            f"{', '.join(PRESETS)}, mix or a YAML config file"
         )
     data, lines = _read_yaml(path, spec)
     if data is None:

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--augment",
         default=None,
         metavar="PRESET",
-        help="light, heavy, cctv or night (default light)",
+        help="light, heavy, cctv, night or mix (default light)",
     )
     which.add_argument("--augment-config", metavar="FILE", help="YAML augmentation config")
     parser.add_argument("--text", default="12가3456", help="plate text (default 12가3456)")
