@@ -18,6 +18,7 @@ from kplate.io.merge import merge_shards
 from kplate.io.paths import refuse_overlap
 from kplate.io.plate_csv import read_plate_csv
 from kplate.io.run_folder import output_folder
+from kplate.numbers.type_shares import REALISTIC, realistic_types
 from kplate.pipeline import (
     FileNaming,
     GenerateConfig,
@@ -91,7 +92,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="BOOL",
         help="random plates (default unless --csv is given)",
     )
-    source.add_argument("--types", default="all", help="comma-separated type ids, or all")
+    source.add_argument(
+        "--types",
+        default="all",
+        help="comma-separated type ids, all (evenly), or realistic (shares of the traffic, "
+        "docs/numbers.md)",
+    )
     source.add_argument(
         "--weights", type=_weights, default=None, help="relative weight per --types entry"
     )
@@ -120,7 +126,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         const="light",
         default=None,
         metavar="PRESET",
-        help="light (bare --augment), heavy, cctv or night",
+        help="mix (recommended for training a reader), light (bare --augment), heavy, cctv "
+        "or night",
     )
     look.add_argument("--augment-config", metavar="FILE", help="YAML augmentation config")
     look.add_argument(
@@ -235,7 +242,13 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
     """Turn parsed flags into a run config, reporting conflicting or bad values in one line."""
     if args.workers < 1:
         raise KplateError(f"--workers must be 1 or more, got {args.workers}")
-    types = tuple(parse_plate_types(args.types))
+    weights = args.weights
+    if args.types.strip().lower() == REALISTIC:
+        if weights is not None:
+            raise KplateError("--types realistic sets the weights itself; drop --weights")
+        types, weights = realistic_types()
+    else:
+        types = tuple(parse_plate_types(args.types))
     common = dict(
         seed=args.seed,
         # 110 only when neither side is given; --height 0 is refused, not read as "unset".
@@ -275,7 +288,7 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
     count = DEFAULT_COUNT if args.count is None else args.count
     prior = NumberPrior(args.number_prior or NumberPrior.REALISTIC)
     return GenerateConfig(
-        count=count, types=types, weights=args.weights, number_prior=prior, **common
+        count=count, types=types, weights=weights, number_prior=prior, **common
     )
 
 

@@ -1,0 +1,53 @@
+"""How often each plate type is seen on Korean roads: `--types realistic`.
+
+`--types all` draws every type evenly, so private plates, most of the traffic, are under
+a fifth of a random run while diplomatic and military plates get as many images as they
+do. `realistic` follows the vehicle population instead. The shares are rounded
+judgements from public figures (docs/numbers.md "Type shares" gives them with sources):
+
+- MOLIT's registration statistics: about 26 million registered vehicles at the end of
+  2023, about 93 % of them non-business (white plates), about 7 % business (yellow);
+  about 0.54 million electric cars (sky-blue plates);
+- 3-digit passenger codes on every new registration since 1 Sep 2019 (about 1.7 million
+  a year), on film plates since 1 Jul 2020, so by the mid-2020s roughly a third of
+  private plates are 3-digit and most of those are film;
+- construction machinery (about 0.5 million, in its own register), most still on the
+  regional plates that the 2022 national form replaces only on new registrations;
+- old green plates (1973-2006) are still seen on older vehicles; diplomatic, military
+  and corporate (2024-) plates are rare but kept at a small share so a reader meets them.
+
+Every type keeps a share of at least 0.2 %, so nothing is never drawn.
+"""
+
+from __future__ import annotations
+
+from kplate.spec.types import PlateType
+
+#: The named choice for `--types`.
+REALISTIC = "realistic"
+
+#: Relative share of each type in the realistic mix (sums to 1).
+REALISTIC_SHARES: dict[PlateType, float] = {
+    PlateType.PRIVATE_2DIGIT: 0.41,
+    PlateType.PRIVATE_3DIGIT: 0.10,
+    PlateType.PRIVATE_3DIGIT_FILM: 0.22,
+    PlateType.PRIVATE_SHORT: 0.03,
+    PlateType.ELECTRIC: 0.03,
+    PlateType.CORPORATE: 0.005,
+    PlateType.COMMERCIAL_LONG: 0.06,
+    PlateType.COMMERCIAL_TWO_ROW: 0.04,
+    PlateType.LARGE_PRIVATE: 0.02,
+    PlateType.LARGE_COMMERCIAL: 0.02,
+    PlateType.GREEN_REGIONAL: 0.02,
+    PlateType.GREEN_NATIONAL: 0.01,
+    PlateType.DIPLOMATIC: 0.002,
+    PlateType.CONSTRUCTION: 0.01,
+    PlateType.CONSTRUCTION_REGIONAL: 0.015,
+    PlateType.CONSTRUCTION_REGIONAL_TWO_ROW: 0.005,
+    PlateType.MILITARY: 0.003,
+}
+
+
+def realistic_types() -> tuple[tuple[PlateType, ...], tuple[float, ...]]:
+    """(types, weights) for `GenerateConfig(types=..., weights=...)`: the realistic mix."""
+    return tuple(REALISTIC_SHARES), tuple(REALISTIC_SHARES.values())
