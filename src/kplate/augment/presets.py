@@ -177,11 +177,11 @@ CCTV: dict[str, Any] = {
         "fade": _e(0.2, amount=(0.1, 0.4)),
     },
     "camera": {
-        "ir_paint": _e(1.0, dim=(0.3, 0.6)),
+        "ir_paint": _e(1.0, dim=(0.15, 0.4)),
         "infrared": _e(
             1.0, lift=(0.0, 0.12), contrast=(0.75, 1.0), bloom=(0.0, 0.4), surround=(0.15, 0.6)
         ),
-        "exposure": _e(0.85, gain=(0.25, 1.25)),
+        "exposure": _e(0.85, gain=(0.2, 1.2)),
         "halation": _e(0.4, strength=(0.1, 0.8), radius=(0.1, 0.5)),
         "blur": _e(0.2, sigma=(0.3, 0.8)),
         "motion_blur": _e(0.2, length=(3, 7), angle=(-180, 180)),
@@ -212,9 +212,9 @@ NIGHT: dict[str, Any] = {
         "glare": _e(0.5, intensity=(0.3, 0.9)),
     },
     "camera": {
-        "ir_paint": _e(1.0, dim=(0.3, 0.6)),  # acts only where infrared fires
+        "ir_paint": _e(1.0, dim=(0.15, 0.4)),  # acts only where infrared fires
         "infrared": _e(
-            0.3, lift=(0.02, 0.2), contrast=(0.55, 0.95), bloom=(0.2, 0.9), surround=(0.15, 0.6)
+            0.3, lift=(0.0, 0.15), contrast=(0.75, 1.0), bloom=(0.3, 0.9), surround=(0.15, 0.6)
         ),
         "halation": _e(0.3, strength=(0.1, 0.6), radius=(0.1, 0.5)),
         "blur": _e(0.4, sigma=(0.4, 1.2)),
