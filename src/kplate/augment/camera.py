@@ -18,6 +18,7 @@ import numpy as np
 
 from kplate.augment._albumentations import import_albumentations
 from kplate.augment.backgrounds import add_grain
+from kplate.augment.infrared import exposure, halation, interlace, ir_paint
 
 A = import_albumentations()
 from albumentations.augmentations.blur import functional as fblur  # noqa: E402
@@ -131,12 +132,16 @@ def jpeg(img: np.ndarray, v: dict[str, Any], ctx: dict[str, Any]) -> np.ndarray:
 
 #: Camera effects, applied in this order.
 CAMERA: dict[str, Effect] = {
+    "ir_paint": ir_paint,
     "infrared": infrared,
+    "exposure": exposure,
+    "halation": halation,
     "blur": blur,
     "defocus": defocus,
     "motion_blur": motion_blur,
     "noise": noise,
     "downscale": downscale,
+    "interlace": interlace,
     "jpeg": jpeg,
 }
 SEEDED = {"noise"}

@@ -191,8 +191,8 @@ class Augmenter:
         for effect, fn in photometric.LIGHTING.items():
             if effect in photo:
                 out = fn(out, photo[effect])
-        ctx = {"plate_quad": record.plate_quad}
         cam = params.get("camera", {})
+        ctx = {"plate_quad": record.plate_quad, "camera": cam}
         for effect, fn in camera.CAMERA.items():
             if effect in cam:
                 out = fn(out, cam[effect], ctx)

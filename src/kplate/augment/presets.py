@@ -74,11 +74,17 @@ SCHEMA: dict[str, dict[str, dict[str, Param]]] = {
         "fade": {"amount": _f(0, 1, "paint faded toward the plate colour")},
     },
     "camera": {
+        "ir_paint": {"dim": _f(0, 1, "IR darkening of saturated paint (0 = reads as white)")},
         "infrared": {
             "lift": _f(0, 0.7, "blacks lifted to this grey level (fraction)"),
             "contrast": _f(0.2, 1.0, "remaining contrast"),
             "bloom": _f(0, 1, "glow of bright areas over the ink"),
             "surround": _f(0, 1, "brightness outside the plate (1 = unchanged)"),
+        },
+        "exposure": {"gain": _f(0.1, 4, "exposure gain (< 1 dim plate, > 1 clips to white)")},
+        "halation": {
+            "strength": _f(0, 1, "glow of the plate's white added at its peak, fraction"),
+            "radius": _f(0, 1, "glow spread, fraction of the plate height"),
         },
         "blur": {"sigma": _f(0, 5, "Gaussian (defocus) blur sigma, pixels")},
         "defocus": {"radius": _i(1, 8, "disc (lens defocus) radius, pixels")},
@@ -88,6 +94,7 @@ SCHEMA: dict[str, dict[str, dict[str, Param]]] = {
         },
         "noise": {"sigma": _f(0, 0.3, "sensor noise std, fraction of 255")},
         "downscale": {"plate_height": _i(6, 400, "plate height in pixels before upscaling")},
+        "interlace": {"shift": _f(-4, 4, "odd field offset sideways, pixels (combing)")},
         "jpeg": {"quality": _i(1, 100, "JPEG quality of a re-compression")},
     },
 }
@@ -152,7 +159,8 @@ HEAVY: dict[str, Any] = {
     },
 }
 
-#: cctv: infrared greyscale roadside cameras: washed-out plate, low resolution, blocky.
+#: cctv: infrared greyscale roadside cameras, fitted to real_dev's 641 IR crops (docs/ir.md):
+#: paint darker than white, exposure from dim to blown out, halation, rare interlacing.
 CCTV: dict[str, Any] = {
     "geometry": {
         "rotate": _e(1.0, deg=(-8, 8)),
@@ -164,19 +172,23 @@ CCTV: dict[str, Any] = {
         "background": _e(1.0, kinds=["body", "bumper", "flat"]),
     },
     "photometric": {
-        "brightness": _e(0.6, amount=(-0.1, 0.25)),
+        "brightness": _e(0.6, amount=(-0.15, 0.1)),
         "dirt": _e(0.2, amount=(0.1, 0.4)),
         "fade": _e(0.2, amount=(0.1, 0.4)),
     },
     "camera": {
+        "ir_paint": _e(1.0, dim=(0.15, 0.4)),
         "infrared": _e(
-            1.0, lift=(0.03, 0.25), contrast=(0.7, 1.0), bloom=(0.1, 0.6), surround=(0.15, 0.6)
+            1.0, lift=(0.0, 0.12), contrast=(0.75, 1.0), bloom=(0.0, 0.4), surround=(0.15, 0.6)
         ),
-        "blur": _e(0.6, sigma=(0.5, 1.5)),
+        "exposure": _e(0.85, gain=(0.2, 1.2)),
+        "halation": _e(0.4, strength=(0.1, 0.8), radius=(0.1, 0.5)),
+        "blur": _e(0.2, sigma=(0.3, 0.8)),
         "motion_blur": _e(0.2, length=(3, 7), angle=(-180, 180)),
-        "noise": _e(0.6, sigma=(0.01, 0.05)),
-        "downscale": _e(0.7, plate_height=(16, 36)),
-        "jpeg": _e(0.8, quality=(25, 75)),
+        "noise": _e(0.5, sigma=(0.004, 0.02)),
+        "downscale": _e(0.25, plate_height=(22, 44)),
+        "interlace": _e(0.1, shift=(-0.7, 0.7)),
+        "jpeg": _e(0.8, quality=(30, 80)),
     },
 }
 
@@ -200,9 +212,11 @@ NIGHT: dict[str, Any] = {
         "glare": _e(0.5, intensity=(0.3, 0.9)),
     },
     "camera": {
+        "ir_paint": _e(1.0, dim=(0.15, 0.4)),  # acts only where infrared fires
         "infrared": _e(
-            0.3, lift=(0.03, 0.25), contrast=(0.55, 0.95), bloom=(0.2, 0.9), surround=(0.15, 0.6)
+            0.3, lift=(0.0, 0.15), contrast=(0.75, 1.0), bloom=(0.3, 0.9), surround=(0.15, 0.6)
         ),
+        "halation": _e(0.3, strength=(0.1, 0.6), radius=(0.1, 0.5)),
         "blur": _e(0.4, sigma=(0.4, 1.2)),
         "motion_blur": _e(0.4, length=(3, 11), angle=(-180, 180)),
         "noise": _e(0.9, sigma=(0.02, 0.09)),
