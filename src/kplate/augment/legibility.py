@@ -1,0 +1,279 @@
+"""Legibility as a rule of the camera chain: no character ends smaller or fainter than a
+reader of real crops can still resolve, or the image is drawn again.
+
+After geometry and the camera's downscale a character has an *effective* height: the
+smaller of its height in the output image and its height at the downscale stage (where
+its pixels were lost). The height floor is checked on the sampled params (cheap: the
+warp and the downscale factor give it without touching pixels); the contrast floor on
+the finished image (blur, noise and JPEG included). A miss redraws the params from the
+same generator, so a seed still gives the same bytes: ATTEMPTS draws, then MILDER_TRIES
+each with every effect's probability and range pulled toward neutral by MILDER, then
+the clean plate (no geometry, no light, no camera), which is legible by construction.
+
+The floors come from real labelled crops (tools/measure_legibility.py; the table and
+the choice are in docs/legibility.md). A spec may change or switch them off with a
+`legibility` mapping: `{min_char_height_px: 8, min_contrast: 0.08}` (0 switches one off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from kplate.augment.camera import downscale_factor
+from kplate.augment.geometry import NEUTRAL, char_corners, transform_points
+from kplate.render.record import PlateRecord
+
+if TYPE_CHECKING:
+    from kplate.augment.pipeline import Augmenter
+
+#: Smallest character height in effective pixels: the 5th percentile, over real_dev's
+#: 835 labelled crops (766 measured), of each crop's smallest character (8.07 px);
+#: docs/legibility.md has the table and why the 5th.
+MIN_CHAR_HEIGHT_PX = 8.0
+#: Lowest character contrast (`char_contrasts`, fraction of 255) in the final image: the
+#: 5th percentile of real_dev's per-crop digit contrast (0.08); docs/legibility.md.
+MIN_CONTRAST = 0.08
+#: A character the clean render already draws small (a small --height) is held to this
+#: share of its clean height instead, when that is below the floor: the augmentation may
+#: shrink it a little, never by more.
+CLEAN_SHARE = 0.8
+#: Full-strength draws, then milder ones, before the clean fallback.
+ATTEMPTS = 8
+MILDER = (0.5, 0.25)
+MILDER_TRIES = 4
+#: Largest floors a config may ask for.
+MAX_CHAR_HEIGHT_PX = 200.0
+
+#: The mild end of every photometric and camera parameter: a milder draw pulls each
+#: range toward it (an effect's probability is scaled down as well).
+MILD: dict[str, dict[str, dict[str, float]]] = {
+    "photometric": {
+        "brightness": {"amount": 0.0},
+        "contrast": {"amount": 0.0},
+        "gamma": {"gamma": 1.0},
+        "temperature": {"shift": 0.0},
+        "shadow": {"intensity": 0.0},
+        "glare": {"intensity": 0.0},
+        "dirt": {"amount": 0.0},
+        "scratches": {"count": 0.0},
+        "fade": {"amount": 0.0},
+    },
+    "camera": {
+        "infrared": {"lift": 0.0, "contrast": 1.0, "bloom": 0.0, "surround": 1.0},
+        "blur": {"sigma": 0.0},
+        "defocus": {"radius": 1.0},
+        "motion_blur": {"length": 3.0},
+        "noise": {"sigma": 0.0},
+        "downscale": {"plate_height": 400.0},
+        "jpeg": {"quality": 100.0},
+    },
+    "geometry": {
+        **{e: {k: v for k, v in d.items() if k != "corners"} for e, d in NEUTRAL.items()},
+        "margin": {"x": 0.0, "y": 0.0},
+    },
+}
+
+#: Contrast is measured with the characters brought to at most this many pixels high
+#: (an area-average), so that sensor noise at full resolution does not count as ink.
+CONTRAST_PX = 16
+#: Around each character box, this share of its height is added on every side, so the
+#: measured window always holds background as well as ink.
+CONTRAST_PAD = 0.15
+#: The dark and light levels of a window: these percentiles of its grey values.
+CONTRAST_PERCENTILES = (0.1, 0.9)
+
+
+def char_contrasts(image: np.ndarray, boxes: Sequence[Sequence[int]]) -> list[float]:
+    """Each box's ink-versus-background contrast, as a fraction of 255: the spread
+    between the 10th and 90th percentile grey level inside the box (padded by
+    CONTRAST_PAD of its height), with the image area-averaged so that the median box is
+    at most CONTRAST_PX high. The same function measures real crops and kplate's
+    images, so a floor taken from one applies to the other."""
+    if not len(boxes):
+        return []
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    heights = [max(1, b[3] - b[1]) for b in boxes]
+    scale = min(1.0, CONTRAST_PX / float(np.median(heights)))
+    if scale < 1.0:
+        size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    h, w = grey.shape
+    lo_q, hi_q = CONTRAST_PERCENTILES
+    out = []
+    for (x0, y0, x1, y1), bh in zip(boxes, heights, strict=True):
+        pad = CONTRAST_PAD * bh
+        ya, yb = int((y0 - pad) * scale), int(np.ceil((y1 + pad) * scale))
+        xa, xb = int((x0 - pad) * scale), int(np.ceil((x1 + pad) * scale))
+        window = grey[max(0, ya) : min(h, max(yb, ya + 1)), max(0, xa) : min(w, max(xb, xa + 1))]
+        values = window.ravel()
+        if values.size < 2:
+            out.append(0.0)
+            continue
+        k_lo, k_hi = int(lo_q * (values.size - 1)), int(hi_q * (values.size - 1))
+        part = np.partition(values, (k_lo, k_hi))
+        out.append((int(part[k_hi]) - int(part[k_lo])) / 255.0)
+    return out
+
+
+def quad_heights(quads: np.ndarray) -> np.ndarray:
+    """Heights of (n, 4, 2) quads (top-left, top-right, bottom-right, bottom-left): the
+    mean length of the left and right edges, the height a reader sees whatever the tilt."""
+    left = np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1)
+    right = np.linalg.norm(quads[:, 2] - quads[:, 1], axis=1)
+    return (left + right) / 2
+
+
+@dataclass(frozen=True)
+class Floors:
+    """The floors an image must clear; 0 switches one off."""
+
+    min_char_height_px: float = MIN_CHAR_HEIGHT_PX
+    min_contrast: float = MIN_CONTRAST
+
+    @property
+    def off(self) -> bool:
+        return self.min_char_height_px <= 0 and self.min_contrast <= 0
+
+
+def floors_of(spec: dict[str, Any]) -> Floors:
+    """The floors a validated spec asks for (the defaults unless it says otherwise)."""
+    return Floors(**spec.get("legibility", {}))
+
+
+def validate_legibility(values: Any, fail: Callable[..., Exception]) -> dict[str, float]:
+    """Check a spec's `legibility` mapping; `fail(path, message)` makes the error."""
+    limits = {"min_char_height_px": MAX_CHAR_HEIGHT_PX, "min_contrast": 1.0}
+    if not isinstance(values, dict):
+        raise fail(("legibility",), f"expected a mapping of {', '.join(limits)}")
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        path = ("legibility", str(key))
+        if key not in limits:
+            raise fail(path, f"unknown key; allowed: {', '.join(limits)}")
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not np.isfinite(value) or not 0 <= value <= limits[key]:
+            raise fail(path, f"expected a number from 0 to {limits[key]:g}, got {value!r:.60}")
+        out[key] = float(value)
+    return out
+
+
+def milder_spec(spec: dict[str, Any], k: float) -> dict[str, Any]:
+    """The spec with every effect's probability times k and its ranges pulled toward
+    their mild end (MILD) by k; parameters without a mild end keep their range."""
+    out: dict[str, Any] = {key: value for key, value in spec.items() if key not in MILD}
+    for group, effects in spec.items():
+        if group not in MILD:
+            continue
+        out[group] = {}
+        for effect, values in effects.items():
+            mild = MILD[group].get(effect, {})
+            new = dict(values)
+            if effect != "background":
+                new["p"] = values["p"] * k
+            for name, neutral in mild.items():
+                if name in values:
+                    lo, hi = values[name]
+                    n = min(max(neutral, lo), hi)
+                    new[name] = [n + k * (lo - n), n + k * (hi - n)]
+            out[group][effect] = new
+    return out
+
+
+class Rule:
+    """Draws an augmenter's params until every character clears the floors."""
+
+    def __init__(
+        self, augmenter: Augmenter, floors: Floors, build: Callable[[dict[str, Any]], Augmenter]
+    ) -> None:
+        self.augmenter = augmenter
+        self.floors = floors
+        self._build = build
+        self._milder: dict[float, Augmenter] = {}
+
+    def _at(self, k: float) -> Augmenter:
+        if k == 1.0:
+            return self.augmenter
+        if k not in self._milder:  # built on first need: most runs never need one
+            self._milder[k] = self._build(milder_spec(self.augmenter.spec, k))
+        return self._milder[k]
+
+    def __call__(
+        self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
+    ) -> tuple[np.ndarray, PlateRecord, dict[str, Any]]:
+        size = (image.shape[1], image.shape[0])
+        corners = char_corners(record)
+        clean = quad_heights(corners)
+        letters = np.array([c.char.isalnum() for c in record.chars], bool)
+        floor = np.where(
+            letters, np.minimum(self.floors.min_char_height_px, CLEAN_SHARE * clean), 0.0
+        )
+        attempt = 0
+        for k, tries in ((1.0, ATTEMPTS), *((m, MILDER_TRIES) for m in MILDER)):
+            augmenter = self._at(k)
+            for _ in range(tries):
+                attempt += 1
+                params, warp = augmenter._sample(rng, record, size)
+                matrix = np.eye(3) if warp is None else warp.matrix
+                heights = _effective_heights(matrix, corners, record, params)
+                if (heights < floor - 1e-9).any():
+                    continue
+                out, new_record = self.augmenter._apply(image, record, params, warp)
+                contrast = self._contrast(out, new_record, letters)
+                if contrast is None:
+                    continue
+                params["legibility"] = _note(attempt, k, heights, contrast)
+                return out, new_record, params
+        # The clean plate: every character as the render drew it, legible by construction.
+        params = {
+            "preset": self.augmenter.name,
+            "geometry": {},
+            "photometric": {},
+            "camera": {},
+            "output_size": [size[0], size[1]],
+        }
+        out, new_record = self.augmenter._apply(image, record, params, None)
+        contrast = char_contrasts(out, [c.box for c in new_record.chars])
+        params["legibility"] = _note(attempt + 1, 0.0, clean, contrast, fallback=True)
+        return out, new_record, params
+
+    def _contrast(
+        self, image: np.ndarray, record: PlateRecord, letters: np.ndarray
+    ) -> list[float] | None:
+        """Each character's contrast, or None when a letter or digit is below the floor."""
+        contrast = char_contrasts(image, [c.box for c in record.chars])
+        low = np.asarray(contrast) < self.floors.min_contrast
+        return None if (low & letters).any() else contrast
+
+
+def _effective_heights(
+    matrix: np.ndarray, corners: np.ndarray, record: PlateRecord, params: dict[str, Any]
+) -> np.ndarray:
+    """Each character's height in the output, times the downscale factor when the
+    camera downscales (its height where the pixels were lost, if smaller)."""
+    n = len(corners)
+    points = np.concatenate((corners.reshape(-1, 2), np.asarray(record.plate_quad, float)))
+    mapped = transform_points(matrix, points)
+    heights = quad_heights(mapped[: 4 * n].reshape(-1, 4, 2))
+    down = params.get("camera", {}).get("downscale")
+    if down is not None:
+        heights = heights * downscale_factor(down, {"plate_quad": mapped[4 * n :]})
+    return heights
+
+
+def _note(
+    attempt: int, k: float, heights: np.ndarray, contrast: Sequence[float], fallback: bool = False
+) -> dict[str, Any]:
+    """What metadata.jsonl records: which draw was kept and each character's measures."""
+    note: dict[str, Any] = {"attempt": attempt}
+    if fallback:
+        note["fallback"] = "clean"
+    elif k < 1.0:
+        note["milder"] = k
+    note["char_height_px"] = [round(float(h), 2) for h in heights]
+    note["contrast"] = [round(float(c), 3) for c in contrast]
+    return note
