@@ -213,7 +213,7 @@ def _generate(out: Path, workers: int) -> list[dict]:
             "--seed",
             "4",
             "--height",
-            "64",
+            "110",  # every two-row type's top row is above the floor when clean
             "--augment",
             "heavy",
             "--types",
@@ -242,7 +242,9 @@ def test_metadata_records_heights_that_match_the_written_image_and_workers_agree
         quads = np.asarray([c["quad"] for c in entry["chars"]], float)
         heights = quad_heights(quads)
         boxes = np.array([c["box"][3] - c["box"][1] for c in entry["chars"]])
-        assert (heights <= boxes + 0.02).all()  # a quad's height never exceeds its box
+        # A tilted char's edges (rotation up to 15 deg plus shear up to 12) are up to
+        # 1/cos(27 deg) longer than the box is high; a wide one's box is up to ~1.3x taller.
+        assert (heights <= 1.13 * boxes).all() and (heights >= boxes / 1.35).all()
         down = entry["augment"]["camera"].get("downscale")
         factor = downscale_factor(down, {"plate_quad": entry["quad"]}) if down else 1.0
         assert np.allclose(note["char_height_px"], heights * factor, atol=0.03)
@@ -297,7 +299,7 @@ def test_the_measuring_tool_finds_digit_heights_and_contrast_on_synthetic_crops(
     assert measure is not None
     digits = [c.box[3] - c.box[1] for c in plate.record.chars[-4:]]
     assert math.isclose(measure.digit_px, float(np.median(digits)), rel_tol=0.12, abs_tol=1.0)
-    _, two_rows = tool.smallest_ratio(plate_type)
+    two_rows = tool.proportions(plate_type).two_rows
     assert two_rows == (plate_type in TWO_ROW)
     letters = [c.box[3] - c.box[1] for c in plate.record.chars if c.char.isalnum()]
     assert math.isclose(measure.smallest_px, min(letters), rel_tol=0.15, abs_tol=1.0)
@@ -306,10 +308,11 @@ def test_the_measuring_tool_finds_digit_heights_and_contrast_on_synthetic_crops(
     assert math.isclose(measure.contrast, true, abs_tol=0.06)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(REAL_DEV is None, reason="shared/data/real_dev is not available")
 def test_the_floors_are_what_the_tool_measures_on_real_dev(capsys) -> None:
     _tool().main(["--real", str(REAL_DEV)])
     rows = {line.split(" | ")[0].strip("| "): line for line in capsys.readouterr().out.splitlines()}
     p5 = lambda name: float(rows[name].strip("| ").split(" | ")[4])  # noqa: E731
     assert abs(p5("smallest char px (type ratio)") - MIN_CHAR_HEIGHT_PX) < 0.5
-    assert abs(p5("digit contrast (fraction of 255)") - MIN_CONTRAST) < 0.01
+    assert abs(p5("digit contrast, lowest of the crop") - MIN_CONTRAST) < 0.005

@@ -53,17 +53,30 @@ class Measure:
     smallest_px: float
     top_row_px: float | None
     contrast: float
+    lowest_contrast: float
     boxes: list[tuple[int, int, int, int]]
 
 
+@dataclass(frozen=True)
+class Proportions:
+    """A type's proportions as kplate draws it: smallest character over digit height,
+    and for two-row plates the top row's tallest character over the main digits."""
+
+    smallest: float
+    two_rows: bool
+    top: float
+
+
 @functools.cache
-def smallest_ratio(plate_type: PlateType) -> tuple[float, bool]:
-    """(smallest character height / digit height, two rows?) as kplate draws the type."""
+def proportions(plate_type: PlateType) -> Proportions:
     plate = Renderer().render_number(validate(EXAMPLES[plate_type], plate_type), height=220)
-    heights = [(c.char, c.box[3] - c.box[1]) for c in plate.record.chars if c.char.isalnum()]
-    digit = max(h for ch, h in heights if ch.isdigit())
-    first, last = plate.record.chars[0].box, plate.record.chars[-1].box
-    return min(h for _, h in heights) / digit, first[3] <= last[1]
+    chars = [c for c in plate.record.chars if c.char.isalnum()]
+    main_top = chars[-1].box[1]
+    main = [c.box[3] - c.box[1] for c in chars if c.char.isdigit() and c.box[1] >= main_top - 4]
+    digit = max(main)
+    upper = [c.box[3] - c.box[1] for c in chars if c.box[3] <= main_top]
+    smallest = min(c.box[3] - c.box[1] for c in chars) / digit
+    return Proportions(smallest, bool(upper), max(upper, default=0) / digit)
 
 
 def _blobs(grey: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -78,13 +91,17 @@ def _blobs(grey: np.ndarray) -> list[tuple[int, int, int, int]]:
             ink, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 8
         )
         for mask in (otsu, local):
-            n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-            for x, y, bw, bh, area in stats[1:n]:
-                if not 0.08 * h <= bh <= 0.95 * h or bw > 1.2 * bh or bw < 0.08 * bh:
-                    continue
-                if area < 0.12 * bw * bh or x == 0 or x + bw >= w:
-                    continue
-                found.append((int(x), int(y), int(bw), int(bh)))
+            # Plate borders and frame edges join the characters that touch them into one
+            # wide blob: take long horizontal and vertical runs out first.
+            lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, max(3, w // 4)), np.uint8))
+            lines |= cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((max(3, h - 2), 1), np.uint8))
+            mask = cv2.subtract(mask, lines)
+            # Thin joins (a curved border, a bolt's rim) are cut by an opening thinner
+            # than a stroke; both the cut and the uncut masks are searched.
+            k = max(3, h // 24)
+            cut = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(2, (k, k)))
+            found.extend(_components(mask, h, w))
+            found.extend(_components(cut, h, w))
 
     def inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
         return (
@@ -96,6 +113,19 @@ def _blobs(grey: np.ndarray) -> list[tuple[int, int, int, int]]:
         )
 
     return [a for a in found if not any(inside(a, b) for b in found)]
+
+
+def _components(mask: np.ndarray, h: int, w: int) -> list[tuple[int, int, int, int]]:
+    """Boxes of the mask's character-shaped components."""
+    out = []
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    for x, y, bw, bh, area in stats[1:n]:
+        if not 0.08 * h <= bh <= 0.95 * h or bw > 1.2 * bh or bw < 0.08 * bh:
+            continue
+        if area < 0.12 * bw * bh or x == 0 or x + bw >= w:
+            continue
+        out.append((int(x), int(y), int(bw), int(bh)))
+    return out
 
 
 def _digit_row(blobs: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
@@ -116,7 +146,11 @@ def _digit_row(blobs: list[tuple[int, int, int, int]]) -> list[tuple[int, int, i
 
 
 def measure_crop(grey: np.ndarray, plate_type: PlateType) -> Measure | None:
-    """The crop's measures, or None when no digit row is found."""
+    """The crop's measures, or None when no digit row is found.
+
+    On a two-row type a row found in the crop's upper part is the top row (a glare band
+    or a bolt can split the big digits below), and the digit height follows from it.
+    """
     scale = max(1.0, UPSCALE_TO / grey.shape[0])
     big = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     big = cv2.normalize(big, None, 0, 255, cv2.NORM_MINMAX)
@@ -124,15 +158,20 @@ def measure_crop(grey: np.ndarray, plate_type: PlateType) -> Measure | None:
     row = _digit_row(blobs)
     if not row:
         return None
-    digit = float(np.median([b[3] for b in row])) / scale
-    ratio, two_rows = smallest_ratio(plate_type)
+    found = float(np.median([b[3] for b in row])) / scale
+    shape = proportions(plate_type)
+    centre = float(np.median([b[1] + b[3] / 2 for b in row])) / big.shape[0]
     top = None
-    if two_rows:
-        row_top = min(b[1] for b in row)
-        above = [b for b in blobs if b[1] + b[3] <= row_top + 2 and 0.25 * digit * scale <= b[3]]
-        above = [b for b in above if b[3] <= 0.8 * digit * scale]
-        if len(above) >= 2:
-            top = float(np.percentile([b[3] for b in above], 75)) / scale
+    if shape.two_rows and centre < 0.45:
+        top, digit = found, found / shape.top
+    else:
+        digit = found
+        if shape.two_rows:
+            row_top = min(b[1] for b in row)
+            above = [b for b in blobs if b[1] + b[3] <= row_top + 2]
+            above = [b for b in above if 0.25 * found * scale <= b[3] <= 0.8 * found * scale]
+            if len(above) >= 2:
+                top = float(np.percentile([b[3] for b in above], 75)) / scale
     boxes = [
         (
             int(x / scale),
@@ -142,8 +181,41 @@ def measure_crop(grey: np.ndarray, plate_type: PlateType) -> Measure | None:
         )
         for x, y, w, h in row
     ]
-    contrast = float(np.median(char_contrasts(grey, boxes)))
-    return Measure(digit, digit * ratio, top, contrast, boxes)
+    contrasts = char_contrasts(grey, boxes)
+    return Measure(
+        digit, digit * shape.smallest, top, float(np.median(contrasts)), min(contrasts), boxes
+    )
+
+
+def kplate_stats(preset: str, rule: bool, count: int = 300, height: int = 64) -> dict:
+    """The same two measures on kplate's own images of a preset, every type in turn, with
+    the legibility rule on or off: each image's smallest effective character height
+    (output height, times the downscale factor when the camera downscales) and lowest
+    character contrast (letters and digits)."""
+    from kplate.augment.camera import downscale_factor
+    from kplate.augment.legibility import quad_heights
+    from kplate.augment.pipeline import Augmenter
+    from kplate.augment.presets import PRESETS
+
+    spec = dict(PRESETS[preset])
+    if not rule:
+        spec["legibility"] = {"min_char_height_px": 0.0, "min_contrast": 0.0}
+    augmenter = Augmenter(spec, preset)
+    renderer = Renderer()
+    plates = [renderer.render_number(validate(EXAMPLES[t], t), height=height) for t in PlateType]
+    smallest, lowest = [], []
+    for seed in range(count):
+        plate = plates[seed % len(plates)]
+        image, record, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
+        letters = np.array([c.char.isalnum() for c in record.chars])
+        heights = quad_heights(np.asarray([c.quad for c in record.chars], float))
+        down = params["camera"].get("downscale")
+        if down is not None:
+            heights = heights * downscale_factor(down, {"plate_quad": record.plate_quad})
+        contrast = np.asarray(char_contrasts(image, [c.box for c in record.chars]))
+        smallest.append(float(heights[letters].min()))
+        lowest.append(float(contrast[letters].min()))
+    return {"smallest char px": smallest, "lowest char contrast": lowest}
 
 
 def _shared() -> Path:
@@ -157,6 +229,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--real", type=Path, default=None)
     parser.add_argument("--sheet", type=Path, default=None, help="a check sheet (outside the repo)")
+    parser.add_argument(
+        "--kplate", action="store_true", help="also measure kplate's presets, rule off and on"
+    )
     args = parser.parse_args(argv)
     real = args.real or _shared()
     with open(real / "labels.csv", encoding="utf-8-sig", newline="") as handle:
@@ -175,18 +250,38 @@ def main(argv: list[str] | None = None) -> None:
         "digit height px": [m.digit_px for _, m, _ in found],
         "smallest char px (type ratio)": [m.smallest_px for _, m, _ in found],
         "two-row top row px (type ratio)": [
-            m.smallest_px for r, m, _ in found if smallest_ratio(STYLE_NAMES[r["style"]])[1]
+            m.smallest_px for r, m, _ in found if proportions(STYLE_NAMES[r["style"]]).two_rows
         ],
-        "two-row top row px (blobs)": [m.top_row_px for _, m, _ in found if m.top_row_px],
-        "digit contrast (fraction of 255)": [m.contrast for _, m, _ in found],
+        "two-row top row px (found directly)": [m.top_row_px for _, m, _ in found if m.top_row_px],
+        "digit contrast, median of the crop (fraction of 255)": [m.contrast for _, m, _ in found],
+        "digit contrast, lowest of the crop": [m.lowest_contrast for _, m, _ in found],
     }
     print("| measure | n | " + " | ".join(f"p{p}" for p in PERCENTILES) + " |")
     print("|---|---|" + "---|" * len(PERCENTILES))
     for name, values in table.items():
-        cells = " | ".join(f"{np.percentile(values, p):.2f}" for p in PERCENTILES)
+        digits = 3 if "contrast" in name else 1
+        cells = " | ".join(f"{np.percentile(values, p):.{digits}f}" for p in PERCENTILES)
         print(f"| {name} | {len(values)} | {cells} |")
+    smallest = np.array(table["smallest char px (type ratio)"])
+    lowest = np.array(table["digit contrast, lowest of the crop"])
+    for floor in (6, 7, 8, 9, 10):
+        print(f"smallest char below {floor} px: {np.mean(smallest < floor):.1%} of crops")
+    for floor in (0.04, 0.05, 0.06, 0.08):
+        print(f"lowest digit contrast below {floor}: {np.mean(lowest < floor):.1%} of crops")
     if args.sheet:
         _sheet(found, args.sheet)
+    if args.kplate:
+        print("\n| kplate (300 images, all types in turn, --height 64) | p1 | p2 | p5 | p50 |")
+        print("|---|---|---|---|---|")
+        for preset in ("light", "heavy", "cctv", "night"):
+            for rule in (False, True):
+                for name, values in kplate_stats(preset, rule).items():
+                    digits = 3 if "contrast" in name else 1
+                    cells = " | ".join(
+                        f"{np.percentile(values, p):.{digits}f}" for p in (1, 2, 5, 50)
+                    )
+                    state = "rule on" if rule else "rule off (before)"
+                    print(f"| {preset}, {state}: {name} | {cells} |")
 
 
 def _sheet(found, path: Path) -> None:
