@@ -17,6 +17,7 @@ from kplate.augment import build_augmenter
 from kplate.augment.camera import downscale_factor
 from kplate.augment.legibility import (
     CLEAN_SHARE,
+    KEEP_P,
     MIN_CHAR_HEIGHT_PX,
     MIN_CONTRAST,
     char_contrasts,
@@ -144,6 +145,22 @@ def test_floors_that_cannot_be_met_fall_back_to_the_clean_plate(renderer, tmp_pa
     assert again.tobytes() == image.tobytes()
 
 
+def test_an_infrared_preset_falls_back_to_a_grey_clean_plate(renderer, tmp_path) -> None:
+    path = tmp_path / "strict.yaml"
+    path.write_text("preset: cctv\nlegibility: {min_char_height_px: 0, min_contrast: 1}\n")
+    augmenter = build_augmenter(str(path))
+    plate = _plate(renderer, PlateType.COMMERCIAL_TWO_ROW, 48)
+    image, record, params = augmenter(plate.image, plate.record, np.random.default_rng(2))
+    assert params["legibility"]["fallback"] == "clean"
+    assert params["camera"] == {
+        "infrared": {"lift": 0.03, "contrast": 1.0, "bloom": 0.1, "surround": 0.6}
+    }
+    assert (image[..., 0] == image[..., 2]).all()
+    assert [c.box for c in record.chars] == [c.box for c in plate.record.chars]
+    contrast = char_contrasts(image, [c.box for c in record.chars])
+    assert min(contrast) > 0.2  # the fallback is legible
+
+
 def test_a_config_changes_the_floors(renderer, tmp_path) -> None:
     path = tmp_path / "tall.yaml"
     path.write_text("preset: heavy\nlegibility:\n  min_char_height_px: 14\n")
@@ -191,8 +208,8 @@ def test_milder_specs_stay_inside_the_preset_ranges() -> None:
             for group, effects in spec.items():
                 for effect, values in effects.items():
                     new = milder[group][effect]
-                    if effect != "background":
-                        assert new["p"] == pytest.approx(values["p"] * k)
+                    kept = (group, effect) in KEEP_P  # a milder cctv image is still IR
+                    assert new["p"] == pytest.approx(values["p"] * (1 if kept else k))
                     for param in SCHEMA[group][effect]:
                         if isinstance(values[param][0], str):
                             continue

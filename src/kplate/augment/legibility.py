@@ -7,8 +7,9 @@ its pixels were lost). The height floor is checked on the sampled params (cheap:
 warp and the downscale factor give it without touching pixels); the contrast floor on
 the finished image (blur, noise and JPEG included). A miss redraws the params from the
 same generator, so a seed still gives the same bytes: ATTEMPTS draws, then MILDER_TRIES
-each with every effect's probability and range pulled toward neutral by MILDER, then
-the clean plate (no geometry, no light, no camera), which is legible by construction.
+each with every range pulled toward its mild end by MILDER, then the clean plate (no
+geometry, no light, no camera but an always-infrared spec's mildest IR), legible by
+construction.
 
 The floors come from real labelled crops (tools/measure_legibility.py; the table and
 the choice are in docs/legibility.md). A spec may change or switch them off with a
@@ -49,6 +50,8 @@ MILDER_TRIES = 4
 #: Largest floors a config may ask for.
 MAX_CHAR_HEIGHT_PX = 200.0
 
+#: Effects whose probability a milder draw keeps: what a preset's images all are.
+KEEP_P = {("camera", "infrared"), ("geometry", "background")}
 #: The mild end of every photometric and camera parameter: a milder draw pulls each
 #: range toward it (an effect's probability is scaled down as well).
 MILD: dict[str, dict[str, dict[str, float]]] = {
@@ -168,25 +171,41 @@ def validate_legibility(values: Any, fail: Callable[..., Exception]) -> dict[str
 
 
 def milder_spec(spec: dict[str, Any], k: float) -> dict[str, Any]:
-    """The spec with every effect's probability times k and its ranges pulled toward
-    their mild end (MILD) by k; parameters without a mild end keep their range."""
+    """The spec with every range pulled toward its mild end (MILD) by k and every
+    effect's probability times k, except those in KEEP_P (a milder cctv image is still
+    infrared, at milder values). Parameters without a mild end (a direction, the
+    background kinds) keep their range."""
     out: dict[str, Any] = {key: value for key, value in spec.items() if key not in MILD}
     for group, effects in spec.items():
         if group not in MILD:
             continue
         out[group] = {}
         for effect, values in effects.items():
-            mild = MILD[group].get(effect, {})
             new = dict(values)
-            if effect != "background":
+            if (group, effect) not in KEEP_P:
                 new["p"] = values["p"] * k
-            for name, neutral in mild.items():
+            for name, neutral in MILD[group].get(effect, {}).items():
                 if name in values:
                     lo, hi = values[name]
                     n = min(max(neutral, lo), hi)
                     new[name] = [n + k * (lo - n), n + k * (hi - n)]
             out[group][effect] = new
     return out
+
+
+def fallback_camera(spec: dict[str, Any]) -> dict[str, Any]:
+    """The fallback's camera: nothing, except that a spec whose every image is infrared
+    (cctv) keeps infrared at its mild end, so its images all stay grey."""
+    infrared = spec.get("camera", {}).get("infrared")
+    if infrared is None or infrared["p"] < 1.0:
+        return {}
+    mild = MILD["camera"]["infrared"]
+    return {
+        "infrared": {
+            name: min(max(mild[name], lo), hi)
+            for name, (lo, hi) in ((n, infrared[n]) for n in mild)
+        }
+    }
 
 
 class Rule:
@@ -233,12 +252,13 @@ class Rule:
                     continue
                 params["legibility"] = _note(attempt, k, heights, contrast)
                 return out, new_record, params
-        # The clean plate: every character as the render drew it, legible by construction.
+        # The clean plate: every character as the render drew it, legible by construction
+        # (an always-infrared spec's plate turned grey at the mildest IR setting).
         params = {
             "preset": self.augmenter.name,
             "geometry": {},
             "photometric": {},
-            "camera": {},
+            "camera": fallback_camera(self.augmenter.spec),
             "output_size": [size[0], size[1]],
         }
         out, new_record = self.augmenter._apply(image, record, params, None)
