@@ -18,6 +18,7 @@ the choice are in docs/legibility.md). A spec may change or switch them off with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 #: docs/legibility.md has the table and why the 5th.
 MIN_CHAR_HEIGHT_PX = 10.0
 #: Lowest character contrast (`char_contrasts`, fraction of 255) in the final image: the
-#: 5th percentile of real_dev's per-crop lowest digit contrast (0.04); docs/legibility.md.
+#: 5th percentile of real_dev's per-crop lowest digit contrast (0.039); docs/legibility.md.
 MIN_CONTRAST = 0.04
 #: A character the clean render already draws small (a small --height) is held to this
 #: share of its clean height instead, when that is below the floor: the augmentation may
@@ -81,11 +82,12 @@ MILD: dict[str, dict[str, dict[str, float]]] = {
     },
 }
 
-#: Contrast is measured with the characters brought to at most this many pixels high
-#: (an area-average), so that sensor noise at full resolution does not count as ink.
+#: Contrast is measured with the characters brought to about this many pixels high (an
+#: area-average by a whole factor), so that sensor noise at full resolution does not
+#: count as ink.
 CONTRAST_PX = 16
-#: At that scale a Gaussian blur of this sigma (pixels) takes the grain out before the
-#: percentiles are read: noise alone then stays near 0.05 even at sigma 0.06 on 9 px
+#: At that scale a 3 x 3 Gaussian blur of this sigma (pixels) takes the grain out before
+#: the percentiles are read: noise alone then stays near 0.05 even at sigma 0.06 on 9 px
 #: characters (0.15 without it), while ink keeps most of its contrast.
 CONTRAST_BLUR = 0.8
 #: Around each character box, this share of its height is added on every side, so the
@@ -98,27 +100,40 @@ CONTRAST_PERCENTILES = (0.1, 0.9)
 def char_contrasts(image: np.ndarray, boxes: Sequence[Sequence[int]]) -> list[float]:
     """Each box's ink-versus-background contrast, as a fraction of 255: the spread
     between the 10th and 90th percentile grey level inside the box (padded by
-    CONTRAST_PAD of its height), with the image area-averaged so that the median box is
-    at most CONTRAST_PX high and then blurred by CONTRAST_BLUR. The same function measures real crops and kplate's
-    images, so a floor taken from one applies to the other."""
+    CONTRAST_PAD of its height), with the image area-averaged by a whole factor that
+    brings the median box nearest CONTRAST_PX high, then blurred by CONTRAST_BLUR. The
+    same function measures real crops and kplate's images, so a floor taken from one
+    applies to the other. (Only the boxes' surroundings are converted and averaged,
+    and by a whole factor: OpenCV's area resize is ten times dearer at other scales.)"""
     if not len(boxes):
         return []
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    heights = [max(1, b[3] - b[1]) for b in boxes]
-    scale = min(1.0, CONTRAST_PX / float(np.median(heights)))
-    if scale < 1.0:
-        size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
-        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-    grey = cv2.GaussianBlur(grey, (0, 0), CONTRAST_BLUR)
-    h, w = grey.shape
+    # Plain Python on a handful of boxes: numpy's per-call cost would exceed the maths.
+    bounds = [tuple(int(v) for v in box[:4]) for box in boxes]
+    heights = sorted(max(1, y1 - y0) for _, y0, _, y1 in bounds)
+    factor = max(1, round(heights[len(heights) // 2] / CONTRAST_PX))
+    reach = math.ceil(CONTRAST_PAD * heights[-1])
+    h, w = image.shape[:2]
+    # One window around every box, its origin on the averaging grid.
+    x0 = max(0, min(b[0] for b in bounds) - reach) // factor * factor
+    y0 = max(0, min(b[1] for b in bounds) - reach) // factor * factor
+    x1 = min(w, max(b[2] for b in bounds) + reach)
+    y1 = min(h, max(b[3] for b in bounds) + reach)
+    region = image[y0:y1, x0:x1]
+    grey = region if region.ndim == 2 else cv2.cvtColor(region, cv2.COLOR_RGB2GRAY)
+    if factor > 1:  # the mean of each factor x factor block (OpenCV's area resize)
+        rows, cols = grey.shape[0] // factor * factor, grey.shape[1] // factor * factor
+        grey = cv2.blur(grey[:rows, :cols], (factor, factor), anchor=(0, 0))[::factor, ::factor]
+    grey = cv2.GaussianBlur(np.ascontiguousarray(grey), (3, 3), CONTRAST_BLUR)
+    gh, gw = grey.shape
     lo_q, hi_q = CONTRAST_PERCENTILES
     out = []
-    for (x0, y0, x1, y1), bh in zip(boxes, heights, strict=True):
-        pad = CONTRAST_PAD * bh
-        ya, yb = int((y0 - pad) * scale), int(np.ceil((y1 + pad) * scale))
-        xa, xb = int((x0 - pad) * scale), int(np.ceil((x1 + pad) * scale))
-        window = grey[max(0, ya) : min(h, max(yb, ya + 1)), max(0, xa) : min(w, max(xb, xa + 1))]
-        values = window.ravel()
+    for bx0, by0, bx1, by1 in bounds:
+        pad = CONTRAST_PAD * max(1, by1 - by0)
+        xa = min(gw - 1, max(0, math.floor((bx0 - pad - x0) / factor)))
+        ya = min(gh - 1, max(0, math.floor((by0 - pad - y0) / factor)))
+        xb = max(xa + 1, min(gw, math.ceil((bx1 + pad - x0) / factor)))
+        yb = max(ya + 1, min(gh, math.ceil((by1 + pad - y0) / factor)))
+        values = grey[ya:yb, xa:xb].ravel()
         if values.size < 2:
             out.append(0.0)
             continue
@@ -243,14 +258,15 @@ class Rule:
                 attempt += 1
                 params, warp = augmenter._sample(rng, record, size)
                 matrix = np.eye(3) if warp is None else warp.matrix
-                heights = _effective_heights(matrix, corners, record, params)
-                if (heights < floor - 1e-9).any():
+                legible = _legible_heights(augmenter, params, matrix, corners, record, floor, rng)
+                if legible is None:
                     continue
+                heights, redrawn = legible
                 out, new_record = self.augmenter._apply(image, record, params, warp)
                 contrast = self._contrast(out, new_record, letters)
                 if contrast is None:
                     continue
-                params["legibility"] = _note(attempt, k, heights, contrast)
+                params["legibility"] = _note(attempt, k, heights, contrast, redrawn)
                 return out, new_record, params
         # The clean plate: every character as the render drew it, legible by construction
         # (an always-infrared spec's plate turned grey at the mildest IR setting).
@@ -275,23 +291,52 @@ class Rule:
         return None if (low & letters).any() else contrast
 
 
-def _effective_heights(
-    matrix: np.ndarray, corners: np.ndarray, record: PlateRecord, params: dict[str, Any]
-) -> np.ndarray:
-    """Each character's height in the output, times the downscale factor when the
-    camera downscales (its height where the pixels were lost, if smaller)."""
+def _legible_heights(
+    augmenter: Augmenter,
+    params: dict[str, Any],
+    matrix: np.ndarray,
+    corners: np.ndarray,
+    record: PlateRecord,
+    floor: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, str | None] | None:
+    """Each character's effective height under `params` and what became of the
+    downscale ("redrawn", "dropped" or None: as drawn), or None when a character is
+    below its floor. When the geometry is legible but the downscale is too coarse for it, the
+    downscale's plate height is drawn again (in place, from `rng`) from the part of its
+    range that keeps every character above its floor, when there is one: the cheap
+    way, since a plate's smallest characters fix the smallest sensor that shows them."""
     n = len(corners)
     points = np.concatenate((corners.reshape(-1, 2), np.asarray(record.plate_quad, float)))
     mapped = transform_points(matrix, points)
     heights = quad_heights(mapped[: 4 * n].reshape(-1, 4, 2))
-    down = params.get("camera", {}).get("downscale")
-    if down is not None:
-        heights = heights * downscale_factor(down, {"plate_quad": mapped[4 * n :]})
-    return heights
+    if (heights < floor - 1e-9).any():
+        return None
+    down = params["camera"].get("downscale")
+    if down is None:
+        return heights, None
+    plate = {"plate_quad": mapped[4 * n :]}
+    factor = downscale_factor(down, plate)
+    if not (heights * factor < floor - 1e-9).any():
+        return heights * factor, None
+    current = max(1.0, float(quad_heights(mapped[None, 4 * n :])[0]))
+    needed = math.ceil(current * float(np.max(floor / heights)) - 1e-9)
+    lo, hi = augmenter.spec["camera"]["downscale"]["plate_height"]
+    if needed > int(hi):  # no plate height in range shows them: no downscale
+        del params["camera"]["downscale"]
+        return heights, "dropped"
+    down["plate_height"] = int(rng.integers(max(needed, int(lo)), int(hi) + 1))
+    heights = heights * downscale_factor(down, plate)
+    return None if (heights < floor - 1e-9).any() else (heights, "redrawn")
 
 
 def _note(
-    attempt: int, k: float, heights: np.ndarray, contrast: Sequence[float], fallback: bool = False
+    attempt: int,
+    k: float,
+    heights: np.ndarray,
+    contrast: Sequence[float],
+    downscale: str | None = None,
+    fallback: bool = False,
 ) -> dict[str, Any]:
     """What metadata.jsonl records: which draw was kept and each character's measures."""
     note: dict[str, Any] = {"attempt": attempt}
@@ -299,6 +344,8 @@ def _note(
         note["fallback"] = "clean"
     elif k < 1.0:
         note["milder"] = k
+    if downscale:
+        note["downscale"] = downscale
     note["char_height_px"] = [round(float(h), 2) for h in heights]
     note["contrast"] = [round(float(c), 3) for c in contrast]
     return note
