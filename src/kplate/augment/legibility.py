@@ -7,13 +7,14 @@ its pixels were lost). The height floor is checked on the sampled params (cheap:
 warp and the downscale factor give it without touching pixels); the contrast floor on
 the finished image (blur, noise and JPEG included). A miss redraws the params from the
 same generator, so a seed still gives the same bytes: ATTEMPTS draws, then MILDER_TRIES
-each with every range pulled toward its mild end by MILDER, then the clean plate (no
-geometry, no light, no camera but an always-infrared spec's mildest IR), legible by
-construction.
+each with every range pulled toward its mild end and every probability scaled by
+MILDER, then the clean plate (no geometry, no light, no camera but an always-infrared
+spec's mildest IR), legible by construction. A downscale too coarse for an otherwise
+legible draw is redrawn alone, from the legible part of its range.
 
 The floors come from real labelled crops (tools/measure_legibility.py; the table and
 the choice are in docs/legibility.md). A spec may change or switch them off with a
-`legibility` mapping: `{min_char_height_px: 8, min_contrast: 0.08}` (0 switches one off).
+`legibility` mapping: `{min_char_height_px: 12, min_contrast: 0.06}` (0 switches one off).
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ MAX_CHAR_HEIGHT_PX = 200.0
 
 #: Effects whose probability a milder draw keeps: what a preset's images all are.
 KEEP_P = {("camera", "infrared"), ("geometry", "background")}
-#: The mild end of every photometric and camera parameter: a milder draw pulls each
-#: range toward it (an effect's probability is scaled down as well).
+#: The mild end of every parameter: a milder draw pulls each range toward it (and scales
+#: each effect's probability down, except KEEP_P's).
 MILD: dict[str, dict[str, dict[str, float]]] = {
     "photometric": {
         "brightness": {"amount": 0.0},
@@ -86,9 +87,10 @@ MILD: dict[str, dict[str, dict[str, float]]] = {
 #: area-average by a whole factor), so that sensor noise at full resolution does not
 #: count as ink.
 CONTRAST_PX = 16
-#: At that scale a 3 x 3 Gaussian blur of this sigma (pixels) takes the grain out before
-#: the percentiles are read: noise alone then stays near 0.05 even at sigma 0.06 on 9 px
-#: characters (0.15 without it), while ink keeps most of its contrast.
+#: At that scale a 3 x 3 Gaussian blur of this sigma (pixels) takes most grain out before
+#: the percentiles are read: noise of sigma 0.06 alone then measures at most about 0.08
+#: on 9-22 px characters (0.15-0.24 without it) and 0.03 on 43 px ones, while ink keeps
+#: most of its contrast.
 CONTRAST_BLUR = 0.8
 #: Around each character box, this share of its height is added on every side, so the
 #: measured window always holds background as well as ink.
