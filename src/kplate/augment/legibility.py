@@ -148,9 +148,9 @@ def char_contrasts(image: np.ndarray, boxes: Sequence[Sequence[int]]) -> list[fl
 def quad_heights(quads: np.ndarray) -> np.ndarray:
     """Heights of (n, 4, 2) quads (top-left, top-right, bottom-right, bottom-left): the
     mean length of the left and right edges, the height a reader sees whatever the tilt."""
-    left = np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1)
-    right = np.linalg.norm(quads[:, 2] - quads[:, 1], axis=1)
-    return (left + right) / 2
+    left = quads[:, 3] - quads[:, 0]
+    right = quads[:, 2] - quads[:, 1]
+    return (np.hypot(left[:, 0], left[:, 1]) + np.hypot(right[:, 0], right[:, 1])) / 2
 
 
 @dataclass(frozen=True)
