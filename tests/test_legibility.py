@@ -201,6 +201,8 @@ def test_a_config_changes_the_floors(renderer, tmp_path) -> None:
         assert (heights[letters] >= 14 - 1e-6).all(), seed
         lowest.append(heights[letters].min())
     assert min(lowest) < 15  # and it is the floor that holds them, not the preset
+    path.write_text("preset: heavy\nlegibility:\n")  # empty: the defaults
+    assert build_augmenter(str(path)).spec["legibility"] == {}
 
 
 @pytest.mark.parametrize(

@@ -4,15 +4,19 @@ python tools/measure_legibility.py                      # ../shared/data/real_de
 python tools/measure_legibility.py --real DIR --sheet /tmp/legibility-check.png
 
 For every crop of a labels.csv folder (file,text,source,style) it finds the main row's
-digits as ink blobs (connected components of an Otsu threshold, both polarities, on the
-crop enlarged to at least UPSCALE_TO pixels high): the largest group of three or more
-blobs of one height on one line. Their median height is the crop's digit height. The
-crop's smallest character then follows from its plate type's own proportions, the
-smallest character's height over the digit height as kplate draws that type (Hangul
-syllables on one-row plates, the top row of two-row plates, the stacked region of
-long commercial plates); on two-row crops the top row is also found directly, as blobs
-above the digits. Contrast is `kplate.augment.legibility.char_contrasts`, the very
-measure the augmentation rule applies, over the digit boxes found.
+digits as ink blobs: connected components of an Otsu and of a local threshold, both
+polarities, on the crop enlarged to at least UPSCALE_TO pixels high, with long straight
+runs (plate borders) and thin joins cut away; the tallest group of three or more blobs
+of one height on one line. Their median height is the crop's digit height. The crop's
+smallest character then follows from its plate type's own proportions, the smallest
+character's height over the digit height as kplate draws that type (Hangul syllables on
+one-row plates, the top row of two-row plates, the stacked region of long commercial
+plates). On a two-row type a row found in the crop's upper part is taken for the top
+row (a glare band can split the big digits below); otherwise the top row is also found
+directly, as blobs above the digits, as a check. Contrast is
+`kplate.augment.legibility.char_contrasts`, the very measure the augmentation rule
+applies, over the digit boxes found. With `--kplate` it also measures kplate's own
+presets with the rule off and on.
 
 The statistics it prints are what docs/legibility.md tabulates and what
 `kplate.augment.legibility` uses as floors. `--sheet` writes the crops with the found
@@ -284,30 +288,26 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"| {preset}, {state}: {name} | {cells} |")
 
 
-def _sheet(found, path: Path) -> None:
-    order = sorted(found, key=lambda f: f[1].smallest_px)[:40]
+def _sheet(found, path: Path, count: int = 40) -> None:
+    """The `count` crops with the smallest characters, 90 px high, four to a row, with
+    the digit boxes found drawn in red and the measures written above each."""
     tiles = []
-    for _, m, grey in order:
-        s = max(1, 200 // max(grey.shape))
-        rgb = cv2.cvtColor(
-            cv2.resize(grey, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST), cv2.COLOR_GRAY2BGR
-        )
+    for _, m, grey in sorted(found, key=lambda f: f[1].smallest_px)[:count]:
+        scale = 90 / grey.shape[0]
+        size = (max(1, round(grey.shape[1] * scale)), 90)
+        tile = cv2.cvtColor(cv2.resize(grey, size, interpolation=cv2.INTER_NEAREST), 8)
+        tile = cv2.copyMakeBorder(tile[:, :300], 0, 0, 0, max(0, 300 - size[0]), 0)
         for x0, y0, x1, y1 in m.boxes:
-            cv2.rectangle(rgb, (x0 * 4, y0 * 4), (x1 * 4 - 1, y1 * 4 - 1), (0, 0, 255), 1)
-        cv2.putText(
-            rgb,
-            f"{m.digit_px:.1f}/{m.smallest_px:.1f} c{m.contrast:.2f}",
-            (2, 12),
-            0,
-            0.4,
-            (0, 200, 0),
-            1,
-        )
-        tiles.append(rgb)
-        del s
-    width = max(t.shape[1] for t in tiles)
-    tiles = [cv2.copyMakeBorder(t, 0, 4, 0, width - t.shape[1], cv2.BORDER_CONSTANT) for t in tiles]
-    cv2.imwrite(str(path), np.vstack(tiles))
+            corners = (round(x0 * scale), round(y0 * scale)), (round(x1 * scale), round(y1 * scale))
+            cv2.rectangle(tile, *corners, (0, 0, 255), 1)
+        tile = cv2.copyMakeBorder(tile, 14, 2, 0, 4, 0, value=(255, 255, 255))
+        label = f"digit {m.digit_px:.1f} smallest {m.smallest_px:.1f} contrast {m.contrast:.2f}"
+        cv2.putText(tile, label, (2, 11), 0, 0.38, (0, 0, 0), 1)
+        tiles.append(tile)
+    while len(tiles) % 4:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.hstack(tiles[i : i + 4]) for i in range(0, len(tiles), 4)]
+    cv2.imwrite(str(path), np.vstack(rows))
 
 
 if __name__ == "__main__":

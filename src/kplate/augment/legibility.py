@@ -173,6 +173,8 @@ def floors_of(spec: dict[str, Any]) -> Floors:
 def validate_legibility(values: Any, fail: Callable[..., Exception]) -> dict[str, float]:
     """Check a spec's `legibility` mapping; `fail(path, message)` makes the error."""
     limits = {"min_char_height_px": MAX_CHAR_HEIGHT_PX, "min_contrast": 1.0}
+    if values is None:  # `legibility:` with nothing under it: the defaults
+        return {}
     if not isinstance(values, dict):
         raise fail(("legibility",), f"expected a mapping of {', '.join(limits)}")
     out: dict[str, float] = {}
