@@ -306,10 +306,11 @@ def _legible_heights(
 ) -> tuple[np.ndarray, str | None] | None:
     """Each character's effective height under `params` and what became of the
     downscale ("redrawn", "dropped" or None: as drawn), or None when a character is
-    below its floor. When the geometry is legible but the downscale is too coarse for it, the
-    downscale's plate height is drawn again (in place, from `rng`) from the part of its
-    range that keeps every character above its floor, when there is one: the cheap
-    way, since a plate's smallest characters fix the smallest sensor that shows them."""
+    below its floor. When the geometry is legible but the downscale too coarse for it,
+    the downscale's plate height is drawn again (in place, from `rng`) from the part of
+    its range that keeps every character above its floor, or left out when no part
+    does: the cheap way (no new draw of everything), since a plate's smallest
+    characters fix the smallest sensor that still shows them."""
     n = len(corners)
     points = np.concatenate((corners.reshape(-1, 2), np.asarray(record.plate_quad, float)))
     mapped = transform_points(matrix, points)
@@ -324,7 +325,8 @@ def _legible_heights(
     if not (heights * factor < floor - 1e-9).any():
         return heights * factor, None
     current = max(1.0, float(quad_heights(mapped[None, 4 * n :])[0]))
-    needed = math.ceil(current * float(np.max(floor / heights)) - 1e-9)
+    held = floor > 0  # a hyphen has no floor
+    needed = math.ceil(current * float(np.max(floor[held] / heights[held])) - 1e-9)
     lo, hi = augmenter.spec["camera"]["downscale"]["plate_height"]
     if needed > int(hi):  # no plate height in range shows them: no downscale
         del params["camera"]["downscale"]
