@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 
-from kplate.augment import camera, photometric
+from kplate.augment import camera, legibility, photometric
 from kplate.augment.backgrounds import background as make_background
 from kplate.augment.geometry import (
     NEUTRAL,
@@ -56,9 +56,16 @@ class _Warp(NamedTuple):
 class Augmenter:
     """Callable as the generator expects: `(image, record, rng) -> (image, record, params)`."""
 
-    def __init__(self, spec: dict[str, Any], name: str = "custom") -> None:
+    def __init__(self, spec: dict[str, Any], name: str = "custom", *, rule: bool = True) -> None:
         self.spec = spec
         self.name = name
+        # Legibility floors (augment/legibility.py): redraw until every character clears.
+        floors = legibility.floors_of(spec)
+        self._rule = (
+            None
+            if not rule or floors.off
+            else legibility.Rule(self, floors, lambda milder: Augmenter(milder, name, rule=False))
+        )
         # Effects in pipeline order, each with its spec; built once, used for every image.
         self._geometry = spec.get("geometry", {})
         photo = spec.get("photometric", {})
@@ -70,6 +77,8 @@ class Augmenter:
     def __call__(
         self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
     ) -> tuple[np.ndarray, PlateRecord, dict[str, Any]]:
+        if self._rule is not None:
+            return self._rule(image, record, rng)
         params, warp = self._sample(rng, record, (image.shape[1], image.shape[0]))
         out, new_record = self._apply(image, record, params, warp)
         return out, new_record, params

@@ -337,8 +337,14 @@ def validate_spec(data: Any, where: str = "config", lines: _Lines | None = None)
         raise fail((), "expected a mapping of geometry/photometric/camera")
     spec: dict[str, Any] = {}
     for group, effects in data.items():
+        if group == "legibility":  # floors, not effects: kplate.augment.legibility
+            from kplate.augment.legibility import validate_legibility
+
+            spec[group] = validate_legibility(effects, fail)
+            continue
         if group not in SCHEMA:
-            raise fail((str(group),), f"unknown group; expected one of {', '.join(GROUPS)}")
+            known = ", ".join((*GROUPS, "legibility"))
+            raise fail((str(group),), f"unknown group; expected one of {known}")
         if effects is None:
             effects = {}
         if not isinstance(effects, dict):

@@ -1,0 +1,357 @@
+"""Legibility as a rule of the camera chain: no character ends smaller or fainter than a
+reader of real crops can still resolve, or the image is drawn again.
+
+After geometry and the camera's downscale a character has an *effective* height: the
+smaller of its height in the output image and its height at the downscale stage (where
+its pixels were lost). The height floor is checked on the sampled params (cheap: the
+warp and the downscale factor give it without touching pixels); the contrast floor on
+the finished image (blur, noise and JPEG included). A miss redraws the params from the
+same generator, so a seed still gives the same bytes: ATTEMPTS draws, then MILDER_TRIES
+each with every range pulled toward its mild end and every probability scaled by
+MILDER, then the clean plate (no geometry, no light, no camera but an always-infrared
+spec's mildest IR), legible by construction. A downscale too coarse for an otherwise
+legible draw is redrawn alone, from the legible part of its range.
+
+The floors come from real labelled crops (tools/measure_legibility.py; the table and
+the choice are in docs/legibility.md). A spec may change or switch them off with a
+`legibility` mapping: `{min_char_height_px: 12, min_contrast: 0.06}` (0 switches one off).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from kplate.augment.camera import downscale_factor
+from kplate.augment.geometry import NEUTRAL, char_corners, transform_points
+from kplate.render.record import PlateRecord
+
+if TYPE_CHECKING:
+    from kplate.augment.pipeline import Augmenter
+
+#: Smallest character height in effective pixels: the 5th percentile, over real_dev's
+#: 835 labelled crops (819 measured), of each crop's smallest character (9.96 px);
+#: docs/legibility.md has the table and why the 5th.
+MIN_CHAR_HEIGHT_PX = 10.0
+#: Lowest character contrast (`char_contrasts`, fraction of 255) in the final image: the
+#: 5th percentile of real_dev's per-crop lowest digit contrast (0.039); docs/legibility.md.
+MIN_CONTRAST = 0.04
+#: A character the clean render already draws small (a small --height) is held to this
+#: share of its clean height instead, when that is below the floor: the augmentation may
+#: shrink it a little, never by more.
+CLEAN_SHARE = 0.8
+#: Full-strength draws, then milder ones, before the clean fallback.
+ATTEMPTS = 8
+MILDER = (0.5, 0.25)
+MILDER_TRIES = 4
+#: Largest floors a config may ask for.
+MAX_CHAR_HEIGHT_PX = 200.0
+
+#: Effects whose probability a milder draw keeps: what a preset's images all are.
+KEEP_P = {("camera", "infrared"), ("geometry", "background")}
+#: The mild end of every parameter: a milder draw pulls each range toward it (and scales
+#: each effect's probability down, except KEEP_P's).
+MILD: dict[str, dict[str, dict[str, float]]] = {
+    "photometric": {
+        "brightness": {"amount": 0.0},
+        "contrast": {"amount": 0.0},
+        "gamma": {"gamma": 1.0},
+        "temperature": {"shift": 0.0},
+        "shadow": {"intensity": 0.0},
+        "glare": {"intensity": 0.0},
+        "dirt": {"amount": 0.0},
+        "scratches": {"count": 0.0},
+        "fade": {"amount": 0.0},
+    },
+    "camera": {
+        "infrared": {"lift": 0.0, "contrast": 1.0, "bloom": 0.0, "surround": 1.0},
+        "blur": {"sigma": 0.0},
+        "defocus": {"radius": 1.0},
+        "motion_blur": {"length": 3.0},
+        "noise": {"sigma": 0.0},
+        "downscale": {"plate_height": 400.0},
+        "jpeg": {"quality": 100.0},
+    },
+    "geometry": {
+        **{e: {k: v for k, v in d.items() if k != "corners"} for e, d in NEUTRAL.items()},
+        "margin": {"x": 0.0, "y": 0.0},
+    },
+}
+
+#: Contrast is measured with the characters brought to about this many pixels high (an
+#: area-average by a whole factor), so that sensor noise at full resolution does not
+#: count as ink.
+CONTRAST_PX = 16
+#: At that scale a 3 x 3 Gaussian blur of this sigma (pixels) takes most grain out before
+#: the percentiles are read: noise of sigma 0.06 alone then measures at most about 0.08
+#: on 9-22 px characters (0.15-0.24 without it) and 0.03 on 43 px ones, while ink keeps
+#: most of its contrast.
+CONTRAST_BLUR = 0.8
+#: Around each character box, this share of its height is added on every side, so the
+#: measured window always holds background as well as ink.
+CONTRAST_PAD = 0.15
+#: The dark and light levels of a window: these percentiles of its grey values.
+CONTRAST_PERCENTILES = (0.1, 0.9)
+
+
+def char_contrasts(image: np.ndarray, boxes: Sequence[Sequence[int]]) -> list[float]:
+    """Each box's ink-versus-background contrast, as a fraction of 255: the spread
+    between the 10th and 90th percentile grey level inside the box (padded by
+    CONTRAST_PAD of its height), with the image area-averaged by a whole factor that
+    brings the median box nearest CONTRAST_PX high, then blurred by CONTRAST_BLUR. The
+    same function measures real crops and kplate's images, so a floor taken from one
+    applies to the other. (Only the boxes' surroundings are converted and averaged,
+    and by a whole factor: OpenCV's area resize is ten times dearer at other scales.)"""
+    if not len(boxes):
+        return []
+    # Plain Python on a handful of boxes: numpy's per-call cost would exceed the maths.
+    bounds = [tuple(int(v) for v in box[:4]) for box in boxes]
+    heights = sorted(max(1, y1 - y0) for _, y0, _, y1 in bounds)
+    factor = max(1, round(heights[len(heights) // 2] / CONTRAST_PX))
+    reach = math.ceil(CONTRAST_PAD * heights[-1])
+    h, w = image.shape[:2]
+    # One window around every box, its origin on the averaging grid.
+    x0 = max(0, min(b[0] for b in bounds) - reach) // factor * factor
+    y0 = max(0, min(b[1] for b in bounds) - reach) // factor * factor
+    x1 = min(w, max(b[2] for b in bounds) + reach)
+    y1 = min(h, max(b[3] for b in bounds) + reach)
+    region = image[y0:y1, x0:x1]
+    grey = region if region.ndim == 2 else cv2.cvtColor(region, cv2.COLOR_RGB2GRAY)
+    if factor > 1:  # the mean of each factor x factor block (OpenCV's area resize)
+        rows, cols = grey.shape[0] // factor * factor, grey.shape[1] // factor * factor
+        grey = cv2.blur(grey[:rows, :cols], (factor, factor), anchor=(0, 0))[::factor, ::factor]
+    grey = cv2.GaussianBlur(np.ascontiguousarray(grey), (3, 3), CONTRAST_BLUR)
+    gh, gw = grey.shape
+    lo_q, hi_q = CONTRAST_PERCENTILES
+    out = []
+    for bx0, by0, bx1, by1 in bounds:
+        pad = CONTRAST_PAD * max(1, by1 - by0)
+        xa = min(gw - 1, max(0, math.floor((bx0 - pad - x0) / factor)))
+        ya = min(gh - 1, max(0, math.floor((by0 - pad - y0) / factor)))
+        xb = max(xa + 1, min(gw, math.ceil((bx1 + pad - x0) / factor)))
+        yb = max(ya + 1, min(gh, math.ceil((by1 + pad - y0) / factor)))
+        values = grey[ya:yb, xa:xb].ravel()
+        if values.size < 2:
+            out.append(0.0)
+            continue
+        k_lo, k_hi = int(lo_q * (values.size - 1)), int(hi_q * (values.size - 1))
+        part = np.partition(values, (k_lo, k_hi))
+        out.append((int(part[k_hi]) - int(part[k_lo])) / 255.0)
+    return out
+
+
+def quad_heights(quads: np.ndarray) -> np.ndarray:
+    """Heights of (n, 4, 2) quads (top-left, top-right, bottom-right, bottom-left): the
+    mean length of the left and right edges, the height a reader sees whatever the tilt."""
+    left = quads[:, 3] - quads[:, 0]
+    right = quads[:, 2] - quads[:, 1]
+    return (np.hypot(left[:, 0], left[:, 1]) + np.hypot(right[:, 0], right[:, 1])) / 2
+
+
+@dataclass(frozen=True)
+class Floors:
+    """The floors an image must clear; 0 switches one off."""
+
+    min_char_height_px: float = MIN_CHAR_HEIGHT_PX
+    min_contrast: float = MIN_CONTRAST
+
+    @property
+    def off(self) -> bool:
+        return self.min_char_height_px <= 0 and self.min_contrast <= 0
+
+
+def floors_of(spec: dict[str, Any]) -> Floors:
+    """The floors a validated spec asks for (the defaults unless it says otherwise)."""
+    return Floors(**spec.get("legibility", {}))
+
+
+def validate_legibility(values: Any, fail: Callable[..., Exception]) -> dict[str, float]:
+    """Check a spec's `legibility` mapping; `fail(path, message)` makes the error."""
+    limits = {"min_char_height_px": MAX_CHAR_HEIGHT_PX, "min_contrast": 1.0}
+    if values is None:  # `legibility:` with nothing under it: the defaults
+        return {}
+    if not isinstance(values, dict):
+        raise fail(("legibility",), f"expected a mapping of {', '.join(limits)}")
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        path = ("legibility", str(key))
+        if key not in limits:
+            raise fail(path, f"unknown key; allowed: {', '.join(limits)}")
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not np.isfinite(value) or not 0 <= value <= limits[key]:
+            raise fail(path, f"expected a number from 0 to {limits[key]:g}, got {value!r:.60}")
+        out[key] = float(value)
+    return out
+
+
+def milder_spec(spec: dict[str, Any], k: float) -> dict[str, Any]:
+    """The spec with every range pulled toward its mild end (MILD) by k and every
+    effect's probability times k, except those in KEEP_P (a milder cctv image is still
+    infrared, at milder values). Parameters without a mild end (a direction, the
+    background kinds) keep their range."""
+    out: dict[str, Any] = {key: value for key, value in spec.items() if key not in MILD}
+    for group, effects in spec.items():
+        if group not in MILD:
+            continue
+        out[group] = {}
+        for effect, values in effects.items():
+            new = dict(values)
+            if (group, effect) not in KEEP_P:
+                new["p"] = values["p"] * k
+            for name, neutral in MILD[group].get(effect, {}).items():
+                if name in values:
+                    lo, hi = values[name]
+                    n = min(max(neutral, lo), hi)
+                    new[name] = [n + k * (lo - n), n + k * (hi - n)]
+            out[group][effect] = new
+    return out
+
+
+def fallback_camera(spec: dict[str, Any]) -> dict[str, Any]:
+    """The fallback's camera: nothing, except that a spec whose every image is infrared
+    (cctv) keeps infrared at its mild end, so its images all stay grey."""
+    infrared = spec.get("camera", {}).get("infrared")
+    if infrared is None or infrared["p"] < 1.0:
+        return {}
+    mild = MILD["camera"]["infrared"]
+    return {
+        "infrared": {
+            name: min(max(mild[name], lo), hi)
+            for name, (lo, hi) in ((n, infrared[n]) for n in mild)
+        }
+    }
+
+
+class Rule:
+    """Draws an augmenter's params until every character clears the floors."""
+
+    def __init__(
+        self, augmenter: Augmenter, floors: Floors, build: Callable[[dict[str, Any]], Augmenter]
+    ) -> None:
+        self.augmenter = augmenter
+        self.floors = floors
+        self._build = build
+        self._milder: dict[float, Augmenter] = {}
+
+    def _at(self, k: float) -> Augmenter:
+        if k == 1.0:
+            return self.augmenter
+        if k not in self._milder:  # built on first need: most runs never need one
+            self._milder[k] = self._build(milder_spec(self.augmenter.spec, k))
+        return self._milder[k]
+
+    def __call__(
+        self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
+    ) -> tuple[np.ndarray, PlateRecord, dict[str, Any]]:
+        size = (image.shape[1], image.shape[0])
+        corners = char_corners(record)
+        clean = quad_heights(corners)
+        letters = np.array([c.char.isalnum() for c in record.chars], bool)
+        floor = np.where(
+            letters, np.minimum(self.floors.min_char_height_px, CLEAN_SHARE * clean), 0.0
+        )
+        attempt = 0
+        for k, tries in ((1.0, ATTEMPTS), *((m, MILDER_TRIES) for m in MILDER)):
+            augmenter = self._at(k)
+            for _ in range(tries):
+                attempt += 1
+                params, warp = augmenter._sample(rng, record, size)
+                matrix = np.eye(3) if warp is None else warp.matrix
+                legible = _legible_heights(augmenter, params, matrix, corners, record, floor, rng)
+                if legible is None:
+                    continue
+                heights, redrawn = legible
+                out, new_record = self.augmenter._apply(image, record, params, warp)
+                contrast = self._contrast(out, new_record, letters)
+                if contrast is None:
+                    continue
+                params["legibility"] = _note(attempt, k, heights, contrast, redrawn)
+                return out, new_record, params
+        # The clean plate: every character as the render drew it, legible by construction
+        # (an always-infrared spec's plate turned grey at the mildest IR setting).
+        params = {
+            "preset": self.augmenter.name,
+            "geometry": {},
+            "photometric": {},
+            "camera": fallback_camera(self.augmenter.spec),
+            "output_size": [size[0], size[1]],
+        }
+        out, new_record = self.augmenter._apply(image, record, params, None)
+        contrast = char_contrasts(out, [c.box for c in new_record.chars])
+        params["legibility"] = _note(attempt + 1, 0.0, clean, contrast, fallback=True)
+        return out, new_record, params
+
+    def _contrast(
+        self, image: np.ndarray, record: PlateRecord, letters: np.ndarray
+    ) -> list[float] | None:
+        """Each character's contrast, or None when a letter or digit is below the floor."""
+        contrast = char_contrasts(image, [c.box for c in record.chars])
+        low = np.asarray(contrast) < self.floors.min_contrast
+        return None if (low & letters).any() else contrast
+
+
+def _legible_heights(
+    augmenter: Augmenter,
+    params: dict[str, Any],
+    matrix: np.ndarray,
+    corners: np.ndarray,
+    record: PlateRecord,
+    floor: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, str | None] | None:
+    """Each character's effective height under `params` and what became of the
+    downscale ("redrawn", "dropped" or None: as drawn), or None when a character is
+    below its floor. When the geometry is legible but the downscale too coarse for it,
+    the downscale's plate height is drawn again (in place, from `rng`) from the part of
+    its range that keeps every character above its floor, or left out when no part
+    does: the cheap way (no new draw of everything), since a plate's smallest
+    characters fix the smallest sensor that still shows them."""
+    n = len(corners)
+    points = np.concatenate((corners.reshape(-1, 2), np.asarray(record.plate_quad, float)))
+    mapped = transform_points(matrix, points)
+    heights = quad_heights(mapped[: 4 * n].reshape(-1, 4, 2))
+    if (heights < floor - 1e-9).any():
+        return None
+    down = params["camera"].get("downscale")
+    if down is None:
+        return heights, None
+    plate = {"plate_quad": mapped[4 * n :]}
+    factor = downscale_factor(down, plate)
+    if not (heights * factor < floor - 1e-9).any():
+        return heights * factor, None
+    current = max(1.0, float(quad_heights(mapped[None, 4 * n :])[0]))
+    held = floor > 0  # a hyphen has no floor
+    needed = math.ceil(current * float(np.max(floor[held] / heights[held])) - 1e-9)
+    lo, hi = augmenter.spec["camera"]["downscale"]["plate_height"]
+    if needed > int(hi):  # no plate height in range shows them: no downscale
+        del params["camera"]["downscale"]
+        return heights, "dropped"
+    down["plate_height"] = int(rng.integers(max(needed, int(lo)), int(hi) + 1))
+    heights = heights * downscale_factor(down, plate)
+    return None if (heights < floor - 1e-9).any() else (heights, "redrawn")
+
+
+def _note(
+    attempt: int,
+    k: float,
+    heights: np.ndarray,
+    contrast: Sequence[float],
+    downscale: str | None = None,
+    fallback: bool = False,
+) -> dict[str, Any]:
+    """What metadata.jsonl records: which draw was kept and each character's measures."""
+    note: dict[str, Any] = {"attempt": attempt}
+    if fallback:
+        note["fallback"] = "clean"
+    elif k < 1.0:
+        note["milder"] = k
+    if downscale:
+        note["downscale"] = downscale
+    note["char_height_px"] = [round(float(h), 2) for h in heights]
+    note["contrast"] = [round(float(c), 3) for c in contrast]
+    return note

@@ -1,0 +1,361 @@
+"""The legibility rule: after the whole camera chain every character is at least as tall
+(at its effective resolution) and as contrasty as the floors taken from real labelled
+crops, or the image is drawn again; metadata.jsonl records each character's height."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from kplate.augment import build_augmenter
+from kplate.augment.camera import downscale_factor
+from kplate.augment.legibility import (
+    CLEAN_SHARE,
+    KEEP_P,
+    MIN_CHAR_HEIGHT_PX,
+    MIN_CONTRAST,
+    char_contrasts,
+    milder_spec,
+    quad_heights,
+)
+from kplate.augment.presets import PRESETS, SCHEMA
+from kplate.cli import main
+from kplate.errors import KplateError
+from kplate.numbers import validate
+from kplate.render import Renderer
+from kplate.spec.types import EXAMPLES, PlateType
+
+REPO = Path(__file__).resolve().parents[1]
+TWO_ROW = [
+    PlateType.COMMERCIAL_TWO_ROW,
+    PlateType.LARGE_COMMERCIAL,
+    PlateType.GREEN_REGIONAL,
+    PlateType.GREEN_NATIONAL,
+    PlateType.CONSTRUCTION_REGIONAL_TWO_ROW,
+]
+REAL_DEV = next(
+    (
+        p / "data" / "real_dev"
+        for p in (Path("/work/shared"), REPO.parent / "shared")
+        if (p / "data" / "real_dev" / "labels.csv").is_file()
+    ),
+    None,
+)
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+def _plate(renderer: Renderer, plate_type: PlateType, height: int):
+    return renderer.render_number(validate(EXAMPLES[plate_type], plate_type), height=height)
+
+
+def _floors(record, min_height: float = MIN_CHAR_HEIGHT_PX) -> np.ndarray:
+    """Each clean character's height floor: the floor, or CLEAN_SHARE of a small render."""
+    corners = [
+        c.quad
+        or [(c.box[0], c.box[1]), (c.box[2], c.box[1]), (c.box[2], c.box[3]), (c.box[0], c.box[3])]
+        for c in record.chars
+    ]
+    clean = quad_heights(np.asarray(corners, float))
+    return np.array(
+        [
+            min(min_height, CLEAN_SHARE * h) if c.char.isalnum() else 0
+            for c, h in zip(record.chars, clean, strict=True)
+        ]
+    )
+
+
+def _effective(record, params) -> np.ndarray:
+    """Heights from the record's warped quads, times the recorded downscale's factor."""
+    heights = quad_heights(np.asarray([c.quad for c in record.chars], float))
+    down = params["camera"].get("downscale")
+    if down is not None:
+        heights = heights * downscale_factor(down, {"plate_quad": record.plate_quad})
+    return heights
+
+
+def test_heavy_two_row_plates_never_leave_a_character_below_the_floors(renderer) -> None:
+    augmenter = build_augmenter("heavy")
+    plates = [_plate(renderer, t, 64) for t in TWO_ROW]
+    redrawn = 0
+    for seed in range(200):
+        plate = plates[seed % len(plates)]
+        image, record, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
+        note = params["legibility"]
+        redrawn += note["attempt"] > 1
+        letters = np.array([c.char.isalnum() for c in record.chars])
+        heights = _effective(record, params)
+        assert np.allclose(note["char_height_px"], heights, atol=0.01), seed
+        assert (heights[letters] >= _floors(plate.record)[letters] - 1e-6).all(), (seed, heights)
+        contrast = np.array(char_contrasts(image, [c.box for c in record.chars]))
+        assert note["contrast"] == [round(float(c), 3) for c in contrast]
+        assert (contrast[letters] >= MIN_CONTRAST).all(), (seed, contrast)
+    assert redrawn > 20  # the floors do bite on heavy two-row plates: the test can fail
+
+
+def test_contrast_reads_ink_not_grain(renderer) -> None:
+    """Sensor noise alone stays under the floor on 43 px characters, a plate whose ink is
+    faded to 15 % stays above it, and every clean type is far above it (the fallback)."""
+    from kplate.augment.camera import noise
+
+    plate = renderer.render("12가3456", height=64)
+    boxes = [c.box for c in plate.record.chars]
+    flat = np.full_like(plate.image, 128)
+    faint = (128 + 0.15 * (plate.image.astype(float) - 128)).astype(np.uint8)
+    for seed in range(4):
+        grain = {"sigma": 0.06, "seed": seed}
+        assert max(char_contrasts(noise(flat, grain, {}), boxes)) < MIN_CONTRAST
+        assert min(char_contrasts(noise(faint, grain, {}), boxes)) > MIN_CONTRAST
+    assert char_contrasts(flat, boxes) == [0.0] * len(boxes)
+    for plate_type in PlateType:
+        clean = _plate(renderer, plate_type, 48)
+        letters = [c for c in clean.record.chars if c.char.isalnum()]
+        assert min(char_contrasts(clean.image, [c.box for c in letters])) > 0.2, plate_type
+
+
+def test_without_the_rule_heavy_shrinks_top_rows_below_the_floor(renderer, tmp_path) -> None:
+    """The defect the rule fixes: switched off, heavy leaves top-row characters ~3 px."""
+    path = tmp_path / "off.yaml"
+    path.write_text("preset: heavy\nlegibility: {min_char_height_px: 0, min_contrast: 0}\n")
+    augmenter = build_augmenter(str(path))
+    plate = _plate(renderer, PlateType.COMMERCIAL_TWO_ROW, 64)
+    smallest = []
+    for seed in range(100):
+        _, record, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
+        assert "legibility" not in params
+        smallest.append(_effective(record, params).min())
+    assert min(smallest) < 4.5 and np.mean(np.array(smallest) < MIN_CHAR_HEIGHT_PX) > 0.3
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_recorded_params_reproduce_the_bytes_also_after_redraws(renderer, preset) -> None:
+    augmenter = build_augmenter(preset)
+    plates = [_plate(renderer, t, 64) for t in (PlateType.GREEN_REGIONAL, PlateType.ELECTRIC)]
+    kinds = set()
+    for seed in range(120):
+        plate = plates[seed % 2]
+        image, record, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
+        loaded = json.loads(json.dumps(params))
+        note = loaded["legibility"]
+        kinds |= {"redrawn"} if note["attempt"] > 1 else set()
+        kinds |= {"milder"} if "milder" in note else set()
+        kinds |= {f"downscale {note['downscale']}"} if "downscale" in note else set()
+        again, again_record = augmenter.apply(plate.image, plate.record, loaded)
+        assert again.tobytes() == image.tobytes(), (preset, seed)
+        assert again_record == record
+    if preset in ("heavy", "cctv"):  # every way to a legible image was replayed
+        assert {"redrawn", "milder", "downscale redrawn", "downscale dropped"} <= kinds, kinds
+
+
+def test_floors_that_cannot_be_met_fall_back_to_the_clean_plate(renderer, tmp_path) -> None:
+    path = tmp_path / "strict.yaml"
+    path.write_text("preset: heavy\nlegibility: {min_contrast: 1}\n")
+    augmenter = build_augmenter(str(path))
+    plate = _plate(renderer, PlateType.PRIVATE_2DIGIT, 48)
+    image, record, params = augmenter(plate.image, plate.record, np.random.default_rng(5))
+    assert params["legibility"]["fallback"] == "clean" and params["legibility"]["attempt"] == 17
+    assert image.tobytes() == plate.image.tobytes()
+    assert [c.box for c in record.chars] == [c.box for c in plate.record.chars]
+    again, _ = augmenter.apply(plate.image, plate.record, json.loads(json.dumps(params)))
+    assert again.tobytes() == image.tobytes()
+
+
+def test_an_infrared_preset_falls_back_to_a_grey_clean_plate(renderer, tmp_path) -> None:
+    path = tmp_path / "strict.yaml"
+    path.write_text("preset: cctv\nlegibility: {min_char_height_px: 0, min_contrast: 1}\n")
+    augmenter = build_augmenter(str(path))
+    plate = _plate(renderer, PlateType.COMMERCIAL_TWO_ROW, 48)
+    image, record, params = augmenter(plate.image, plate.record, np.random.default_rng(2))
+    assert params["legibility"]["fallback"] == "clean"
+    assert params["camera"] == {
+        "infrared": {"lift": 0.03, "contrast": 1.0, "bloom": 0.1, "surround": 0.6}
+    }
+    assert (image[..., 0] == image[..., 2]).all()
+    assert [c.box for c in record.chars] == [c.box for c in plate.record.chars]
+    contrast = char_contrasts(image, [c.box for c in record.chars])
+    assert min(contrast) > 0.2  # the fallback is legible
+
+
+def test_a_config_changes_the_floors(renderer, tmp_path) -> None:
+    path = tmp_path / "tall.yaml"
+    path.write_text("preset: heavy\nlegibility:\n  min_char_height_px: 14\n")
+    augmenter = build_augmenter(str(path))
+    assert augmenter.spec["legibility"] == {"min_char_height_px": 14.0}
+    plate = _plate(renderer, PlateType.COMMERCIAL_TWO_ROW, 110)
+    floors = _floors(plate.record, 14)
+    letters = floors > 0
+    assert floors[letters].min() == 14  # the 110 px render's top row is taller than 14/0.8
+    lowest = []
+    for seed in range(60):
+        _, record, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
+        heights = _effective(record, params)
+        assert (heights[letters] >= 14 - 1e-6).all(), seed
+        lowest.append(heights[letters].min())
+    assert min(lowest) < 15  # and it is the floor that holds them, not the preset
+    path.write_text("preset: heavy\nlegibility:\n")  # empty: the defaults
+    assert build_augmenter(str(path)).spec["legibility"] == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("legibility: {min_char_height_px: -1}\n", "legibility.min_char_height_px (line 1)"),
+        ("legibility: {min_char_height_px: 500}\n", "from 0 to 200, got 500"),
+        ("legibility: {min_contrast: 1.5}\n", "legibility.min_contrast (line 1)"),
+        ("legibility: {min_contrast: .nan}\n", "from 0 to 1, got nan"),
+        ("legibility: {min_contrast: high}\n", "got 'high'"),
+        ("legibility: {min_contrast: true}\n", "got True"),
+        ("legibility: {min_height: 8}\n", "legibility.min_height (line 1): unknown key"),
+        ("legibility: [8, 0.1]\n", "legibility (line 1): expected a mapping"),
+    ],
+)
+def test_bad_floor_values_are_one_line_errors(tmp_path, text, expected) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(KplateError) as error:
+        build_augmenter(str(path))
+    message = str(error.value)
+    assert str(path) in message and expected in message and "\n" not in message
+
+
+def test_milder_specs_stay_inside_the_preset_ranges() -> None:
+    for name, spec in PRESETS.items():
+        for k in (0.5, 0.25):
+            milder = milder_spec(spec, k)
+            for group, effects in spec.items():
+                for effect, values in effects.items():
+                    new = milder[group][effect]
+                    kept = (group, effect) in KEEP_P  # a milder cctv image is still IR
+                    assert new["p"] == pytest.approx(values["p"] * (1 if kept else k))
+                    for param in SCHEMA[group][effect]:
+                        if isinstance(values[param][0], str):
+                            continue
+                        lo, hi = values[param]
+                        assert lo - 1e-9 <= new[param][0] <= new[param][1] <= hi + 1e-9, (
+                            name,
+                            effect,
+                        )
+    assert milder_spec(PRESETS["heavy"], 0.5)["camera"]["downscale"]["plate_height"] == [27.0, 40.0]
+
+
+def _generate(out: Path, workers: int) -> list[dict]:
+    code = main(
+        [
+            "generate",
+            "--count",
+            "24",
+            "--seed",
+            "4",
+            "--height",
+            "110",  # every two-row type's top row is above the floor when clean
+            "--augment",
+            "heavy",
+            "--types",
+            ",".join(t.value for t in TWO_ROW),
+            "--format",
+            "png",
+            "--workers",
+            str(workers),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    return [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+
+
+def test_metadata_records_heights_that_match_the_written_image_and_workers_agree(tmp_path) -> None:
+    one = _generate(tmp_path / "one", 1)
+    two = _generate(tmp_path / "two", 2)
+    assert one == two
+    for entry in one:
+        assert (tmp_path / "one" / entry["file_name"]).read_bytes() == (
+            tmp_path / "two" / entry["file_name"]
+        ).read_bytes()
+        note = entry["augment"]["legibility"]
+        quads = np.asarray([c["quad"] for c in entry["chars"]], float)
+        heights = quad_heights(quads)
+        boxes = np.array([c["box"][3] - c["box"][1] for c in entry["chars"]])
+        # A tilted char's edges (rotation up to 15 deg plus shear up to 12) are up to
+        # 1/cos(27 deg) longer than the box is high; a wide one's box is up to ~1.3x taller.
+        assert (heights <= 1.13 * boxes).all() and (heights >= boxes / 1.35).all()
+        down = entry["augment"]["camera"].get("downscale")
+        factor = downscale_factor(down, {"plate_quad": entry["quad"]}) if down else 1.0
+        assert np.allclose(note["char_height_px"], heights * factor, atol=0.03)
+        image = cv2.cvtColor(
+            cv2.imread(str(tmp_path / "one" / entry["file_name"])), cv2.COLOR_BGR2RGB
+        )
+        measured = char_contrasts(image, [c["box"] for c in entry["chars"]])
+        assert note["contrast"] == [round(c, 3) for c in measured]
+        letters = [c["char"].isalnum() for c in entry["chars"]]
+        assert min(h for h, ok in zip(note["char_height_px"], letters, strict=True) if ok) >= (
+            MIN_CHAR_HEIGHT_PX - 1e-6
+        )
+
+
+# -- the measurement, on synthetic fixtures and (when present) on real_dev -----------------------
+
+
+def _tool():
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import measure_legibility
+    finally:
+        sys.path.pop(0)
+    return measure_legibility
+
+
+FIXTURES = [
+    (PlateType.PRIVATE_2DIGIT, 24, 1.0),
+    (PlateType.PRIVATE_2DIGIT, 60, 0.4),
+    (PlateType.PRIVATE_3DIGIT, 40, 1.0),
+    (PlateType.ELECTRIC, 90, 0.7),
+    (PlateType.COMMERCIAL_TWO_ROW, 80, 1.0),
+    (PlateType.GREEN_REGIONAL, 110, 0.5),
+    (PlateType.CONSTRUCTION_REGIONAL, 50, 1.0),
+    (PlateType.GREEN_NATIONAL, 64, 0.8),
+]
+
+
+@pytest.mark.parametrize(("plate_type", "height", "ink"), FIXTURES)
+def test_the_measuring_tool_finds_digit_heights_and_contrast_on_synthetic_crops(
+    renderer, plate_type, height, ink
+) -> None:
+    """8 fixtures with known boxes: the plate on a grey surround, its ink faded by `ink`."""
+    tool = _tool()
+    plate = _plate(renderer, plate_type, height)
+    grey = cv2.cvtColor(plate.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    paper = float(np.median(grey))
+    grey = np.clip(paper + ink * (grey - paper), 0, 255).astype(np.uint8)
+    pad = height // 5
+    crop = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=90)
+    measure = tool.measure_crop(crop, plate_type)
+    assert measure is not None
+    digits = [c.box[3] - c.box[1] for c in plate.record.chars[-4:]]
+    assert math.isclose(measure.digit_px, float(np.median(digits)), rel_tol=0.12, abs_tol=1.0)
+    two_rows = tool.proportions(plate_type).two_rows
+    assert two_rows == (plate_type in TWO_ROW)
+    letters = [c.box[3] - c.box[1] for c in plate.record.chars if c.char.isalnum()]
+    assert math.isclose(measure.smallest_px, min(letters), rel_tol=0.15, abs_tol=1.0)
+    boxes = [c.box for c in plate.record.chars[-4:]]
+    true = float(np.median(char_contrasts(grey, boxes)))
+    assert math.isclose(measure.contrast, true, abs_tol=0.06)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(REAL_DEV is None, reason="shared/data/real_dev is not available")
+def test_the_floors_are_what_the_tool_measures_on_real_dev(capsys) -> None:
+    _tool().main(["--real", str(REAL_DEV)])
+    rows = {line.split(" | ")[0].strip("| "): line for line in capsys.readouterr().out.splitlines()}
+    p5 = lambda name: float(rows[name].strip("| ").split(" | ")[4])  # noqa: E731
+    assert abs(p5("smallest char px (type ratio)") - MIN_CHAR_HEIGHT_PX) < 0.5
+    assert abs(p5("digit contrast, lowest of the crop") - MIN_CONTRAST) < 0.005
