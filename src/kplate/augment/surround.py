@@ -1,0 +1,305 @@
+"""What surrounds a plate on a car: frame, dealer text, screws, plate lights, plate edge.
+
+A detector's crop shows these around the plate, and a recogniser must learn to ignore
+them (bolts and frame edges read as an extra digit, a dealer's name as characters).
+Everything is drawn in the plate's own plane, on a canvas a little larger than the
+clean plate, and then warped by the same homography as the plate, so a frame tilts and
+foreshortens with it. Nothing may cover a character: frame lips and shadows stay in the
+plate's free border (between its edge and the nearest character box), screws that would
+touch a character box are left out, dealer text sits on a bar *below* the plate, and the
+warped layer is cleared inside every character box before it is composited (so those
+pixels are exactly what they were without this group).
+
+All randomness beyond the sampled values comes from each effect's recorded seed.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import cv2
+import numpy as np
+
+from kplate.augment.geometry import cv_matrix
+from kplate.render.record import PlateRecord
+from kplate.render.typeface import SYLLABLES, outline, rasterize
+from kplate.spec.geometry import geometry
+from kplate.spec.types import PlateType
+
+#: The group's effects, in drawing order (later ones on top).
+EFFECTS = ("thickness", "frame", "dealer", "screws", "lights")
+SEEDED = set(EFFECTS)
+
+#: Share of the free border (plate edge to nearest character) a frame lip may cover.
+LIP_SHARE = 0.8
+BRANDS = ("HYUNDAI", "KIA", "GENESIS", "RENAULT", "CHEVROLET", "BMW", "TESLA", "MOTORS", "AUTO")
+
+
+def _gaps(record: PlateRecord) -> tuple[float, float, float, float]:
+    """Free border of the clean plate in pixels: left, top, right, bottom."""
+    if not record.chars:
+        return record.width / 4, record.height / 4, record.width / 4, record.height / 4
+    boxes = np.asarray([c.box for c in record.chars], np.float64)
+    return (
+        max(0.0, boxes[:, 0].min()),
+        max(0.0, boxes[:, 1].min()),
+        max(0.0, record.width - boxes[:, 2].max()),
+        max(0.0, record.height - boxes[:, 3].max()),
+    )
+
+
+class _Canvas:
+    """Straight colour and alpha in the plate plane; the plate spans [x0, x1) x [y0, y1)."""
+
+    def __init__(self, w0: int, h0: int, side: int, top: int, bottom: int) -> None:
+        self.w0, self.h0 = w0, h0
+        self.x0, self.y0 = side, top
+        self.x1, self.y1 = side + w0, top + h0
+        self.w, self.h = w0 + 2 * side, h0 + top + bottom
+        self.colour = np.zeros((self.h, self.w, 3), np.uint8)
+        self.alpha = np.zeros((self.h, self.w), np.uint8)
+
+    def rect(self, box: tuple[float, float, float, float], colour: Any, alpha: int = 255) -> None:
+        x0, y0, x1, y1 = (round(v) for v in box)
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(self.w, x1), min(self.h, y1)
+        if x1 > x0 and y1 > y0:
+            self.colour[y0:y1, x0:x1] = colour
+            self.alpha[y0:y1, x0:x1] = alpha
+
+
+def _thickness(c: _Canvas, v: dict[str, Any], rng: np.random.Generator) -> None:
+    """The plate's pressed edge seen at an angle: a light metal band below and on one side."""
+    d = max(1.0, v["depth"] * c.h0)
+    dx = d if rng.random() < 0.5 else -d
+    metal = tuple(int(x) for x in rng.uniform(150, 225) * rng.uniform(0.95, 1.05, 3))
+    c.rect((c.x0 + dx, c.y0 + d, c.x1 + dx, c.y1 + d), metal)
+    c.alpha[c.y0 : c.y1, c.x0 : c.x1] = 0  # never over the plate itself
+
+
+def _frame_colour(kind: str, rng: np.random.Generator, rows: int) -> np.ndarray:
+    """(rows, 1, 3) colours down a bar: chrome mirrors light and dark bands."""
+    t = np.linspace(0, 1, max(1, rows), dtype=np.float32)
+    if kind == "chrome":
+        phase = rng.uniform(0, 2 * np.pi)
+        shade = 150 + 90 * np.sin(t * rng.uniform(4, 9) + phase)
+    elif kind == "silver":
+        shade = rng.uniform(140, 190) + 25 * (0.5 - t)
+    else:
+        shade = rng.uniform(18, 45) + 30 * np.exp(-((t - 0.2) ** 2) / 0.01)
+    shade = np.clip(shade, 0, 255)
+    return np.repeat(shade[:, None, None], 3, axis=2).astype(np.uint8)
+
+
+def _bar(c: _Canvas, box: tuple[float, float, float, float], kind: str, rng) -> None:
+    x0, y0, x1, y1 = (round(v) for v in box)
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(c.w, x1), min(c.h, y1)
+    if x1 <= x0 or y1 <= y0:
+        return
+    c.colour[y0:y1, x0:x1] = _frame_colour(kind, rng, y1 - y0)
+    c.alpha[y0:y1, x0:x1] = 255
+
+
+def _frame(c: _Canvas, v: dict[str, Any], rng, gaps, bottom_bar: float) -> None:
+    """A frame: four bars around the plate, a lip over its free border, and the shadow
+    the frame casts on the plate (from above)."""
+    fw = max(1.0, v["width"] * c.h0)
+    kind = v["kind"]
+    gl, gt, gr, gb = gaps
+    lip = v["lip"] * LIP_SHARE
+    il, it, ir, ib = gl * lip, gt * lip, gr * lip, gb * lip
+    ox0, oy0, ox1, oy1 = c.x0 - fw, c.y0 - fw, c.x1 + fw, c.y1 + max(fw, bottom_bar)
+    _bar(c, (ox0, oy0, ox1, c.y0 + it), kind, rng)  # top
+    _bar(c, (ox0, c.y1 - ib, ox1, oy1), kind, rng)  # bottom
+    _bar(c, (ox0, oy0, c.x0 + il, oy1), kind, rng)  # left
+    _bar(c, (c.x1 - ir, oy0, ox1, oy1), kind, rng)  # right
+    # Dark inner edge and a light outer rim: what makes a bar read as a moulded frame.
+    inner = ((round(c.x0 + il), round(c.y0 + it)), (round(c.x1 - ir) - 1, round(c.y1 - ib) - 1))
+    cv2.rectangle(c.colour, *inner, (12, 12, 12), 1)
+    cv2.rectangle(c.colour, (round(ox0), round(oy0)), (round(ox1) - 1, round(oy1) - 1), (200,) * 3)
+    # The frame's shadow on the plate: a soft band inside the lip, top and one side.
+    strength = v["shadow"]
+    if strength > 0:
+        depth_top = int((gt - it) * 0.9)
+        for k in range(max(0, depth_top)):
+            a = int(255 * strength * (1 - k / max(1, depth_top)))
+            y = round(c.y0 + it) + k
+            c.colour[y, round(c.x0 + il) : round(c.x1 - ir)] = 0
+            c.alpha[y, round(c.x0 + il) : round(c.x1 - ir)] = a
+
+
+@functools.lru_cache(maxsize=4096)
+def _glyph(char: str, height: int) -> np.ndarray:
+    """A built-in typeface glyph's coverage at `height` pixels (uint8)."""
+    glyph = outline(char)
+    width = max(1, round(glyph.width / glyph.height * height))
+    return (rasterize(glyph, width, height, supersample=2) * 255).astype(np.uint8)
+
+
+def _dealer_text(rng: np.random.Generator, height: int) -> np.ndarray:
+    """A dealer's line as uint8 coverage: Hangul name and phone (kplate's own typeface),
+    or a Latin brand in OpenCV's Hershey font."""
+    if rng.random() < 0.6:
+        name = "".join(SYLLABLES[i] for i in rng.integers(0, len(SYLLABLES), rng.integers(2, 6)))
+        phone = f"0{rng.integers(2, 70)}-{rng.integers(100, 999)}-{rng.integers(1000, 9999)}"
+        gap = max(1, height // 3)
+        parts: list[np.ndarray] = []
+        for char in name + " " + phone:
+            if char == " ":
+                parts.append(np.zeros((height, 2 * gap), np.uint8))
+            elif char == "-":
+                dash = np.zeros((height, max(2, height // 2)), np.uint8)
+                dash[height // 2 - max(1, height // 10) : height // 2 + 1, :] = 255
+                parts.append(dash)
+            else:
+                digit = char.isdigit()
+                g = _glyph(char, height if not digit else max(2, round(height * 0.9)))
+                if g.shape[0] < height:
+                    g = np.pad(g, ((height - g.shape[0], 0), (0, 0)))
+                parts.append(g)
+            parts.append(np.zeros((height, max(1, height // 8)), np.uint8))
+        return np.concatenate(parts, axis=1)
+    word = str(BRANDS[int(rng.integers(len(BRANDS)))])
+    if rng.random() < 0.5:
+        word += f" {rng.integers(10, 99)}-{rng.integers(1000, 9999)}"
+    scale = cv2.getFontScaleFromHeight(cv2.FONT_HERSHEY_SIMPLEX, height, 1)
+    thick = max(1, height // 8)
+    (tw, th), base = cv2.getTextSize(word, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    canvas = np.zeros((th + base + 2, tw + 2), np.uint8)
+    cv2.putText(canvas, word, (1, th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thick, cv2.LINE_AA)
+    return cv2.resize(canvas, (max(1, round(canvas.shape[1] * height / canvas.shape[0])), height))
+
+
+def _dealer(c: _Canvas, v: dict[str, Any], rng, framed: dict[str, Any] | None) -> None:
+    """A dealer's bar below the plate (the frame's own, or a plastic holder's) with text."""
+    bar = max(2.0, v["bar"] * c.h0)
+    fw = framed["width"] * c.h0 if framed else 0.0
+    kind = framed["kind"] if framed else "black"
+    y0, y1 = c.y1 + 1, c.y1 + bar
+    if not framed:
+        _bar(c, (c.x0, y0 - 1, c.x1, y1), kind, rng)
+    text_h = max(3, round(bar * v["size"]))
+    cover = _dealer_text(rng, text_h)
+    room = int((c.x1 - c.x0) * 0.85)
+    if cover.shape[1] > room:
+        cover = cv2.resize(cover, (room, text_h), interpolation=cv2.INTER_AREA)
+    th, tw = cover.shape
+    tx = round((c.x0 + c.x1 - tw) / 2 + rng.uniform(-0.05, 0.05) * c.w0)
+    ty = round((y0 + y1 - th) / 2)
+    tx, ty = max(0, tx), max(c.y1 + 1, ty)
+    th, tw = min(th, c.h - ty), min(tw, c.w - tx)
+    if th <= 0 or tw <= 0:
+        return
+    ink = (235, 235, 235) if kind == "black" else (20, 20, 20)
+    region = c.colour[ty : ty + th, tx : tx + tw].astype(np.float32)
+    k = cover[:th, :tw, None].astype(np.float32) / 255.0
+    c.colour[ty : ty + th, tx : tx + tw] = (region * (1 - k) + np.float32(ink) * k).astype(np.uint8)
+    c.alpha[ty : ty + th, tx : tx + tw] = 255
+    del fw
+
+
+def _screws(c: _Canvas, v: dict[str, Any], rng, record: PlateRecord) -> None:
+    """Screw or bolt caps in the plate's holes, unless one would touch a character box."""
+    try:
+        geo = geometry(PlateType(record.plate_type))
+    except ValueError:
+        return
+    sx, sy = c.w0 / geo.width, c.h0 / geo.height
+    boxes = [c_.box for c_ in record.chars]
+    shade = v["shade"]
+    for hole in geo.holes:
+        r = max(1.0, v["size"] * min(hole.w, hole.h) / 2 * sx)
+        cx, cy = hole.cx * sx, hole.cy * sy
+        if any(
+            cx + r + 1 > x0 and cx - r - 1 < x1 and cy + r + 1 > y0 and cy - r - 1 < y1
+            for x0, y0, x1, y1 in boxes
+        ):
+            continue
+        centre = (round((c.x0 + cx) * 16), round((c.y0 + cy) * 16))
+        radius = round(r * 16)
+        base = int(40 + 190 * shade * rng.uniform(0.8, 1.0))
+        cv2.circle(c.colour, centre, radius, (base,) * 3, -1, cv2.LINE_AA, 4)
+        cv2.circle(c.alpha, centre, radius, 255, -1, cv2.LINE_AA, 4)
+        cv2.circle(c.colour, centre, radius, (max(0, base - 70),) * 3, 1, cv2.LINE_AA, 4)
+        hx, hy = centre[0] - radius // 3, centre[1] - radius // 3
+        cv2.circle(c.colour, (hx, hy), max(8, radius // 3), (min(255, base + 60),) * 3, -1, 16, 4)
+        if rng.random() < 0.5:  # a slot or cross
+            a = rng.uniform(0, math.pi)
+            dx, dy = round(math.cos(a) * radius * 0.7), round(math.sin(a) * radius * 0.7)
+            p0, p1 = (centre[0] - dx, centre[1] - dy), (centre[0] + dx, centre[1] + dy)
+            cv2.line(c.colour, p0, p1, (max(0, base - 90),) * 3, 1, cv2.LINE_AA, 4)
+
+
+def _lights(c: _Canvas, v: dict[str, Any], rng) -> None:
+    """Two licence-plate lamps in the bumper above the plate (frame's top bar, if any)."""
+    lamp_w, lamp_h = 0.12 * c.h0 * rng.uniform(1.5, 3.0), 0.08 * c.h0 * rng.uniform(1, 1.6)
+    y1 = c.y0 - 0.08 * c.h0 - rng.uniform(0, 0.1) * c.h0
+    lit = v["intensity"]
+    lens = (int(60 + 195 * lit), int(60 + 190 * lit), int(55 + 160 * lit))
+    for centre in (0.22, 0.78):
+        x = c.x0 + (centre + rng.uniform(-0.05, 0.05)) * c.w0
+        box = (x - lamp_w / 2, y1 - lamp_h, x + lamp_w / 2, y1)
+        c.rect((box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1), (25, 25, 25))
+        c.rect(box, lens)
+
+
+def padding(values: dict[str, Any], h0: int) -> tuple[int, int, int]:
+    """Canvas padding (side, top, bottom) in clean-plate pixels for these effects."""
+    fw = values["frame"]["width"] * h0 if "frame" in values else 0.0
+    depth = values["thickness"]["depth"] * h0 if "thickness" in values else 0.0
+    bar = values["dealer"]["bar"] * h0 if "dealer" in values else 0.0
+    lights = 0.45 * h0 if "lights" in values else 0.0
+    side = math.ceil(fw + depth) + 2
+    top = math.ceil(max(fw, lights)) + 2
+    bottom = math.ceil(max(fw, bar) + depth) + 2
+    return side, top, bottom
+
+
+def draw(
+    image: np.ndarray, clean: PlateRecord, warped: PlateRecord, values: dict[str, Any]
+) -> np.ndarray:
+    """The scene `image` (already warped) with this group's effects composited onto it.
+
+    `clean` is the record of the unwarped plate (its size, type and character boxes),
+    `warped` the record after geometry (its plate quad and character boxes).
+    """
+    if not values:
+        return image
+    w0, h0 = clean.width, clean.height
+    side, top, bottom = padding(values, h0)
+    c = _Canvas(w0, h0, side, top, bottom)
+    gaps = _gaps(clean)
+    rngs = {e: np.random.default_rng(values[e]["seed"]) for e in EFFECTS if e in values}
+    if "thickness" in values:
+        _thickness(c, values["thickness"], rngs["thickness"])
+    bar = values["dealer"]["bar"] * h0 if "dealer" in values and "frame" in values else 0.0
+    if "frame" in values:
+        _frame(c, values["frame"], rngs["frame"], gaps, bar)
+    if "dealer" in values:
+        _dealer(c, values["dealer"], rngs["dealer"], values.get("frame"))
+    if "screws" in values:
+        _screws(c, values["screws"], rngs["screws"], clean)
+    if "lights" in values:
+        _lights(c, values["lights"], rngs["lights"])
+    return composite(image, c, clean, warped)
+
+
+def composite(image: np.ndarray, c: _Canvas, clean: PlateRecord, warped: PlateRecord):
+    """Warp the canvas as the plate was warped, clear it inside every character box and
+    lay it over the image (premultiplied alpha, one warp)."""
+    src = np.asarray(clean.plate_quad, np.float32) + np.float32((c.x0, c.y0))
+    dst = np.asarray(warped.plate_quad, np.float32)
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    out_h, out_w = image.shape[:2]
+    rgba = np.empty((c.h, c.w, 4), np.uint8)
+    rgba[..., :3] = cv2.multiply(c.colour, cv2.cvtColor(c.alpha, cv2.COLOR_GRAY2RGB), scale=1 / 255)
+    rgba[..., 3] = c.alpha
+    layer = cv2.warpPerspective(rgba, cv_matrix(matrix), (out_w, out_h), flags=cv2.INTER_LINEAR)
+    for char in warped.chars:
+        x0, y0, x1, y1 = char.box
+        layer[y0:y1, x0:x1] = 0
+    rest = cv2.cvtColor(255 - layer[..., 3], cv2.COLOR_GRAY2RGB)
+    behind = cv2.multiply(image, rest, scale=1.0 / 255.0)
+    return cv2.add(np.ascontiguousarray(layer[..., :3]), behind)
