@@ -233,7 +233,7 @@ NIGHT: dict[str, Any] = {
         "perspective": _e(0.7, amount=(0, 0.06)),
         "scale": _e(1.0, factor=(0.95, 1.0)),
         "translate": _e(0.5, x=(-0.02, 0.02), y=(-0.05, 0.05)),
-        "margin": _e(0.7, x=(0, 0.2), y=(0, 0.6)),
+        "margin": _e(0.8, x=(0, 0.2), y=(0, 0.6)),
         "background": _e(1.0, kinds=["body", "bumper", "road", "flat"]),
     },
     "photometric": {
