@@ -51,23 +51,32 @@ def _gaps(record: PlateRecord) -> tuple[float, float, float, float]:
 
 
 class _Canvas:
-    """Straight colour and alpha in the plate plane; the plate spans [x0, x1) x [y0, y1)."""
+    """Premultiplied RGBA in the plate plane; the plate spans [x0, x1) x [y0, y1).
+
+    Opaque shapes drawn with OpenCV's anti-aliasing onto it stay premultiplied (their
+    edges blend colour and alpha alike from transparent black), so it warps as it is.
+    """
 
     def __init__(self, w0: int, h0: int, side: int, top: int, bottom: int) -> None:
         self.w0, self.h0 = w0, h0
         self.x0, self.y0 = side, top
         self.x1, self.y1 = side + w0, top + h0
         self.w, self.h = w0 + 2 * side, h0 + top + bottom
-        self.colour = np.zeros((self.h, self.w, 3), np.uint8)
-        self.alpha = np.zeros((self.h, self.w), np.uint8)
+        self.rgba = np.zeros((self.h, self.w, 4), np.uint8)
+        self.drawn = [self.w, self.h, 0, 0]  # bounds of what was drawn: x0, y0, x1, y1
 
-    def rect(self, box: tuple[float, float, float, float], colour: Any, alpha: int = 255) -> None:
+    def touch(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Widen the drawn bounds (cheaper than searching the alpha channel afterwards)."""
+        d = self.drawn
+        d[0], d[1] = max(0, min(d[0], math.floor(x0))), max(0, min(d[1], math.floor(y0)))
+        d[2], d[3] = min(self.w, max(d[2], math.ceil(x1))), min(self.h, max(d[3], math.ceil(y1)))
+
+    def rect(self, box: tuple[float, float, float, float], colour: Any) -> None:
+        """An opaque rectangle [x0, x1) x [y0, y1) (rounded to pixels)."""
         x0, y0, x1, y1 = (round(v) for v in box)
-        x0, y0 = max(0, x0), max(0, y0)
-        x1, y1 = min(self.w, x1), min(self.h, y1)
         if x1 > x0 and y1 > y0:
-            self.colour[y0:y1, x0:x1] = colour
-            self.alpha[y0:y1, x0:x1] = alpha
+            cv2.rectangle(self.rgba, (x0, y0), (x1 - 1, y1 - 1), (*map(int, colour), 255), -1)
+            self.touch(x0, y0, x1, y1)
 
 
 def _thickness(c: _Canvas, v: dict[str, Any], rng: np.random.Generator) -> None:
@@ -76,11 +85,11 @@ def _thickness(c: _Canvas, v: dict[str, Any], rng: np.random.Generator) -> None:
     dx = d if rng.random() < 0.5 else -d
     metal = tuple(int(x) for x in rng.uniform(150, 225) * rng.uniform(0.95, 1.05, 3))
     c.rect((c.x0 + dx, c.y0 + d, c.x1 + dx, c.y1 + d), metal)
-    c.alpha[c.y0 : c.y1, c.x0 : c.x1] = 0  # never over the plate itself
+    c.rgba[c.y0 : c.y1, c.x0 : c.x1] = 0  # never over the plate itself
 
 
 def _frame_colour(kind: str, rng: np.random.Generator, rows: int) -> np.ndarray:
-    """(rows, 1, 3) colours down a bar: chrome mirrors light and dark bands."""
+    """(rows, 1, 4) opaque colours down a bar: chrome mirrors light and dark bands."""
     t = np.linspace(0, 1, max(1, rows), dtype=np.float32)
     if kind == "chrome":
         phase = rng.uniform(0, 2 * np.pi)
@@ -89,17 +98,20 @@ def _frame_colour(kind: str, rng: np.random.Generator, rows: int) -> np.ndarray:
         shade = rng.uniform(140, 190) + 25 * (0.5 - t)
     else:
         shade = rng.uniform(18, 45) + 30 * np.exp(-((t - 0.2) ** 2) / 0.01)
-    shade = np.clip(shade, 0, 255)
-    return np.repeat(shade[:, None, None], 3, axis=2).astype(np.uint8)
+    out = np.full((max(1, rows), 1, 4), 255, np.uint8)
+    out[:, 0, :3] = np.clip(shade, 0, 255).astype(np.uint8)[:, None]
+    return out
 
 
-def _bar(c: _Canvas, box: tuple[float, float, float, float], kind: str, rng) -> None:
+
+def _bar(c: _Canvas, box: tuple[float, float, float, float], shades: np.ndarray) -> None:
+    """A bar coloured row by row from `shades`, an (h, 1, 4) column for the canvas's
+    rows (OpenCV repeats it: numpy broadcasting 4-byte pixels is several times slower)."""
     x0, y0, x1, y1 = (round(v) for v in box)
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(c.w, x1), min(c.h, y1)
-    if x1 <= x0 or y1 <= y0:
-        return
-    c.colour[y0:y1, x0:x1] = _frame_colour(kind, rng, y1 - y0)
-    c.alpha[y0:y1, x0:x1] = 255
+    if x1 > x0 and y1 > y0:
+        c.rgba[y0:y1, x0:x1] = cv2.repeat(shades[y0:y1], 1, x1 - x0).reshape(y1 - y0, x1 - x0, 4)
+        c.touch(x0, y0, x1, y1)
 
 
 def _frame(c: _Canvas, v: dict[str, Any], rng, gaps, bottom_bar: float) -> None:
@@ -111,23 +123,25 @@ def _frame(c: _Canvas, v: dict[str, Any], rng, gaps, bottom_bar: float) -> None:
     lip = v["lip"] * LIP_SHARE
     il, it, ir, ib = gl * lip, gt * lip, gr * lip, gb * lip
     ox0, oy0, ox1, oy1 = c.x0 - fw, c.y0 - fw, c.x1 + fw, c.y1 + max(fw, bottom_bar)
-    _bar(c, (ox0, oy0, ox1, c.y0 + it), kind, rng)  # top
-    _bar(c, (ox0, c.y1 - ib, ox1, oy1), kind, rng)  # bottom
-    _bar(c, (ox0, oy0, c.x0 + il, oy1), kind, rng)  # left
-    _bar(c, (c.x1 - ir, oy0, ox1, oy1), kind, rng)  # right
+    shades = _frame_colour(kind, rng, c.h)
+    _bar(c, (ox0, oy0, ox1, c.y0 + it), shades)  # top
+    _bar(c, (ox0, c.y1 - ib, ox1, oy1), shades)  # bottom
+    _bar(c, (ox0, oy0, c.x0 + il, oy1), shades)  # left
+    _bar(c, (c.x1 - ir, oy0, ox1, oy1), shades)  # right
     # Dark inner edge and a light outer rim: what makes a bar read as a moulded frame.
     inner = ((round(c.x0 + il), round(c.y0 + it)), (round(c.x1 - ir) - 1, round(c.y1 - ib) - 1))
-    cv2.rectangle(c.colour, *inner, (12, 12, 12), 1)
-    cv2.rectangle(c.colour, (round(ox0), round(oy0)), (round(ox1) - 1, round(oy1) - 1), (200,) * 3)
+    cv2.rectangle(c.rgba, *inner, (12, 12, 12, 255), 1)
+    outer = ((round(ox0), round(oy0)), (round(ox1) - 1, round(oy1) - 1))
+    cv2.rectangle(c.rgba, *outer, (200, 200, 200, 255), 1)
+    c.touch(ox0 - 1, oy0 - 1, ox1 + 1, oy1 + 1)
     # The frame's shadow on the plate: a soft band inside the lip, top and one side.
     strength = v["shadow"]
     if strength > 0:
-        depth_top = int((gt - it) * 0.9)
-        for k in range(max(0, depth_top)):
-            a = int(255 * strength * (1 - k / max(1, depth_top)))
-            y = round(c.y0 + it) + k
-            c.colour[y, round(c.x0 + il) : round(c.x1 - ir)] = 0
-            c.alpha[y, round(c.x0 + il) : round(c.x1 - ir)] = a
+        depth_top = max(0, int((gt - it) * 0.9))
+        y = round(c.y0 + it) + 1
+        fade = 255 * strength * (1 - np.arange(depth_top) / max(1, depth_top))
+        rows = c.rgba[y : y + depth_top, round(c.x0 + il) + 1 : round(c.x1 - ir) - 1]
+        rows[..., 3] = fade.astype(np.uint8)[:, None]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -175,11 +189,10 @@ def _dealer_text(rng: np.random.Generator, height: int) -> np.ndarray:
 def _dealer(c: _Canvas, v: dict[str, Any], rng, framed: dict[str, Any] | None) -> None:
     """A dealer's bar below the plate (the frame's own, or a plastic holder's) with text."""
     bar = max(2.0, v["bar"] * c.h0)
-    fw = framed["width"] * c.h0 if framed else 0.0
     kind = framed["kind"] if framed else "black"
     y0, y1 = c.y1 + 1, c.y1 + bar
     if not framed:
-        _bar(c, (c.x0, y0 - 1, c.x1, y1), kind, rng)
+        _bar(c, (c.x0, y0 - 1, c.x1, y1), _frame_colour(kind, rng, c.h))
     text_h = max(3, round(bar * v["size"]))
     cover = _dealer_text(rng, text_h)
     room = int((c.x1 - c.x0) * 0.85)
@@ -193,11 +206,12 @@ def _dealer(c: _Canvas, v: dict[str, Any], rng, framed: dict[str, Any] | None) -
     if th <= 0 or tw <= 0:
         return
     ink = (235, 235, 235) if kind == "black" else (20, 20, 20)
-    region = c.colour[ty : ty + th, tx : tx + tw].astype(np.float32)
+    region = c.rgba[ty : ty + th, tx : tx + tw, :3].astype(np.float32)
     k = cover[:th, :tw, None].astype(np.float32) / 255.0
-    c.colour[ty : ty + th, tx : tx + tw] = (region * (1 - k) + np.float32(ink) * k).astype(np.uint8)
-    c.alpha[ty : ty + th, tx : tx + tw] = 255
-    del fw
+    blend = region * (1 - k) + np.float32(ink) * k
+    c.rgba[ty : ty + th, tx : tx + tw, :3] = blend.astype(np.uint8)
+    c.rgba[ty : ty + th, tx : tx + tw, 3] = 255
+    c.touch(tx, ty, tx + tw, ty + th)
 
 
 def _screws(c: _Canvas, v: dict[str, Any], rng, record: PlateRecord) -> None:
@@ -220,16 +234,18 @@ def _screws(c: _Canvas, v: dict[str, Any], rng, record: PlateRecord) -> None:
         centre = (round((c.x0 + cx) * 16), round((c.y0 + cy) * 16))
         radius = round(r * 16)
         base = int(40 + 190 * shade * rng.uniform(0.8, 1.0))
-        cv2.circle(c.colour, centre, radius, (base,) * 3, -1, cv2.LINE_AA, 4)
-        cv2.circle(c.alpha, centre, radius, 255, -1, cv2.LINE_AA, 4)
-        cv2.circle(c.colour, centre, radius, (max(0, base - 70),) * 3, 1, cv2.LINE_AA, 4)
+        rim, shine = max(0, base - 70), min(255, base + 60)
+        cv2.circle(c.rgba, centre, radius, (base, base, base, 255), -1, cv2.LINE_AA, 4)
+        c.touch(c.x0 + cx - r - 2, c.y0 + cy - r - 2, c.x0 + cx + r + 2, c.y0 + cy + r + 2)
+        cv2.circle(c.rgba, centre, radius, (rim, rim, rim, 255), 1, cv2.LINE_AA, 4)
         hx, hy = centre[0] - radius // 3, centre[1] - radius // 3
-        cv2.circle(c.colour, (hx, hy), max(8, radius // 3), (min(255, base + 60),) * 3, -1, 16, 4)
+        cv2.circle(c.rgba, (hx, hy), max(8, radius // 3), (shine, shine, shine, 255), -1, 16, 4)
         if rng.random() < 0.5:  # a slot or cross
             a = rng.uniform(0, math.pi)
             dx, dy = round(math.cos(a) * radius * 0.7), round(math.sin(a) * radius * 0.7)
             p0, p1 = (centre[0] - dx, centre[1] - dy), (centre[0] + dx, centre[1] + dy)
-            cv2.line(c.colour, p0, p1, (max(0, base - 90),) * 3, 1, cv2.LINE_AA, 4)
+            slot = max(0, base - 90)
+            cv2.line(c.rgba, p0, p1, (slot, slot, slot, 255), 1, cv2.LINE_AA, 4)
 
 
 def _lights(c: _Canvas, v: dict[str, Any], rng) -> None:
@@ -288,18 +304,40 @@ def draw(
 
 def composite(image: np.ndarray, c: _Canvas, clean: PlateRecord, warped: PlateRecord):
     """Warp the canvas as the plate was warped, clear it inside every character box and
-    lay it over the image (premultiplied alpha, one warp)."""
+    lay it over the image (premultiplied alpha). Only the part of the output that the
+    drawn pixels reach is warped and blended: screws alone touch a thin band."""
+    x, y, x_end, y_end = c.drawn
+    w, h = x_end - x, y_end - y
+    if w <= 0 or h <= 0:
+        return image
     src = np.asarray(clean.plate_quad, np.float32) + np.float32((c.x0, c.y0))
     dst = np.asarray(warped.plate_quad, np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
     out_h, out_w = image.shape[:2]
-    rgba = np.empty((c.h, c.w, 4), np.uint8)
-    rgba[..., :3] = cv2.multiply(c.colour, cv2.cvtColor(c.alpha, cv2.COLOR_GRAY2RGB), scale=1 / 255)
-    rgba[..., 3] = c.alpha
-    layer = cv2.warpPerspective(rgba, cv_matrix(matrix), (out_w, out_h), flags=cv2.INTER_LINEAR)
+    corners = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+    reach = cv2.perspectiveTransform(corners[None], matrix)[0]
+    ox0, oy0 = (max(0, int(np.floor(v)) - 1) for v in reach.min(axis=0))
+    ox1, oy1 = min(out_w, int(np.ceil(reach[:, 0].max())) + 1), min(
+        out_h, int(np.ceil(reach[:, 1].max())) + 1
+    )
+    if ox1 <= ox0 or oy1 <= oy0:
+        return image
+    # Canvas part [x, y) onwards -> output part [ox0, oy0) onwards, in pixel-edge terms.
+    shift_in = np.array([[1, 0, x], [0, 1, y], [0, 0, 1]], np.float64)
+    shift_out = np.array([[1, 0, -ox0], [0, 1, -oy0], [0, 0, 1]], np.float64)
+    local = shift_out @ matrix @ shift_in
+    rgba = c.rgba[y : y + h, x : x + w]
+    size = (ox1 - ox0, oy1 - oy0)
+    layer = cv2.warpPerspective(rgba, cv_matrix(local), size, flags=cv2.INTER_LINEAR)
     for char in warped.chars:
         x0, y0, x1, y1 = char.box
-        layer[y0:y1, x0:x1] = 0
-    rest = cv2.cvtColor(255 - layer[..., 3], cv2.COLOR_GRAY2RGB)
-    behind = cv2.multiply(image, rest, scale=1.0 / 255.0)
-    return cv2.add(np.ascontiguousarray(layer[..., :3]), behind)
+        x0, x1 = max(x0, ox0) - ox0, min(x1, ox1) - ox0
+        y0, y1 = max(y0, oy0) - oy0, min(y1, oy1) - oy0
+        if x1 > x0 and y1 > y0:
+            layer[y0:y1, x0:x1] = 0
+    out = image.copy()
+    part = out[oy0:oy1, ox0:ox1]
+    rest = cv2.cvtColor(255 - cv2.extractChannel(layer, 3), cv2.COLOR_GRAY2RGB)
+    behind = cv2.multiply(part, rest, scale=1.0 / 255.0)
+    part[...] = cv2.add(cv2.cvtColor(layer, cv2.COLOR_RGBA2RGB), behind)
+    return out
