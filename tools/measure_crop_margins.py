@@ -205,8 +205,12 @@ def measure_kplate(preset: str, count: int, debug: Path | None) -> dict[str, lis
         if found is not None:
             heuristic.append(found)
             error.append(
-                [found.left - known.left, found.right - known.right]
-                + [found.top - known.top, found.bottom - known.bottom]
+                [
+                    found.left - known.left,
+                    found.right - known.right,
+                    found.top - known.top,
+                    found.bottom - known.bottom,
+                ]
             )
             if debug and index < 60:
                 bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)

@@ -200,10 +200,7 @@ class Augmenter:
         for effect, fn in photometric.WEAR.items():
             if effect in photo:
                 out = fn(out, photo[effect])
-        clean = record
         out, record = self._apply_geometry(out, record, params, warp)
-        if params.get("surround"):
-            out = surround.draw(out, clean, record, params["surround"])
         for effect, fn in photometric.LIGHTING.items():
             if effect in photo:
                 out = fn(out, photo[effect])
@@ -225,9 +222,15 @@ class Augmenter:
     ) -> tuple[np.ndarray, PlateRecord]:
         geo = params.get("geometry", {})
         out_w, out_h = params.get("output_size", (image.shape[1], image.shape[0]))
-        if not any(effect in geo for effect in NEUTRAL) and (out_w, out_h) == (
-            image.shape[1],
-            image.shape[0],
+        around = params.get("surround")
+        if (
+            not around
+            and not any(effect in geo for effect in NEUTRAL)
+            and (out_w, out_h)
+            == (
+                image.shape[1],
+                image.shape[0],
+            )
         ):
             # Nothing moves: skip the warp, but record quads as every augmented image does.
             return image, transform_record(record, np.eye(3), (out_w, out_h))
@@ -237,7 +240,10 @@ class Augmenter:
         matrix, corners = warp.matrix, warp.corners
         bg_spec = geo.get("background", {"kind": "flat", "seed": 0})
         background = make_background(bg_spec["kind"], bg_spec["seed"], out_w, out_h)
-        out = warp_onto(image, matrix, background)
+        if around:  # the plate with its frame, screws, ... in one warp
+            out = surround.warp_onto(image, record, around, matrix, background)
+        else:
+            out = warp_onto(image, matrix, background)
         return out, transform_record(record, matrix, (out_w, out_h), corners)
 
 

@@ -119,20 +119,20 @@ def _e(p: float, **ranges: Any) -> dict[str, Any]:
 
 
 #: Frames, screws, dealer bars, lamps and plate edges, as often as real_dev's crops show
-#: them (counted by eye, docs/crops.md): frames on about a fifth of colour crops and a
-#: sixth of IR ones, screw caps on about a quarter, dealer text on one in twenty.
+#: them (counted by eye, docs/crops.md): frames on about a quarter of colour crops and
+#: a sixth of IR ones, screw caps on over a quarter, dealer text on one in fifteen.
 #: The geometry margin, translate and scale lines of every preset follow the crop
 #: margins measured there by tools/measure_crop_margins.py (docs/crops.md).
 COLOUR_SURROUND: dict[str, Any] = {
     "thickness": _e(0.2, depth=(0.01, 0.05)),
     "frame": _e(0.25, kind=list(FRAME_KINDS), width=(0.03, 0.15), lip=(0, 1), shadow=(0, 0.5)),
-    "dealer": _e(0.08, bar=(0.12, 0.3), size=(0.45, 0.8)),
+    "dealer": _e(0.07, bar=(0.12, 0.3), size=(0.45, 0.8)),
     "screws": _e(0.3, size=(1.2, 2.2), shade=(0, 1)),
     "lights": _e(0.1, intensity=(0.2, 1)),
 }
 IR_SURROUND: dict[str, Any] = {
     "thickness": _e(0.15, depth=(0.01, 0.05)),
-    "frame": _e(0.2, kind=list(FRAME_KINDS), width=(0.03, 0.15), lip=(0, 1), shadow=(0, 0.5)),
+    "frame": _e(0.15, kind=list(FRAME_KINDS), width=(0.03, 0.15), lip=(0, 1), shadow=(0, 0.5)),
     "dealer": _e(0.05, bar=(0.12, 0.3), size=(0.45, 0.8)),
     "screws": _e(0.3, size=(1.2, 2.2), shade=(0, 1)),
     "lights": _e(0.05, intensity=(0.2, 1)),

@@ -34,6 +34,9 @@ SEEDED = set(EFFECTS)
 
 #: Share of the free border (plate edge to nearest character) a frame lip may cover.
 LIP_SHARE = 0.8
+#: Pixels around each character box that nothing may reach: the warp's bilinear
+#: footprint is one source pixel, so this keeps the box's warped pixels the plate's own.
+CLEAR = 2
 BRANDS = ("HYUNDAI", "KIA", "GENESIS", "RENAULT", "CHEVROLET", "BMW", "TESLA", "MOTORS", "AUTO")
 
 
@@ -103,7 +106,6 @@ def _frame_colour(kind: str, rng: np.random.Generator, rows: int) -> np.ndarray:
     return out
 
 
-
 def _bar(c: _Canvas, box: tuple[float, float, float, float], shades: np.ndarray) -> None:
     """A bar coloured row by row from `shades`, an (h, 1, 4) column for the canvas's
     rows (OpenCV repeats it: numpy broadcasting 4-byte pixels is several times slower)."""
@@ -121,7 +123,7 @@ def _frame(c: _Canvas, v: dict[str, Any], rng, gaps, bottom_bar: float) -> None:
     kind = v["kind"]
     gl, gt, gr, gb = gaps
     lip = v["lip"] * LIP_SHARE
-    il, it, ir, ib = gl * lip, gt * lip, gr * lip, gb * lip
+    il, it, ir, ib = (min(g * lip, max(0.0, g - CLEAR - 1)) for g in (gl, gt, gr, gb))
     ox0, oy0, ox1, oy1 = c.x0 - fw, c.y0 - fw, c.x1 + fw, c.y1 + max(fw, bottom_bar)
     shades = _frame_colour(kind, rng, c.h)
     _bar(c, (ox0, oy0, ox1, c.y0 + it), shades)  # top
@@ -137,7 +139,7 @@ def _frame(c: _Canvas, v: dict[str, Any], rng, gaps, bottom_bar: float) -> None:
     # The frame's shadow on the plate: a soft band inside the lip, top and one side.
     strength = v["shadow"]
     if strength > 0:
-        depth_top = max(0, int((gt - it) * 0.9))
+        depth_top = max(0, int(gt - it - CLEAR - 2))
         y = round(c.y0 + it) + 1
         fade = 255 * strength * (1 - np.arange(depth_top) / max(1, depth_top))
         rows = c.rgba[y : y + depth_top, round(c.x0 + il) + 1 : round(c.x1 - ir) - 1]
@@ -223,11 +225,12 @@ def _screws(c: _Canvas, v: dict[str, Any], rng, record: PlateRecord) -> None:
     sx, sy = c.w0 / geo.width, c.h0 / geo.height
     boxes = [c_.box for c_ in record.chars]
     shade = v["shade"]
+    k = CLEAR + 2
     for hole in geo.holes:
         r = max(1.0, v["size"] * min(hole.w, hole.h) / 2 * sx)
         cx, cy = hole.cx * sx, hole.cy * sy
         if any(
-            cx + r + 1 > x0 and cx - r - 1 < x1 and cy + r + 1 > y0 and cy - r - 1 < y1
+            cx + r + k > x0 and cx - r - k < x1 and cy + r + k > y0 and cy - r - k < y1
             for x0, y0, x1, y1 in boxes
         ):
             continue
@@ -273,23 +276,32 @@ def padding(values: dict[str, Any], h0: int) -> tuple[int, int, int]:
     return side, top, bottom
 
 
-def draw(
-    image: np.ndarray, clean: PlateRecord, warped: PlateRecord, values: dict[str, Any]
+def warp_onto(
+    image: np.ndarray,
+    clean: PlateRecord,
+    values: dict[str, Any],
+    matrix: np.ndarray,
+    background: np.ndarray,
 ) -> np.ndarray:
-    """The scene `image` (already warped) with this group's effects composited onto it.
+    """The clean plate and this group's surroundings, warped by the plate's `matrix`
+    onto `background` in one pass (what geometry.warp_onto does for the bare plate).
 
-    `clean` is the record of the unwarped plate (its size, type and character boxes),
-    `warped` the record after geometry (its plate quad and character boxes).
+    `clean` is the unwarped plate's record (its size, type and character boxes). The
+    canvas holds the plate itself at (side, top); each character box, plus a safety
+    ring, is copied back from the plate after drawing, so nothing drawn reaches it.
     """
-    if not values:
-        return image
-    w0, h0 = clean.width, clean.height
+    h0, w0 = image.shape[:2]
     side, top, bottom = padding(values, h0)
     c = _Canvas(w0, h0, side, top, bottom)
     gaps = _gaps(clean)
     rngs = {e: np.random.default_rng(values[e]["seed"]) for e in EFFECTS if e in values}
     if "thickness" in values:
         _thickness(c, values["thickness"], rngs["thickness"])
+    # Whole 4-byte pixels copied from an RGBA plate: per-channel numpy writes into a
+    # 4-channel array are strided and several times slower.
+    opaque = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA)
+    plate = c.rgba[c.y0 : c.y1, c.x0 : c.x1]
+    plate[...] = opaque
     bar = values["dealer"]["bar"] * h0 if "dealer" in values and "frame" in values else 0.0
     if "frame" in values:
         _frame(c, values["frame"], rngs["frame"], gaps, bar)
@@ -299,45 +311,19 @@ def draw(
         _screws(c, values["screws"], rngs["screws"], clean)
     if "lights" in values:
         _lights(c, values["lights"], rngs["lights"])
-    return composite(image, c, clean, warped)
-
-
-def composite(image: np.ndarray, c: _Canvas, clean: PlateRecord, warped: PlateRecord):
-    """Warp the canvas as the plate was warped, clear it inside every character box and
-    lay it over the image (premultiplied alpha). Only the part of the output that the
-    drawn pixels reach is warped and blended: screws alone touch a thin band."""
-    x, y, x_end, y_end = c.drawn
-    w, h = x_end - x, y_end - y
-    if w <= 0 or h <= 0:
-        return image
-    src = np.asarray(clean.plate_quad, np.float32) + np.float32((c.x0, c.y0))
-    dst = np.asarray(warped.plate_quad, np.float32)
-    matrix = cv2.getPerspectiveTransform(src, dst)
-    out_h, out_w = image.shape[:2]
-    corners = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
-    reach = cv2.perspectiveTransform(corners[None], matrix)[0]
-    ox0, oy0 = (max(0, int(np.floor(v)) - 1) for v in reach.min(axis=0))
-    ox1, oy1 = min(out_w, int(np.ceil(reach[:, 0].max())) + 1), min(
-        out_h, int(np.ceil(reach[:, 1].max())) + 1
-    )
-    if ox1 <= ox0 or oy1 <= oy0:
-        return image
-    # Canvas part [x, y) onwards -> output part [ox0, oy0) onwards, in pixel-edge terms.
-    shift_in = np.array([[1, 0, x], [0, 1, y], [0, 0, 1]], np.float64)
-    shift_out = np.array([[1, 0, -ox0], [0, 1, -oy0], [0, 0, 1]], np.float64)
-    local = shift_out @ matrix @ shift_in
-    rgba = c.rgba[y : y + h, x : x + w]
-    size = (ox1 - ox0, oy1 - oy0)
-    layer = cv2.warpPerspective(rgba, cv_matrix(local), size, flags=cv2.INTER_LINEAR)
-    for char in warped.chars:
+    for char in clean.chars:
         x0, y0, x1, y1 = char.box
-        x0, x1 = max(x0, ox0) - ox0, min(x1, ox1) - ox0
-        y0, y1 = max(y0, oy0) - oy0, min(y1, oy1) - oy0
-        if x1 > x0 and y1 > y0:
-            layer[y0:y1, x0:x1] = 0
-    out = image.copy()
-    part = out[oy0:oy1, ox0:ox1]
-    rest = cv2.cvtColor(255 - cv2.extractChannel(layer, 3), cv2.COLOR_GRAY2RGB)
-    behind = cv2.multiply(part, rest, scale=1.0 / 255.0)
-    part[...] = cv2.add(cv2.cvtColor(layer, cv2.COLOR_RGBA2RGB), behind)
-    return out
+        x0, y0 = max(0, x0 - CLEAR), max(0, y0 - CLEAR)
+        x1, y1 = min(w0, x1 + CLEAR), min(h0, y1 + CLEAR)
+        plate[y0:y1, x0:x1] = opaque[y0:y1, x0:x1]
+    # The inverse map OpenCV would compute for the bare plate (LU), moved by the canvas
+    # offset: the plate's own pixels are sampled exactly as without this group.
+    _, inverse = cv2.invert(cv_matrix(matrix), flags=cv2.DECOMP_LU)
+    inverse[0] += side * inverse[2]
+    inverse[1] += top * inverse[2]
+    out_h, out_w = background.shape[:2]
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    warped = cv2.warpPerspective(c.rgba, inverse, (out_w, out_h), flags=flags)
+    rest = cv2.cvtColor(255 - cv2.extractChannel(warped, 3), cv2.COLOR_GRAY2RGB)
+    behind = cv2.multiply(background, rest, scale=1.0 / 255.0)
+    return cv2.add(cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), behind)
