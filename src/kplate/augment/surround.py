@@ -44,12 +44,12 @@ def _gaps(record: PlateRecord) -> tuple[float, float, float, float]:
     """Free border of the clean plate in pixels: left, top, right, bottom."""
     if not record.chars:
         return record.width / 4, record.height / 4, record.width / 4, record.height / 4
-    boxes = np.asarray([c.box for c in record.chars], np.float64)
+    x0, y0, x1, y1 = zip(*(c.box for c in record.chars), strict=True)
     return (
-        max(0.0, boxes[:, 0].min()),
-        max(0.0, boxes[:, 1].min()),
-        max(0.0, record.width - boxes[:, 2].max()),
-        max(0.0, record.height - boxes[:, 3].max()),
+        max(0.0, min(x0)),
+        max(0.0, min(y0)),
+        max(0.0, record.width - max(x1)),
+        max(0.0, record.height - max(y1)),
     )
 
 
@@ -87,8 +87,10 @@ def _thickness(c: _Canvas, v: dict[str, Any], rng: np.random.Generator) -> None:
     d = max(1.0, v["depth"] * c.h0)
     dx = d if rng.random() < 0.5 else -d
     metal = tuple(int(x) for x in rng.uniform(150, 225) * rng.uniform(0.95, 1.05, 3))
-    c.rect((c.x0 + dx, c.y0 + d, c.x1 + dx, c.y1 + d), metal)
-    c.rgba[c.y0 : c.y1, c.x0 : c.x1] = 0  # never over the plate itself
+    # Only the strips beside the plate: the edge below it and on one side.
+    c.rect((c.x0 + dx, c.y1, c.x1 + dx, c.y1 + d), metal)
+    side = (c.x1, c.x1 + dx) if dx > 0 else (c.x0 + dx, c.x0)
+    c.rect((side[0], c.y0 + d, side[1], c.y1 + d), metal)
 
 
 def _frame_colour(kind: str, rng: np.random.Generator, rows: int) -> np.ndarray:
@@ -154,9 +156,20 @@ def _glyph(char: str, height: int) -> np.ndarray:
     return (rasterize(glyph, width, height, supersample=2) * 255).astype(np.uint8)
 
 
-def _dealer_text(rng: np.random.Generator, height: int) -> np.ndarray:
-    """A dealer's line as uint8 coverage: Hangul name and phone (kplate's own typeface),
-    or a Latin brand in OpenCV's Hershey font."""
+#: Distinct dealer lines: each image picks one, so their coverage is drawn once per size.
+DEALER_LINES = 256
+
+
+@functools.lru_cache(maxsize=1024)
+def _dealer_text(line: int, height: int) -> np.ndarray:
+    """Dealer line number `line` as uint8 coverage (read-only, shared): a Hangul name and
+    phone number in kplate's own typeface, or a Latin brand in OpenCV's Hershey font."""
+    cover = _draw_dealer_text(np.random.default_rng(line), height)
+    cover.flags.writeable = False
+    return cover
+
+
+def _draw_dealer_text(rng: np.random.Generator, height: int) -> np.ndarray:
     if rng.random() < 0.6:
         name = "".join(SYLLABLES[i] for i in rng.integers(0, len(SYLLABLES), rng.integers(2, 6)))
         phone = f"0{rng.integers(2, 70)}-{rng.integers(100, 999)}-{rng.integers(1000, 9999)}"
@@ -196,7 +209,7 @@ def _dealer(c: _Canvas, v: dict[str, Any], rng, framed: dict[str, Any] | None) -
     if not framed:
         _bar(c, (c.x0, y0 - 1, c.x1, y1), _frame_colour(kind, rng, c.h))
     text_h = max(3, round(bar * v["size"]))
-    cover = _dealer_text(rng, text_h)
+    cover = _dealer_text(int(rng.integers(DEALER_LINES)), text_h)
     room = int((c.x1 - c.x0) * 0.85)
     if cover.shape[1] > room:
         cover = cv2.resize(cover, (room, text_h), interpolation=cv2.INTER_AREA)
