@@ -4,7 +4,8 @@ python tools/surround_sheet.py
 
 Each pair is one plate with one draw of a preset: on the left replayed without the
 surround group's effects, on the right as generated (frame, dealer bar, screws, plate
-lamps, plate edge). Only plates where a frame or screws fired are shown. Synthetic only.
+lamps, plate edge). Only plates where a frame or a dealer bar fired are shown.
+Synthetic only.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def pairs(preset: str, renderer: Renderer) -> list[tuple[np.ndarray, np.ndarray,
         plate = renderer.render(EXAMPLES[plate_type], plate_type, height=110)
         image, _, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
         around = params.get("surround", {})
-        if not ({"frame", "screws"} & set(around)):
+        if not ({"frame", "dealer"} & set(around)):
             continue
         bare_params = {**params, "surround": {}}
         bare, _ = augmenter.apply(plate.image, plate.record, bare_params)
@@ -64,9 +65,9 @@ def main() -> None:
     draw.text((CELL_W + 30, 2), "after", fill="black")
     for i, (before, after, label) in enumerate(rows):
         y = 16 + i * (CELL_H + LABEL)
-        sheet.paste(_fit(before), (0, y))
-        sheet.paste(_fit(after), (CELL_W + 30, y))
-        draw.text((4, y + CELL_H), label, fill=(160, 0, 0))
+        draw.text((4, y), label, fill=(160, 0, 0))
+        sheet.paste(_fit(before), (0, y + LABEL))
+        sheet.paste(_fit(after), (CELL_W + 30, y + LABEL))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(OUT, optimize=True)
     print(f"wrote {OUT}")
