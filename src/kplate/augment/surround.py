@@ -3,12 +3,13 @@
 A detector's crop shows these around the plate, and a recogniser must learn to ignore
 them (bolts and frame edges read as an extra digit, a dealer's name as characters).
 Everything is drawn in the plate's own plane, on a canvas a little larger than the
-clean plate, and then warped by the same homography as the plate, so a frame tilts and
-foreshortens with it. Nothing may cover a character: frame lips and shadows stay in the
-plate's free border (between its edge and the nearest character box), screws that would
-touch a character box are left out, dealer text sits on a bar *below* the plate, and the
-warped layer is cleared inside every character box before it is composited (so those
-pixels are exactly what they were without this group).
+clean plate that holds the plate itself, and the canvas replaces the plate in the
+geometry's one warp, so a frame tilts and foreshortens with it at no second warp's cost.
+Nothing may cover a character: frame lips and shadows stay in the plate's free border
+(between its edge and the nearest character box, CLEAR pixels short of it), screws that
+would come near a character box are left out, dealer text sits on a bar *below* the
+plate, and every character box plus a CLEAR-pixel ring is copied back from the plate
+before the warp (so each character is sampled from the plate's own pixels).
 
 All randomness beyond the sampled values comes from each effect's recorded seed.
 """
