@@ -191,15 +191,19 @@ def test_sampled_params_stay_within_documented_ranges(renderer, preset) -> None:
     fired: dict[tuple[str, str], int] = {}
     for seed in range(500):
         params = augmenter.sample(np.random.default_rng(seed), plate.record, size)
-        for group in ("geometry", "photometric", "camera"):
-            for effect, values in params[group].items():
+        for group in ("geometry", "photometric", "camera", "surround"):
+            for effect, values in params.get(group, {}).items():
                 if not isinstance(values, dict) or effect == "background":
                     continue
                 fired[(group, effect)] = fired.get((group, effect), 0) + 1
                 for param, value in values.items():
                     if (group, effect, param) not in documented:
                         continue  # derived values: seeds, perspective corners
-                    _, (lo, hi) = documented[(group, effect, param)]
+                    _, shown = documented[(group, effect, param)]
+                    if isinstance(shown, list):  # a choice, such as a frame's kind
+                        assert value in shown, (preset, group, effect, param, value)
+                        continue
+                    lo, hi = shown
                     for v in value if isinstance(value, list) else [value]:
                         assert lo - 1e-9 <= v <= hi + 1e-9, (preset, group, effect, param, v)
         kind = params["geometry"]["background"]["kind"]

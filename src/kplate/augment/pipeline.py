@@ -4,7 +4,8 @@ Sampling and applying are separate (as in albumentations), and the sampled value
 rounded *before* they are applied, so the recorded params dict reproduces an image
 exactly: `augmenter.apply(image, record, params)` gives the same pixels again.
 
-Order: plate wear -> geometry (warp onto a background) -> lighting -> camera.
+Order: plate wear -> geometry (warp onto a background) -> surroundings (frame, screws,
+...) -> lighting -> camera.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 
-from kplate.augment import camera, legibility, photometric
+from kplate.augment import camera, legibility, photometric, surround
 from kplate.augment.backgrounds import background as make_background
 from kplate.augment.geometry import (
     NEUTRAL,
@@ -38,6 +39,10 @@ def _uniform(rng: np.random.Generator, kind: str, lo: float, hi: float) -> float
     if kind == "int":
         return int(rng.integers(int(lo), int(hi) + 1))
     return round(float(lo + (hi - lo) * rng.random()), DIGITS)
+
+
+def _choose(rng: np.random.Generator, choices: list[str]) -> str:
+    return str(choices[int(rng.integers(len(choices)))])
 
 
 def _shrink(lo: float, hi: float, neutral: float, k: float) -> tuple[float, float]:
@@ -73,6 +78,8 @@ class Augmenter:
         self._lighting = [(e, photo[e]) for e in photometric.LIGHTING if e in photo]
         cam = spec.get("camera", {})
         self._camera = [(e, cam[e]) for e in camera.CAMERA if e in cam]
+        around = spec.get("surround", {})
+        self._surround = [(e, around[e]) for e in surround.EFFECTS if e in around]
 
     def __call__(
         self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
@@ -101,6 +108,10 @@ class Augmenter:
             rng, [*self._wear, *self._lighting], photometric.SEEDED, "photometric"
         )
         params["camera"] = self._sample_group(rng, self._camera, camera.SEEDED, "camera")
+        if self._surround:  # drawn last, so adding the group leaves the other values alone
+            params["surround"] = self._sample_group(
+                rng, self._surround, surround.SEEDED, "surround"
+            )
         params["output_size"] = [size[0], size[1]]
         return params, warp
 
@@ -117,7 +128,9 @@ class Augmenter:
             # effect off in a config does not reshuffle the values of the others.
             fire = rng.random() < spec["p"]
             values = {
-                name: _uniform(rng, param.kind, *spec[name])
+                name: _choose(rng, spec[name])
+                if param.kind == "choice"
+                else _uniform(rng, param.kind, *spec[name])
                 for name, param in SCHEMA[group][effect].items()
             }
             seed = int(rng.integers(SEED_LIMIT))
@@ -218,9 +231,15 @@ class Augmenter:
     ) -> tuple[np.ndarray, PlateRecord]:
         geo = params.get("geometry", {})
         out_w, out_h = params.get("output_size", (image.shape[1], image.shape[0]))
-        if not any(effect in geo for effect in NEUTRAL) and (out_w, out_h) == (
-            image.shape[1],
-            image.shape[0],
+        around = params.get("surround")
+        if (
+            not around
+            and not any(effect in geo for effect in NEUTRAL)
+            and (out_w, out_h)
+            == (
+                image.shape[1],
+                image.shape[0],
+            )
         ):
             # Nothing moves: skip the warp, but record quads as every augmented image does.
             return image, transform_record(record, np.eye(3), (out_w, out_h))
@@ -230,7 +249,10 @@ class Augmenter:
         matrix, corners = warp.matrix, warp.corners
         bg_spec = geo.get("background", {"kind": "flat", "seed": 0})
         background = make_background(bg_spec["kind"], bg_spec["seed"], out_w, out_h)
-        out = warp_onto(image, matrix, background)
+        if around:  # the plate with its frame, screws, ... in one warp
+            out = surround.warp_onto(image, record, around, matrix, background)
+        else:
+            out = warp_onto(image, matrix, background)
         return out, transform_record(record, matrix, (out_w, out_h), corners)
 
 
