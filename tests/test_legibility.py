@@ -152,8 +152,10 @@ def test_recorded_params_reproduce_the_bytes_also_after_redraws(renderer, preset
         again, again_record = augmenter.apply(plate.image, plate.record, loaded)
         assert again.tobytes() == image.tobytes(), (preset, seed)
         assert again_record == record
-    if preset in ("heavy", "cctv"):  # every way to a legible image was replayed
+    if preset == "heavy":  # every way to a legible image was replayed
         assert {"redrawn", "milder", "downscale redrawn", "downscale dropped"} <= kinds, kinds
+    if preset == "cctv":  # its downscale (22-44 px, issue #16's IR fit) is rarely redrawn
+        assert {"redrawn", "milder", "downscale dropped"} <= kinds, kinds
 
 
 def test_floors_that_cannot_be_met_fall_back_to_the_clean_plate(renderer, tmp_path) -> None:
@@ -177,7 +179,7 @@ def test_an_infrared_preset_falls_back_to_a_grey_clean_plate(renderer, tmp_path)
     image, record, params = augmenter(plate.image, plate.record, np.random.default_rng(2))
     assert params["legibility"]["fallback"] == "clean"
     assert params["camera"] == {
-        "infrared": {"lift": 0.03, "contrast": 1.0, "bloom": 0.1, "surround": 0.6}
+        "infrared": {"lift": 0.0, "contrast": 1.0, "bloom": 0.0, "surround": 0.6}
     }
     assert (image[..., 0] == image[..., 2]).all()
     assert [c.box for c in record.chars] == [c.box for c in plate.record.chars]
@@ -234,7 +236,8 @@ def test_milder_specs_stay_inside_the_preset_ranges() -> None:
             for group, effects in spec.items():
                 for effect, values in effects.items():
                     new = milder[group][effect]
-                    kept = (group, effect) in KEEP_P  # a milder cctv image is still IR
+                    # A milder cctv image is still IR; surroundings never cover a character.
+                    kept = (group, effect) in KEEP_P or group == "surround"
                     assert new["p"] == pytest.approx(values["p"] * (1 if kept else k))
                     for param in SCHEMA[group][effect]:
                         if isinstance(values[param][0], str):
@@ -286,8 +289,9 @@ def test_metadata_records_heights_that_match_the_written_image_and_workers_agree
         heights = quad_heights(quads)
         boxes = np.array([c["box"][3] - c["box"][1] for c in entry["chars"]])
         # A tilted char's edges (rotation up to 15 deg plus shear up to 12) are up to
-        # 1/cos(27 deg) longer than the box is high; a wide one's box is up to ~1.3x taller.
-        assert (heights <= 1.13 * boxes).all() and (heights >= boxes / 1.35).all()
+        # 1/cos(27 deg) longer than the box is high; a wide one's box (a region syllable
+        # 1.3x as wide as high, turned 15 deg and sheared) is up to ~1.45x taller.
+        assert (heights <= 1.13 * boxes).all() and (heights >= boxes / 1.45).all()
         down = entry["augment"]["camera"].get("downscale")
         factor = downscale_factor(down, {"plate_quad": entry["quad"]}) if down else 1.0
         assert np.allclose(note["char_height_px"], heights * factor, atol=0.03)
