@@ -48,7 +48,7 @@ def real_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def fitted(real_dir):
-    return fit_augmentation(real_dir, base="light", evaluations=30, **FAST)
+    return fit_augmentation(real_dir, base="light", evaluations=40, **FAST)
 
 
 def _centre(entry: dict, name: str) -> float:
@@ -56,7 +56,7 @@ def _centre(entry: dict, name: str) -> float:
 
 
 def test_fit_moves_the_config_toward_dark_blurred_crops(fitted) -> None:
-    assert fitted.objective["fitted"] < 0.5 * fitted.objective["base"]
+    assert fitted.objective["fitted"] < 0.6 * fitted.objective["base"]
     light = PRESETS["light"]
     photo, camera = fitted.spec["photometric"], fitted.spec["camera"]
     # Darker: the brightness range moved down from light's symmetric one.
@@ -70,12 +70,12 @@ def test_fit_moves_the_config_toward_dark_blurred_crops(fitted) -> None:
         assert abs(fit[name]["median"] - real[name]["median"]) < abs(
             base[name]["median"] - real[name]["median"]
         ), name
-    assert fitted.evaluations == 30 and not fitted.cut_by_budget
+    assert fitted.evaluations == 40 and not fitted.cut_by_budget
     assert fitted.real.files == 24 and fitted.real.name == "real0"
 
 
 def test_fit_is_deterministic_for_a_seed(real_dir, fitted) -> None:
-    again = fit_augmentation(real_dir, base="light", evaluations=30, **FAST)
+    again = fit_augmentation(real_dir, base="light", evaluations=40, **FAST)
     assert again.spec == fitted.spec
     assert again.objective == fitted.objective
 
@@ -116,6 +116,12 @@ def test_statistics_share_realism_definitions_and_measure_noise() -> None:
     assert measured["noise"][0] == pytest.approx(0.04, rel=0.15)
     assert measured["noise"][1] < 0.002
     assert list(measured["grey"]) == [1.0, 0.0]
+    # detail is sharpness per contrast: halving the contrast quarters sharpness only.
+    ramp = np.tile((np.arange(stats.WIDTH) % 8 < 4) * 160.0 + 40, (stats.HEIGHT, 1))
+    pair = np.stack([ramp, 100 + (ramp - 100) / 2])[..., None].repeat(3, -1)
+    edges = image_statistics(pair.astype(np.uint8))
+    assert edges["sharpness"][0] == pytest.approx(4 * edges["sharpness"][1], rel=0.02)
+    assert edges["detail"][0] == pytest.approx(edges["detail"][1], rel=0.02)
     same = stats.distances(measured, measured)
     assert all(v == 0 for v in same.values())
 

@@ -291,6 +291,8 @@ class FitResult:
     skipped_effects: list[str] = field(default_factory=list)
     moves: list[str] = field(default_factory=list)
     preset_scores: dict[str, float] = field(default_factory=dict)  # --base auto's choice
+    #: real / generated -> aspect and height summaries (reported: augmentation keeps sizes)
+    shapes: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 def fit_augmentation(
@@ -394,8 +396,10 @@ class _CoordinateSearch:
         self.widths = np.array([k.high - k.low for k in space.knobs], dtype=np.float64)
         self.widths[self.widths <= 0] = 1.0
         n = len(space.knobs)
-        # The plan: sweep s tries each of its knobs up to twice; knobs halve each sweep.
-        self.planned = 1 + sum(2 * max(min(n, MIN_KNOBS), n >> s) for s in range(SWEEPS))
+        # At most: sweep s tries each of its knobs up then down, each way up to
+        # 1 + EXTRA_STEPS times (up stops there once it helped); knobs halve each sweep.
+        per_knob = 2 + EXTRA_STEPS
+        self.planned = 1 + sum(per_knob * max(min(n, MIN_KNOBS), n >> s) for s in range(SWEEPS))
 
     def _evaluate(self, x: np.ndarray) -> float | None:
         """The penalised objective at x (cached), or None once out of evaluations or time."""
@@ -537,10 +541,15 @@ def _final_check(
         "fitted": sampler.arrays(result.spec, "fitted"),
     }
     result.summaries["real"] = {k: statistics.summary(v) for k, v in real.stats.items()}
+    sizes = [(p.image.shape[1], p.image.shape[0]) for p in sampler.plates]
+    for side, shape in (("real", real.shape), ("generated", statistics.shape_statistics(sizes))):
+        result.shapes[side] = {k: statistics.summary(v) for k, v in shape.items()}
     for side, images in arrays.items():
         stats = statistics.image_statistics(images)
-        result.distances[side] = statistics.distances(stats, real.stats, scales)
-        result.check_objective[side] = statistics.objective(result.distances[side])
+        distance = statistics.distances(stats, real.stats, scales, statistics.STATS)
+        result.distances[side] = distance
+        fitted = {name: distance[name] for name in statistics.FITTED}
+        result.check_objective[side] = statistics.objective(fitted)
         result.summaries[side] = {k: statistics.summary(v) for k, v in stats.items()}
     if not count:
         return

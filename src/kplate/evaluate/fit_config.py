@@ -85,7 +85,7 @@ def spec_text(spec: dict[str, Any]) -> str:
 def header(result: FitResult, out_name: str) -> list[str]:
     """The comment lines: what the config was fitted to and how well it matches."""
     real = result.real
-    search = f"{result.evaluations} evaluations ({result.planned} planned), {result.knobs} knobs"
+    search = f"{result.evaluations} evaluations (at most {result.planned}), {result.knobs} knobs"
     if result.cut_by_budget:
         search += f"; cut by the budget: --evaluations {result.evaluations} repeats it"
     auto = ""
@@ -100,7 +100,7 @@ def header(result: FitResult, out_name: str) -> list[str]:
         f"# base: {result.base_name}{auto}; plate types: {result.types}; height: {result.height}; "
         f"seed: {result.seed}; {result.sample} plates per candidate",
         f"# search: {search}",
-        "# objective: mean distance of the image statistics to the real crops' (Wasserstein,",
+        "# objective: mean distance of the fitted statistics to the real crops' (Wasserstein,",
         "#   in real standard deviations; 0 = same distributions):",
         f"#   search sample: base {result.objective['base']:.3f} -> fitted "
         f"{result.objective['fitted']:.3f}",
@@ -127,7 +127,16 @@ def header(result: FitResult, out_name: str) -> list[str]:
                 f"{result.summaries[side][name][value]:.4f} ({result.distances[side][name]:.2f})"
             )
         label = "grey share" if name == "grey" else name
+        if name not in statistics.FITTED:
+            label += " (shown, not fitted)"
         lines.append(f"#   {label}: " + " | ".join(cells))
+    for side in ("real", "generated"):
+        aspect, height = result.shapes[side]["aspect"], result.shapes[side]["height"]
+        lines.append(
+            f"#   {side} crop shape (not fitted): aspect {aspect['median']:.2f} "
+            f"({aspect['p5']:.2f}-{aspect['p95']:.2f}), height {height['median']:.0f} px "
+            f"({height['p5']:.0f}-{height['p95']:.0f}); median (5th-95th percentile)"
+        )
     types = "" if result.types == "all" else f" --types {result.types}"
     lines.append(
         f"# use: kplate generate --augment-config {out_name} --height {result.height}{types}"

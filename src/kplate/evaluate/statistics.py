@@ -18,9 +18,16 @@ import numpy as np
 
 HEIGHT, WIDTH = 48, 160  # the realism classifier's input (realism.HEIGHT, realism.WIDTH)
 #: The statistics of one image, in the order reports show them.
-STATS = ("brightness", "contrast", "sharpness", "noise", "black", "white", "saturation", "grey")
+STATS = (
+    "brightness", "contrast", "sharpness", "detail", "noise", "black", "white", "saturation",
+    "grey",
+)  # fmt: skip
+#: Those the fit matches: all but `sharpness`, which mixes blur with contrast (a dark,
+#: flat crop has a small Laplacian however sharp it is); `detail` is sharpness per
+#: contrast, so blur is matched as blur and contrast as contrast.
+FITTED = tuple(name for name in STATS if name != "sharpness")
 #: Statistics compared on a log scale (they spread over orders of magnitude).
-LOG_STATS = frozenset({"sharpness", "noise"})
+LOG_STATS = frozenset({"sharpness", "detail", "noise"})
 #: A crop counts as greyscale when its channels differ by less than this on average (of 1).
 GREY_LIMIT = 2.0 / 255
 #: Quantile levels at which two distributions are compared (their mean gap is W1).
@@ -43,7 +50,7 @@ def image_statistics(arrays: np.ndarray) -> dict[str, np.ndarray]:
     """Per-image statistics of (N, 48, 160, 3) uint8 arrays (values of 1 = full scale).
 
     brightness: mean grey; contrast: grey std; sharpness: variance of the Laplacian;
-    noise: std of sensor noise (Immerkaer's median estimate); black and white: the 5th and
+    detail: that variance over the grey variance (blur, whatever the contrast); noise: std of sensor noise (Immerkaer's median estimate); black and white: the 5th and
     95th grey percentile (lifted blacks, glow); saturation: mean HSV saturation; grey: 1
     for a greyscale crop (an IR camera's), 0 for colour.
     """
@@ -64,10 +71,12 @@ def image_statistics(arrays: np.ndarray) -> dict[str, np.ndarray]:
     )
     channel_gap = np.abs(rgb - rgb[..., [1, 2, 0]]).mean((1, 2, 3))
     flat = grey.reshape(len(grey), -1)
+    contrast, sharpness = grey.std((1, 2)), laplacian.var((1, 2))
     return {
         "brightness": grey.mean((1, 2)),
-        "contrast": grey.std((1, 2)),
-        "sharpness": laplacian.var((1, 2)),
+        "contrast": contrast,
+        "sharpness": sharpness,
+        "detail": sharpness / np.maximum(contrast**2, 1e-4),
         "noise": noise,
         "black": np.percentile(flat, 5, axis=1),
         "white": np.percentile(flat, 95, axis=1),
@@ -91,7 +100,7 @@ def distances(
     generated: Mapping[str, np.ndarray],
     real: Mapping[str, np.ndarray],
     scales: Mapping[str, float] | None = None,
-    names: Sequence[str] = STATS,
+    names: Sequence[str] = FITTED,
 ) -> dict[str, float]:
     """Per statistic: the 1-Wasserstein distance between the two sets, in real spreads."""
     out = {}
