@@ -130,17 +130,24 @@ def test_cli_writes_a_config_that_generate_reads(tmp_path, real_dir, capsys) -> 
     """With the default --base auto, the search starts from the closest preset."""
     out = tmp_path / "fitted.yaml"
     argv = ["fit", "--real", str(real_dir), "--out", str(out), "--height", str(HEIGHT),
-            "--sample", "16", "--check", "0", "--evaluations", "8"]  # fmt: skip
+            "--sample", "8", "--check", "0", "--evaluations", "300"]  # fmt: skip
     assert main(argv) == 0
     text = out.read_text(encoding="utf-8")
     assert text.startswith(MARKER)
     assert "fitted to: real0 (24 images" in text and str(real_dir.parent) not in text
-    chosen = re.search(r"# base: (\w+) \(closest preset: ([^)]*)\)", text)
+    chosen = re.search(
+        r"# base: (\w+) \(--base auto: presets ([^;]*); after one sweep ([^)]*)\)", text
+    )
     scores = {n: float(v) for n, v in (p.split() for p in chosen.group(2).split(", "))}
-    assert set(scores) == set(PRESETS) and chosen.group(1) == min(scores, key=scores.get)
+    swept = {n: float(v) for n, v in (p.split() for p in chosen.group(3).split(", "))}
+    assert set(scores) == set(PRESETS)
+    assert set(swept) == set(sorted(scores, key=scores.get)[:2])  # the two closest
+    assert chosen.group(1) == min(swept, key=swept.get)
+    assert all(swept[n] <= scores[n] for n in swept)  # a sweep only keeps what helps
     name, spec = load_spec(str(out))
     assert name == "fitted" and spec == validate_spec(spec)
-    assert main(argv) == 0  # its own file may be overwritten
+    assert main([*argv[:-1], "2", "--base", "light"]) == 0  # its own file may be overwritten
+    assert "# base: light;" in out.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fitted.yaml"]
     gen = tmp_path / "gen"
     assert main(["generate", "--count", "3", "--height", str(HEIGHT), "--augment-config",

@@ -290,7 +290,8 @@ class FitResult:
     knobs: int = 0
     skipped_effects: list[str] = field(default_factory=list)
     moves: list[str] = field(default_factory=list)
-    preset_scores: dict[str, float] = field(default_factory=dict)  # --base auto's choice
+    preset_scores: dict[str, float] = field(default_factory=dict)  # --base auto: at start
+    first_sweep: dict[str, float] = field(default_factory=dict)  # and after one sweep
     #: real / generated -> aspect and height summaries (reported: augmentation keeps sizes)
     shapes: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
@@ -311,17 +312,18 @@ def fit_augmentation(
 ) -> FitResult:
     """Fit an augmentation config to the crops in folder `real` (see the module doc).
 
-    `base` is a preset name, a YAML config or "auto" (the preset that scores best);
-    `evaluations` caps the search (a run cut by the budget says how many it made: the
-    same number repeats it); `check` plates per
-    config are drawn apart from the search sample for the final comparison (0: statistics
-    of the search sample only, no two-sample test).
+    `base` is a preset name, a YAML config or "auto" (of the two presets closest to the
+    crops, the one closer after a sweep); `evaluations` caps the search (a run cut by the
+    budget says how many it made: the same number repeats it); `check` plates per config
+    are drawn apart from the search sample for the final comparison (0: statistics of
+    the search sample only, no two-sample test).
     """
     started = time.monotonic()
     budget = check_budget(budget_minutes) * 60.0
     config = _generate_config(seed, types, height, sample + check)
     say = progress or (lambda _: None)
     real_set = read_real(real, seed)
+    say(f"{len(real_set.arrays)} real crops from {real_set.name}; {sample} plates per candidate")
     sampler = Sampler(config, range(sample))
     scales = {k: statistics.spread(k, v) for k, v in real_set.stats.items()}
 
@@ -329,36 +331,52 @@ def fit_augmentation(
         gen = statistics.image_statistics(sampler.arrays(spec))
         return statistics.objective(statistics.distances(gen, real_set.stats, scales))
 
-    scores: dict[str, float] = {}
-    if base == AUTO:
-        scores = {name: score(spec) for name, spec in PRESETS.items()}
-        base = min(scores, key=lambda name: (scores[name], name))
-        say("presets: " + ", ".join(f"{n} {v:.3f}" for n, v in scores.items()) + f"; base {base}")
-    base_name, base_spec = load_spec(base)
-    space = SearchSpace(base_spec)
-    say(
-        f"{len(real_set.arrays)} real crops from {real_set.name}; searching {len(space.knobs)} "
-        f"knobs of {sum(len(e) for e in space.start.values())} effects on {sample} plates"
-    )
-
     # The final check's share of the budget: two two-sample tests and drawing the plates.
     test_seconds = min(60.0, max(5.0, 0.1 * budget)) if check else 0.0
     deadline = started + budget - (2 * test_seconds + (0.05 * budget if check else 0.0))
-    search = _CoordinateSearch(space, score, seed, evaluations, deadline, say)
+    shared = _Budget(evaluations, deadline)
+
+    def search_from(name: str) -> _CoordinateSearch:
+        base_name, base_spec = load_spec(name)
+        return _CoordinateSearch(base_name, SearchSpace(base_spec), score, seed, shared, say)
+
+    scores: dict[str, float] = {}
+    first_sweep: dict[str, float] = {}
+    if base == AUTO:
+        # The closest preset at the start is not always the closest after a sweep (a
+        # colour preset can fight an IR share), so the two closest get one sweep each.
+        scores = {name: score(spec) for name, spec in PRESETS.items()}
+        ranked = sorted(scores, key=lambda name: (scores[name], name))[:2]
+        say("presets: " + ", ".join(f"{n} {v:.3f}" for n, v in scores.items()))
+        searches = [search_from(name) for name in ranked]
+        for candidate in searches:
+            candidate.sweep()
+            if candidate.count:
+                first_sweep[candidate.name] = candidate.statistics_at(candidate.x)
+        search = min((c for c in searches if c.count), key=lambda c: (c.statistics_at(c.x), c.name))
+        say(f"base {search.name} (after one sweep: " + ", ".join(
+            f"{n} {v:.3f}" for n, v in first_sweep.items()) + ")")  # fmt: skip
+    else:
+        search = search_from(base)
+    space = search.space
+    effects = sum(len(e) for e in space.start.values())
+    say(f"base {search.name}: {len(space.knobs)} knobs of {effects} effects")
     x = search.run()
+    base_name = search.name
     fitted_spec = space.spec(x, keep_off=False)
-    base_spec = validate_spec(base_spec, base_name)
+    base_spec = validate_spec(space.base, base_name)
     result = FitResult(
         spec=fitted_spec,
         base_name=base_name,
         real=real_set,
         objective={"base": search.history[0], "fitted": search.statistics_at(x)},
+        first_sweep=first_sweep,
         distances={},
         check_objective={},
         summaries={},
-        evaluations=search.count,
-        planned=search.planned,
-        cut_by_budget=search.cut,
+        evaluations=shared.count,
+        planned=shared.planned,
+        cut_by_budget=shared.cut,
         sample=sample,
         check=min(check, len(real_set.arrays)) if check else 0,
         seed=seed,
@@ -374,45 +392,67 @@ def fit_augmentation(
     return result
 
 
+class _Budget:
+    """Evaluations and time shared by every search of one fit."""
+
+    def __init__(self, cap: int | None, deadline: float) -> None:
+        self.cap, self.deadline = cap, deadline
+        self.count, self.planned = 0, 0
+        self.cut = self.capped = False
+
+    def allows(self, first: bool) -> bool:
+        """Whether one more evaluation may run (a search's first, its base, always may
+        unless the cap is reached)."""
+        if self.cap is not None and self.count >= self.cap:
+            self.capped = True
+            return False
+        if not first and time.monotonic() > self.deadline:
+            self.cut = True
+            return False
+        return True
+
+
 class _CoordinateSearch:
     """Seeded coordinate search with halving steps and a halving set of knobs."""
 
     def __init__(
         self,
+        name: str,
         space: SearchSpace,
         score: Callable[[dict[str, Any]], float],
         seed: int,
-        cap: int | None,
-        deadline: float,
+        budget: _Budget,
         say: Callable[[str], None],
     ) -> None:
-        self.space, self.score, self.say = space, score, say
+        self.name, self.space, self.score, self.say = name, space, score, say
         self.rng = np.random.default_rng([seed, 0x5EA7C4])
-        self.cap, self.deadline = cap, deadline
-        self.count, self.cut, self.capped = 0, False, False
+        self.budget = budget
+        self.count = 0
         self.cache: dict[tuple[float, ...], float] = {}
         self.history: list[float] = []
         self.best = math.inf
         self.widths = np.array([k.high - k.low for k in space.knobs], dtype=np.float64)
         self.widths[self.widths <= 0] = 1.0
         n = len(space.knobs)
+        self.x = np.zeros(n)
+        self.steps = np.array([STEPS[k.kind] for k in space.knobs])
+        self.active = list(range(n))
+        self.sweeps = 0
+        self.stopped = False
         # At most: sweep s tries each of its knobs up then down, each way up to
         # 1 + EXTRA_STEPS times (up stops there once it helped); knobs halve each sweep.
         per_knob = 2 + EXTRA_STEPS
-        self.planned = 1 + sum(per_knob * max(min(n, MIN_KNOBS), n >> s) for s in range(SWEEPS))
+        budget.planned += 1 + sum(per_knob * max(min(n, MIN_KNOBS), n >> s) for s in range(SWEEPS))
 
     def _evaluate(self, x: np.ndarray) -> float | None:
         """The penalised objective at x (cached), or None once out of evaluations or time."""
         key = tuple(np.round(x, 6))
         if key not in self.cache:
-            if self.cap is not None and self.count >= self.cap:
-                self.capped = True
-                return None
-            if self.count > 0 and time.monotonic() > self.deadline:
-                self.cut = True
+            if not self.budget.allows(first=self.count == 0):
                 return None
             self.cache[key] = self.score(self.space.spec(x))
             self.count += 1
+            self.budget.count += 1
             self.history.append(self.cache[key])
         return self.cache[key] + self._penalty(x)
 
@@ -425,26 +465,42 @@ class _CoordinateSearch:
         """The unpenalised objective at an evaluated point."""
         return self.cache[tuple(np.round(x, 6))]
 
+    def sweep(self) -> bool:
+        """One sweep over the active knobs; False once out of evaluations or time."""
+        if self.stopped:
+            return False
+        if self.count == 0:
+            base = self._evaluate(self.x)
+            if base is None:
+                self.stopped = True
+                return False
+            self.best = base
+        moved: dict[int, float] = {}
+        for i in self.rng.permutation(self.active):
+            change = self._try(self.x, int(i), self.steps[i])
+            if change is None:
+                self.stopped = True
+                return False
+            moved[int(i)] = change
+        keep = max(min(len(self.space.knobs), MIN_KNOBS), len(self.active) // 2)
+        self.active = sorted(sorted(moved, key=lambda i: (-moved[i], i))[:keep])
+        self.steps = self.steps / 2
+        self.sweeps += 1
+        self.say(
+            f"{self.name} sweep {self.sweeps}: objective {self.statistics_at(self.x):.3f} "
+            f"after {self.budget.count} evaluations"
+        )
+        return True
+
     def run(self) -> np.ndarray:
-        knobs = self.space.knobs
-        x = np.zeros(len(knobs))
-        self.best = self._evaluate(x) or 0.0
-        steps = np.array([STEPS[k.kind] for k in knobs])
-        active = list(range(len(knobs)))
-        for sweep in range(SWEEPS):
-            effect = {}
-            for i in self.rng.permutation(active):
-                effect[int(i)] = self._try(x, int(i), steps[i])
-                if effect[int(i)] is None:
-                    return self._done(x, sweep)
-            keep = max(min(len(knobs), MIN_KNOBS), len(active) // 2)
-            active = sorted(sorted(effect, key=lambda i: (-effect[i], i))[:keep])
-            steps = steps / 2
-            self.say(
-                f"sweep {sweep + 1}: objective {self.statistics_at(x):.3f} after "
-                f"{self.count} evaluations"
-            )
-        return self._done(x, SWEEPS)
+        """Sweeps until SWEEPS are done or the budget ends; the best knob values."""
+        while self.sweeps < SWEEPS and self.sweep():
+            pass
+        budget = self.budget
+        cut = " (cut by the budget)" if budget.cut else ""
+        cut = cut or (" (--evaluations reached)" if budget.capped else "")
+        self.say(f"search done: {budget.count} evaluations, {self.sweeps} sweeps{cut}")
+        return self.x
 
     def _try(self, x: np.ndarray, i: int, step: float) -> float | None:
         """Step knob i up, else down, and keep stepping that way while it helps (up to
@@ -477,17 +533,6 @@ class _CoordinateSearch:
             if (other.group, other.effect, other.kind) == (knob.group, knob.effect, "p"):
                 return self.space.start[knob.group][knob.effect]["p"] + x[j] <= 0
         return False
-
-    def _done(self, x: np.ndarray, sweeps: int) -> np.ndarray:
-        cut = (
-            " (cut by the budget)"
-            if self.cut
-            else " (--evaluations reached)"
-            if self.capped
-            else ""
-        )
-        self.say(f"search done: {self.count} evaluations, {sweeps} sweeps{cut}")
-        return x
 
 
 def _describe_moves(base: dict[str, Any], fitted: dict[str, Any]) -> list[str]:

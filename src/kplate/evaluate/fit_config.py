@@ -91,7 +91,8 @@ def header(result: FitResult, out_name: str) -> list[str]:
     auto = ""
     if result.preset_scores:
         shown = ", ".join(f"{n} {v:.3f}" for n, v in result.preset_scores.items())
-        auto = f" (closest preset: {shown})"
+        swept = ", ".join(f"{n} {v:.3f}" for n, v in result.first_sweep.items())
+        auto = f" (--base auto: presets {shown}; after one sweep {swept})"
     lines = [
         f"{MARKER} augmentation fitted to real crops "
         "(kplate generate --augment-config FILE); kplate overwrites only files with this line",
