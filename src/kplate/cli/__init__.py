@@ -26,6 +26,7 @@ def _command_modules() -> list[ModuleType]:
     from kplate.cli import (
         dataset_cmd,
         evaluate_cmd,
+        fit_cmd,
         generate_cmd,
         preview_cmd,
         samples_cmd,
@@ -45,6 +46,7 @@ def _command_modules() -> list[ModuleType]:
         train_cmd,
         translate_cmd,
         evaluate_cmd,
+        fit_cmd,
     ]
 
 

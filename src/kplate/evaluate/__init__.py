@@ -3,7 +3,8 @@
 The public API (imported lazily, so that importing kplate does not import torch):
 `train_recogniser`, `Recogniser`, `evaluate_recognition`, `recognition_metrics`,
 `run_recognition`, `run_realism`, `two_sample_test`, `run_preservation`,
-`compare_preservation`, `load_labelled`.
+`compare_preservation`, `load_labelled`, `fit_augmentation` (with `write_fit_config`) and
+`image_statistics`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ _EXPORTS = {
     "compare_preservation": "preservation",
     "load_labelled": "data",
     "LabelledImage": "data",
+    "fit_augmentation": "fit",
+    "FitResult": "fit",
+    "write_fit_config": "fit_config",
+    "image_statistics": "statistics",
 }
 
 __all__ = sorted(_EXPORTS)

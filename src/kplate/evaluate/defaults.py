@@ -6,3 +6,9 @@ RECOGNISER_STEPS = 1500
 REALISM_STEPS = 400
 REALISM_MAX_PER_CLASS = 1000
 REALISM_TIME_LIMIT = 120.0
+#: `kplate fit`: the base config, the time budget (search and final check), plates per
+#: candidate config, and unseen plates per config in the final check.
+FIT_BASE = "auto"
+FIT_BUDGET_MINUTES = 5.0
+FIT_SAMPLE = 128
+FIT_CHECK = 400

@@ -1,0 +1,114 @@
+"""`kplate fit`: an augmentation config whose images look like a folder of real crops.
+
+Searches the base preset's effect probabilities and ranges so that generated plates match
+the crops in --real on brightness, contrast, sharpness, noise, black and white levels,
+colour and greyscale share, then checks base and fitted with the realism two-sample test
+and writes a YAML config for `kplate generate --augment-config` (see docs/fit.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from kplate.evaluate.defaults import FIT_BASE as DEFAULT_BASE
+from kplate.evaluate.defaults import FIT_BUDGET_MINUTES as DEFAULT_BUDGET_MINUTES
+from kplate.evaluate.defaults import FIT_CHECK as DEFAULT_CHECK
+from kplate.evaluate.defaults import FIT_SAMPLE as DEFAULT_SAMPLE
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fit",
+        help="fit an augmentation config to a folder of real crops (no labels needed)",
+        description=__doc__.split("\n\n")[1].replace("\n", " "),
+    )
+    parser.add_argument("--real", required=True, metavar="DIR", help="folder of real crops")
+    parser.add_argument("--out", required=True, metavar="FILE", help="the YAML config to write")
+    parser.add_argument(
+        "--base",
+        default=DEFAULT_BASE,
+        metavar="PRESET",
+        help="preset or YAML config the search starts from; auto: the preset closest to "
+        f"the real crops ({DEFAULT_BASE})",
+    )
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=DEFAULT_BUDGET_MINUTES,
+        metavar="M",
+        help=f"time for the search and the final check ({DEFAULT_BUDGET_MINUTES:g})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of plates and search (0)")
+    parser.add_argument("--types", default="all", help="plate types to draw, as for generate")
+    parser.add_argument(
+        "--height", type=int, default=110, help="image height to fit at, as for generate (110)"
+    )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=DEFAULT_SAMPLE,
+        metavar="N",
+        help=f"plates per candidate config ({DEFAULT_SAMPLE})",
+    )
+    parser.add_argument(
+        "--check",
+        type=int,
+        default=DEFAULT_CHECK,
+        metavar="N",
+        help=f"unseen plates per config for the final comparison; 0 skips it ({DEFAULT_CHECK})",
+    )
+    parser.add_argument(
+        "--evaluations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop the search after N candidate configs (repeats a run the budget cut)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: numpy, OpenCV and (for the final check) torch stay out of --help.
+    from kplate.augment.presets import load_spec
+    from kplate.evaluate.fit import check_options, fit_augmentation, real_image_files
+    from kplate.evaluate.fit_config import check_out, write_fit_config
+    from kplate.spec.types import parse_plate_types
+
+    types = None if args.types.strip() == "all" else parse_plate_types(args.types)
+    check_options(
+        seed=args.seed,
+        types=types,
+        height=args.height,
+        sample=args.sample,
+        check=args.check,
+        budget_minutes=args.budget_minutes,
+        evaluations=args.evaluations,
+    )
+    if args.base != "auto":
+        load_spec(args.base)
+    real_image_files(args.real)
+    check_out(args.out)
+    result = fit_augmentation(
+        args.real,
+        base=args.base,
+        budget_minutes=args.budget_minutes,
+        seed=args.seed,
+        types=types,
+        height=args.height,
+        sample=args.sample,
+        check=args.check,
+        evaluations=args.evaluations,
+        progress=print,
+    )
+    path = write_fit_config(result, args.out)
+    for line in result.moves:
+        print(f"  {line}")
+    base, fitted = result.check_objective["base"], result.check_objective["fitted"]
+    line = f"objective {base:.3f} -> {fitted:.3f}"
+    if result.realism:
+        line += (
+            f"; two-sample accuracy {result.realism['base']['accuracy']:.3f} -> "
+            f"{result.realism['fitted']['accuracy']:.3f}"
+        )
+    print(f"{line} (base {result.base_name} -> fitted); wrote {path} in {result.seconds:.0f} s")
+    return 0

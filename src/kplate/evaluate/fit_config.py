@@ -1,0 +1,175 @@
+"""The YAML file `kplate fit` writes: the fitted config, with what it was fitted to as comments.
+
+Comments, because a config holds only groups of effects (and `preset`), which is what
+`--augment-config` validates; nothing of the real crops goes in but counts and numbers
+measured on them. The first line is `MARKER`: a file without it was not written by
+`kplate fit` and is never overwritten. The text is read back with `load_spec` before it
+replaces anything, so a written file always loads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kplate.augment.presets import GROUPS, SCHEMA, load_spec
+from kplate.errors import KplateError
+from kplate.evaluate import statistics
+from kplate.evaluate.fit import MARKER, FitResult
+from kplate.io.files import file_mode
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def check_out(out: str | Path) -> Path:
+    """`--out` as a path that may be (over)written, or a one-line error; touches nothing."""
+    path = Path(out)
+    if path.suffix.lower() not in SUFFIXES:
+        raise KplateError(f"--out {path}: must end in .yaml or .yml")
+    parent = path.parent
+    if not parent.is_dir():
+        raise KplateError(f"--out {path}: folder {parent} does not exist")
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise KplateError(f"--out {path}: exists and is not a regular file")
+    if path.exists() and not _written_by_fit(path):
+        raise KplateError(
+            f"--out {path}: exists and was not written by kplate fit; remove it or choose "
+            "another name"
+        )
+    return path
+
+
+def _written_by_fit(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(MARKER)) == MARKER.encode()
+    except OSError:
+        return False
+
+
+def _number(value: float | int, kind: str) -> str:
+    return str(int(value)) if kind == "int" else repr(float(value))
+
+
+def _effect_line(group: str, effect: str, entry: dict[str, Any]) -> str:
+    parts = [f"p: {entry['p']!r}"]
+    for name, param in SCHEMA[group][effect].items():
+        value = entry[name]
+        if param.kind == "choice":
+            parts.append(f"{name}: [{', '.join(value)}]")
+        else:
+            lo, hi = (_number(v, param.kind) for v in value)
+            parts.append(f"{name}: [{lo}, {hi}]")
+    return f"  {effect}: {{{', '.join(parts)}}}"
+
+
+def spec_text(spec: dict[str, Any]) -> str:
+    """The spec as YAML, one flow mapping per effect, in the pipeline's group order."""
+    lines = []
+    for group in GROUPS:
+        effects = spec.get(group)
+        if not effects:
+            continue
+        lines.append(f"{group}:")
+        lines.extend(
+            _effect_line(group, effect, effects[effect])
+            for effect in SCHEMA[group]
+            if effect in effects
+        )
+    return "\n".join(lines) + "\n"
+
+
+def header(result: FitResult, out_name: str) -> list[str]:
+    """The comment lines: what the config was fitted to and how well it matches."""
+    real = result.real
+    search = f"{result.evaluations} evaluations (at most {result.planned}), {result.knobs} knobs"
+    if result.cut_by_budget:
+        search += f"; cut by the budget: --evaluations {result.evaluations} repeats it"
+    auto = ""
+    if result.preset_scores:
+        shown = ", ".join(f"{n} {v:.3f}" for n, v in result.preset_scores.items())
+        swept = ", ".join(f"{n} {v:.3f}" for n, v in result.first_sweep.items())
+        auto = f" (--base auto: presets {shown}; after one sweep {swept})"
+    lines = [
+        f"{MARKER} augmentation fitted to real crops "
+        "(kplate generate --augment-config FILE); kplate overwrites only files with this line",
+        f"# fitted to: {real.name} ({real.files} images, {len(real.arrays)} measured, "
+        f"{real.skipped} unreadable; labels not read)",
+        f"# base: {result.base_name}{auto}; plate types: {result.types}; height: {result.height}; "
+        f"seed: {result.seed}; {result.sample} plates per candidate",
+        f"# search: {search}",
+        "# objective: mean distance of the fitted statistics to the real crops' (Wasserstein,",
+        "#   in real standard deviations; 0 = same distributions):",
+        f"#   search sample: base {result.objective['base']:.3f} -> fitted "
+        f"{result.objective['fitted']:.3f}",
+    ]
+    if result.check:
+        lines.append(
+            f"#   {result.check} unseen plates: base {result.check_objective['base']:.3f} -> "
+            f"fitted {result.check_objective['fitted']:.3f}"
+        )
+    if result.realism:
+        base, fitted = result.realism["base"], result.realism["fitted"]
+        lines.append(
+            "# two-sample accuracy against the real crops (0.5 = cannot be told apart): "
+            f"base {base['accuracy']:.3f} -> fitted {fitted['accuracy']:.3f} "
+            f"({fitted['test_images']} held out)"
+        )
+    lines.append("# statistic: real median | base median (distance) | fitted median (distance)")
+    for name in statistics.STATS:
+        real_median = result.summaries["real"][name]
+        value = "mean" if name == "grey" else "median"  # grey: the greyscale share
+        cells = [f"{real_median[value]:.4f}"]
+        for side in ("base", "fitted"):
+            cells.append(
+                f"{result.summaries[side][name][value]:.4f} ({result.distances[side][name]:.2f})"
+            )
+        label = "grey share" if name == "grey" else name
+        if name not in statistics.FITTED:
+            label += " (shown, not fitted)"
+        lines.append(f"#   {label}: " + " | ".join(cells))
+    for side in ("real", "generated"):
+        aspect, height = result.shapes[side]["aspect"], result.shapes[side]["height"]
+        lines.append(
+            f"#   {side} crop shape (not fitted): aspect {aspect['median']:.2f} "
+            f"({aspect['p5']:.2f}-{aspect['p95']:.2f}), height {height['median']:.0f} px "
+            f"({height['p5']:.0f}-{height['p95']:.0f}); median (5th-95th percentile)"
+        )
+    types = "" if result.types == "all" else f" --types {result.types}"
+    lines.append(
+        f"# use: kplate generate --augment-config {out_name} --height {result.height}{types}"
+    )
+    return lines
+
+
+def config_text(result: FitResult, out_name: str) -> str:
+    return "\n".join(header(result, out_name)) + "\n" + spec_text(result.spec)
+
+
+def write_fit_config(result: FitResult, out: str | Path) -> Path:
+    """Write the fitted config to `out` through a temporary beside it, read back with
+    load_spec (it must give the fitted spec) before it replaces anything."""
+    path = check_out(out)
+    text = config_text(result, path.name)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise KplateError(f"--out {path}: cannot write here ({error.strerror})") from None
+    try:
+        os.fchmod(fd, file_mode())
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        _, loaded = load_spec(tmp)
+        if loaded != result.spec:
+            raise KplateError(f"--out {path}: the written config does not read back as fitted")
+        check_out(path)  # still ours (or absent) just before it is replaced
+        os.replace(tmp, path)
+    except OSError as error:
+        raise KplateError(f"--out {path}: write failed ({error.strerror or error})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+    return path

@@ -1,0 +1,250 @@
+"""`kplate fit`: an augmentation config fitted to a folder of unlabelled crops.
+
+The "real" crops here are kplate plates made dark and blurred by a known config, so the
+fit has a target whose direction is known: darker and blurrier than the `light` base.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import one_error_line
+from kplate.augment.pipeline import Augmenter
+from kplate.augment.presets import PRESETS, SCHEMA, load_spec, validate_spec
+from kplate.cli import main
+from kplate.evaluate import fit_augmentation, image_statistics, write_fit_config
+from kplate.evaluate import statistics as stats
+from kplate.evaluate.fit import MARKER, SEARCHED_GROUPS, SearchSpace
+from kplate.pipeline import GenerateConfig, PlateFactory
+
+HEIGHT = 48
+#: Dark exposure and heavy blur: what the fit is asked to find from the images alone.
+TARGET = {
+    "photometric": {"brightness": {"p": 1, "amount": [-0.45, -0.35]}},
+    "camera": {"blur": {"p": 1, "sigma": [2.0, 2.5]}},
+}
+FAST = {"height": HEIGHT, "sample": 24, "check": 0, "budget_minutes": 10}
+
+
+@pytest.fixture(scope="module")
+def real_dir(tmp_path_factory) -> Path:
+    """24 dark, blurred kplate plates saved as PNG, with a labels.csv the fit must ignore."""
+    folder = tmp_path_factory.mktemp("real")
+    augmenter = Augmenter(validate_spec(TARGET), "target")
+    factory = PlateFactory(GenerateConfig(count=24, seed=99, height=HEIGHT))
+    for index in range(24):
+        plate = factory.sample(index)
+        image = augmenter(plate.image, plate.record, np.random.default_rng(index))[0]
+        Image.fromarray(image).save(folder / f"crop_{index:02d}.png")
+    (folder / "labels.csv").write_text("file,text\nnot,read\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def fitted(real_dir):
+    return fit_augmentation(real_dir, base="light", evaluations=40, **FAST)
+
+
+def _centre(entry: dict, name: str) -> float:
+    return (entry[name][0] + entry[name][1]) / 2
+
+
+def test_fit_moves_the_config_toward_dark_blurred_crops(fitted) -> None:
+    assert fitted.objective["fitted"] < 0.6 * fitted.objective["base"]
+    light = PRESETS["light"]
+    photo, camera = fitted.spec["photometric"], fitted.spec["camera"]
+    # Darker: the brightness range moved down from light's symmetric one.
+    base_brightness = _centre(light["photometric"]["brightness"], "amount")
+    assert _centre(photo["brightness"], "amount") < base_brightness - 0.1
+    # Blurrier: Gaussian blur fires more often, and stronger.
+    assert camera["blur"]["p"] > light["camera"]["blur"]["p"] + 0.3
+    assert _centre(camera["blur"], "sigma") > _centre(light["camera"]["blur"], "sigma")
+    real, base, fit = (fitted.summaries[k] for k in ("real", "base", "fitted"))
+    for name in ("brightness", "sharpness", "white"):
+        assert abs(fit[name]["median"] - real[name]["median"]) < abs(
+            base[name]["median"] - real[name]["median"]
+        ), name
+    assert fitted.evaluations == 40 and not fitted.cut_by_budget
+    assert fitted.real.files == 24 and fitted.real.name == "real0"
+
+
+def test_fit_is_deterministic_for_a_seed(real_dir, fitted) -> None:
+    again = fit_augmentation(real_dir, base="light", evaluations=40, **FAST)
+    assert again.spec == fitted.spec
+    assert again.objective == fitted.objective
+
+
+def test_every_candidate_is_within_the_schema_limits() -> None:
+    """Knobs at their bounds (and at random inside) give configs validate_spec accepts,
+    over every effect that the base or some preset uses (read from SCHEMA)."""
+    space = SearchSpace(PRESETS["heavy"])
+    used = {
+        (group, effect)
+        for preset in PRESETS.values()
+        for group in SEARCHED_GROUPS
+        for effect in preset.get(group, {})
+    }
+    assert {(k.group, k.effect) for k in space.knobs} == used
+    assert all(effect in SCHEMA[group] for group, effect in used)
+    rng = np.random.default_rng(0)
+    lows = np.array([k.low for k in space.knobs])
+    highs = np.array([k.high for k in space.knobs])
+    for x in [lows, highs, np.zeros(len(lows)), *(rng.uniform(lows, highs) for _ in range(50))]:
+        spec = space.spec(x)
+        assert spec == validate_spec(spec)
+        assert spec["geometry"] == validate_spec(PRESETS["heavy"])["geometry"]
+
+
+def test_statistics_share_realism_definitions_and_measure_noise() -> None:
+    from kplate.evaluate.realism import image_stats
+
+    rng = np.random.default_rng(1)
+    arrays = rng.integers(0, 256, (6, stats.HEIGHT, stats.WIDTH, 3), dtype=np.uint8)
+    ours, theirs = image_statistics(arrays), image_stats(arrays)
+    for name in theirs:
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-5)
+    flat = np.full((2, stats.HEIGHT, stats.WIDTH, 3), 128.0)
+    flat[0] += rng.normal(0, 0.04 * 255, flat.shape[1:3])[..., None]  # grey noise
+    flat[1, ..., 0] += 40  # a colour cast, no noise
+    measured = image_statistics(np.clip(flat, 0, 255).astype(np.uint8))
+    assert measured["noise"][0] == pytest.approx(0.04, rel=0.15)
+    assert measured["noise"][1] < 0.002
+    assert list(measured["grey"]) == [1.0, 0.0]
+    # detail is sharpness per contrast: halving the contrast quarters sharpness only.
+    ramp = np.tile((np.arange(stats.WIDTH) % 8 < 4) * 160.0 + 40, (stats.HEIGHT, 1))
+    pair = np.stack([ramp, 100 + (ramp - 100) / 2])[..., None].repeat(3, -1)
+    edges = image_statistics(pair.astype(np.uint8))
+    assert edges["sharpness"][0] == pytest.approx(4 * edges["sharpness"][1], rel=0.02)
+    assert edges["detail"][0] == pytest.approx(edges["detail"][1], rel=0.02)
+    same = stats.distances(measured, measured)
+    assert all(v == 0 for v in same.values())
+
+
+def test_cli_writes_a_config_that_generate_reads(tmp_path, real_dir, capsys) -> None:
+    """With the default --base auto, the search starts from the closest preset."""
+    out = tmp_path / "fitted.yaml"
+    argv = ["fit", "--real", str(real_dir), "--out", str(out), "--height", str(HEIGHT),
+            "--sample", "8", "--check", "0", "--evaluations", "300"]  # fmt: skip
+    assert main(argv) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith(MARKER)
+    assert "fitted to: real0 (24 images" in text and str(real_dir.parent) not in text
+    chosen = re.search(
+        r"# base: (\w+) \(--base auto: presets ([^;]*); after one sweep ([^)]*)\)", text
+    )
+    scores = {n: float(v) for n, v in (p.split() for p in chosen.group(2).split(", "))}
+    swept = {n: float(v) for n, v in (p.split() for p in chosen.group(3).split(", "))}
+    assert set(scores) == set(PRESETS)
+    assert set(swept) == set(sorted(scores, key=scores.get)[:2])  # the two closest
+    assert chosen.group(1) == min(swept, key=swept.get)
+    assert all(swept[n] <= scores[n] for n in swept)  # a sweep only keeps what helps
+    name, spec = load_spec(str(out))
+    assert name == "fitted" and spec == validate_spec(spec)
+    assert main([*argv[:-1], "2", "--base", "light"]) == 0  # its own file may be overwritten
+    assert "# base: light;" in out.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fitted.yaml"]
+    gen = tmp_path / "gen"
+    assert main(["generate", "--count", "3", "--height", str(HEIGHT), "--augment-config",
+                 str(out), "--out", str(gen)]) == 0  # fmt: skip
+    assert len(list(gen.rglob("*.jpg"))) == 3
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_final_check_runs_the_two_sample_test(tmp_path, real_dir, one_thread) -> None:
+    result = fit_augmentation(real_dir, base="light", height=HEIGHT, sample=16, check=16,
+                              evaluations=4, realism_steps=3)  # fmt: skip
+    assert set(result.realism) == {"base", "fitted"}
+    assert all(0 <= t["accuracy"] <= 1 and t["steps"] == 3 for t in result.realism.values())
+    out = write_fit_config(result, tmp_path / "x.yml")
+    assert "two-sample accuracy" in out.read_text(encoding="utf-8")
+
+
+def test_interrupted_write_leaves_nothing(tmp_path, fitted, monkeypatch) -> None:
+    from kplate.evaluate import fit_config
+
+    def interrupted(spec):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fit_config, "load_spec", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_fit_config(fitted, tmp_path / "out.yaml")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("missing", "no such folder"),
+        ("empty", "no images found"),
+        ("no_images", "no images found"),
+        ("unreadable", "readable images"),
+        ("budget_zero", "--budget-minutes must be a positive"),
+        ("budget_nan", "--budget-minutes must be a positive"),
+        ("budget_word", "invalid float value"),
+        ("foreign_out", "was not written by kplate fit"),
+        ("out_folder_missing", "does not exist"),
+        ("out_not_yaml", "must end in .yaml"),
+        ("bad_base", "unknown augmentation preset"),
+        ("bad_types", "unknown plate type"),
+        ("bad_sample", "--sample must be 8 or more"),
+    ],
+)
+def test_bad_inputs_are_one_line_errors_and_write_nothing(
+    tmp_path, real_dir, capsys, case, expected
+) -> None:
+    real, out = str(real_dir), tmp_path / "out" / "fit.yaml"
+    out.parent.mkdir()
+    extra: list[str] = []
+    if case == "missing":
+        real = str(tmp_path / "nowhere")
+    elif case in {"empty", "no_images", "unreadable"}:
+        folder = tmp_path / case
+        folder.mkdir()
+        if case == "no_images":
+            (folder / "labels.csv").write_text("file,text\n", encoding="utf-8")
+            (folder / "notes.txt").write_text("x", encoding="utf-8")
+        if case == "unreadable":
+            for k in range(10):
+                (folder / f"{k}.png").write_bytes(b"not a png")
+        real = str(folder)
+    elif case.startswith("budget"):
+        extra = ["--budget-minutes", {"budget_zero": "0", "budget_nan": "nan"}.get(case, "soon")]
+    elif case == "foreign_out":
+        out.write_text("mine: true\n", encoding="utf-8")
+    elif case == "out_folder_missing":
+        out = tmp_path / "absent" / "fit.yaml"
+    elif case == "out_not_yaml":
+        out = out.with_suffix(".txt")
+    elif case == "bad_base":
+        extra = ["--base", "moody"]
+    elif case == "bad_types":
+        extra = ["--types", "P9"]
+    elif case == "bad_sample":
+        extra = ["--sample", "2"]
+    before = sorted(p.name for p in out.parent.iterdir()) if out.parent.is_dir() else None
+    argv = ["fit", "--real", real, "--out", str(out), "--height", str(HEIGHT), "--check", "0",
+            "--evaluations", "2", *extra]  # fmt: skip
+    assert main(argv) == 2
+    line = one_error_line(capsys, "fit")
+    assert expected in line, line
+    after = sorted(p.name for p in out.parent.iterdir()) if out.parent.is_dir() else None
+    assert after == before
+    if case == "foreign_out":
+        assert out.read_text(encoding="utf-8") == "mine: true\n"
+
+
+def test_budget_cut_is_recorded_and_repeatable(real_dir) -> None:
+    """A budget too small for the plan stops the search; --evaluations N repeats it."""
+    cut = fit_augmentation(real_dir, base="light", height=HEIGHT, sample=16, check=0,
+                           budget_minutes=0.001)  # fmt: skip
+    assert cut.cut_by_budget and 1 <= cut.evaluations < cut.planned
+    again = fit_augmentation(real_dir, base="light", height=HEIGHT, sample=16, check=0,
+                             evaluations=cut.evaluations)  # fmt: skip
+    assert again.spec == cut.spec and not again.cut_by_budget
+    assert math.isfinite(again.objective["fitted"])
