@@ -287,9 +287,7 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
         raise KplateError("--random=False needs --csv/--data_path with the plates to draw")
     count = DEFAULT_COUNT if args.count is None else args.count
     prior = NumberPrior(args.number_prior or NumberPrior.REALISTIC)
-    return GenerateConfig(
-        count=count, types=types, weights=weights, number_prior=prior, **common
-    )
+    return GenerateConfig(count=count, types=types, weights=weights, number_prior=prior, **common)
 
 
 def _check_out(args: argparse.Namespace) -> Path:
