@@ -27,7 +27,8 @@ def test_realistic_run_draws_types_by_their_shares(tmp_path) -> None:
     out = tmp_path / "run"
     args = ["generate", "--count", "1000", "--types", "realistic", "--height", "20"]
     assert main([*args, "--out", str(out), "--progress", "False"]) == 0
-    drawn = Counter(json.loads(line)["type"] for line in open(out / "metadata.jsonl"))
+    lines = (out / "metadata.jsonl").read_text(encoding="utf-8").splitlines()
+    drawn = Counter(json.loads(line)["type"] for line in lines)
     for plate_type, share in REALISTIC_SHARES.items():
         expected = 1000 * share
         assert abs(drawn[plate_type.value] - expected) < 4 * expected**0.5 + 3, plate_type

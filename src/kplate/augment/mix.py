@@ -17,9 +17,9 @@ from kplate.augment.presets import PRESETS, load_spec
 from kplate.errors import KplateError
 from kplate.render.record import PlateRecord
 
-#: Named mixes: preset -> weight. `mix` is the recommended default for training a reader:
-#: the four camera presets evenly, so that no one camera look dominates
-#: (chosen on the sim2real scoreboard; see README "Which data to train on").
+#: Named mixes: preset -> weight. `mix`: the four camera presets evenly, so that no one
+#: camera look dominates; meant as the default for unknown cameras, but not yet learnt by
+#: the scoreboard's recipe in its 2000 steps (README "Which data to train on").
 MIXES: dict[str, dict[str, float]] = {
     "mix": {"light": 0.25, "heavy": 0.25, "cctv": 0.25, "night": 0.25},
 }

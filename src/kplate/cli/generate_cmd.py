@@ -126,8 +126,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         const="light",
         default=None,
         metavar="PRESET",
-        help="mix (recommended for training a reader), light (bare --augment), heavy, cctv "
-        "or night",
+        help="light (bare --augment), heavy, cctv, night, or mix (one of the four per image)",
     )
     look.add_argument("--augment-config", metavar="FILE", help="YAML augmentation config")
     look.add_argument(
