@@ -28,6 +28,8 @@ from kplate.errors import KplateError
 MIB = 1 << 20
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+#: The file name endings of a YAML augmentation config that `kplate fit` writes.
+YAML_SUFFIXES = (".yaml", ".yml")
 """The file names read as images, in any letter case (why no .tif: see kplate.io.images)."""
 
 MAX_PIXELS = 40_000_000

@@ -20,14 +20,13 @@ from kplate.errors import KplateError
 from kplate.evaluate import statistics
 from kplate.evaluate.fit import MARKER, FitResult
 from kplate.io.files import file_mode
-
-SUFFIXES = (".yaml", ".yml")
+from kplate.limits import YAML_SUFFIXES
 
 
 def check_out(out: str | Path) -> Path:
     """`--out` as a path that may be (over)written, or a one-line error; touches nothing."""
     path = Path(out)
-    if path.suffix.lower() not in SUFFIXES:
+    if path.suffix.lower() not in YAML_SUFFIXES:
         raise KplateError(f"--out {path}: must end in .yaml or .yml")
     parent = path.parent
     if not parent.is_dir():
