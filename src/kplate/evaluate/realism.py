@@ -25,6 +25,7 @@ from kplate.evaluate import report
 from kplate.evaluate.data import image_files, load_arrays
 from kplate.evaluate.defaults import REALISM_MAX_PER_CLASS, REALISM_STEPS, REALISM_TIME_LIMIT
 from kplate.evaluate.metrics import wilson_interval
+from kplate.evaluate.statistics import image_statistics
 
 HEIGHT, WIDTH = 48, 160
 DEFAULT_STEPS = REALISM_STEPS
@@ -46,20 +47,8 @@ def _classifier() -> nn.Module:
 
 def image_stats(arrays: np.ndarray) -> dict[str, np.ndarray]:
     """Per-image statistics of (N, H, W, 3) uint8 arrays, all at the same fixed size."""
-    rgb = arrays.astype(np.float32) / 255
-    grey = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    laplacian = (
-        grey[:, :-2, 1:-1] + grey[:, 2:, 1:-1] + grey[:, 1:-1, :-2] + grey[:, 1:-1, 2:]
-        - 4 * grey[:, 1:-1, 1:-1]
-    )  # fmt: skip
-    high, low = rgb.max(-1), rgb.min(-1)
-    saturation = np.where(high > 1e-6, (high - low) / np.maximum(high, 1e-6), 0.0)
-    return {
-        "brightness": grey.mean((1, 2)),
-        "contrast": grey.std((1, 2)),
-        "sharpness": laplacian.var((1, 2)),
-        "saturation": saturation.mean((1, 2)),
-    }
+    full = image_statistics(arrays)
+    return {name: full[name] for name in STATS}
 
 
 def _summary(values: np.ndarray) -> dict[str, float]:
