@@ -347,6 +347,42 @@ def main() -> None:
     context = dict(real=str(args.real), work=str(args.work), real_test=str(real_test),
                    steps=steps, seed=args.seed)  # fmt: skip
     results: dict[str, dict[str, Any]] = {}
+    styles = sorted(t for t, n in Counter(i.type for i in test_set).items() if n >= STYLE_MIN_COUNT)
+    header = {
+        "budget_minutes": args.minutes,
+        "count": args.count,
+        "recogniser_steps": steps,
+        "test_images": len(test_set),
+        "styles": styles,
+        "gan_checkpoint_step": gan_step,
+        "translation_preservation": preservation,
+    }
+
+    def write_latest(complete: bool) -> dict[str, Any]:
+        """Rows finished so far, so that a run cut short still leaves its numbers."""
+        rows = [results[name] for name, _, _ in plan if name in results]
+        if all(f"fold {k}" in results for k in range(FOLDS)):
+            rows.append(real_ceiling([results[f"fold {k}"] for k in range(FOLDS)], test_keys))
+        minutes = (time.monotonic() - started) / 60
+        note = (
+            f"test: {len(test_set)} real_dev crops held out by plate text; recogniser {steps} "
+            f"steps per row; {args.count} synthetic plates per set; GAN stopped at step "
+            f"{gan_step}; translation preservation "
+            f"{None if preservation is None else round(preservation, 3)}; {minutes:.1f} min"
+            + ("" if complete else " (partial: rows still training)")
+        )
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H%MZ")
+        result = {"when": stamp, "minutes": round(minutes, 1), "complete": complete,
+                  **header, "rows": rows, "note": note}  # fmt: skip
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        table = markdown_table(rows, styles)
+        latest = RESULTS / "sim2real_latest.json"
+        tmp = latest.with_name(f".{latest.name}.tmp")
+        tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(latest)
+        (RESULTS / "sim2real_latest.md").write_text(f"{table}\n\n{note}\n", encoding="utf-8")
+        return result
+
     # Two processes of one thread each read more images per second than one of two.
     with ProcessPoolExecutor(JOBS, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(run_job, job, context): job[1] for job in jobs}
@@ -359,40 +395,15 @@ def main() -> None:
                       f"{row['seconds']} s", flush=True)  # fmt: skip
             else:
                 print(f"  ceiling {futures[future]}: {row['seconds']} s", flush=True)
-    rows = [results[name] for name, _, _ in plan]
-    rows.append(real_ceiling([results[f"fold {k}"] for k in range(FOLDS)], test_keys))
-    minutes = (time.monotonic() - started) / 60
-    styles = sorted(t for t, n in Counter(i.type for i in test_set).items() if n >= STYLE_MIN_COUNT)
-    table = markdown_table(rows, styles)
+            write_latest(complete=False)
+    result = write_latest(complete=True)
     print()
-    print(table)
-    note = (
-        f"test: {len(test_set)} real_dev crops held out by plate text; recogniser {steps} "
-        f"steps per row; {args.count} synthetic plates per set; GAN stopped at step "
-        f"{gan_step}; translation preservation "
-        f"{None if preservation is None else round(preservation, 3)}; {minutes:.1f} min"
-    )
-    print(note)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H%MZ")
-    result = {
-        "when": stamp,
-        "minutes": round(minutes, 1),
-        "budget_minutes": args.minutes,
-        "count": args.count,
-        "recogniser_steps": steps,
-        "test_images": len(test_set),
-        "styles": styles,
-        "gan_checkpoint_step": gan_step,
-        "translation_preservation": preservation,
-        "rows": rows,
-    }
-    (RESULTS / "sim2real_latest.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
-    (RESULTS / "sim2real_latest.md").write_text(table + "\n\n" + note + "\n", encoding="utf-8")
+    print(markdown_table(result["rows"], styles))
+    print(result["note"])
     keep = ("set", "learnability", "accuracy", "cer", "realism_accuracy", "error_kinds")
     with open(RESULTS / "sim2real_history.jsonl", "a", encoding="utf-8") as handle:
         summary = {k: v for k, v in result.items() if k != "rows"}
-        summary["rows"] = [{k: r.get(k) for k in keep} for r in rows]
+        summary["rows"] = [{k: r.get(k) for k in keep} for r in result["rows"]]
         handle.write(json.dumps(summary, ensure_ascii=False) + "\n")
     print(f"wrote {RESULTS / 'sim2real_latest.json'}")
 
