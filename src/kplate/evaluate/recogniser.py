@@ -7,14 +7,13 @@ Input: the plate as greyscale, squeezed to 64x128 (tall rather than wide) and
 standardised per image (mean 0, std 1), so camera exposure and plate colour matter less
 than the glyphs. 64 rows keep a two-row plate's top row (region and class, about a fifth
 of the plate's height) at 10 px or more, the legibility floor kplate holds its own images
-to; at 32 or 48 rows it fell to 6-8 px and the top row was guessed, never read. A one-row
-plate squeezed into 128 columns keeps its digits about 11 px wide. The CNN brings the
-height down to 4 rows of features; two learned reading lines (see `CRNN`) turn them into
-the sequence that the BiLSTM and CTC read, line 0 then line 1 (2 x 32 = 64 steps). A
-one-row plate is read in either line; a two-row plate's region/class (top) comes out in
-the first and its number (bottom) in the second, which is the label's order. No
-aspect-ratio rule is needed, which matters because loose real crops of one-row plates
-are often as square as two-row plates.
+to. A one-row plate squeezed into 128 columns keeps its digits about 11 px wide. The CNN
+brings the image down to 4 rows x 32 columns of features, and the BiLSTM and CTC read
+them row by row, top row first (4 x 32 = 128 steps), like a page: a two-row plate's
+region and class (top) come before its number (bottom), which is the label's order, and
+a one-row plate, whose characters fill every row, is emitted once, wherever the BiLSTM
+chooses. No aspect-ratio rule is needed, which matters because loose real crops of
+one-row plates are often as square as two-row plates.
 
 On a CPU with native bfloat16 (AVX512-BF16 or AMX) the CNN and LSTM run under bfloat16
 autocast, about 2.5x faster; elsewhere in float32. The CTC loss is always float32.
@@ -47,7 +46,7 @@ DEFAULT_STEPS = RECOGNISER_STEPS
 MAX_LR = 5e-3
 WEIGHT_DECAY = 1e-2
 CHARSET = "".join(sorted(grammar_alphabet()))
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 TrainSet = str | Path | Sequence[LabelledImage]
 ImageLike = Image.Image | np.ndarray | str | Path
@@ -71,16 +70,15 @@ def _autocast() -> torch.autocast:
 
 
 class CRNN(nn.Module):
-    """CNN (64x128 -> 4x32 features), two learned reading lines, BiLSTM, linear CTC head.
+    """CNN (64x128 -> 4x32 features) read row by row, BiLSTM, linear CTC head.
 
-    Each reading line is a softmax over the 4 feature rows, per column, scored from the
-    features themselves: on a two-row plate line 0 learns to look at the top row and line
-    1 at the bottom; on a one-row plate both can look at the same row and CTC emits the
-    text in one of them. Fixed upper/lower halves could not do this: a two-row plate's
-    large bottom digits reach into the upper half, and two-row plates were never read.
+    Why row by row: a column-wise reader sees a two-row plate's top and bottom characters
+    at the same step, and CTC has one order to emit them in. Two learned reading lines (a
+    softmax over the feature rows per column) and fixed upper/lower halves were tried; both
+    read 0-2 % of two-row plates: the model emitted everything in one line and guessed the
+    top row. Read as one sequence of rows, the top row's characters come first and are
+    read (issue #16's notes give the comparison).
     """
-
-    LINES = 2
 
     def __init__(self, classes: int, hidden: int = 96) -> None:
         super().__init__()
@@ -95,19 +93,16 @@ class CRNN(nn.Module):
             nn.MaxPool2d((2, 1)),  # 4x32
             *_block(128, 160),
         )
-        self.line_scores = nn.Conv2d(160, self.LINES, 1)
         self.rnn = nn.LSTM(160, hidden, bidirectional=True, batch_first=True)
         self.head = nn.Linear(2 * hidden, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (N, 1, 64, 128) floats in [0, 1] -> log-probabilities (T=64, N, classes)."""
+        """x: (N, 1, 64, 128) floats in [0, 1] -> log-probabilities (T=128, N, classes)."""
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
         std = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(0.02)
         features = self.cnn((x - mean) / std)  # (N, C, 4, 32)
-        weights = self.line_scores(features).softmax(dim=2)  # (N, lines, 4, 32)
-        lines = torch.einsum("nchw,nlhw->nlwc", features, weights)  # (N, lines, 32, C)
-        sequence = lines.reshape(lines.shape[0], -1, lines.shape[-1])  # line 0, then 1
-        out, _ = self.rnn(sequence)
+        rows = features.permute(0, 2, 3, 1).flatten(1, 2)  # (N, 4 x 32, C): row 0 first
+        out, _ = self.rnn(rows)
         return self.head(out).float().log_softmax(-1).permute(1, 0, 2)
 
 
