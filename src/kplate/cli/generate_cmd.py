@@ -9,6 +9,7 @@ True/False parsed properly (the old `type=bool` turned every value into True).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from kplate.pipeline import (
     WriteOptions,
     write_dataset,
 )
+from kplate.pipeline.job_array import AutoShard, parse_auto, resolve
 from kplate.render.plate import DEFAULT_EMBOSS_DEPTH_MM
 from kplate.spec.types import parse_plate_types
 
@@ -34,7 +36,14 @@ DEFAULT_OUT = "kplate-out"
 DEFAULT_COUNT = 100
 
 
-def _shard(value: str) -> tuple[int, int]:
+def _shard(value: str) -> tuple[int, int] | AutoShard:
+    """`I/N`, or `auto` / `auto/N` for a job array (resolved when the run starts)."""
+    try:
+        auto = parse_auto(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if auto is not None:
+        return auto
     try:
         index_text, count_text = value.split("/")
         index, count = int(index_text), int(count_text)
@@ -184,8 +193,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--shard",
         type=_shard,
         default=None,
-        metavar="I/N",
-        help="write shard I of N of the run (merge with kplate merge)",
+        metavar="I/N|auto",
+        help="write shard I of N of the run (merge with kplate merge); auto: I and N from "
+        "a SLURM array (SLURM_ARRAY_TASK_ID/COUNT), auto/N: I from a Kubernetes indexed Job "
+        "(JOB_COMPLETION_INDEX)",
     )
     output.add_argument(
         "--overwrite", action="store_true", help="replace a different earlier run in --out"
@@ -301,6 +312,8 @@ def _check_out(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    if isinstance(args.shard, AutoShard):
+        args.shard = resolve(args.shard, os.environ)
     out = _check_out(args)
     config = build_config(args)
     options = WriteOptions(
