@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kplate.cli.options import add_glyph_options, parse_bool
 from kplate.errors import KplateError
+from kplate.io.layout import DEFAULT_SHARD_SIZE, Layout
 from kplate.io.merge import merge_shards
 from kplate.io.paths import refuse_overlap
 from kplate.io.plate_csv import read_plate_csv
@@ -177,12 +178,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     output.add_argument(
         "--format",
-        choices=[f.value for f in ImageFormat] + ["jpeg"],
+        dest="layout",
+        choices=[f.value for f in ImageFormat] + ["jpeg", Layout.WEBDATASET, Layout.PARQUET],
         default="jpg",
-        help="image format (jpg)",
+        help="image files as jpg (default) or png; or streaming shards of JPEGs and records: "
+        "webdataset (tar) or parquet (docs/scale.md)",
+    )
+    output.add_argument(
+        "--shard-size",
+        dest="shard_size",
+        type=int,
+        default=DEFAULT_SHARD_SIZE,
+        metavar="N",
+        help=f"samples per webdataset or parquet shard (default {DEFAULT_SHARD_SIZE})",
     )
     output.add_argument(
         "--filenames",
+        dest="naming",
         choices=[n.value for n in FileNaming],
         default="index",
         help="index: ASCII names; label: <text>__<type> per type folder",
@@ -268,7 +280,7 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
         font=args.font,
         glyph_dir=args.glyph_dir,
         translate=_checkpoint(args.translate),
-        image_format=ImageFormat("jpg" if args.format == "jpeg" else args.format),
+        image_format=ImageFormat("png" if args.layout == "png" else "jpg"),
         emboss_depth_mm=args.emboss_depth_mm,
         colour_shades=not args.nominal_colours,
     )
@@ -318,7 +330,9 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     options = WriteOptions(
         out=out,
-        naming=FileNaming(args.filenames),
+        naming=FileNaming(args.naming),
+        layout=Layout(args.layout) if args.layout in {*Layout} else Layout.FOLDER,
+        shard_size=args.shard_size,
         workers=args.workers,
         shard=args.shard,
         overwrite=args.overwrite,

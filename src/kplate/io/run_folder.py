@@ -28,6 +28,7 @@ from typing import Any
 from kplate.errors import KplateError, OptionError, option_error
 from kplate.io.files import atomic_write_text
 from kplate.io.images import is_image_name
+from kplate.io.layout import SHARD_FILE, SHARD_TEMPORARY
 from kplate.io.lock import LOCK_FILE, claimed_folder, refuse_if_busy
 from kplate.io.manifest import (
     GT_TXT,
@@ -194,8 +195,10 @@ def _image_names(record: dict[str, Any] | None) -> Callable[[str], bool]:
 def _is_top_temporary(name: str) -> bool:
     """A temporary an interrupted write of one of the run's own files leaves."""
     return (
-        name.startswith(tuple(f".{n}." for n in OWNED)) and name.endswith(".tmp")
-    ) or name == f".{LMDB_DIR}.building"
+        (name.startswith(tuple(f".{n}." for n in OWNED)) and name.endswith(".tmp"))
+        or name == f".{LMDB_DIR}.building"
+        or bool(SHARD_TEMPORARY.fullmatch(name))
+    )
 
 
 def _walk(out: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
@@ -222,7 +225,11 @@ def _owned_by_name(
     if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
         return False  # kplate writes plain files only
     if "/" not in rel:
-        return rel == LOCK_FILE or _is_top_temporary(rel) or (recorded and rel in TOP_FILES)
+        return (
+            rel == LOCK_FILE
+            or _is_top_temporary(rel)
+            or (recorded and (rel in TOP_FILES or bool(SHARD_FILE.fullmatch(rel))))
+        )
     if rel.startswith(f"{LMDB_DIR}/"):
         return rel.count("/") == 1 and rel.split("/")[1] in LMDB_FILES
     return images(rel)
@@ -439,12 +446,17 @@ class RunFolder:
         """Derive labels.csv and gt.txt (and the LMDB) from metadata.jsonl, then write
         summary.json: `{"complete": true, "count": N, **fields}`. Returns N."""
         count = write_derived_manifests(self.out, lmdb=lmdb)
+        self.finish_summary(count, fields)
+        return count
+
+    def finish_summary(self, count: int, fields: dict[str, Any]) -> None:
+        """summary.json alone: the mark of a complete run whose files are all written
+        (a streaming run's shards have no derived manifests)."""
         summary = {"complete": True, "count": count, **fields}
         where = str(self.out / SUMMARY_FILE)
         atomic_write_text(
             self.out / SUMMARY_FILE, dumps_strict(summary, where, ensure_ascii=False, indent=1)
         )
-        return count
 
 
 def resume_prefix(

@@ -23,12 +23,14 @@ from kplate import __version__
 from kplate.errors import KplateError, OptionError
 from kplate.extras import require
 from kplate.io.files import discard_stdout, encode_image
+from kplate.io.layout import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE, Layout
 from kplate.io.manifest import METADATA, dumps_line
-from kplate.io.naming import IMAGES, FileNaming, file_name_for, index_digits
+from kplate.io.naming import IMAGES, FileNaming, ImageFormat, file_name_for, index_digits
 from kplate.io.run_folder import RunFolder, run_lines, write_file
 from kplate.pipeline.config import GenerateConfig
 from kplate.pipeline.factory import PlateFactory
 from kplate.pipeline.pool import MAX_WORKERS, WorkerSetup, Written, produce
+from kplate.pipeline.stream import StreamRun
 
 #: A step that the pipeline passes its plates through, in order: (RGB image, entry) in,
 #: (RGB image, entry) out. `kplate.gan.step.TranslationStep` is one.
@@ -51,6 +53,11 @@ class WriteOptions:
     progress: bool | None = None  # None: a bar on a terminal, plain lines otherwise; False: quiet
     device: str = "auto"  # where --translate runs
     translate_batch: int = 16
+    #: folder (images and manifests) or streaming shards (webdataset, parquet)
+    layout: Layout = Layout.FOLDER
+    shard_size: int = DEFAULT_SHARD_SIZE  # samples per streaming shard
+    #: A dask.distributed scheduler address: the run's rounds go to that cluster.
+    scheduler: str | None = None
 
 
 @dataclass
@@ -143,15 +150,14 @@ def write_dataset(
     bad option is one line with nothing written, and workers never meet an error of the
     user's on start.
     """
-    if not 1 <= options.workers <= MAX_WORKERS:
-        raise OptionError(
-            "workers", f"{{option}} must be 1 to {MAX_WORKERS}, got {options.workers}"
-        )
+    check_options(config, options)
     indices = shard_indices(config.total, options.shard)
     factory = PlateFactory(config)
     factory.check()
     if options.lmdb and options.save:
         require("lmdb", needed_for="--lmdb")
+    if options.layout is Layout.PARQUET and options.save:
+        require("pyarrow", needed_for="--format parquet")
     if step is None:
         step = translation_step(config, options)
     start = time.perf_counter()
@@ -170,8 +176,92 @@ def write_dataset(
         "naming": options.naming.value,
         "kplate": __version__,
     }
+    if options.layout is not Layout.FOLDER:
+        # Only streaming runs record these, so a folder run's run.json stays as it was.
+        fingerprint["format"] = options.layout.value
+        fingerprint["shard_size"] = options.shard_size
     with RunFolder(options.out, fingerprint, options.overwrite) as folder:
+        if options.layout is not Layout.FOLDER:
+            return _write_stream(config, options, folder, factory, step, indices, start)
         return _Run(config, options, folder, start).write(factory, step, indices)
+
+
+def check_options(config: GenerateConfig, options: WriteOptions) -> None:
+    """Options that cannot go together, refused before anything is built or written."""
+    if not 1 <= options.workers <= MAX_WORKERS:
+        raise OptionError(
+            "workers", f"{{option}} must be 1 to {MAX_WORKERS}, got {options.workers}"
+        )
+    if not 1 <= options.shard_size <= MAX_SHARD_SIZE:
+        raise OptionError(
+            "shard_size", f"{{option}} must be 1 to {MAX_SHARD_SIZE}, got {options.shard_size}"
+        )
+    if options.layout is Layout.FOLDER:
+        if options.shard_size != DEFAULT_SHARD_SIZE:
+            raise OptionError(
+                "shard_size", "{option} applies to --format webdataset or parquet only"
+            )
+        return
+    layout = options.layout.value
+    if options.lmdb:
+        raise OptionError(
+            "lmdb",
+            f"{{layout}} {layout} writes no image files for {{option}}; drop {{option}}",
+            also=("layout",),
+        )
+    if options.naming is not FileNaming.INDEX:
+        raise OptionError(
+            "naming",
+            f"{{layout}} {layout} keys samples by index; {{option}} label applies to folder "
+            "output only",
+            also=("layout",),
+        )
+    if config.image_format is not ImageFormat.JPEG:
+        raise OptionError(
+            "image_format",
+            f"{{layout}} {layout} stores JPEG images; {{option}} png applies to folder output only",
+            also=("layout",),
+        )
+
+
+def _write_stream(
+    config: GenerateConfig,
+    options: WriteOptions,
+    folder: RunFolder,
+    factory: PlateFactory,
+    step: Step | None,
+    indices: range,
+    start: float,
+) -> RunSummary:
+    """A local run into webdataset or parquet shards (`pipeline/stream.py`)."""
+    run = StreamRun(config, options.layout, options.shard_size, folder)
+    todo, kept = run.missing(indices)
+    if not todo and folder.resuming and folder.finished_summary() is not None:
+        return RunSummary(len(indices), 0, kept, 0.0, dict(run.per_type), str(folder.out))
+    run.reopen()
+    setup = WorkerSetup(config, None, index_digits(config.total), encode=step is None)
+    progress = _Progress(len(indices), kept, options.progress)
+    try:
+        for work in todo:
+            run.write(
+                work,
+                lambda block: produce(factory, setup, block, options.workers),
+                step,
+                progress.update,
+            )
+    finally:
+        progress.close()
+    seconds = time.perf_counter() - start
+    made = len(indices) - kept
+    summary = RunSummary(len(indices), made, kept, seconds, dict(run.per_type), str(folder.out))
+    run.finish(
+        {
+            "per_type": summary.per_type,
+            "seconds": round(seconds, 3),
+            "plates_per_second": round(summary.plates_per_second, 1),
+        }
+    )
+    return summary
 
 
 class _Run:
