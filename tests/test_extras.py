@@ -71,6 +71,11 @@ def test_generate_with_heavy_augmentation_needs_no_extra(tmp_path: Path) -> None
         (("generate", "--count", "2", "--translate", "g.pt", "--out", "o"), "torch", "gan"),
         (("merge", "a", "b", "--lmdb", "--out", "o"), "lmdb", "lmdb"),
         (("generate", "--count", "2", "--format", "parquet", "--out", "o"), "pyarrow", "parquet"),
+        (
+            ("generate", "--count", "2", "--scheduler", "tcp://127.0.0.1:1", "--out", "o"),
+            "distributed",
+            "dask",
+        ),
         (("translate", "--name", "n", "--input", "i", "--out", "t"), "torch", "gan"),
         (
             ("evaluate", "realism", "--generated", "a", "--real", "b", "--out", "r"),

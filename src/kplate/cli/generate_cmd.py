@@ -211,6 +211,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(JOB_COMPLETION_INDEX)",
     )
     output.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run on a dask.distributed cluster (tcp://HOST:8786) whose workers share --out "
+        "(docs/scale.md; needs kplate[dask])",
+    )
+    output.add_argument(
         "--overwrite", action="store_true", help="replace a different earlier run in --out"
     )
     output.add_argument(
@@ -333,6 +340,7 @@ def run(args: argparse.Namespace) -> int:
         naming=FileNaming(args.naming),
         layout=Layout(args.layout) if args.layout in {*Layout} else Layout.FOLDER,
         shard_size=args.shard_size,
+        scheduler=args.scheduler,
         workers=args.workers,
         shard=args.shard,
         overwrite=args.overwrite,

@@ -42,6 +42,10 @@ from kplate.io.manifest import (
 from kplate.io.naming import IMAGES
 
 RUN_FILE = "run.json"
+#: Where the tasks of a run on a Dask cluster put their parts of metadata.jsonl until the
+#: run assembles it (pipeline/dask_run.py); gone once the run is complete.
+ROUNDS = ".rounds"
+_ROUND_FILE = re.compile(rf"{re.escape(ROUNDS)}/(?:\d{{6,}}\.jsonl|\.\d{{6,}}\.jsonl\.[^/]+\.tmp)")
 SUMMARY_FILE = "summary.json"
 OWNED = (IMAGES, METADATA, LABELS_CSV, GT_TXT, LMDB_DIR, RUN_FILE, SUMMARY_FILE)
 #: The files a run writes at the top of its folder (besides `images/` and `lmdb/`).
@@ -232,6 +236,8 @@ def _owned_by_name(
         )
     if rel.startswith(f"{LMDB_DIR}/"):
         return rel.count("/") == 1 and rel.split("/")[1] in LMDB_FILES
+    if rel.startswith(f"{ROUNDS}/"):
+        return recorded and bool(_ROUND_FILE.fullmatch(rel))
     return images(rel)
 
 
@@ -349,7 +355,7 @@ def _remove_owned(out: Path, replaced: dict[str, Any] | None) -> None:
     for rel in removed:
         if (out / rel).is_file() and not (out / rel).is_symlink():
             (out / rel).unlink()
-    emptied = {IMAGES, LMDB_DIR} | {str(Path(rel).parent) for rel in removed}
+    emptied = {IMAGES, LMDB_DIR, ROUNDS} | {str(Path(rel).parent) for rel in removed}
     for rel in sorted(folders, key=lambda r: r.count("/"), reverse=True):
         if rel.split("/")[0] in emptied or any(r.startswith(f"{rel}/") for r in removed):
             with contextlib.suppress(OSError):
@@ -446,6 +452,7 @@ class RunFolder:
         """Derive labels.csv and gt.txt (and the LMDB) from metadata.jsonl, then write
         summary.json: `{"complete": true, "count": N, **fields}`. Returns N."""
         count = write_derived_manifests(self.out, lmdb=lmdb)
+        remove_rounds(self.out)
         self.finish_summary(count, fields)
         return count
 
@@ -489,6 +496,19 @@ def resume_prefix(
             end += len(line)
     os.truncate(path, end)
     return kept
+
+
+def remove_rounds(out: Path) -> None:
+    """Drop a cluster run's manifest parts once metadata.jsonl holds them all (a local
+    re-run that finished a cluster run drops them too)."""
+    rounds = out / ROUNDS
+    if not rounds.is_dir() or rounds.is_symlink():
+        return
+    for part in rounds.iterdir():
+        if _ROUND_FILE.fullmatch(f"{ROUNDS}/{part.name}") and part.is_file():
+            part.unlink()
+    with contextlib.suppress(OSError):
+        rounds.rmdir()
 
 
 def remove_stray_temporaries(images: Path) -> None:

@@ -101,12 +101,13 @@ class _Progress:
             self._bar = tqdm(total=total, initial=initial, unit="plate", dynamic_ncols=True)
         self._next_report = initial + max(1, total // 10)
 
-    def update(self) -> None:
-        self.done += 1
+    def update(self, count: int = 1) -> None:
+        self.done += count
         if self._bar is not None:
-            self._bar.update(1)
+            self._bar.update(count)
         elif not self._quiet and self._next_report <= self.done < self.total:
-            self._next_report += max(1, self.total // 10)
+            while self._next_report <= self.done:  # a round of many plates counts at once
+                self._next_report += max(1, self.total // 10)
             try:
                 print(f"{self.done}/{self.total} plates", flush=True)
             except BrokenPipeError:
@@ -160,6 +161,11 @@ def write_dataset(
         require("pyarrow", needed_for="--format parquet")
     if step is None:
         step = translation_step(config, options)
+    client = None
+    if options.scheduler is not None and options.save:
+        from kplate.pipeline.dask_run import connect
+
+        client = connect(options.scheduler)  # reached now, before the folder is touched
     start = time.perf_counter()
     if not options.save:
         per_type: Counter[str] = Counter()
@@ -180,6 +186,9 @@ def write_dataset(
         # Only streaming runs record these, so a folder run's run.json stays as it was.
         fingerprint["format"] = options.layout.value
         fingerprint["shard_size"] = options.shard_size
+    if client is not None:
+        with client, RunFolder(options.out, fingerprint, options.overwrite) as folder:
+            return _write_on_cluster(config, options, folder, client, indices, start)
     with RunFolder(options.out, fingerprint, options.overwrite) as folder:
         if options.layout is not Layout.FOLDER:
             return _write_stream(config, options, folder, factory, step, indices, start)
@@ -196,6 +205,8 @@ def check_options(config: GenerateConfig, options: WriteOptions) -> None:
         raise OptionError(
             "shard_size", f"{{option}} must be 1 to {MAX_SHARD_SIZE}, got {options.shard_size}"
         )
+    if options.scheduler is not None:
+        _check_cluster_options(config, options)
     if options.layout is Layout.FOLDER:
         if options.shard_size != DEFAULT_SHARD_SIZE:
             raise OptionError(
@@ -222,6 +233,71 @@ def check_options(config: GenerateConfig, options: WriteOptions) -> None:
             f"{{layout}} {layout} stores JPEG images; {{option}} png applies to folder output only",
             also=("layout",),
         )
+
+
+def _check_cluster_options(config: GenerateConfig, options: WriteOptions) -> None:
+    """What a run on a Dask cluster cannot do: its workers are the cluster's, they write
+    images by index, and the translation step runs in one process."""
+    if not options.save:
+        raise OptionError("scheduler", "{option} writes a run; drop --save False")
+    if options.workers != 1:
+        raise OptionError(
+            "workers",
+            "{option} counts local processes; with {scheduler} the cluster's "
+            "workers do the work: drop {option}",
+            also=("scheduler",),
+        )
+    if config.translate:
+        raise OptionError(
+            "scheduler",
+            "{option} cannot run --translate (a model on one device); drop one",
+        )
+    if options.naming is not FileNaming.INDEX:
+        raise OptionError(
+            "naming",
+            "{option} label names depend on every earlier plate; with {scheduler} use index names",
+            also=("scheduler",),
+        )
+
+
+def _write_on_cluster(
+    config: GenerateConfig,
+    options: WriteOptions,
+    folder: RunFolder,
+    client: Any,
+    indices: range,
+    start: float,
+) -> RunSummary:
+    """The run's missing rounds on the cluster (`pipeline/dask_run.py`), then the end of
+    the run as a local run writes it."""
+    from kplate.pipeline.dask_run import ClusterRun
+
+    run = ClusterRun(config, options.layout, options.shard_size, folder, client, indices)
+    todo, kept = run.plan()
+    if not todo and kept == len(indices) and folder.resuming:
+        finished = folder.finished_summary()
+        if finished is not None:
+            return RunSummary(len(indices), 0, kept, 0.0, dict(run.per_type), str(folder.out))
+    run.reopen()
+    progress = _Progress(len(indices), kept, options.progress)
+    try:
+        run.compute(todo, progress.update)
+    finally:
+        progress.close()
+    run.assemble()
+    seconds = time.perf_counter() - start
+    made = len(indices) - kept
+    summary = RunSummary(len(indices), made, kept, seconds, dict(run.per_type), str(folder.out))
+    fields = {
+        "per_type": summary.per_type,
+        "seconds": round(seconds, 3),
+        "plates_per_second": round(summary.plates_per_second, 1),
+    }
+    if options.layout is Layout.FOLDER:
+        folder.finish(fields, lmdb=options.lmdb)
+    else:
+        folder.finish_summary(sum(run.per_type.values()), fields)
+    return summary
 
 
 def _write_stream(
