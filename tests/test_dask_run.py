@@ -37,7 +37,7 @@ def run_cli(*args: str) -> int:
 def cluster():
     """Two worker processes of one thread each, shared by the tests of this module."""
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as local:
         yield local
 
@@ -105,6 +105,16 @@ def test_a_cluster_run_writes_the_bytes_of_a_one_machine_run(
     assert run_cli(*args, "--scheduler", cluster.scheduler_address, "--out", str(out)) == 0
     assert tree_bytes(out, VOLATILE) == tree_bytes(one, VOLATILE)
     assert len(list(out.glob("shard-*"))) == 8
+
+
+def test_threads_of_one_worker_write_the_same_bytes(tmp_path: Path, local_run) -> None:
+    """A worker running two rounds at once: each thread has its own plate factory."""
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0"
+    ) as threaded:
+        out = tmp_path / "dask"
+        assert run_cli("--scheduler", threaded.scheduler_address, "--out", str(out)) == 0
+    assert tree_bytes(out, VOLATILE) == local_run
 
 
 def test_a_worker_killed_mid_run_has_its_round_recomputed(

@@ -79,17 +79,17 @@ def connect(address: str) -> Any:
 
 # -- on a worker ----------------------------------------------------------------------------
 
-#: The factory of the run this worker process last worked for: built once per process.
-_FACTORY: tuple[GenerateConfig, PlateFactory] | None = None
-_FACTORY_LOCK = threading.Lock()
+#: Per worker thread, the factory of the run it last worked for: built once per thread,
+#: since a factory reuses its image buffer and a worker may run several tasks at once.
+_LOCAL = threading.local()
 
 
 def _factory(config: GenerateConfig) -> PlateFactory:
-    global _FACTORY
-    with _FACTORY_LOCK:
-        if _FACTORY is None or _FACTORY[0] != config:
-            _FACTORY = (config, PlateFactory(config))
-        return _FACTORY[1]
+    cached: tuple[GenerateConfig, PlateFactory] | None = getattr(_LOCAL, "factory", None)
+    if cached is None or cached[0] != config:
+        cached = (config, PlateFactory(config))
+        _LOCAL.factory = cached
+    return cached[1]
 
 
 def _write_image(path: Path, data: bytes) -> None:
