@@ -107,6 +107,18 @@ def test_a_cluster_run_writes_the_bytes_of_a_one_machine_run(
     assert len(list(out.glob("shard-*"))) == 8
 
 
+def test_a_shard_of_a_job_array_on_a_cluster_equals_the_local_shard(
+    tmp_path: Path, cluster
+) -> None:
+    args = ("--shard", "1/3", "--augment", "heavy")
+    local = tmp_path / "local"
+    assert run_cli(*args, "--out", str(local)) == 0
+    out = tmp_path / "dask"
+    assert run_cli(*args, "--scheduler", cluster.scheduler_address, "--out", str(out)) == 0
+    assert tree_bytes(out, VOLATILE) == tree_bytes(local, VOLATILE)
+    assert len((out / "metadata.jsonl").read_text().splitlines()) == 12
+
+
 def test_threads_of_one_worker_write_the_same_bytes(tmp_path: Path, local_run) -> None:
     """A worker running two rounds at once: each thread has its own plate factory."""
     with distributed.LocalCluster(

@@ -17,6 +17,8 @@ VARIABLES = (
     "SLURM_ARRAY_TASK_ID",
     "SLURM_ARRAY_TASK_COUNT",
     "SLURM_ARRAY_TASK_MIN",
+    "SLURM_ARRAY_TASK_MAX",
+    "SLURM_ARRAY_TASK_STEP",
     "JOB_COMPLETION_INDEX",
 )
 
@@ -48,6 +50,17 @@ def run_cli(*args: str) -> int:
             (7, 8),
         ),
         ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4"}, "auto/4", (3, 4)),
+        (
+            {
+                "SLURM_ARRAY_TASK_ID": "5",
+                "SLURM_ARRAY_TASK_COUNT": "4",
+                "SLURM_ARRAY_TASK_MIN": "3",
+                "SLURM_ARRAY_TASK_MAX": "6",
+                "SLURM_ARRAY_TASK_STEP": "1",
+            },
+            "auto",
+            (2, 4),
+        ),
         ({"SLURM_ARRAY_TASK_ID": "3"}, "auto/5", (3, 5)),
         ({"JOB_COMPLETION_INDEX": "5"}, "auto/6", (5, 6)),
         ({"JOB_COMPLETION_INDEX": " 0\n"}, "auto/1", (0, 1)),
@@ -89,6 +102,27 @@ def test_resolve_reads_the_array_variables(environ, flag, expected) -> None:
             "SLURM_ARRAY_TASK_COUNT=4 says the array has 4 tasks",
         ),
         ({"SLURM_ARRAY_TASK_ID": "1"}, "auto", "SLURM_ARRAY_TASK_COUNT is not"),
+        # --array=0-7:2: IDs 0, 2, 4, 6 of 4 tasks; ID 2 must not pass for shard 2 of 4
+        (
+            {
+                "SLURM_ARRAY_TASK_ID": "2",
+                "SLURM_ARRAY_TASK_COUNT": "4",
+                "SLURM_ARRAY_TASK_STEP": "2",
+            },
+            "auto",
+            "SLURM_ARRAY_TASK_STEP=2; an array with a step leaves shards unmade",
+        ),
+        # --array=1,5,9: 3 tasks whose IDs are no range
+        (
+            {
+                "SLURM_ARRAY_TASK_ID": "1",
+                "SLURM_ARRAY_TASK_COUNT": "3",
+                "SLURM_ARRAY_TASK_MIN": "1",
+                "SLURM_ARRAY_TASK_MAX": "9",
+            },
+            "auto",
+            "SLURM_ARRAY_TASK_MIN=1 to SLURM_ARRAY_TASK_MAX=9 is not 3 consecutive IDs",
+        ),
         (
             {"JOB_COMPLETION_INDEX": "2"},
             "auto",

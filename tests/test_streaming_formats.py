@@ -76,8 +76,12 @@ def test_webdataset_shards_load_in_datasets(tmp_path: Path, folder_run: Path) ->
     assert len(loaded) == COUNT
     assert loaded["__key__"] == [key for key, _, _ in rows]
     for row, (_, image, record) in zip(loaded, rows, strict=True):
-        assert row["json"]["text"] == record["text"]
-        assert row["json"]["chars"] == record["chars"]
+        # datasets types the json member from the first 5 samples and drops keys that
+        # only later samples have (augmentation parameters vary; docs/scale.md): every
+        # label key arrives whole.
+        for key in ("file_name", "text", "type", "width", "height", "fields", "chars", "quad"):
+            assert row["json"][key] == record[key], key
+        assert (row["json"]["seed"], row["json"]["index"]) == (record["seed"], record["index"])
         assert row["jpg"].size == (record["width"], record["height"])
         assert row["jpg"].tobytes() == Image.open(io.BytesIO(image)).tobytes()
 

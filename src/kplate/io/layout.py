@@ -16,8 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-#: Samples per streaming shard unless --shard-size says otherwise: ~100 MB of 110 px JPEGs,
-#: in the range webdataset's documentation recommends.
+#: Samples per streaming shard unless --shard-size says otherwise: ~200 MB of 110 px JPEGs
+#: and records, within the 100 MB to 1 GB that WebDataset's documentation suggests.
 DEFAULT_SHARD_SIZE = 10_000
 MAX_SHARD_SIZE = 10_000_000
 

@@ -18,6 +18,8 @@ from kplate.errors import KplateError
 SLURM_ID = "SLURM_ARRAY_TASK_ID"
 SLURM_COUNT = "SLURM_ARRAY_TASK_COUNT"
 SLURM_MIN = "SLURM_ARRAY_TASK_MIN"
+SLURM_MAX = "SLURM_ARRAY_TASK_MAX"
+SLURM_STEP = "SLURM_ARRAY_TASK_STEP"
 K8S_INDEX = "JOB_COMPLETION_INDEX"
 
 _AUTO = re.compile(r"auto(?:/(?P<count>.*))?")
@@ -50,6 +52,24 @@ def _number(environ: Mapping[str, str], name: str) -> int:
     return int(value)
 
 
+def _check_slurm_range(environ: Mapping[str, str], count: int) -> None:
+    """An array whose IDs are not MIN..MIN+N-1 with step 1 (`--array=0-63:2`,
+    `--array=1,5,9`) would leave shards unmade: refused, naming what SLURM says."""
+    if SLURM_STEP in environ and _number(environ, SLURM_STEP) != 1:
+        raise KplateError(
+            f"--shard auto: {SLURM_STEP}={environ[SLURM_STEP]}; an array with a step leaves "
+            "shards unmade: use --array=0-(N-1) or --shard I/N"
+        )
+    if SLURM_MAX in environ and SLURM_MIN in environ:
+        span = _number(environ, SLURM_MAX) - _number(environ, SLURM_MIN) + 1
+        if span != count:
+            raise KplateError(
+                f"--shard auto: {SLURM_MIN}={environ[SLURM_MIN]} to {SLURM_MAX}="
+                f"{environ[SLURM_MAX]} is not {count} consecutive IDs; the array must be "
+                "one range with step 1"
+            )
+
+
 def resolve(spec: AutoShard, environ: Mapping[str, str]) -> tuple[int, int]:
     """(I, N) of this task of the job array, or a one-line error naming the variable."""
     slurm, k8s = SLURM_ID in environ, K8S_INDEX in environ
@@ -77,6 +97,7 @@ def resolve(spec: AutoShard, environ: Mapping[str, str]) -> tuple[int, int]:
         where = f"{SLURM_ID}={environ[SLURM_ID]}"
         if SLURM_MIN in environ:
             where += f" ({SLURM_MIN}={environ[SLURM_MIN]})"
+        _check_slurm_range(environ, count)
     elif k8s:
         index = _number(environ, K8S_INDEX)
         if spec.count is None:
