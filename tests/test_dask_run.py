@@ -12,6 +12,7 @@ import signal
 import socket
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,14 @@ def test_an_interrupted_cluster_run_resumes_only_its_missing_rounds(
     )
     assert {name: (out / name).stat().st_mtime_ns for name in stamps} == stamps
     assert tree_bytes(out, VOLATILE) == local_run
+    assert_summary_counts(out)
+
+
+def assert_summary_counts(out: Path) -> None:
+    """summary.json counts every plate once: those of the earlier part and the new ones."""
+    types = Counter(json.loads(line)["type"] for line in (out / "metadata.jsonl").open())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["per_type"] == dict(types) and summary["count"] == 36
 
 
 def test_a_local_rerun_finishes_a_cluster_run(tmp_path: Path, cluster, local_run) -> None:
@@ -198,6 +207,42 @@ def test_a_local_rerun_finishes_a_cluster_run(tmp_path: Path, cluster, local_run
     assert run_cli("--workers", "2", "--out", str(out)) == 0
     assert tree_bytes(out, VOLATILE) == local_run
     assert not (out / ".rounds").exists()
+
+
+def test_a_damaged_round_part_is_refused_in_one_line(tmp_path: Path, cluster, capsys) -> None:
+    out = tmp_path / "dask"
+    assert run_cli("--scheduler", cluster.scheduler_address, "--out", str(out)) == 0
+    lines = (out / "metadata.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (out / "summary.json").unlink()
+    (out / "metadata.jsonl").write_text("".join(lines[:2]), encoding="utf-8")
+    (out / ".rounds").mkdir()
+    (out / ".rounds" / "000003.jsonl").write_text(lines[4], encoding="utf-8")  # not plate 3
+    capsys.readouterr()
+    assert run_cli("--scheduler", cluster.scheduler_address, "--out", str(out)) == 2
+    message = one_error_line(capsys, "generate")
+    assert "000003.jsonl: is not round 3's 1 plates in order; delete it and re-run" in message
+    (out / ".rounds" / "000003.jsonl").unlink()
+    assert run_cli("--scheduler", cluster.scheduler_address, "--out", str(out)) == 0
+    assert (out / "metadata.jsonl").read_text(encoding="utf-8") == "".join(lines)
+    assert_summary_counts(out)
+
+
+def test_a_manifest_cut_inside_a_round_resumes_each_plate_once(tmp_path: Path, cluster) -> None:
+    """130 plates make rounds of 3: metadata.jsonl cut after 4 lines ends inside round 1,
+    whose part is still there; the re-run keeps both and recomputes the rest."""
+    out = tmp_path / "dask"
+    args = ("--count", "130", "--scheduler", cluster.scheduler_address, "--out", str(out))
+    assert run_cli(*args) == 0
+    done = (out / "metadata.jsonl").read_text(encoding="utf-8")
+    lines = done.splitlines(keepends=True)
+    (out / "summary.json").unlink()
+    (out / "metadata.jsonl").write_text("".join(lines[:4]), encoding="utf-8")
+    (out / ".rounds").mkdir()
+    (out / ".rounds" / "000001.jsonl").write_text("".join(lines[3:6]), encoding="utf-8")
+    assert run_cli(*args) == 0
+    assert (out / "metadata.jsonl").read_text(encoding="utf-8") == done
+    types = Counter(json.loads(line)["type"] for line in lines)
+    assert json.loads((out / "summary.json").read_text())["per_type"] == dict(types)
 
 
 def free_port() -> int:

@@ -226,27 +226,41 @@ class ClusterRun:
             self.client.cancel(list(futures))
 
     def assemble(self) -> None:
-        """A folder run's metadata.jsonl: the prefix it holds, then each round's part."""
+        """A folder run's metadata.jsonl: the prefix it holds, then each round's part,
+        every line checked to be the plate its place says."""
         if self.layout is not Layout.FOLDER:
             return
         manifest = self.out / METADATA
-        with open(manifest, "rb") as handle:
-            have = sum(1 for _ in handle)
-        with open(manifest, "a", encoding="utf-8") as handle:
-            for work in rounds(self.indices, self.size):
-                start = work.number * self.size
-                if start + len(work.indices) <= have:
-                    continue
-                part = self.out / ROUNDS / round_file(work.number)
-                lines = part.read_text(encoding="utf-8").splitlines(keepends=True)
-                if len(lines) != len(work.indices):
-                    raise KplateError(
-                        f"{part}: holds {len(lines)} of round {work.number}'s "
-                        f"{len(work.indices)} plates; delete it and re-run to redo the round"
-                    )
-                for line in lines[max(0, have - start) :]:
-                    self.per_type[json.loads(line)["type"]] += 1
-                    handle.write(line)
+        try:
+            with open(manifest, "rb") as handle:
+                have = sum(1 for _ in handle)
+            with open(manifest, "a", encoding="utf-8") as handle:
+                for work in rounds(self.indices, self.size):
+                    start = work.number * self.size
+                    if start + len(work.indices) > have:
+                        handle.writelines(self._part(work, skip=max(0, have - start)))
+        except OSError as error:
+            raise KplateError(
+                f"{self.out}: write failed ({error.strerror or error}); re-run to resume"
+            ) from None
+
+    def _part(self, work: Round, skip: int) -> list[str]:
+        """A round's manifest lines after the first `skip` (those metadata.jsonl holds
+        already), refused unless the part is the round's plates in order."""
+        part = self.out / ROUNDS / round_file(work.number)
+        lines = part.read_text(encoding="utf-8").splitlines(keepends=True)
+        try:
+            entries = [json.loads(line) for line in lines]
+            ok = [entry["index"] for entry in entries] == list(work.indices)
+        except (ValueError, TypeError, KeyError):
+            ok = False
+        if not ok or not all(line.endswith("\n") for line in lines):
+            raise KplateError(
+                f"{part}: is not round {work.number}'s {len(work.indices)} plates in order; "
+                "delete it and re-run to redo the round"
+            )
+        self.per_type.update(entry["type"] for entry in entries[skip:])
+        return lines[skip:]
 
 
 def _round_failed(work: Round, error: Exception) -> KplateError:
