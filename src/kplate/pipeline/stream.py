@@ -40,6 +40,18 @@ def rounds(indices: range, size: int) -> list[Round]:
     ]
 
 
+def consecutive(todo: list[Round]) -> Iterator[list[Round]]:
+    """The rounds in stretches of consecutive numbers."""
+    group: list[Round] = []
+    for work in todo:
+        if group and work.number != group[-1].number + 1:
+            yield group
+            group = []
+        group.append(work)
+    if group:
+        yield group
+
+
 def samples(encoded: Iterable[tuple[Any, Any]], digits: int, fmt: ImageFormat) -> Iterator[Sample]:
     """(key, image bytes, entry) with the entry's `file_name` set to its name in the shard."""
     for data, entry in encoded:
@@ -95,13 +107,13 @@ class StreamRun:
     def write(
         self,
         work: Round,
-        produce: Callable[[range], Iterable[tuple[Any, Any]]],
+        plates: Iterable[tuple[Any, Any]],
         step: Callable[[Any], Any] | None,
         on_plate: Callable[[], None],
     ) -> None:
-        """One shard from `produce(indices)` (the pool's encoded plates, or raw pixels
+        """One shard from the round's `plates` (the pool's encoded plates, or raw pixels
         that `step` translates first)."""
-        stream: Iterable[tuple[Any, Any]] = produce(work.indices)
+        stream: Iterable[tuple[Any, Any]] = plates
         if step is not None:
             stream = _encode(step(iter(stream)), self.config)
 

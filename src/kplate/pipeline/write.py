@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from kplate.io.run_folder import RunFolder, run_lines, write_file
 from kplate.pipeline.config import GenerateConfig
 from kplate.pipeline.factory import PlateFactory
 from kplate.pipeline.pool import MAX_WORKERS, WorkerSetup, Written, produce
-from kplate.pipeline.stream import StreamRun
+from kplate.pipeline.stream import StreamRun, consecutive
 
 #: A step that the pipeline passes its plates through, in order: (RGB image, entry) in,
 #: (RGB image, entry) out. `kplate.gan.step.TranslationStep` is one.
@@ -210,7 +211,9 @@ def check_options(config: GenerateConfig, options: WriteOptions) -> None:
     if options.layout is Layout.FOLDER:
         if options.shard_size != DEFAULT_SHARD_SIZE:
             raise OptionError(
-                "shard_size", "{option} applies to --format webdataset or parquet only"
+                "shard_size",
+                "{option} applies to {layout} webdataset or parquet only",
+                also=("layout",),
             )
         return
     layout = options.layout.value
@@ -317,14 +320,20 @@ def _write_stream(
     run.reopen()
     setup = WorkerSetup(config, None, index_digits(config.total), encode=step is None)
     progress = _Progress(len(indices), kept, options.progress)
+    size = options.shard_size
     try:
-        for work in todo:
-            run.write(
-                work,
-                lambda block: produce(factory, setup, block, options.workers),
-                step,
-                progress.update,
-            )
+        # One worker pool per stretch of consecutive missing shards (the whole run, unless
+        # a cluster run left gaps), cut into its shards as the plates come.
+        for group in consecutive(todo):
+            last = group[-1]
+            span = indices[group[0].number * size : last.number * size + len(last.indices)]
+            with closing(produce(factory, setup, span, options.workers)) as plates:
+                for work in group:
+                    run.write(work, islice(plates, len(work.indices)), step, progress.update)
+    except OSError as error:
+        raise KplateError(
+            f"{folder.out}: write failed ({error.strerror or error}); re-run to resume"
+        ) from None
     finally:
         progress.close()
     seconds = time.perf_counter() - start
