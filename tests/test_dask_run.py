@@ -80,9 +80,17 @@ class KillAtRound(distributed.WorkerPlugin):
 
 
 def wait_until_idle(client, seconds: float = 30.0) -> None:
-    """Until the scheduler holds no task: stragglers of a stopped run have ended."""
+    """Until the scheduler holds no task and no worker runs one: a cancelled round that a
+    worker had started runs to its end (and writes its files) after the run has stopped."""
     deadline = time.monotonic() + seconds
-    while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)):
+
+    def busy() -> bool:
+        if client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)):
+            return True
+        running = client.run(lambda dask_worker: len(dask_worker.state.executing))
+        return any(running.values())
+
+    while busy():
         assert time.monotonic() < deadline, "the cluster never went idle"
         time.sleep(0.1)
 

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from kplate.io.files import encode_image
 from kplate.io.layout import Layout, Sample, shard_types, write_shard
 from kplate.io.naming import ImageFormat, index_digits
 from kplate.io.run_folder import RunFolder
 from kplate.pipeline.config import GenerateConfig
 from kplate.pipeline.factory import PlateFactory
-from kplate.pipeline.pool import Written
-
-#: (encoded image, manifest entry) in index order, as the worker pool hands them out.
-Encoded = Iterator[tuple[Any, dict[str, Any] | Written]]
 
 
 class Round(NamedTuple):
@@ -61,11 +59,10 @@ def samples(encoded: Iterable[tuple[Any, Any]], digits: int, fmt: ImageFormat) -
 
 
 def make_round(
-    factory: PlateFactory, layout: Layout, folder_out: Any, work: Round, total: int
+    factory: PlateFactory, layout: Layout, out: Path, work: Round, total: int
 ) -> Counter[str]:
-    """Render, augment, encode and write one round as its shard, in this process."""
-    from kplate.io.files import encode_image
-
+    """Render, augment, encode and write one round as its shard, in this process (a
+    task of a cluster run, `pipeline/dask_run.py`)."""
     config = factory.config
 
     def encoded() -> Iterator[tuple[bytes, dict[str, Any]]]:
@@ -73,7 +70,7 @@ def make_round(
             image, entry = factory.make(index, reuse=True)
             yield encode_image(image, config.image_format.value, config.jpeg_quality), entry
 
-    path = folder_out / layout.shard_name(work.number)
+    path = out / layout.shard_name(work.number)
     return write_shard(layout, path, samples(encoded(), index_digits(total), config.image_format))
 
 
@@ -135,7 +132,5 @@ class StreamRun:
 def _encode(
     plates: Iterator[tuple[np.ndarray, dict[str, Any]]], config: GenerateConfig
 ) -> Iterator[tuple[bytes, dict[str, Any]]]:
-    from kplate.io.files import encode_image
-
     for image, entry in plates:
         yield encode_image(image, config.image_format.value, config.jpeg_quality), entry
