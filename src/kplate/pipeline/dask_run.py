@@ -17,11 +17,13 @@ are sent again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -41,6 +43,8 @@ from kplate.pipeline.stream import Round, make_round, rounds
 
 #: How long the client tries to reach the scheduler before the run is refused.
 CONNECT_SECONDS = 10.0
+#: How long a stopped run waits for rounds that workers had started to end.
+STRAGGLER_SECONDS = 60.0
 #: Times a round that raised is tried again (a worker's death is Dask's own recompute).
 RETRIES = 2
 #: A folder run's rounds: enough of them to keep a cluster busy (64 or more), none so big
@@ -212,6 +216,7 @@ class ClusterRun:
             ): work
             for work in todo
         }
+        finished = False
         try:
             for future in as_completed(futures, loop=self.client.loop):
                 work = futures[future]
@@ -222,8 +227,30 @@ class ClusterRun:
                 if self.layout is not Layout.FOLDER:
                     self.per_type.update(counts)
                 on_round(len(work.indices))
+            finished = True
         finally:
             self.client.cancel(list(futures))
+            if not finished:
+                self._wait_for_stragglers("kplate-round-", token)
+
+    def _wait_for_stragglers(self, prefix: str, token: str) -> None:
+        """Cancelling a round does not stop a worker already running it: wait (a while)
+        until none does, so no task writes into the folder once its lock is released."""
+        deadline = time.monotonic() + STRAGGLER_SECONDS
+
+        def running(dask_worker: Any) -> int:
+            try:
+                return sum(
+                    1
+                    for task in dask_worker.state.executing
+                    if str(task.key).startswith(prefix) and str(task.key).endswith(token)
+                )
+            except AttributeError:  # another distributed version: nothing to wait on
+                return 0
+
+        with contextlib.suppress(Exception):  # a cluster that went away runs nothing
+            while any(self.client.run(running).values()) and time.monotonic() < deadline:
+                time.sleep(0.2)
 
     def assemble(self) -> None:
         """A folder run's metadata.jsonl: the prefix it holds, then each round's part,
