@@ -4,6 +4,12 @@ Baseline: encode and write the same number of same-size JPEGs with no drawing (o
 pre-rendered plate, re-encoded each time). Every configuration runs in a fresh
 subprocess, so its peak RSS is its own.
 
+With dask.distributed installed (`kplate[dask]`) a row runs the same clean run on a
+`LocalCluster` of 2 single-thread worker processes (`--scheduler`), reported against
+`--workers 2` of the same round; the cluster's start-up is timed apart, since a cluster
+outlives the runs sent to it (the row's time includes the workers' first import of kplate
+and their first plate caches, as a run sent to a fresh cluster pays them).
+
 File creation on a shared virtual disk costs anything from 0.05 to 1 ms of kernel time,
 changing within seconds, so one measurement of each is not a comparison. The script runs
 `--rounds` rounds, each the baseline and then every configuration back to back, and
@@ -95,6 +101,43 @@ def child_generate(count: int, height: int, workers: int, augment: str | None) -
     return {"seconds": seconds, "per_second": count / seconds, "peak_rss_mb": _peak_rss_mb()}
 
 
+def child_dask(count: int, height: int, workers: int) -> dict:
+    """The clean run sent to a fresh LocalCluster of `workers` processes (1 thread each)."""
+    from distributed import LocalCluster
+
+    from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
+
+    started = time.perf_counter()
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        cluster_seconds = time.perf_counter() - started
+        config = GenerateConfig(count=count, height=height, seed=1)
+        options = WriteOptions(
+            out=Path(folder) / "out", scheduler=cluster.scheduler_address, progress=False
+        )
+        start = time.perf_counter()
+        write_dataset(config, options)
+        seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "per_second": count / seconds,
+        "peak_rss_mb": _peak_rss_mb(),
+        "cluster_start_seconds": cluster_seconds,
+    }
+
+
+def dask_available() -> bool:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def run_child(kind: str, **kwargs) -> dict:
     code = (
         f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import generate_speed as g; "
@@ -148,6 +191,8 @@ def main() -> None:
             measured[(augment, workers)] = run_child(
                 "generate", count=count, height=args.height, workers=workers, augment=augment
             )
+        if dask_available():
+            measured["dask"] = run_child("dask", count=count, height=args.height, workers=2)
         rounds.append(measured)
     memory = []
     for n in memory_counts:
@@ -184,6 +229,13 @@ def main() -> None:
         rows.append(
             (f"generate {augment or 'clean'}", workers, summarise((augment, workers)), scale)
         )
+    dask_vs_pool = None
+    if dask_available():
+        dask_vs_pool = median(
+            [r["dask"]["per_second"] / r[(None, 2)]["per_second"] for r in rounds]
+        )
+        dask_scale = median([r["dask"]["per_second"] / r[(None, 1)]["per_second"] for r in rounds])
+        rows.append(("generate clean, dask LocalCluster", 2, summarise("dask"), dask_scale))
     print(
         f"{'configuration':32} {'workers':>7} {'plates/s':>9} {'x baseline':>10} "
         f"{'x 1 worker':>10} {'peak MB':>8}  (medians of {len(rounds)} rounds)"
@@ -211,6 +263,13 @@ def main() -> None:
             [r[("light", 1)]["per_second"] / r[(None, 1)]["per_second"] for r in rounds]
         )
         print(f"augmented (light) / clean speed, 1 worker: {light_vs_clean:.2f}")
+    cluster_start = None
+    if dask_vs_pool is not None:
+        cluster_start = median([r["dask"]["cluster_start_seconds"] for r in rounds])
+        print(
+            f"dask LocalCluster (2 processes) / --workers 2, clean: {dask_vs_pool:.2f} "
+            f"(cluster start {cluster_start:.1f} s, not counted)"
+        )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps(
@@ -222,6 +281,8 @@ def main() -> None:
                 "memory_growth": growth,
                 "rounds": len(rounds),
                 "light_vs_clean": light_vs_clean,
+                "dask_vs_workers_2": dask_vs_pool,
+                "dask_cluster_start_seconds": cluster_start,
                 "load_average_1min": round(os.getloadavg()[0], 2),
             },
             indent=1,

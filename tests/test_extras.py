@@ -16,7 +16,8 @@ import pytest
 
 HIDE_EXTRAS = """
 import importlib.abc, json, sys
-HIDDEN = {"torch", "tensorboard", "matplotlib", "lmdb", "onnx", "onnxscript", "onnxruntime"}
+HIDDEN = {"torch", "tensorboard", "matplotlib", "lmdb", "onnx", "onnxscript", "onnxruntime",
+          "pyarrow", "dask", "distributed"}
 class Hide(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in HIDDEN:
@@ -69,6 +70,12 @@ def test_generate_with_heavy_augmentation_needs_no_extra(tmp_path: Path) -> None
         (("generate", "--count", "2", "--height", "32", "--lmdb", "--out", "o"), "lmdb", "lmdb"),
         (("generate", "--count", "2", "--translate", "g.pt", "--out", "o"), "torch", "gan"),
         (("merge", "a", "b", "--lmdb", "--out", "o"), "lmdb", "lmdb"),
+        (("generate", "--count", "2", "--format", "parquet", "--out", "o"), "pyarrow", "parquet"),
+        (
+            ("generate", "--count", "2", "--scheduler", "tcp://127.0.0.1:1", "--out", "o"),
+            "distributed",
+            "dask",
+        ),
         (("translate", "--name", "n", "--input", "i", "--out", "t"), "torch", "gan"),
         (
             ("evaluate", "realism", "--generated", "a", "--real", "b", "--out", "r"),
@@ -82,7 +89,10 @@ def test_a_command_that_needs_an_extra_names_it_in_one_line(
 ) -> None:
     result, stderr = run_without_extras(*argv, cwd=tmp_path)
     assert result["code"] == 2
-    needing = "--lmdb" if "--lmdb" in argv else "this"
+    needing = next(
+        (flag for flag in ("--lmdb", "--scheduler") if flag in argv),
+        "--format parquet" if "parquet" in argv else "this",
+    )
     assert stderr.splitlines() == [
         f"kplate {argv[0]}: error: {needing} needs the '{module}' package: "
         f"pip install 'kplate[{extra}]'"

@@ -439,3 +439,24 @@ def test_torchrun_two_ranks_match_a_single_process(tmp_path, synthetic) -> None:
         x = np.asarray(Image.open(single / entry["file_name"]), np.int16)
         y = np.asarray(Image.open(distributed / entry["file_name"]), np.int16)
         assert np.array_equal(x, y), np.abs(x - y).max()
+
+
+def test_generate_with_translate_into_webdataset_shards(tmp_path) -> None:
+    """`--format webdataset --translate`: the shard holds the translated images and
+    records of the folder run, byte for byte (one shard: the same translation batches)."""
+    import tarfile
+
+    checkpoint = make_model(tmp_path / "ckpt")
+    common = ["--count", "5", "--seed", "3", "--height", "32", "--progress", "False"]
+    common += ["--translate", str(checkpoint.parent), "--device", "cpu"]
+    folder, shards = tmp_path / "folder", tmp_path / "wds"
+    assert main(["generate", *common, "--out", str(folder)]) == 0
+    assert main(["generate", *common, "--format", "webdataset", "--out", str(shards)]) == 0
+    with tarfile.open(shards / "shard-000000.tar") as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar}
+    for entry in read_metadata(folder / "metadata.jsonl"):
+        key = f"{entry['index']:06d}"
+        assert members[f"{key}.jpg"] == (folder / entry["file_name"]).read_bytes()
+        record = json.loads(members[f"{key}.json"])
+        assert record == {**entry, "file_name": f"{key}.jpg"}
+        assert record["translation"]["name"] == "tiny"

@@ -1,8 +1,8 @@
 """Optional parts of kplate and the extra that installs each.
 
-`pip install kplate` draws, augments and writes datasets; the GAN, evaluation, LMDB and
-ONNX parts need packages that weigh hundreds of megabytes (torch above all), so they come
-as extras. A command that reaches for a missing one says, in one line, what to install.
+`pip install kplate` draws, augments and writes datasets (folders and webdataset tars);
+the GAN, evaluation, LMDB, ONNX, Parquet and Dask parts need packages that weigh tens to
+hundreds of megabytes (torch above all), so they come as extras. A command that reaches for a missing one says, in one line, what to install.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ EXTRA_OF = {
     "onnx": "onnx",
     "onnxscript": "onnx",
     "onnxruntime": "onnx",
+    "pyarrow": "parquet",
+    "dask": "dask",
+    "distributed": "dask",
 }
 
 

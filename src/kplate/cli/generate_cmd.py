@@ -9,11 +9,13 @@ True/False parsed properly (the old `type=bool` turned every value into True).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 
 from kplate.cli.options import add_glyph_options, parse_bool
 from kplate.errors import KplateError
+from kplate.io.layout import DEFAULT_SHARD_SIZE, Layout
 from kplate.io.merge import merge_shards
 from kplate.io.paths import refuse_overlap
 from kplate.io.plate_csv import read_plate_csv
@@ -27,6 +29,7 @@ from kplate.pipeline import (
     WriteOptions,
     write_dataset,
 )
+from kplate.pipeline.job_array import AutoShard, parse_auto, resolve
 from kplate.render.plate import DEFAULT_EMBOSS_DEPTH_MM
 from kplate.spec.types import parse_plate_types
 
@@ -34,7 +37,14 @@ DEFAULT_OUT = "kplate-out"
 DEFAULT_COUNT = 100
 
 
-def _shard(value: str) -> tuple[int, int]:
+def _shard(value: str) -> tuple[int, int] | AutoShard:
+    """`I/N`, or `auto` / `auto/N` for a job array (resolved when the run starts)."""
+    try:
+        auto = parse_auto(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if auto is not None:
+        return auto
     try:
         index_text, count_text = value.split("/")
         index, count = int(index_text), int(count_text)
@@ -168,12 +178,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     output.add_argument(
         "--format",
-        choices=[f.value for f in ImageFormat] + ["jpeg"],
+        dest="layout",
+        choices=[f.value for f in ImageFormat] + ["jpeg", Layout.WEBDATASET, Layout.PARQUET],
         default="jpg",
-        help="image format (jpg)",
+        help="image files as jpg (default) or png; or streaming shards of JPEGs and records: "
+        "webdataset (tar) or parquet (docs/scale.md)",
+    )
+    output.add_argument(
+        "--shard-size",
+        dest="shard_size",
+        type=int,
+        default=DEFAULT_SHARD_SIZE,
+        metavar="N",
+        help=f"samples per webdataset or parquet shard (default {DEFAULT_SHARD_SIZE})",
     )
     output.add_argument(
         "--filenames",
+        dest="naming",
         choices=[n.value for n in FileNaming],
         default="index",
         help="index: ASCII names; label: <text>__<type> per type folder",
@@ -184,8 +205,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--shard",
         type=_shard,
         default=None,
-        metavar="I/N",
-        help="write shard I of N of the run (merge with kplate merge)",
+        metavar="I/N|auto",
+        help="write shard I of N of the run (merge with kplate merge); auto: I and N from "
+        "a SLURM array (SLURM_ARRAY_TASK_ID/COUNT), auto/N: I from a Kubernetes indexed Job "
+        "(JOB_COMPLETION_INDEX)",
+    )
+    output.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run on a dask.distributed cluster (tcp://HOST:8786) whose workers share --out "
+        "(docs/scale.md; needs kplate[dask])",
     )
     output.add_argument(
         "--overwrite", action="store_true", help="replace a different earlier run in --out"
@@ -257,7 +287,7 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
         font=args.font,
         glyph_dir=args.glyph_dir,
         translate=_checkpoint(args.translate),
-        image_format=ImageFormat("jpg" if args.format == "jpeg" else args.format),
+        image_format=ImageFormat("png" if args.layout == "png" else "jpg"),
         emboss_depth_mm=args.emboss_depth_mm,
         colour_shades=not args.nominal_colours,
     )
@@ -301,11 +331,16 @@ def _check_out(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    if isinstance(args.shard, AutoShard):
+        args.shard = resolve(args.shard, os.environ)
     out = _check_out(args)
     config = build_config(args)
     options = WriteOptions(
         out=out,
-        naming=FileNaming(args.filenames),
+        naming=FileNaming(args.naming),
+        layout=Layout(args.layout) if args.layout in {*Layout} else Layout.FOLDER,
+        shard_size=args.shard_size,
+        scheduler=args.scheduler,
         workers=args.workers,
         shard=args.shard,
         overwrite=args.overwrite,

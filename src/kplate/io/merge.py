@@ -132,6 +132,11 @@ def _read_run(shard: Path) -> tuple[dict[str, Any], int, int]:
             raise KplateError(f"{path}: {what}; {shard} is {NOT_A_SHARD}")
 
     need(isinstance(run, dict), "not a JSON object")
+    if run.get("format") is not None:
+        raise KplateError(
+            f"{shard}: a --format {_show(run['format'], 20)} run needs no merge: its shard-* "
+            "files are complete as they are; give the loader every job's files (docs/scale.md)"
+        )
     config = run.get("config")
     need(isinstance(config, dict), "'config' must be an object")
     need(isinstance(run.get("kplate"), str), "'kplate' must be a version string")

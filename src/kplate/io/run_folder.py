@@ -28,6 +28,7 @@ from typing import Any
 from kplate.errors import KplateError, OptionError, option_error
 from kplate.io.files import atomic_write_text
 from kplate.io.images import is_image_name
+from kplate.io.layout import SHARD_FILE, SHARD_TEMPORARY
 from kplate.io.lock import LOCK_FILE, claimed_folder, refuse_if_busy
 from kplate.io.manifest import (
     GT_TXT,
@@ -41,6 +42,10 @@ from kplate.io.manifest import (
 from kplate.io.naming import IMAGES
 
 RUN_FILE = "run.json"
+#: Where the tasks of a run on a Dask cluster put their parts of metadata.jsonl until the
+#: run assembles it (pipeline/dask_run.py); gone once the run is complete.
+ROUNDS = ".rounds"
+_ROUND_FILE = re.compile(rf"{re.escape(ROUNDS)}/(?:\d{{6,}}\.jsonl|\.\d{{6,}}\.jsonl\.[^/]+\.tmp)")
 SUMMARY_FILE = "summary.json"
 OWNED = (IMAGES, METADATA, LABELS_CSV, GT_TXT, LMDB_DIR, RUN_FILE, SUMMARY_FILE)
 #: The files a run writes at the top of its folder (besides `images/` and `lmdb/`).
@@ -194,8 +199,10 @@ def _image_names(record: dict[str, Any] | None) -> Callable[[str], bool]:
 def _is_top_temporary(name: str) -> bool:
     """A temporary an interrupted write of one of the run's own files leaves."""
     return (
-        name.startswith(tuple(f".{n}." for n in OWNED)) and name.endswith(".tmp")
-    ) or name == f".{LMDB_DIR}.building"
+        (name.startswith(tuple(f".{n}." for n in OWNED)) and name.endswith(".tmp"))
+        or name == f".{LMDB_DIR}.building"
+        or bool(SHARD_TEMPORARY.fullmatch(name))
+    )
 
 
 def _walk(out: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
@@ -222,9 +229,15 @@ def _owned_by_name(
     if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
         return False  # kplate writes plain files only
     if "/" not in rel:
-        return rel == LOCK_FILE or _is_top_temporary(rel) or (recorded and rel in TOP_FILES)
+        return (
+            rel == LOCK_FILE
+            or _is_top_temporary(rel)
+            or (recorded and (rel in TOP_FILES or bool(SHARD_FILE.fullmatch(rel))))
+        )
     if rel.startswith(f"{LMDB_DIR}/"):
         return rel.count("/") == 1 and rel.split("/")[1] in LMDB_FILES
+    if rel.startswith(f"{ROUNDS}/"):
+        return recorded and bool(_ROUND_FILE.fullmatch(rel))
     return images(rel)
 
 
@@ -342,7 +355,7 @@ def _remove_owned(out: Path, replaced: dict[str, Any] | None) -> None:
     for rel in removed:
         if (out / rel).is_file() and not (out / rel).is_symlink():
             (out / rel).unlink()
-    emptied = {IMAGES, LMDB_DIR} | {str(Path(rel).parent) for rel in removed}
+    emptied = {IMAGES, LMDB_DIR, ROUNDS} | {str(Path(rel).parent) for rel in removed}
     for rel in sorted(folders, key=lambda r: r.count("/"), reverse=True):
         if rel.split("/")[0] in emptied or any(r.startswith(f"{rel}/") for r in removed):
             with contextlib.suppress(OSError):
@@ -439,12 +452,18 @@ class RunFolder:
         """Derive labels.csv and gt.txt (and the LMDB) from metadata.jsonl, then write
         summary.json: `{"complete": true, "count": N, **fields}`. Returns N."""
         count = write_derived_manifests(self.out, lmdb=lmdb)
+        remove_rounds(self.out)
+        self.finish_summary(count, fields)
+        return count
+
+    def finish_summary(self, count: int, fields: dict[str, Any]) -> None:
+        """summary.json alone: the mark of a complete run whose files are all written
+        (a streaming run's shards have no derived manifests)."""
         summary = {"complete": True, "count": count, **fields}
         where = str(self.out / SUMMARY_FILE)
         atomic_write_text(
             self.out / SUMMARY_FILE, dumps_strict(summary, where, ensure_ascii=False, indent=1)
         )
-        return count
 
 
 def resume_prefix(
@@ -477,6 +496,19 @@ def resume_prefix(
             end += len(line)
     os.truncate(path, end)
     return kept
+
+
+def remove_rounds(out: Path) -> None:
+    """Drop a cluster run's manifest parts once metadata.jsonl holds them all (a local
+    re-run that finished a cluster run drops them too)."""
+    rounds = out / ROUNDS
+    if not rounds.is_dir() or rounds.is_symlink():
+        return
+    for part in rounds.iterdir():
+        if _ROUND_FILE.fullmatch(f"{ROUNDS}/{part.name}") and part.is_file():
+            part.unlink()
+    with contextlib.suppress(OSError):
+        rounds.rmdir()
 
 
 def remove_stray_temporaries(images: Path) -> None:

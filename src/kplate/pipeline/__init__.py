@@ -11,6 +11,7 @@ per image, on one core or many (`pool`), resumable and safe against interruption
 never import the GAN.
 """
 
+from kplate.io.layout import Layout
 from kplate.io.naming import FileNaming, ImageFormat
 from kplate.numbers import NumberPrior
 from kplate.pipeline.config import MAX_SEED, GenerateConfig
@@ -24,6 +25,7 @@ __all__ = [
     "FileNaming",
     "GenerateConfig",
     "ImageFormat",
+    "Layout",
     "NumberPrior",
     "PlateFactory",
     "RunSummary",

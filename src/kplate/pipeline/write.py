@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,14 @@ from kplate import __version__
 from kplate.errors import KplateError, OptionError
 from kplate.extras import require
 from kplate.io.files import discard_stdout, encode_image
+from kplate.io.layout import DEFAULT_SHARD_SIZE, MAX_SHARD_SIZE, Layout
 from kplate.io.manifest import METADATA, dumps_line
-from kplate.io.naming import IMAGES, FileNaming, file_name_for, index_digits
+from kplate.io.naming import IMAGES, FileNaming, ImageFormat, file_name_for, index_digits
 from kplate.io.run_folder import RunFolder, run_lines, write_file
 from kplate.pipeline.config import GenerateConfig
 from kplate.pipeline.factory import PlateFactory
 from kplate.pipeline.pool import MAX_WORKERS, WorkerSetup, Written, produce
+from kplate.pipeline.stream import StreamRun, consecutive
 
 #: A step that the pipeline passes its plates through, in order: (RGB image, entry) in,
 #: (RGB image, entry) out. `kplate.gan.step.TranslationStep` is one.
@@ -51,6 +54,11 @@ class WriteOptions:
     progress: bool | None = None  # None: a bar on a terminal, plain lines otherwise; False: quiet
     device: str = "auto"  # where --translate runs
     translate_batch: int = 16
+    #: folder (images and manifests) or streaming shards (webdataset, parquet)
+    layout: Layout = Layout.FOLDER
+    shard_size: int = DEFAULT_SHARD_SIZE  # samples per streaming shard
+    #: A dask.distributed scheduler address: the run's rounds go to that cluster.
+    scheduler: str | None = None
 
 
 @dataclass
@@ -94,12 +102,13 @@ class _Progress:
             self._bar = tqdm(total=total, initial=initial, unit="plate", dynamic_ncols=True)
         self._next_report = initial + max(1, total // 10)
 
-    def update(self) -> None:
-        self.done += 1
+    def update(self, count: int = 1) -> None:
+        self.done += count
         if self._bar is not None:
-            self._bar.update(1)
+            self._bar.update(count)
         elif not self._quiet and self._next_report <= self.done < self.total:
-            self._next_report += max(1, self.total // 10)
+            while self._next_report <= self.done:  # a round of many plates counts at once
+                self._next_report += max(1, self.total // 10)
             try:
                 print(f"{self.done}/{self.total} plates", flush=True)
             except BrokenPipeError:
@@ -143,17 +152,21 @@ def write_dataset(
     bad option is one line with nothing written, and workers never meet an error of the
     user's on start.
     """
-    if not 1 <= options.workers <= MAX_WORKERS:
-        raise OptionError(
-            "workers", f"{{option}} must be 1 to {MAX_WORKERS}, got {options.workers}"
-        )
+    check_options(config, options)
     indices = shard_indices(config.total, options.shard)
     factory = PlateFactory(config)
     factory.check()
     if options.lmdb and options.save:
         require("lmdb", needed_for="--lmdb")
+    if options.layout is Layout.PARQUET and options.save:
+        require("pyarrow", needed_for="--format parquet")
     if step is None:
         step = translation_step(config, options)
+    client = None
+    if options.scheduler is not None and options.save:
+        from kplate.pipeline.dask_run import connect
+
+        client = connect(options.scheduler)  # reached now, before the folder is touched
     start = time.perf_counter()
     if not options.save:
         per_type: Counter[str] = Counter()
@@ -170,8 +183,170 @@ def write_dataset(
         "naming": options.naming.value,
         "kplate": __version__,
     }
+    if options.layout is not Layout.FOLDER:
+        # Only streaming runs record these, so a folder run's run.json stays as it was.
+        fingerprint["format"] = options.layout.value
+        fingerprint["shard_size"] = options.shard_size
+    if client is not None:
+        with client, RunFolder(options.out, fingerprint, options.overwrite) as folder:
+            return _write_on_cluster(config, options, folder, client, indices, start)
     with RunFolder(options.out, fingerprint, options.overwrite) as folder:
+        if options.layout is not Layout.FOLDER:
+            return _write_stream(config, options, folder, factory, step, indices, start)
         return _Run(config, options, folder, start).write(factory, step, indices)
+
+
+def check_options(config: GenerateConfig, options: WriteOptions) -> None:
+    """Options that cannot go together, refused before anything is built or written."""
+    if not 1 <= options.workers <= MAX_WORKERS:
+        raise OptionError(
+            "workers", f"{{option}} must be 1 to {MAX_WORKERS}, got {options.workers}"
+        )
+    if not 1 <= options.shard_size <= MAX_SHARD_SIZE:
+        raise OptionError(
+            "shard_size", f"{{option}} must be 1 to {MAX_SHARD_SIZE}, got {options.shard_size}"
+        )
+    if options.scheduler is not None:
+        _check_cluster_options(config, options)
+    if options.layout is Layout.FOLDER:
+        if options.shard_size != DEFAULT_SHARD_SIZE:
+            raise OptionError(
+                "shard_size",
+                "{option} applies to {layout} webdataset or parquet only",
+                also=("layout",),
+            )
+        return
+    layout = options.layout.value
+    if options.lmdb:
+        raise OptionError(
+            "lmdb",
+            f"{{layout}} {layout} writes no image files for {{option}}; drop {{option}}",
+            also=("layout",),
+        )
+    if options.naming is not FileNaming.INDEX:
+        raise OptionError(
+            "naming",
+            f"{{layout}} {layout} keys samples by index; {{option}} label applies to folder "
+            "output only",
+            also=("layout",),
+        )
+    if config.image_format is not ImageFormat.JPEG:
+        raise OptionError(
+            "image_format",
+            f"{{layout}} {layout} stores JPEG images; {{option}} png applies to folder output only",
+            also=("layout",),
+        )
+
+
+def _check_cluster_options(config: GenerateConfig, options: WriteOptions) -> None:
+    """What a run on a Dask cluster cannot do: its workers are the cluster's, they write
+    images by index, and the translation step runs in one process."""
+    if not options.save:
+        raise OptionError("scheduler", "{option} writes a run; drop --save False")
+    if options.workers != 1:
+        raise OptionError(
+            "workers",
+            "{option} counts local processes; with {scheduler} the cluster's "
+            "workers do the work: drop {option}",
+            also=("scheduler",),
+        )
+    if config.translate:
+        raise OptionError(
+            "scheduler",
+            "{option} cannot run --translate (a model on one device); drop one",
+        )
+    if options.naming is not FileNaming.INDEX:
+        raise OptionError(
+            "naming",
+            "{option} label names depend on every earlier plate; with {scheduler} use index names",
+            also=("scheduler",),
+        )
+
+
+def _write_on_cluster(
+    config: GenerateConfig,
+    options: WriteOptions,
+    folder: RunFolder,
+    client: Any,
+    indices: range,
+    start: float,
+) -> RunSummary:
+    """The run's missing rounds on the cluster (`pipeline/dask_run.py`), then the end of
+    the run as a local run writes it."""
+    from kplate.pipeline.dask_run import ClusterRun
+
+    run = ClusterRun(config, options.layout, options.shard_size, folder, client, indices)
+    todo, kept = run.plan()
+    if not todo and kept == len(indices) and folder.resuming:
+        finished = folder.finished_summary()
+        if finished is not None:
+            return RunSummary(len(indices), 0, kept, 0.0, dict(run.per_type), str(folder.out))
+    run.reopen()
+    progress = _Progress(len(indices), kept, options.progress)
+    try:
+        run.compute(todo, progress.update)
+    finally:
+        progress.close()
+    run.assemble()
+    seconds = time.perf_counter() - start
+    made = len(indices) - kept
+    summary = RunSummary(len(indices), made, kept, seconds, dict(run.per_type), str(folder.out))
+    fields = {
+        "per_type": summary.per_type,
+        "seconds": round(seconds, 3),
+        "plates_per_second": round(summary.plates_per_second, 1),
+    }
+    if options.layout is Layout.FOLDER:
+        folder.finish(fields, lmdb=options.lmdb)
+    else:
+        folder.finish_summary(sum(run.per_type.values()), fields)
+    return summary
+
+
+def _write_stream(
+    config: GenerateConfig,
+    options: WriteOptions,
+    folder: RunFolder,
+    factory: PlateFactory,
+    step: Step | None,
+    indices: range,
+    start: float,
+) -> RunSummary:
+    """A local run into webdataset or parquet shards (`pipeline/stream.py`)."""
+    run = StreamRun(config, options.layout, options.shard_size, folder)
+    todo, kept = run.missing(indices)
+    if not todo and folder.resuming and folder.finished_summary() is not None:
+        return RunSummary(len(indices), 0, kept, 0.0, dict(run.per_type), str(folder.out))
+    run.reopen()
+    setup = WorkerSetup(config, None, index_digits(config.total), encode=step is None)
+    progress = _Progress(len(indices), kept, options.progress)
+    size = options.shard_size
+    try:
+        # One worker pool per stretch of consecutive missing shards (the whole run, unless
+        # a cluster run left gaps), cut into its shards as the plates come.
+        for group in consecutive(todo):
+            last = group[-1]
+            span = indices[group[0].number * size : last.number * size + len(last.indices)]
+            with closing(produce(factory, setup, span, options.workers)) as plates:
+                for work in group:
+                    run.write(work, islice(plates, len(work.indices)), step, progress.update)
+    except OSError as error:
+        raise KplateError(
+            f"{folder.out}: write failed ({error.strerror or error}); re-run to resume"
+        ) from None
+    finally:
+        progress.close()
+    seconds = time.perf_counter() - start
+    made = len(indices) - kept
+    summary = RunSummary(len(indices), made, kept, seconds, dict(run.per_type), str(folder.out))
+    run.finish(
+        {
+            "per_type": summary.per_type,
+            "seconds": round(seconds, 3),
+            "plates_per_second": round(summary.plates_per_second, 1),
+        }
+    )
+    return summary
 
 
 class _Run:
