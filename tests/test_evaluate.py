@@ -20,7 +20,8 @@ from PIL import Image
 
 from helpers import one_torch_thread
 from kplate.cli import main
-from kplate.evaluate.data import load_labelled
+from kplate.evaluate.data import load_arrays, load_labelled
+from kplate.evaluate.decoding import Decoding, is_plate_number
 from kplate.evaluate.metrics import (
     align,
     ctc_greedy_decode,
@@ -30,7 +31,7 @@ from kplate.evaluate.metrics import (
 )
 from kplate.evaluate.preservation import compare_preservation
 from kplate.evaluate.realism import two_sample_test
-from kplate.evaluate.recogniser import CHARSET, Recogniser, train_recogniser
+from kplate.evaluate.recogniser import CHARSET, HEIGHT, WIDTH, Recogniser, train_recogniser
 from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
 from kplate.spec.types import PlateType
 
@@ -155,6 +156,19 @@ def test_recognition_report_has_every_key_and_sane_values(recognition_report, cs
     recogniser = Recogniser.load(recognition_report / "recogniser.pt")
     files = [Path(s["file"]) for s in result["samples"]]
     assert recogniser.read(files) == [s["predicted"] for s in result["samples"]]
+    assert result["decoding"] == "grammar" and set(result["greedy"]) == {"exact_accuracy", "cer"}
+
+
+def test_grammar_readings_are_plate_numbers_or_the_greedy_reading(synthetic) -> None:
+    """An 8-step model reads badly; every grammar reading is still either a valid plate
+    number or, when no beam candidate is one, exactly the best-path reading."""
+    recogniser = train_recogniser([synthetic], steps=8, seed=0)
+    arrays, _ = load_arrays([item.path for item in load_labelled(synthetic)], HEIGHT, WIDTH)
+    greedy, grammar = recogniser.readings(arrays)
+    assert len(greedy) == len(grammar) == len(arrays)
+    assert all(g == p or is_plate_number(g) for g, p in zip(grammar, greedy, strict=True))
+    assert recogniser.read_arrays(arrays, decoding=Decoding.GREEDY) == greedy
+    assert recogniser.read_arrays(arrays) == grammar
 
 
 def test_training_is_deterministic_for_a_seed(synthetic) -> None:

@@ -36,6 +36,7 @@ from torch.nn import functional as F
 
 from kplate.errors import KplateError, OptionError
 from kplate.evaluate.data import LabelledImage, load_arrays, load_labelled, resize_array
+from kplate.evaluate.decoding import Decoding, grammar_decode
 from kplate.evaluate.defaults import RECOGNISER_STEPS
 from kplate.evaluate.metrics import ctc_greedy_decode, recognition_metrics
 from kplate.spec.alphabet import grammar_alphabet
@@ -156,21 +157,40 @@ class Recogniser:
     recipe: dict[str, Any] = field(default_factory=dict)
     history: list[tuple[int, float]] = field(default_factory=list)
 
-    def read(self, images: Sequence[ImageLike], batch_size: int = 128) -> list[str]:
+    def read(
+        self,
+        images: Sequence[ImageLike],
+        batch_size: int = 128,
+        decoding: Decoding = Decoding.GRAMMAR,
+    ) -> list[str]:
         """Plate text for each image (PIL image, HxW/HxWxC uint8 array or path)."""
         arrays = np.stack([_prepare(image) for image in images]) if len(images) else None
-        return self.read_arrays(arrays, batch_size) if arrays is not None else []
+        return self.read_arrays(arrays, batch_size, decoding) if arrays is not None else []
 
-    def read_arrays(self, arrays: np.ndarray, batch_size: int = 128) -> list[str]:
+    def read_arrays(
+        self, arrays: np.ndarray, batch_size: int = 128, decoding: Decoding = Decoding.GRAMMAR
+    ) -> list[str]:
         """Plate text for (N, 64, 128) uint8 greyscale arrays, already resized."""
+        greedy, grammar = self.readings(arrays, batch_size)
+        return grammar if decoding is Decoding.GRAMMAR else greedy
+
+    def readings(self, arrays: np.ndarray, batch_size: int = 128) -> tuple[list[str], list[str]]:
+        """(greedy, grammar) readings of (N, 64, 128) uint8 arrays from one pass of the
+        network (`kplate.evaluate.decoding` says how they differ)."""
         self.model.eval()
-        texts: list[str] = []
+        greedy: list[str] = []
+        grammar: list[str] = []
         with torch.inference_mode(), _autocast():
             for start in range(0, len(arrays), batch_size):
                 x = torch.from_numpy(arrays[start : start + batch_size]).float().div(255)
-                paths = self.model(x.unsqueeze(1)).argmax(-1).T.tolist()
-                texts.extend(ctc_greedy_decode(paths, CHARSET))
-        return texts
+                log_probs = self.model(x.unsqueeze(1)).float().permute(1, 0, 2).numpy()
+                texts = ctc_greedy_decode(log_probs.argmax(-1).tolist(), CHARSET)
+                greedy.extend(texts)
+                grammar.extend(
+                    grammar_decode(lp, CHARSET, text)
+                    for lp, text in zip(log_probs, texts, strict=True)
+                )
+        return greedy, grammar
 
     def save(self, path: str | Path) -> None:
         """Weights and recipe in one torch file (loadable with weights_only=True)."""
@@ -296,15 +316,24 @@ def train_recogniser(
 def evaluate_recognition(
     recogniser: Recogniser, test_set: TrainSet, *, top: int = 20
 ) -> dict[str, Any]:
-    """Read every test image and score it; `samples` lists each (file, label, prediction)."""
+    """Read every test image and score it; `samples` lists each (file, label, prediction).
+
+    The scores are of grammar-constrained readings (`kplate.evaluate.decoding`), as a
+    plate reader reads; `greedy` gives the exact accuracy and CER of best-path decoding
+    (the scoreboard's readings before issue #16's end) from the same pass.
+    """
     items = _as_items(test_set)
     started = time.monotonic()
     arrays, kept = load_arrays([item.path for item in items], HEIGHT, WIDTH)
     if not kept:
         raise KplateError("no readable test images")
-    preds = recogniser.read_arrays(arrays)
+    greedy, preds = recogniser.readings(arrays)
     used = [items[i] for i in kept]
-    metrics = recognition_metrics([i.text for i in used], preds, [i.type for i in used], top=top)
+    labels = [i.text for i in used]
+    metrics = recognition_metrics(labels, preds, [i.type for i in used], top=top)
+    plain = recognition_metrics(labels, greedy)
+    metrics["decoding"] = Decoding.GRAMMAR.value
+    metrics["greedy"] = {"exact_accuracy": plain["exact_accuracy"], "cer": plain["cer"]}
     metrics["skipped"] = len(items) - len(kept)
     metrics["test_seconds"] = round(time.monotonic() - started, 1)
     metrics["samples"] = [
