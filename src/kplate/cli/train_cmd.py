@@ -81,6 +81,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--lr", type=float, help="learning rate (default 2e-4)")
     add("--lambda-nce", "--lambda_NCE", dest="lambda_NCE", type=float, help="NCE weight")
     add(
+        "--lambda-text",
+        "--lambda_text",
+        dest="lambda_text",
+        type=float,
+        help="weight of the text-preserving loss (default 0: off); needs labelled trainA",
+    )
+    add(
+        "--reader",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="frozen recogniser for --lambda-text (default: NAME/reader.pt, trained on "
+        "trainA's labels the first time)",
+    )
+    add(
         "--nce-idt",
         "--nce_idt",
         dest="nce_idt",
@@ -122,6 +137,7 @@ CONFIG_FLAGS = (
     "height",
     "lr",
     "lambda_NCE",
+    "lambda_text",
     "nce_idt",
     "flip_equivariance",
     "num_patches",
@@ -209,13 +225,45 @@ def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def _reader(args: argparse.Namespace, config: CUTConfig | None, options: TrainOptions) -> Any:
+    """The frozen reader of the text-preserving loss, or None when the loss is off.
+
+    --reader FILE, else the run folder's reader.pt, trained on DATAROOT/trainA's labels
+    the first time (kept beside the checkpoint, so a resume and `translate --verify` use
+    the reader the generator learned against). Checked before training starts.
+    """
+    from kplate.gan.checkpoint import saved_config
+
+    weight = config.lambda_text if config is not None else 0.0
+    if config is None and options.resume:
+        saved = saved_config(options.run_dir)
+        weight = saved.lambda_text if saved is not None else 0.0
+    if weight <= 0:
+        if args.reader is not None:
+            raise KplateError("--reader is used by --lambda-text only; add --lambda-text W > 0")
+        return None
+    from kplate.evaluate.text_reader import READER_FILE, cached_reader, load_reader
+
+    if args.reader is not None:
+        return load_reader(args.reader)
+    if not _is_main_process() and not (options.run_dir / READER_FILE).is_file():
+        raise KplateError("--lambda-text under torchrun: give --reader FILE (one reader for all)")
+    if options.dataroot is None:
+        raise KplateError("--lambda-text needs --dataroot (its trainA labels train the reader)")
+    print(
+        f"kplate train: training the plate reader {options.run_dir / READER_FILE}", file=sys.stderr
+    )
+    return cached_reader(options.run_dir, Path(options.dataroot) / "trainA")
+
+
 def run(args: argparse.Namespace) -> int:
     from kplate.gan import TrainingInterrupted, train
 
     requested, options = build(args)
     config = resolve_config(requested, options)
+    reader = _reader(args, config, options)
     try:
-        result = train(config, options)
+        result = train(config, options, reader=reader)
     except TrainingInterrupted as stop:
         if _is_main_process():
             print(
