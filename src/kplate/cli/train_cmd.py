@@ -110,6 +110,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--image-every", type=int, default=200, help="image grid every N steps (and at the end)")
     add("--log-every", type=int, default=10, help="write logs every N steps")
     add("--amp", choices=["auto", "bf16", "fp16", "off"], default="auto", help="CUDA autocast")
+    add(
+        "--compile",
+        action="store_true",
+        help="torch.compile G and D (CUDA only; see docs/gan.md for when it pays)",
+    )
     add("--no-progress", dest="progress", action="store_false", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -169,6 +174,7 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], TrainOptions]:
         log_every=args.log_every,
         progress=args.progress and sys.stderr.isatty(),
         amp=args.amp,
+        compile=args.compile,
     )
     options.validate()
     return requested, options

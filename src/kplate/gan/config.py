@@ -228,6 +228,8 @@ class TrainOptions:
     channels_last: bool | None = None
     # auto: bf16 autocast on CUDA GPUs that support it, else fp16 with loss scaling; off on CPU.
     amp: str = "auto"
+    # torch.compile G and D (CUDA only: on CPU the compile time outweighs a short run's gain).
+    compile: bool = False
 
     @property
     def run_dir(self) -> Path:

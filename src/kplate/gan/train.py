@@ -313,6 +313,17 @@ def _stream_seed(seed: int, rank: int) -> int:
     return seed * 7919 + rank + 1
 
 
+def _compile(device: torch.device, *nets: torch.nn.Module) -> None:
+    """torch.compile G and D in place (their state_dict keys stay as they are, so a
+    checkpoint loads either way); CUDA only, refused elsewhere before any step."""
+    if device.type != "cuda":
+        raise OptionError(
+            "compile", f"{{option}} applies to CUDA runs only; this run is on {device.type}"
+        )
+    for net in nets:
+        net.compile()
+
+
 def _check_reader(config: CUTConfig, reader: TextReader | None) -> None:
     """The text-preserving loss's reader: required by a weight above 0, and one we can use."""
     if config.lambda_text <= 0:
@@ -348,6 +359,8 @@ def _build(
     netG, netD, netF = build_networks(config)
     for net in (netG, netD, netF):
         net.to(device=device, memory_format=memory_format)
+    if options.compile:
+        _compile(device, netG, netD)
     lr_lambda = lr_lambda_for(total, options.decay_fraction)
     text_loss = None
     if config.lambda_text > 0 and reader is not None:  # no RNG is used: streams unchanged
