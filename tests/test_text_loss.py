@@ -234,3 +234,28 @@ def test_text_loss_without_labels_is_refused(tmp_path: Path, capsys) -> None:
     assert "lambda_text 1" in str(error.value)
     with pytest.raises(Exception, match="needs a plate reader"):
         train(config, options, reader=None)
+
+
+def test_labels_come_from_the_dataroot_record_and_train_a_cached_reader(tmp_path: Path) -> None:
+    """`kplate dataset` keeps labels in DATAROOT/dataset.json, not beside the images."""
+    from kplate.dataset.build import DatasetOptions, Mode, build_dataset
+    from kplate.evaluate.text_reader import READER_FILE, cached_reader
+    from kplate.gan.data import domain_labels
+
+    assert main(["generate", "--count", "6", "--height", "32", "--out", str(tmp_path / "syn"),
+                 "--progress", "False"]) == 0  # fmt: skip
+    real = _labelled_dataroot(tmp_path / "real", labelled=False) / "trainB"
+    root = tmp_path / "root"
+    build_dataset(DatasetOptions(synthetic=tmp_path / "syn", real=real, out=root,
+                                 test_fraction=0.0, mode=Mode.LINK, seed=0))  # fmt: skip
+    assert not (root / "trainA" / "labels.csv").exists()
+    labels = domain_labels(root / "trainA")
+    record = json.loads((root / "dataset.json").read_text())
+    expected = {Path(r["file"]).name: r["text"] for r in record["splits"]["trainA"]}
+    assert labels == expected and len(labels) == 6
+    assert domain_labels(root / "trainB") == {}
+    reader = cached_reader(tmp_path / "run", root / "trainA", steps=2)
+    assert (tmp_path / "run" / READER_FILE).is_file()
+    assert reader.recogniser.recipe["train_images"] == 6
+    again = cached_reader(tmp_path / "run", root / "trainA", steps=2)
+    assert again.path == str(tmp_path / "run" / READER_FILE)

@@ -18,7 +18,7 @@ import numpy as np
 from torch import nn
 
 from kplate.errors import KplateError, OptionError
-from kplate.evaluate.data import load_labelled
+from kplate.evaluate.data import UNKNOWN_TYPE, LabelledImage
 from kplate.evaluate.recogniser import (
     CHARSET,
     DEFAULT_STEPS,
@@ -27,6 +27,7 @@ from kplate.evaluate.recogniser import (
     Recogniser,
     train_recogniser,
 )
+from kplate.gan.data import domain_labels
 
 #: The reader's file in a training run's folder.
 READER_FILE = "reader.pt"
@@ -88,7 +89,14 @@ def cached_reader(
     path = Path(run_dir) / READER_FILE
     if path.exists():
         return load_reader(path)
-    items = load_labelled(train_a)  # refuses an unlabelled trainA in one line
+    labels = domain_labels(Path(train_a))  # dataset.json's labels, or a labels.csv
+    items = [
+        LabelledImage(Path(train_a) / name, text, UNKNOWN_TYPE, name)
+        for name, text in sorted(labels.items())
+        if set(text) <= set(CHARSET)
+    ]
+    if not items:
+        raise KplateError(f"{train_a}: no labelled plates to train the reader on")
     recogniser = train_recogniser([items], steps, seed=0, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     recogniser.save(path)

@@ -450,8 +450,8 @@ def _set_up(
         raise OptionError(
             "lambda_text",
             f"{{option}} {config.lambda_text:g} needs labelled A plates: "
-            f"{dataroot / 'trainA'} has no labels.csv (build it with `kplate dataset` from a "
-            "kplate generate output)",
+            f"{dataroot / 'trainA'} has none (no text in {dataroot / 'dataset.json'} and no "
+            "labels.csv; build the dataroot with `kplate dataset` from a kplate generate output)",
         )
     sampler = BucketBatchSampler(data, options.batch_size * info.world_size, options.seed)
     total = _total_steps(options, saved, sampler.steps_per_epoch)
