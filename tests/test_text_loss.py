@@ -259,3 +259,15 @@ def test_labels_come_from_the_dataroot_record_and_train_a_cached_reader(tmp_path
     assert reader.recogniser.recipe["train_images"] == 6
     again = cached_reader(tmp_path / "run", root / "trainA", steps=2)
     assert again.path == str(tmp_path / "run" / READER_FILE)
+
+
+def test_a_reader_is_not_trained_for_a_run_that_would_be_refused(tmp_path: Path, capsys) -> None:
+    root = _labelled_dataroot(tmp_path / "data")
+    (tmp_path / "ck" / "r").mkdir(parents=True)
+    (tmp_path / "ck" / "r" / "checkpoint.pt").write_bytes(b"x")
+    base = ["train", "--name", "r", "--checkpoints-dir", str(tmp_path / "ck"), "--lambda-text", "1"]
+    assert main([*base, "--dataroot", str(root)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert main([*base, "--dataroot", str(tmp_path / "nothing")]) == 2
+    assert "trainA: missing" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "ck" / "r").iterdir()) == ["checkpoint.pt"]

@@ -256,10 +256,19 @@ def _reader(args: argparse.Namespace, config: CUTConfig | None, options: TrainOp
         raise KplateError("--lambda-text under torchrun: give --reader FILE (one reader for all)")
     if options.dataroot is None:
         raise KplateError("--lambda-text needs --dataroot (its trainA labels train the reader)")
+    # What train() would refuse, refused before minutes of reader training and its file.
+    train_a = Path(options.dataroot) / "trainA"
+    if not train_a.is_dir():
+        raise KplateError(f"{train_a}: missing (expected a folder of images; see `kplate dataset`)")
+    if not options.resume and (options.run_dir / "checkpoint.pt").exists():
+        raise KplateError(
+            f"{options.run_dir} already holds a run; add --resume to continue it or choose "
+            "another --name"
+        )
     print(
         f"kplate train: training the plate reader {options.run_dir / READER_FILE}", file=sys.stderr
     )
-    return cached_reader(options.run_dir, Path(options.dataroot) / "trainA")
+    return cached_reader(options.run_dir, train_a)
 
 
 def run(args: argparse.Namespace) -> int:
