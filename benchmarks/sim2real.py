@@ -216,6 +216,31 @@ def train_gan(
     return result.best_checkpoint, summary
 
 
+def pairs_sheet(source: Path, translated: Path, out: Path, count: int = 12) -> Path:
+    """Source / translated pairs side by side, one pair per row (synthetic sources only:
+    translated images of real crops are never written here)."""
+    from PIL import Image
+
+    from kplate.io.manifest import read_metadata
+
+    entries = read_metadata(translated / "metadata.jsonl")[:count]
+    rows = []
+    for entry in entries:
+        pair = [
+            Image.open(root / entry["file_name"]).convert("RGB") for root in (source, translated)
+        ]
+        pair = [im.resize((round(im.width * 64 / im.height), 64)) for im in pair]
+        rows.append(pair)
+    width = max(a.width + b.width for a, b in rows) + 12
+    sheet = Image.new("RGB", (width, 68 * len(rows) + 4), "white")
+    for k, (a, b) in enumerate(rows):
+        sheet.paste(a, (4, 4 + 68 * k))
+        sheet.paste(b, (8 + a.width, 4 + 68 * k))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+    return out
+
+
 def translated_then_augmented(out: Path, count: int, seed: int, checkpoint: Path) -> Path:
     """The clean set's plates (same seed), translated, then given the mix augmentation
     exactly as `generate --augment mix` would draw it for each plate (its own seed)."""
@@ -444,6 +469,7 @@ def main() -> None:
         gan_step = torch.load(checkpoint, weights_only=True).get("step")
         tag = "" if args.gan_text == 0 else f"_text{args.gan_text:g}"
         translated, preservation = translate(checkpoint, clean, args.work / f"translated{tag}")
+        pairs_sheet(clean, translated, RESULTS / f"sim2real_gan_pairs{tag}.png")
         mix_train = next(p[1][0] for p in plan if p[0] == "mix")
         mix_translated, _ = translate(checkpoint, mix_train, args.work / f"mix_translated{tag}")
         translated_mix = translated_then_augmented(
