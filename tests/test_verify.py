@@ -175,3 +175,17 @@ def test_bad_verify_options_are_one_line_and_write_nothing(
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_verify_finds_the_reader_beside_the_checkpoint(
+    tmp_path: Path, synthetic: Path, capsys
+) -> None:
+    """A model trained with the text loss keeps its reader.pt; --verify uses it by default."""
+    checkpoint = make_model(tmp_path / "ckpt")
+    untrained_reader(checkpoint.parent / "reader.pt")
+    args = ["translate", "--checkpoint", str(checkpoint), "--input", str(synthetic),
+            "--out", str(tmp_path / "out"), "--device", "cpu", "--verify"]  # fmt: skip
+    assert main(args) == 0
+    assert "verify: 0 of 6 checked plates" in capsys.readouterr().out
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["verify"]["reader"] == str(checkpoint.parent / "reader.pt")
