@@ -20,8 +20,16 @@ row) is trained on one set per row and judged three ways:
 Rows: clean renders; each augmentation preset alone (light, heavy, cctv, night); the
 recommended `mix`; the mix with even type weights instead of realistic ones; a config that
 `kplate fit` fits in the run to the real half the GAN uses (unlabelled, never the test
-half), at the run's image height; with --gan, clean renders translated by CUT-lite, and
-mix plus translated (issue #17 gives the GAN its own stopping rule). The ceiling row trains
+half), at the run's image height; with --gan, four rows at the same image count: mix
+(augmented only, the row above), clean renders translated by CUT-lite, the mix set
+translated (augmented, then translated), and clean renders translated then given the mix
+augmentation. CUT-lite trains until its stopping rule (kplate.gan.stopping): every
+--gan-check-every steps the realism two-sample accuracy of translated held-out synthetic
+plates against held-out real crops of the GAN's half (never the test half) is measured,
+and training stops when it has not improved for --gan-patience checks, at a step cap that
+CUT-lite reaches on 2 cores within its share of --minutes, or at that share of time; the
+best check's generator translates. --gan-text W adds the text-preserving loss (its reader
+trained on the clean set). The ceiling row trains
 the same recipe on real labels, by k-fold cross-validation over all of real_dev grouped
 by plate text, and reads each held-out crop with the fold model that never saw it.
 
@@ -41,9 +49,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -63,7 +68,7 @@ FOLDS = 3
 #: Types with at least this many held-out crops get their own column and target.
 STYLE_MIN_COUNT = 20
 #: Share of the run's time budget that CUT-lite may train for.
-GAN_SHARE = 0.12
+GAN_SHARE = 0.25
 #: Rows trained first, in this order (the rest follow in table order).
 FIRST = ("mix", "fold 0", "cctv", "fitted (kplate fit)", "mix, even types", "fold 1", "fold 2")
 #: Trainings at once, one torch thread each.
@@ -119,42 +124,162 @@ def generate(out: Path, count: int, seed: int, augment: str | None, even: bool =
     return out
 
 
-def train_gan(work: Path, clean: Path, real_gan: Path, seconds: float, seed: int) -> Path:
-    """CUT-lite on clean (A) vs the real part (B, unlabelled), stopped by time if need be."""
+#: Held-out share of the GAN's dataroot: testA/testB are what the stopping rule measures.
+GAN_TEST_FRACTION = 0.2
+#: Held-out plates translated per check, and the realism test's time limit per check.
+CHECK_PLATES = 300
+CHECK_SECONDS = 20.0
+#: Seconds per CUT-lite step at batch 4 on a quiet 2-core CPU (docs/gan.md): the step cap.
+LITE_STEP_SECONDS = 0.6
+
+
+def gan_dataroot(work: Path, clean: Path, real_gan: Path, seed: int) -> Path:
+    """trainA/testA from the clean set (labelled), trainB/testB from the GAN's real half."""
     from kplate.dataset.build import DatasetOptions, Mode, build_dataset
 
-    dataroot = work / "dataroot"
+    dataroot = work / "gan_dataroot"
     if not (dataroot / "dataset.json").exists():
-        build_dataset(
-            DatasetOptions(
-                synthetic=clean,
-                real=real_gan,
-                out=dataroot,
-                test_fraction=0.05,
-                mode=Mode.LINK,
-                seed=seed,
-            )
+        options = DatasetOptions(synthetic=clean, real=real_gan, out=dataroot,
+                                 test_fraction=GAN_TEST_FRACTION, mode=Mode.LINK, seed=seed)  # fmt: skip
+        build_dataset(options)
+    return dataroot
+
+
+def realism_score(dataroot: Path, seed: int) -> Any:
+    """score(generator file, step): realism accuracy of translated testA vs testB crops."""
+    import numpy as np
+    from PIL import Image
+
+    from kplate.evaluate.data import load_arrays, resize_array
+    from kplate.evaluate.realism import two_sample_test
+    from kplate.gan.data import list_images
+    from kplate.gan.translate import Translator, read_rgb
+
+    sources = [read_rgb(p) for p in list_images(dataroot / "testA")[:CHECK_PLATES]]
+    real, _ = load_arrays(list_images(dataroot / "testB")[:CHECK_PLATES], 48, 160, mode="RGB")
+
+    def score(generator: Path, step: int) -> float:
+        translator, _ = Translator.from_checkpoint(generator, "cpu", 16)
+        outputs = translator.translate(sources)
+        fake = np.stack([resize_array(Image.fromarray(o), 48, 160) for o in outputs])
+        return float(two_sample_test(fake, real, seed=seed, time_limit=CHECK_SECONDS)["accuracy"])
+
+    return score
+
+
+def train_gan(
+    work: Path,
+    clean: Path,
+    real_gan: Path,
+    seconds: float,
+    seed: int,
+    every: int,
+    patience: int,
+    text_weight: float = 0.0,
+) -> tuple[Path, dict[str, Any]]:
+    """CUT-lite on clean (A) vs the real part (B, unlabelled) until the stopping rule;
+    returns the best check's generator and what the rule saw (step, reason, curve)."""
+    import torch
+
+    from kplate.gan.config import CUTConfig, TrainOptions
+    from kplate.gan.stopping import PlateauRule, train_until_plateau
+
+    dataroot = gan_dataroot(work, clean, real_gan, seed)
+    name = "cut_lite" if text_weight == 0 else f"cut_lite_text{text_weight:g}"
+    run = work / "checkpoints" / name
+    record = run / "stopping.json"
+    if record.is_file():  # an earlier run of the benchmark finished this training
+        return run / "best_generator.pt", json.loads(record.read_text())
+    shutil.rmtree(run, ignore_errors=True)  # a killed training: start again
+    reader = None
+    if text_weight > 0:
+        from kplate.evaluate.text_reader import cached_reader
+
+        reader = cached_reader(work / "checkpoints" / "reader", dataroot / "trainA")
+    cap = max(every, int(seconds / LITE_STEP_SECONDS) // every * every)
+    rule = PlateauRule(every=every, patience=patience, max_steps=cap, seconds=seconds)
+    options = TrainOptions(dataroot, name, work / "checkpoints", batch_size=4, seed=seed,
+                           device="cpu", progress=False, tensorboard=False,
+                           image_every=10**9, log_every=50)  # fmt: skip
+    config = CUTConfig.for_mode("cut", "lite", lambda_text=text_weight)
+
+    def on_check(step: int, value: float, best: bool) -> None:
+        print(f"  GAN step {step}: realism {value:.3f}{' (best)' if best else ''}", flush=True)
+
+    threads = torch.get_num_threads()
+    result = train_until_plateau(config, options, rule, realism_score(dataroot, seed), reader,
+                                 on_check)  # fmt: skip
+    torch.set_num_threads(threads)
+    if result.best_checkpoint is None:
+        raise SystemExit(
+            "GAN training reached no check: raise --minutes or lower --gan-check-every"
         )
-    checkpoints = work / "checkpoints"
-    run = checkpoints / "cut_lite"
-    if (run / "generator.pt").exists():
-        return run / "generator.pt"
-    steps = max(50, int(seconds / 0.6))  # ~0.6 s/step at batch 4 on a quiet 2-core CPU
-    command = [
-        sys.executable, "-m", "kplate", "train", "--dataroot", str(dataroot),
-        "--name", "cut_lite", "--checkpoints-dir", str(checkpoints), "--mode", "cut",
-        "--profile", "lite", "--steps", str(steps), "--batch-size", "4",
-        "--seed", str(seed), "--device", "cpu", "--save-every", "200",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGINT)  # kplate train saves a checkpoint, then exits
-        process.wait(timeout=600)
-    if not (run / "generator.pt").exists():
-        raise SystemExit(f"GAN training wrote no generator (exit {process.returncode})")
-    return run / "generator.pt"
+    summary = {**result.to_dict(), "step_cap": cap, "every": every, "patience": patience,
+               "lambda_text": text_weight}  # fmt: skip
+    record.write_text(json.dumps(summary, indent=1) + "\n")
+    return result.best_checkpoint, summary
+
+
+def pairs_sheet(source: Path, translated: Path, out: Path, count: int = 12) -> Path:
+    """Source / translated pairs side by side, one pair per row (synthetic sources only:
+    translated images of real crops are never written here)."""
+    from PIL import Image
+
+    from kplate.io.manifest import read_metadata
+
+    entries = read_metadata(translated / "metadata.jsonl")[:count]
+    rows = []
+    for entry in entries:
+        pair = [
+            Image.open(root / entry["file_name"]).convert("RGB") for root in (source, translated)
+        ]
+        pair = [im.resize((round(im.width * 64 / im.height), 64)) for im in pair]
+        rows.append(pair)
+    width = max(a.width + b.width for a, b in rows) + 12
+    sheet = Image.new("RGB", (width, 68 * len(rows) + 4), "white")
+    for k, (a, b) in enumerate(rows):
+        sheet.paste(a, (4, 4 + 68 * k))
+        sheet.paste(b, (8 + a.width, 4 + 68 * k))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+    return out
+
+
+def translated_then_augmented(out: Path, count: int, seed: int, checkpoint: Path) -> Path:
+    """The clean set's plates (same seed), translated, then given the mix augmentation
+    exactly as `generate --augment mix` would draw it for each plate (its own seed)."""
+    import numpy as np
+
+    from kplate.augment import build_augmenter
+    from kplate.gan.translate import Translator
+    from kplate.io.files import encode_image
+    from kplate.numbers.type_shares import realistic_types
+    from kplate.pipeline import GenerateConfig
+    from kplate.pipeline.factory import PlateFactory
+
+    if (out / "labels.csv").is_file():
+        return out
+    types, weights = realistic_types()
+    config = GenerateConfig(count=count, types=types, weights=weights, seed=seed, height=64)
+    factory = PlateFactory(config)
+    mix = build_augmenter("mix")
+    translator, _ = Translator.from_checkpoint(checkpoint, "cpu", 16)
+    building = out.with_name(f".{out.name}.building")
+    shutil.rmtree(building, ignore_errors=True)
+    (building / "images").mkdir(parents=True)
+    rows = []
+    for start in range(0, count, 64):
+        samples = [factory.sample(i) for i in range(start, min(count, start + 64))]
+        outputs = translator.translate([s.image for s in samples])
+        for sample, image in zip(samples, outputs, strict=True):
+            augmented, _, _ = mix(image, sample.record, np.random.default_rng(sample.seed))
+            name = f"images/{sample.index:06d}.jpg"
+            (building / name).write_bytes(encode_image(augmented, "jpg", 95))
+            rows.append([name, sample.record.text, sample.to_dict()["type"]])
+    with open(building / "labels.csv", "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["file", "text", "type"], *rows])
+    building.replace(out)
+    return out
 
 
 def fit(real_part: Path, work: Path, seed: int) -> Path:
@@ -296,8 +421,13 @@ def main() -> None:
     parser.add_argument(
         "--gan",
         action="store_true",
-        help="add the translated rows (CUT-lite trained for a share of --minutes; about "
-        "15 minutes more)",
+        help="add the translated rows (CUT-lite trained until its stopping rule, at most "
+        "a share of --minutes; about 15 minutes more)",
+    )
+    parser.add_argument("--gan-check-every", type=int, default=200, help="steps per check")
+    parser.add_argument("--gan-patience", type=int, default=4, help="checks without gain")
+    parser.add_argument(
+        "--gan-text", type=float, default=0.0, help="text-preserving loss weight (0: off)"
     )
     args = parser.parse_args()
     if not (args.real / "labels.csv").is_file():
@@ -342,14 +472,26 @@ def main() -> None:
         plan.append((name, [train], held))
     preservation = None
     gan_step = None
+    gan_stop = None
     if args.gan:
         clean = plan[0][1][0]
-        checkpoint = train_gan(args.work, clean, real_gan, args.minutes * 60 * GAN_SHARE, args.seed)
+        checkpoint, gan_stop = train_gan(
+            args.work, clean, real_gan, args.minutes * 60 * GAN_SHARE, args.seed,
+            args.gan_check_every, args.gan_patience, args.gan_text,
+        )  # fmt: skip
         gan_step = torch.load(checkpoint, weights_only=True).get("step")
-        translated, preservation = translate(checkpoint, clean, args.work / "translated")
+        tag = "" if args.gan_text == 0 else f"_text{args.gan_text:g}"
+        translated, preservation = translate(checkpoint, clean, args.work / f"translated{tag}")
+        pairs_sheet(clean, translated, RESULTS / f"sim2real_gan_pairs{tag}.png")
         mix_train = next(p[1][0] for p in plan if p[0] == "mix")
+        mix_translated, _ = translate(checkpoint, mix_train, args.work / f"mix_translated{tag}")
+        translated_mix = translated_then_augmented(
+            args.work / f"translated_mix{tag}", args.count, args.seed, checkpoint
+        )
+        # Every row here has args.count images, as the mix row (augmented only) has.
         plan.append(("translated (CUT-lite)", [translated], None))
-        plan.append(("mix + translated", [mix_train, translated], None))
+        plan.append(("mix, then translated", [mix_translated], None))
+        plan.append(("translated, then mix", [translated_mix], None))
     print(f"sets ready in {(time.monotonic() - started) / 60:.1f} min", flush=True)
 
     jobs = [("row", name, [str(f) for f in folders], None if held is None else str(held))
@@ -368,6 +510,7 @@ def main() -> None:
         "test_images": len(test_set),
         "styles": styles,
         "gan_checkpoint_step": gan_step,
+        "gan_stopping": gan_stop,
         "translation_preservation": preservation,
     }
 
@@ -380,7 +523,9 @@ def main() -> None:
         note = (
             f"test: {len(test_set)} real_dev crops held out by plate text; recogniser {steps} "
             f"steps per row; {args.count} synthetic plates per set; GAN stopped at step "
-            f"{gan_step}; translation preservation "
+            f"{None if gan_stop is None else gan_stop['stopped_at']} "
+            f"({None if gan_stop is None else gan_stop['reason']}), best check {gan_step}; "
+            "translation preservation "
             f"{None if preservation is None else round(preservation, 3)}; {minutes:.1f} min"
             + ("" if complete else " (partial: rows still training)")
         )

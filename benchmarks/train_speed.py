@@ -1,12 +1,17 @@
 """Training speed of kplate's CUT/FastCUT on this machine: steps/s, images/s, peak memory.
 
     python benchmarks/train_speed.py [--quick] [--json OUT]
+    python benchmarks/train_speed.py --device cuda [--compile] [--amp bf16] [--json OUT]
 
 Each configuration runs in a fresh subprocess (so peak RSS, from getrusage, is its own):
 2 warm-up steps, then timed steps of the real training step (`CUTModel.train_step`) on
 in-memory uint8 plates. Configurations: lite and full, CUT and FastCUT, at plate shape
 (64x288) with batch 1 and 4, and the earlier project's setting (256x256, batch 1, full,
 CUT with identity NCE) to compare with its ~4.6 s/step on a 2-core CPU.
+
+With --device cuda (benchmarks/gpu.sh) the rows are the GPU's: lite and full, CUT and
+FastCUT, at plate shape (batch 16) and at 256x256 (batch 1 and 4), channels-last and
+mixed precision as `kplate train` uses them there (--amp), optionally torch.compile.
 """
 
 from __future__ import annotations
@@ -94,6 +99,9 @@ def child(
     batch: int,
     steps: int,
     reference: bool = False,
+    device: str = "cpu",
+    amp: str = "auto",
+    compile: bool = False,
 ) -> dict:
     """Time one configuration in this process."""
     import resource
@@ -104,33 +112,46 @@ def child(
     from kplate.gan.data import to_model_input
     from kplate.gan.model import CUTModel
     from kplate.gan.networks import build_networks, count_parameters
-    from kplate.gan.train import lr_lambda_for
+    from kplate.gan.train import _amp_dtype, lr_lambda_for
 
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
     torch.manual_seed(0)
     config = CUTConfig.for_mode(mode, profile, height=height)
     netG, netD, netF = build_networks(config)
     if reference:
         use_reference_layers(netG)
         use_reference_layers(netD)
-    model = CUTModel(config, netG, netD, netF, lr_lambda_for(1000, 0.5))
+    fmt = torch.channels_last if cuda else torch.contiguous_format
+    for net in (netG, netD, netF):
+        net.to(device=dev, memory_format=fmt)
+    if compile:
+        netG.compile()
+        netD.compile()
+    amp_dtype = _amp_dtype(amp, dev)
+    model = CUTModel(config, netG, netD, netF, lr_lambda_for(1000, 0.5), amp_dtype)
     gen = torch.Generator().manual_seed(0)
     a = torch.randint(0, 256, (batch, 3, height, width), dtype=torch.uint8)
     b = torch.randint(0, 256, (batch, 3, height, width), dtype=torch.uint8)
-    device = torch.device("cpu")
 
     def step() -> None:
-        real_A, real_B = to_model_input(a, device, False), to_model_input(b, device, False)
+        real_A, real_B = to_model_input(a, dev, cuda), to_model_input(b, dev, cuda)
         if reference:
             reference_style_step(model, real_A, real_B, gen)
         else:
             model.train_step(real_A, real_B, gen)
 
-    for _ in range(2):
+    warm = 5 if cuda else 2  # on CUDA also cuDNN autotuning and compilation
+    for _ in range(warm):
         step()
     times = []
     for _ in range(steps):
+        if cuda:
+            torch.cuda.synchronize()
         start = time.perf_counter()
         step()
+        if cuda:
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     times.sort()
     median = times[len(times) // 2]
@@ -148,11 +169,24 @@ def child(
         "params_D_M": round(count_parameters(netD) / 1e6, 3),
         "params_F_M": round(count_parameters(netF) / 1e6, 3),
         "threads": torch.get_num_threads(),
+        "device": device,
+        "amp": str(amp_dtype).replace("torch.", "") if amp_dtype else "off",
+        "channels_last": cuda,
+        "compile": compile,
+        "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
     }
 
 
-def configs(quick: bool) -> list[tuple[str, str, int, int, int, bool]]:
+def configs(quick: bool, device: str = "cpu") -> list[tuple[str, str, int, int, int, bool]]:
     rows = []
+    if device.startswith("cuda"):
+        for profile in ("lite", "full"):
+            for mode in ("cut", "fastcut"):
+                rows.append((profile, mode, 64, 288, 16, False))
+                rows.append((profile, mode, 256, 256, 1, False))
+                if not quick:
+                    rows.append((profile, mode, 256, 256, 4, False))
+        return rows
     for profile in ("lite", "full"):
         for mode in ("cut", "fastcut"):
             for batch in (1, 4):
@@ -175,12 +209,17 @@ def main() -> int:
         default="",
         help="run just the configurations whose 'profile mode HxW' contains this",
     )
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--amp", default="auto", choices=["auto", "bf16", "fp16", "off"])
+    parser.add_argument("--compile", action="store_true", help="torch.compile G and D")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per row")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(**json.loads(args.child))))
         return 0
-    chosen = [c for c in configs(args.quick) if args.only in f"{c[0]} {c[1]} {c[2]}x{c[3]}"]
+    rows = configs(args.quick, args.device)
+    chosen = [c for c in rows if args.only in f"{c[0]} {c[1]} {c[2]}x{c[3]}"]
     if not chosen:
         parser.exit(2, f"{parser.prog}: error: --only {args.only!r} matches no configuration\n")
     results = []
@@ -188,6 +227,9 @@ def main() -> int:
     print(header)
     for profile, mode, height, width, batch, reference in chosen:
         steps = 2 if args.quick else (5 if profile == "lite" else 3)
+        if args.device.startswith("cuda"):
+            steps = 10 if args.quick else 20
+        steps = args.steps or steps
         spec = {
             "profile": profile,
             "mode": mode,
@@ -196,6 +238,9 @@ def main() -> int:
             "batch": batch,
             "steps": steps,
             "reference": reference,
+            "device": args.device,
+            "amp": args.amp,
+            "compile": args.compile,
         }
         out = subprocess.run(
             [sys.executable, __file__, "--child", json.dumps(spec)],

@@ -89,11 +89,16 @@ def main() -> None:
     parser.add_argument("--plates", type=int, default=64)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    parser.add_argument(
+        "--device", default="all", choices=["all", "cpu", "cuda"], help="all: CPU, and CUDA if any"
+    )
     args = parser.parse_args()
     import torch
 
     plates = 16 if args.quick else args.plates
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if args.device != "all":
+        devices = [args.device]
     rows = []
     for device in devices:
         base = run_child(profile="lite", batch=16, plates=plates, device=device, baseline=True)

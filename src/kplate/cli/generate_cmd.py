@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from kplate.cli.options import add_glyph_options, parse_bool
 from kplate.errors import KplateError
@@ -167,6 +168,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="translate each plate with this trained generator (one pass)",
     )
     look.add_argument("--device", default="auto", help="where --translate runs (auto/cpu/cuda)")
+    look.add_argument(
+        "--verify",
+        action="store_true",
+        help="with --translate: read every translated plate; one not read as its label is "
+        "written as its source plate (docs/gan.md)",
+    )
+    look.add_argument(
+        "--reader",
+        default=None,
+        metavar="FILE",
+        help="the recogniser --verify reads with (default: the model's run folder reader.pt)",
+    )
     output = parser.add_argument_group("output")
     output.add_argument(
         "--out",
@@ -267,6 +280,27 @@ def _checkpoint(value: str | None) -> str | None:
     return str(resolve_checkpoint(None, checkpoint=path).resolve())
 
 
+def _verify_reader(args: argparse.Namespace) -> str | None:
+    """--verify's reader file (checked exists and is a recogniser later, before any work)."""
+    if not args.verify:
+        if args.reader is not None:
+            raise KplateError("--reader is used by --verify only; add --verify")
+        return None
+    if not args.translate:
+        raise KplateError("--verify checks translated plates: add --translate CHECKPOINT")
+    if args.reader is not None:
+        return str(Path(args.reader).resolve())
+    from kplate.evaluate.text_reader import READER_FILE
+
+    beside = Path(_checkpoint(args.translate) or "").parent / READER_FILE
+    if not beside.is_file():
+        raise KplateError(
+            "--verify needs a plate reader: give --reader FILE (a kplate recogniser); the "
+            "model's folder has no reader.pt"
+        )
+    return str(beside.resolve())
+
+
 def build_config(args: argparse.Namespace) -> GenerateConfig:
     """Turn parsed flags into a run config, reporting conflicting or bad values in one line."""
     if args.workers < 1:
@@ -287,6 +321,7 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
         font=args.font,
         glyph_dir=args.glyph_dir,
         translate=_checkpoint(args.translate),
+        verify=_verify_reader(args),
         image_format=ImageFormat("png" if args.layout == "png" else "jpg"),
         emboss_depth_mm=args.emboss_depth_mm,
         colour_shades=not args.nominal_colours,
@@ -326,6 +361,7 @@ def _check_out(args: argparse.Namespace) -> Path:
     out = output_folder(args.out)
     inputs = [("--csv", args.csv), ("--font", args.font), ("--glyph-dir", args.glyph_dir)]
     inputs += [("--augment-config", args.augment_config), ("--translate", args.translate)]
+    inputs += [("--reader", getattr(args, "reader", None))]
     refuse_overlap(out, [(flag, Path(value) if value else None) for flag, value in inputs])
     return out
 
@@ -349,10 +385,27 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
         device=args.device,
     )
-    summary = write_dataset(config, options)
+    step = _verified_step(config, options)
+    summary = write_dataset(config, options, step)
     for line in summary.lines():
         print(line)
+    if step is not None:
+        print(step.verifier.counts.line() + " (this run)")
     return 0
+
+
+def _verified_step(config: GenerateConfig, options: WriteOptions) -> Any:
+    """--translate with --verify: the step with its reader, loaded before any work."""
+    if not config.verify or not config.translate:
+        return None
+    from kplate.evaluate.text_reader import load_reader
+    from kplate.gan.step import TranslationStep
+    from kplate.gan.verify import Verifier
+
+    verifier = Verifier(load_reader(config.verify), config.verify)
+    return TranslationStep.from_checkpoint(
+        Path(config.translate), options.device, options.translate_batch, verifier
+    )
 
 
 def run_merge(args: argparse.Namespace) -> int:

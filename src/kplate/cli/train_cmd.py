@@ -81,6 +81,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--lr", type=float, help="learning rate (default 2e-4)")
     add("--lambda-nce", "--lambda_NCE", dest="lambda_NCE", type=float, help="NCE weight")
     add(
+        "--lambda-text",
+        "--lambda_text",
+        dest="lambda_text",
+        type=float,
+        help="weight of the text-preserving loss (default 0: off); needs labelled trainA",
+    )
+    add(
+        "--reader",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="frozen recogniser for --lambda-text (default: NAME/reader.pt, trained on "
+        "trainA's labels the first time)",
+    )
+    add(
         "--nce-idt",
         "--nce_idt",
         dest="nce_idt",
@@ -95,6 +110,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--image-every", type=int, default=200, help="image grid every N steps (and at the end)")
     add("--log-every", type=int, default=10, help="write logs every N steps")
     add("--amp", choices=["auto", "bf16", "fp16", "off"], default="auto", help="CUDA autocast")
+    add(
+        "--compile",
+        action="store_true",
+        help="torch.compile G and D (CUDA only; see docs/gan.md for when it pays)",
+    )
     add("--no-progress", dest="progress", action="store_false", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -122,6 +142,7 @@ CONFIG_FLAGS = (
     "height",
     "lr",
     "lambda_NCE",
+    "lambda_text",
     "nce_idt",
     "flip_equivariance",
     "num_patches",
@@ -153,6 +174,7 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], TrainOptions]:
         log_every=args.log_every,
         progress=args.progress and sys.stderr.isatty(),
         amp=args.amp,
+        compile=args.compile,
     )
     options.validate()
     return requested, options
@@ -209,13 +231,54 @@ def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def _reader(args: argparse.Namespace, config: CUTConfig | None, options: TrainOptions) -> Any:
+    """The frozen reader of the text-preserving loss, or None when the loss is off.
+
+    --reader FILE, else the run folder's reader.pt, trained on DATAROOT/trainA's labels
+    the first time (kept beside the checkpoint, so a resume and `translate --verify` use
+    the reader the generator learned against). Checked before training starts.
+    """
+    from kplate.gan.checkpoint import saved_config
+
+    weight = config.lambda_text if config is not None else 0.0
+    if config is None and options.resume:
+        saved = saved_config(options.run_dir)
+        weight = saved.lambda_text if saved is not None else 0.0
+    if weight <= 0:
+        if args.reader is not None:
+            raise KplateError("--reader is used by --lambda-text only; add --lambda-text W > 0")
+        return None
+    from kplate.evaluate.text_reader import READER_FILE, cached_reader, load_reader
+
+    if args.reader is not None:
+        return load_reader(args.reader)
+    if not _is_main_process() and not (options.run_dir / READER_FILE).is_file():
+        raise KplateError("--lambda-text under torchrun: give --reader FILE (one reader for all)")
+    if options.dataroot is None:
+        raise KplateError("--lambda-text needs --dataroot (its trainA labels train the reader)")
+    # What train() would refuse, refused before minutes of reader training and its file.
+    train_a = Path(options.dataroot) / "trainA"
+    if not train_a.is_dir():
+        raise KplateError(f"{train_a}: missing (expected a folder of images; see `kplate dataset`)")
+    if not options.resume and (options.run_dir / "checkpoint.pt").exists():
+        raise KplateError(
+            f"{options.run_dir} already holds a run; add --resume to continue it or choose "
+            "another --name"
+        )
+    print(
+        f"kplate train: training the plate reader {options.run_dir / READER_FILE}", file=sys.stderr
+    )
+    return cached_reader(options.run_dir, train_a)
+
+
 def run(args: argparse.Namespace) -> int:
     from kplate.gan import TrainingInterrupted, train
 
     requested, options = build(args)
     config = resolve_config(requested, options)
+    reader = _reader(args, config, options)
     try:
-        result = train(config, options)
+        result = train(config, options, reader=reader)
     except TrainingInterrupted as stop:
         if _is_main_process():
             print(

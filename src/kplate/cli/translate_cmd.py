@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kplate.errors import KplateError
 from kplate.io.paths import refuse_overlap
 
 
@@ -20,6 +21,44 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint", help="a generator.pt or checkpoint.pt file instead of --name"
     )
+
+
+def _verify_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="read every translated plate; one not read as its label is written as its "
+        "source plate instead (docs/gan.md)",
+    )
+    parser.add_argument(
+        "--reader",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the recogniser --verify reads with (default: the model's run folder reader.pt)",
+    )
+
+
+def verifier_for(verify: bool, reader: Path | None, checkpoint: Path | None) -> object | None:
+    """The --verify reader, loaded before anything is written: --reader FILE, else the
+    reader.pt beside the checkpoint (the one its text-preserving loss trained against)."""
+    if not verify:
+        if reader is not None:
+            raise KplateError("--reader is used by --verify only; add --verify")
+        return None
+    from kplate.evaluate.text_reader import READER_FILE, load_reader
+    from kplate.gan.verify import Verifier
+
+    if reader is None:
+        beside = checkpoint.parent / READER_FILE if checkpoint is not None else None
+        if beside is None or not beside.is_file():
+            raise KplateError(
+                "--verify needs a plate reader: give --reader FILE (a kplate recogniser, "
+                "e.g. from `kplate evaluate`); the model's folder has no reader.pt"
+            )
+        reader = beside
+    loaded = load_reader(reader)
+    return Verifier(loaded, str(reader))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     translate.add_argument(
         "--overwrite", action="store_true", help="replace a different run in --out"
     )
+    _verify_options(translate)
     translate.set_defaults(handler=run_translate)
 
     test = subparsers.add_parser(
@@ -82,6 +122,9 @@ def run_translate(args: argparse.Namespace) -> int:
     out = output_folder(args.out)
     path = resolve_checkpoint(args.name, args.checkpoints_dir, args.checkpoint)
     refuse_overlap(out, [("--input", args.input), ("--checkpoint", path)])
+    verifier = verifier_for(args.verify, args.reader, path)
+    if verifier is not None:
+        refuse_overlap(out, [("--reader", Path(verifier.name))])
     info = setup(args.device)
     try:
         translator, model = Translator.from_checkpoint(path, info.device, args.batch_size)
@@ -93,6 +136,7 @@ def run_translate(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             dist_info=info if info.enabled else None,
             progress=info.is_main and _is_terminal(),
+            verifier=verifier,
         )
     finally:
         cleanup(info)

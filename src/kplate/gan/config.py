@@ -86,6 +86,7 @@ CONFIG_BOUNDS: dict[str, Bounds] = {
     "nce_T": Bounds(0, 100, lo_open=True),
     "lambda_GAN": Bounds(0, 10_000),
     "lambda_NCE": Bounds(0, 10_000),
+    "lambda_text": Bounds(0, 10_000),
     "lr": Bounds(0, 1, lo_open=True),
     "beta1": Bounds(0, 1, hi_open=True),
     "beta2": Bounds(0, 1, hi_open=True),
@@ -129,6 +130,8 @@ class CUTConfig:
     nce_T: float = 0.07
     lambda_GAN: float = 1.0
     lambda_NCE: float = 1.0
+    # Weight of the text-preserving loss (gan/text_loss.py); 0 (default) trains plain CUT.
+    lambda_text: float = 0.0
     nce_idt: bool = True
     flip_equivariance: bool = False
     gan_mode: str = "lsgan"
@@ -225,6 +228,8 @@ class TrainOptions:
     channels_last: bool | None = None
     # auto: bf16 autocast on CUDA GPUs that support it, else fp16 with loss scaling; off on CPU.
     amp: str = "auto"
+    # torch.compile G and D (CUDA only: on CPU the compile time outweighs a short run's gain).
+    compile: bool = False
 
     @property
     def run_dir(self) -> Path:

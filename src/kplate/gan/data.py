@@ -15,6 +15,7 @@ sampler position is just (epoch, index).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,9 +27,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from kplate.dataset.build import DATASET_JSON
 from kplate.errors import KplateError
 from kplate.gan.config import round_width
-from kplate.io.images import is_image_name, open_image
+from kplate.io.images import is_image_name, iter_labels, label_manifest, open_image
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -56,14 +58,49 @@ def _to_tensor(image: Image.Image, height: int, width: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).contiguous()
 
 
+def domain_labels(folder: Path) -> dict[str, str]:
+    """File name -> plate text of a domain's images: from the dataroot's dataset.json
+    (`kplate dataset` records each file's label there), else from a labels.csv or
+    metadata.jsonl in the folder (the earlier make_dataset copy writes labels.csv); {} for
+    an unlabelled domain. The text-preserving loss reads these; nothing else in training
+    does."""
+    record = folder.parent / DATASET_JSON
+    if record.is_file():
+        try:
+            rows = (json.loads(record.read_text(encoding="utf-8")).get("splits") or {}).get(
+                folder.name
+            ) or []
+        except (OSError, ValueError, AttributeError) as error:
+            raise KplateError(f"{record}: cannot read its labels ({error})") from None
+        labels = {
+            Path(row["file"]).name: row["text"].strip()
+            for row in rows
+            if isinstance(row, dict)
+            and isinstance(row.get("file"), str)
+            and isinstance(row.get("text"), str)
+            and row["text"].strip()
+        }
+        if labels:
+            return labels
+    if label_manifest(folder) is None:
+        return {}
+    try:
+        return {
+            Path(item.name).name: item.text.strip() for item in iter_labels(folder) if item.text
+        }
+    except (KeyError, TypeError) as error:
+        raise KplateError(f"{folder}: labels: missing column or field {error}") from None
+
+
 @dataclass
 class Bucket:
-    """All cached images of one training shape, uint8 (N, 3, H, W)."""
+    """All cached images of one training shape, uint8 (N, 3, H, W), and A's labels."""
 
     height: int
     width: int
     a: torch.Tensor
     b: torch.Tensor
+    a_texts: list[str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,11 +133,14 @@ class PlateData:
         with ThreadPoolExecutor(max_workers=4) as pool:
             images_a = list(pool.map(open_rgb, paths_a))
             images_b = list(pool.map(open_rgb, paths_b))
+        labels = domain_labels(dataroot / f"{phase}A")
         widths_a = [round_width(height, im.width / im.height, multiple) for im in images_a]
         shapes = sorted(set(widths_a))
         by_width: dict[int, list[torch.Tensor]] = {w: [] for w in shapes}
-        for image, width in zip(images_a, widths_a, strict=True):
+        texts: dict[int, list[str | None]] = {w: [] for w in shapes}
+        for image, width, path in zip(images_a, widths_a, paths_a, strict=True):
             by_width[width].append(_to_tensor(image, height, width))
+            texts[width].append(labels.get(path.name))
         logs = [math.log(w / height) for w in shapes]
         b_lists: dict[int, list[torch.Tensor]] = {w: [] for w in shapes}
         for image in images_b:
@@ -111,7 +151,8 @@ class PlateData:
         for width in shapes:
             b = b_lists[width]
             b_tensor = torch.stack(b) if b else torch.empty(0, 3, height, width, dtype=torch.uint8)
-            buckets.append(Bucket(height, width, torch.stack(by_width[width]), b_tensor))
+            bucket = Bucket(height, width, torch.stack(by_width[width]), b_tensor, texts[width])
+            buckets.append(bucket)
         return cls(buckets, len(paths_a), len(paths_b))
 
     @property
@@ -121,6 +162,18 @@ class PlateData:
     def describe(self) -> str:
         parts = [f"{b.height}x{b.width}: {len(b.a)} A / {len(b.b)} B" for b in self.buckets]
         return f"{self.files_a} A and {self.files_b} B images in buckets " + ", ".join(parts)
+
+    @property
+    def labelled_a(self) -> int:
+        """How many A images have a label (what the text-preserving loss can use)."""
+        return sum(sum(t is not None for t in b.a_texts or []) for b in self.buckets)
+
+    def texts(self, batch: Batch, rank: int, per_rank: int) -> list[str | None]:
+        """The labels of this rank's A images of a global batch (None: unlabelled)."""
+        bucket = self.buckets[batch.bucket]
+        a_texts = bucket.a_texts or [None] * len(bucket.a)
+        lo, hi = rank * per_rank, (rank + 1) * per_rank
+        return [a_texts[i] for i in batch.a_index[lo:hi]]
 
     def fetch(self, batch: Batch, rank: int, per_rank: int) -> tuple[torch.Tensor, torch.Tensor]:
         """This rank's slice of a global batch as uint8 tensors (A, B), same shape."""

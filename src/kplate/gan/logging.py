@@ -137,7 +137,9 @@ class RunLogger:
 
         steps = [r["step"] for r in self.history]
         fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
-        for name in ("D", "G_GAN", "NCE", "NCE_Y"):
+        for name in ("D", "G_GAN", "NCE", "NCE_Y", "TEXT"):
+            if name not in self.names:  # TEXT: only a run with the text-preserving loss
+                continue
             values = [r.get(name, float("nan")) for r in self.history]
             if any(v != 0 for v in values):
                 ax.plot(steps, values, label=name, linewidth=0.8)

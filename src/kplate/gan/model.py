@@ -19,7 +19,7 @@ whole generator-side forward (several G passes) with a single gradient reduction
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -28,8 +28,17 @@ from torch import nn
 from kplate.gan.config import CUTConfig
 from kplate.gan.losses import lsgan_loss, patch_nce_loss
 from kplate.gan.networks import NLayerDiscriminator, PatchSampleF, ResnetGenerator
+from kplate.gan.text_loss import TextLoss
 
 LOSS_NAMES = ("D_real", "D_fake", "G_GAN", "NCE", "NCE_Y", "G", "D")
+#: The text-preserving loss's column, logged only by runs that use it (lambda_text > 0),
+#: so a plain CUT run's logs are what they were.
+TEXT_LOSS = "TEXT"
+
+
+def loss_names(config: CUTConfig) -> tuple[str, ...]:
+    """The logged losses of a run with this config, in `StepResult.losses` order."""
+    return (*LOSS_NAMES, TEXT_LOSS) if config.lambda_text > 0 else LOSS_NAMES
 
 
 class GeneratorSide(nn.Module):
@@ -88,8 +97,13 @@ class CUTModel:
         netF: PatchSampleF,
         lr_lambda: Callable[[int], float],
         amp_dtype: torch.dtype | None = None,
+        text_loss: TextLoss | None = None,
     ) -> None:
+        if config.lambda_text > 0 and text_loss is None:
+            raise ValueError("lambda_text > 0 needs a text_loss (a frozen reader)")
         self.config = config
+        # Only used when lambda_text > 0: with 0 the step is exactly plain CUT.
+        self.text_loss = text_loss if config.lambda_text > 0 else None
         self.netG, self.netD, self.netF = netG, netD, netF
         self.gside: nn.Module = GeneratorSide(netG, netF, config)
         self.d_forward: nn.Module = netD
@@ -119,8 +133,14 @@ class CUTModel:
         return torch.autocast(device.type, dtype=self.amp_dtype)
 
     def train_step(
-        self, real_A: torch.Tensor, real_B: torch.Tensor, generator: torch.Generator
+        self,
+        real_A: torch.Tensor,
+        real_B: torch.Tensor,
+        generator: torch.Generator,
+        texts: Sequence[str | None] | None = None,
     ) -> StepResult:
+        """One D step and one G/F step. `texts`: the labels of real_A's plates (None or a
+        None entry: unlabelled), read by the text-preserving loss when it is on."""
         cfg = self.config
         flip = bool(cfg.flip_equivariance and torch.rand((), generator=generator).item() < 0.5)
         amp = self._autocast(real_A.device)
@@ -154,15 +174,20 @@ class CUTModel:
             loss_nce_y = torch.zeros((), device=real_A.device)
             loss_nce_both = loss_nce
         loss_G = loss_G_GAN + loss_nce_both
+        parts = [loss_D_real, loss_D_fake, loss_G_GAN, loss_nce, loss_nce_y]
+        if self.text_loss is not None:
+            loss_text = self.text_loss(fake_B, texts or [None] * n) * cfg.lambda_text
+            loss_G = loss_G + loss_text
         self.scaler_G.scale(loss_G).backward()
         self.scaler_G.step(self.opt_G)
         self.scaler_G.step(self.opt_F)
         self.scaler_G.update()
         self.netD.requires_grad_(True)
 
-        losses = torch.stack(
-            [loss_D_real, loss_D_fake, loss_G_GAN, loss_nce, loss_nce_y, loss_G, loss_D]
-        ).detach()
+        values = [*parts, loss_G, loss_D]
+        if self.text_loss is not None:
+            values.append(loss_text)
+        losses = torch.stack(values).detach()
         return StepResult(losses=losses, fake_B=fake_B.detach())
 
     def step_schedulers(self) -> None:

@@ -46,8 +46,9 @@ from kplate.gan.config import (
     resume_conflict,
 )
 from kplate.gan.data import BucketBatchSampler, PlateData, to_model_input
-from kplate.gan.model import LOSS_NAMES, CUTModel, StepResult
+from kplate.gan.model import CUTModel, StepResult, loss_names
 from kplate.gan.networks import build_networks, count_parameters
+from kplate.gan.text_loss import TextLoss, TextReader
 from kplate.io.files import atomic_write_text
 from kplate.io.lock import DirectoryLock, claimed_folder, refuse_if_busy
 from kplate.io.paths import refuse_overlap
@@ -207,12 +208,14 @@ def train(
     config: CUTConfig | None,
     options: TrainOptions,
     on_step: Callable[[int], None] | None = None,
+    reader: TextReader | None = None,
 ) -> TrainResult:
     """Train CUT/FastCUT and return where the result is.
 
     `config` is the model to train. Resuming, None means the checkpoint's, and a given
     config must equal it; a new run with None trains the default CUT (lite on CPU, full on
-    CUDA). `on_step(step)` runs after every step.
+    CUDA). `on_step(step)` runs after every step. `reader` is the frozen plate reader of
+    the text-preserving loss, required when `config.lambda_text` > 0 and unused otherwise.
     """
     if config is not None and not isinstance(config, CUTConfig):
         raise TypeError(
@@ -226,7 +229,7 @@ def train(
         torch.use_deterministic_algorithms(True)
     try:
         with contextlib.ExitStack() as held:  # the run folder's lock, once it is taken
-            run = _set_up(config, options, info, held)
+            run = _set_up(config, options, info, held, reader)
             return _loop(run, on_step)
     except OSError as error:  # a full or read-only disk while writing the run folder
         raise _write_failed(options, error) from None
@@ -310,8 +313,37 @@ def _stream_seed(seed: int, rank: int) -> int:
     return seed * 7919 + rank + 1
 
 
+def _compile(device: torch.device, *nets: torch.nn.Module) -> None:
+    """torch.compile G and D in place (their state_dict keys stay as they are, so a
+    checkpoint loads either way); CUDA only, refused elsewhere before any step."""
+    if device.type != "cuda":
+        raise OptionError(
+            "compile", f"{{option}} applies to CUDA runs only; this run is on {device.type}"
+        )
+    for net in nets:
+        net.compile()
+
+
+def _check_reader(config: CUTConfig, reader: TextReader | None) -> None:
+    """The text-preserving loss's reader: required by a weight above 0, and one we can use."""
+    if config.lambda_text <= 0:
+        return
+    if reader is None:
+        raise OptionError(
+            "reader",
+            f"{{lambda_text}} {config.lambda_text:g} needs a plate reader: give {{option}}",
+            also=("lambda_text",),
+        )
+    if not isinstance(reader, TextReader) or not reader.charset:
+        raise OptionError("reader", "{option}: not a plate reader (see gan/text_loss.py)")
+
+
 def _build(
-    config: CUTConfig, options: TrainOptions, info: distributed.DistInfo, total: int
+    config: CUTConfig,
+    options: TrainOptions,
+    info: distributed.DistInfo,
+    total: int,
+    reader: TextReader | None = None,
 ) -> tuple[CUTModel, torch.Generator, bool]:
     """The model on its device, the training generator and whether inputs are channels-last.
 
@@ -327,8 +359,14 @@ def _build(
     netG, netD, netF = build_networks(config)
     for net in (netG, netD, netF):
         net.to(device=device, memory_format=memory_format)
+    if options.compile:
+        _compile(device, netG, netD)
     lr_lambda = lr_lambda_for(total, options.decay_fraction)
-    model = CUTModel(config, netG, netD, netF, lr_lambda, _amp_dtype(options.amp, device))
+    text_loss = None
+    if config.lambda_text > 0 and reader is not None:  # no RNG is used: streams unchanged
+        text_loss = TextLoss(reader).to_device(device)
+    amp = _amp_dtype(options.amp, device)
+    model = CUTModel(config, netG, netD, netF, lr_lambda, amp, text_loss)
     generator = torch.Generator().manual_seed(_stream_seed(options.seed, info.rank))
     random.seed(options.seed + info.rank)
     np.random.seed(options.seed + info.rank)
@@ -376,7 +414,7 @@ def _open_run_folder(run: _Run, held: contextlib.ExitStack) -> RunLogger:
     from kplate.gan.logging import RunLogger
 
     return RunLogger(
-        run_dir, LOSS_NAMES, run.step, run.total, options.progress, options.tensorboard
+        run_dir, loss_names(run.config), run.step, run.total, options.progress, options.tensorboard
     )
 
 
@@ -399,16 +437,25 @@ def _set_up(
     options: TrainOptions,
     info: distributed.DistInfo,
     held: contextlib.ExitStack,
+    reader: TextReader | None = None,
 ) -> _Run:
     """Everything before the first step, in the order that keeps a resumed run exact."""
     saved = _restore(options, info, held)
     config = _run_config(config, saved, info.device)
     options = _resolve_options(options, saved)
     dataroot = _check_inputs(config, options, info)
+    _check_reader(config, reader)
     data = PlateData.load(dataroot, config.height, config.width_multiple)
+    if config.lambda_text > 0 and data.labelled_a == 0:
+        raise OptionError(
+            "lambda_text",
+            f"{{option}} {config.lambda_text:g} needs labelled A plates: "
+            f"{dataroot / 'trainA'} has none (no text in {dataroot / 'dataset.json'} and no "
+            "labels.csv; build the dataroot with `kplate dataset` from a kplate generate output)",
+        )
     sampler = BucketBatchSampler(data, options.batch_size * info.world_size, options.seed)
     total = _total_steps(options, saved, sampler.steps_per_epoch)
-    model, generator, channels_last = _build(config, options, info, total)
+    model, generator, channels_last = _build(config, options, info, total, reader)
     run = _Run(config, options, info, data, sampler, model, generator, channels_last, total)
     if saved is not None:
         model.restore(saved["model"])
@@ -470,7 +517,10 @@ class _Run:
         a, b = self.data.fetch(batch, self.info.rank, int(self.options.batch_size))
         real_A = to_model_input(a, device, self.channels_last)
         real_B = to_model_input(b, device, self.channels_last)
-        result = self.model.train_step(real_A, real_B, self.generator)
+        texts = None
+        if self.model.text_loss is not None:
+            texts = self.data.texts(batch, self.info.rank, int(self.options.batch_size))
+        result = self.model.train_step(real_A, real_B, self.generator, texts)
         self.finite &= torch.isfinite(result.losses).all()
         self.model.step_schedulers()
         self.step += 1

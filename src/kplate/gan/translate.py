@@ -24,6 +24,7 @@ from kplate.errors import KplateError
 from kplate.gan.data import open_rgb
 from kplate.gan.distributed import DistInfo, barrier, gather_objects
 from kplate.gan.translator import ModelInfo, Translator, resolve_checkpoint, translation_record
+from kplate.gan.verify import Verifier, VerifyCounts
 from kplate.io.files import encode_image
 from kplate.io.images import Labelled, is_image_name, iter_labels, label_manifest
 from kplate.io.manifest import (
@@ -119,11 +120,13 @@ class TranslateSummary:
     seconds: float
     mean_preservation: float | None
     out: str
+    verify: VerifyCounts | None = None  # with --verify: the whole output's outcomes
 
     def lines(self) -> list[str]:
         score = "n/a" if self.mean_preservation is None else f"{self.mean_preservation:.3f}"
         head = run_lines(self.total, self.translated, self.resumed_from, self.seconds, self.out, 1)
-        return [*head, f"content preservation (edge correlation in character boxes): mean {score}"]
+        lines = [*head, f"content preservation (edge correlation in character boxes): mean {score}"]
+        return lines if self.verify is None else [*lines, self.verify.line()]
 
 
 def translated_entry(
@@ -157,8 +160,13 @@ def translate_dataset(
     overwrite: bool = False,
     dist_info: DistInfo | None = None,
     progress: bool = False,
+    verifier: Verifier | None = None,
 ) -> TranslateSummary:
-    """Translate every image of `input_dir` into `out` (resumable; ranks split the work)."""
+    """Translate every image of `input_dir` into `out` (resumable; ranks split the work).
+
+    With `verifier` (`--verify`) every translated plate is read, and one not read as its
+    label is written as its source plate instead (gan/verify.py says why).
+    """
     start = time.perf_counter()
     info = dist_info or _ALONE
     out = output_folder(out)
@@ -172,19 +180,25 @@ def translate_dataset(
         "model": model.to_dict(),
         "kplate": __version__,
     }
+    if verifier is not None:  # only then: an unverified run's run.json is unchanged
+        fingerprint["verify"] = {"reader": verifier.name, "policy": "source"}
     folder = RunFolder(out, fingerprint, overwrite) if info.is_main else None
     with folder or contextlib.nullcontext():
         kept = _open_output(folder, len(items)) if folder is not None else 0
         done = gather_objects(info, kept)[0]
-        writer = _OutputWriter(out, items, model, info, progress, done)
+        writer = _OutputWriter(out, items, model, info, progress, done, verifier)
         try:
             writer.translate(range(done, len(items)), translator)
         finally:
             writer.close()
         barrier(info)
         seconds = time.perf_counter() - start
-        mean = _finish_output(folder, model, seconds) if folder is not None else None
-        return TranslateSummary(len(items), len(items) - done, done, seconds, mean, str(out))
+        mean, counts = (None, None)
+        if folder is not None:
+            mean, counts = _finish_output(folder, model, seconds, verifier is not None)
+        return TranslateSummary(
+            len(items), len(items) - done, done, seconds, mean, str(out), counts
+        )
 
 
 def _open_output(folder: RunFolder, count: int) -> int:
@@ -207,8 +221,10 @@ class _OutputWriter:
         info: DistInfo,
         progress: bool,
         done: int,
+        verifier: Verifier | None = None,
     ) -> None:
         self.out, self.items, self.model, self.info = out, items, model, info
+        self.verifier = verifier
         self.manifest = None
         self.bar = None
         if info.is_main:
@@ -246,15 +262,23 @@ class _OutputWriter:
         before it are already written); their manifest entries."""
         sources = [read_rgb(self.items[i].path) for i in mine]
         outputs = translator.translate(sources) if sources else []
+        checks: list[dict[str, Any] | None] = [None] * len(outputs)
+        if self.verifier is not None and outputs:
+            checked = self.verifier.apply(sources, outputs, [self.items[i].entry for i in mine])
+            outputs = [image for image, _ in checked]
+            checks = [record for _, record in checked]
         entries = []
-        for i, source, output in zip(mine, sources, outputs, strict=True):
+        for i, source, output, check in zip(mine, sources, outputs, checks, strict=True):
             if i < keep_below:
                 continue
             path = self.out / self.items[i].file_name
             path.parent.mkdir(parents=True, exist_ok=True)
             fmt = "png" if path.suffix.lower() == ".png" else "jpg"
             write_file(path, encode_image(output, fmt))
-            entries.append(translated_entry(self.items[i], i, source, output, self.model))
+            entry = translated_entry(self.items[i], i, source, output, self.model)
+            if check is not None:
+                entry["translation"]["verify"] = check
+            entries.append(entry)
         return entries
 
     def _append(self, gathered: list[list[dict[str, Any]]]) -> None:
@@ -273,16 +297,25 @@ class _OutputWriter:
             self.bar.close()
 
 
-def _finish_output(folder: RunFolder, model: ModelInfo, seconds: float) -> float | None:
+def _finish_output(
+    folder: RunFolder, model: ModelInfo, seconds: float, verified: bool = False
+) -> tuple[float | None, VerifyCounts | None]:
     """labels.csv, gt.txt and summary.json once every image is written (rank 0); returns
-    the mean preservation score."""
-    scores = [e["translation"]["preservation"] for e in iter_metadata(folder.out / METADATA)]
+    the mean preservation score and, for a verified run, the outcomes of every entry
+    (counted from metadata.jsonl, so a resumed run's earlier part counts too)."""
+    scores = []
+    counts = VerifyCounts() if verified else None
+    for entry in iter_metadata(folder.out / METADATA):  # streamed: flat memory
+        scores.append(entry["translation"]["preservation"])
+        if counts is not None:
+            counts.add_entry(entry)
     mean = float(np.mean(scores)) if scores else None
-    folder.finish(
-        {
-            "model": model.to_dict(),
-            "mean_preservation": None if mean is None else round(mean, 4),
-            "seconds": round(seconds, 3),
-        }
-    )
-    return mean
+    fields: dict[str, Any] = {
+        "model": model.to_dict(),
+        "mean_preservation": None if mean is None else round(mean, 4),
+        "seconds": round(seconds, 3),
+    }
+    if counts is not None:
+        fields["verify"] = counts.to_dict()
+    folder.finish(fields)
+    return mean, counts

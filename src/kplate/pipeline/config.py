@@ -37,6 +37,9 @@ class GenerateConfig:
     image_format: ImageFormat = ImageFormat.JPEG
     jpeg_quality: int = 95
     translate: str | None = None  # a trained generator (checkpoint path) applied last
+    #: --verify's reader (a recogniser file): translated plates it does not read as their
+    #: label are written as their source plate (gan/verify.py). Recorded only when set.
+    verify: str | None = None
     emboss_depth_mm: float = DEFAULT_EMBOSS_DEPTH_MM  # how high characters are pressed; 0 flat
     colour_shades: bool = True  # each plate's colour drawn from its range (spec/colors.py)
 
@@ -104,4 +107,6 @@ class GenerateConfig:
         # A CSV run's numbers are its rows: the prior decides nothing there, so a re-run
         # with another one still resumes it.
         data["number_prior"] = None if self.plates is not None else self.number_prior.value
+        if self.verify is None:  # a run without --verify records what it always did
+            del data["verify"]
         return data

@@ -125,7 +125,15 @@ class _Progress:
 def translation_step(config: GenerateConfig, options: WriteOptions) -> Step | None:
     """The --translate step, loaded now: before the output folder is touched."""
     if not config.translate:
+        if config.verify:
+            raise OptionError("verify", "{option} checks translated plates: add --translate")
         return None
+    if config.verify:  # the reader is evaluate's (a later stage): the caller loads it
+        raise OptionError(
+            "verify",
+            "{option}: pass write_dataset a step=TranslationStep(..., verifier=...) "
+            "holding the reader (kplate generate --verify does)",
+        )
     from kplate.gan.step import TranslationStep
 
     return TranslationStep.from_checkpoint(
