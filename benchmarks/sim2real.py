@@ -70,7 +70,7 @@ STYLE_MIN_COUNT = 20
 #: Share of the run's time budget that CUT-lite may train for.
 GAN_SHARE = 0.25
 #: Rows trained first, in this order (the rest follow in table order).
-FIRST = ("mix", "fold 0", "cctv", "fitted (kplate fit)", "mix, even types", "fold 1", "fold 2")
+FIRST = ("fold 0", "light", "cctv", "fold 1", "fold 2", "mix", "fitted (kplate fit)")
 #: Trainings at once, one torch thread each.
 JOBS = 2
 

@@ -163,7 +163,8 @@ def test_grammar_readings_are_plate_numbers_or_the_greedy_reading(synthetic) -> 
     """An 8-step model reads badly; every grammar reading is still either a valid plate
     number or, when no beam candidate is one, exactly the best-path reading."""
     recogniser = train_recogniser([synthetic], steps=8, seed=0)
-    arrays, _ = load_arrays([item.path for item in load_labelled(synthetic)], HEIGHT, WIDTH)
+    paths = [item.path for item in load_labelled(synthetic)][:8]
+    arrays, _ = load_arrays(paths, HEIGHT, WIDTH)
     greedy, grammar = recogniser.readings(arrays)
     assert len(greedy) == len(grammar) == len(arrays)
     assert all(g == p or is_plate_number(g) for g, p in zip(grammar, greedy, strict=True))

@@ -20,8 +20,10 @@ from kplate.numbers import candidates
 
 #: Prefixes kept per step by the beam search, and candidates it returns.
 BEAM_WIDTH = 16
-#: Classes below this log-probability at a step are not extended (e^-9 ~ 1e-4).
+#: Classes below this log-probability at a step are not extended (e^-9 ~ 1e-4), nor
+#: any but the most probable few (an untrained reader's flat outputs stay cheap).
 PRUNE_LOG_PROB = -9.0
+TOP_CLASSES = 8
 
 
 class Decoding(StrEnum):
@@ -65,12 +67,14 @@ def ctc_beam_candidates(
 
     Returns up to `beam` label sequences (class indices, blanks removed) with their log
     probabilities summed over every alignment, most probable first. Classes below
-    `prune` at a step are not extended there (with -inf, none is pruned).
+    `prune` at a step are not extended there (with -inf, none is pruned), nor any but
+    the step's `TOP_CLASSES` most probable.
     """
     # Each prefix keeps (log P ending in blank, log P ending in its last label).
     beams: Beams = {(): (0.0, -math.inf)}
     for step in log_probs:
-        classes = [int(k) for k in np.flatnonzero(step > prune) if k != blank]
+        likely = np.argsort(step)[::-1][:TOP_CLASSES]
+        classes = [int(k) for k in likely if step[k] > prune and k != blank]
         blank_lp = float(step[blank])
         following: Beams = {}
         for prefix, (p_blank, p_label) in beams.items():

@@ -44,7 +44,7 @@ from kplate.spec.alphabet import grammar_alphabet
 HEIGHT, WIDTH = 64, 128
 BATCH_SIZE = 32
 DEFAULT_STEPS = RECOGNISER_STEPS
-MAX_LR = 5e-3
+MAX_LR = 2e-3
 WEIGHT_DECAY = 1e-2
 CHARSET = "".join(sorted(grammar_alphabet()))
 FORMAT_VERSION = 3
@@ -246,7 +246,7 @@ def train_recogniser(
 ) -> Recogniser:
     """Train the fixed-recipe CRNN on the concatenated sets; deterministic for a seed on CPU.
 
-    Recipe: batch 32, AdamW (lr peak 5e-3, weight decay 1e-2), one-cycle schedule, CTC
+    Recipe: batch 32, AdamW (lr peak 2e-3, weight decay 1e-2), one-cycle schedule, CTC
     loss, gradient clipping at 5, the `augment` jitter; sampling without replacement
     in seeded epochs.
     """

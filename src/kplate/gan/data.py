@@ -15,7 +15,6 @@ sampler position is just (epoch, index).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from kplate.dataset.build import DATASET_JSON
+from kplate.dataset.labels import split_labels
 from kplate.errors import KplateError
 from kplate.gan.config import round_width
 from kplate.io.images import is_image_name, iter_labels, label_manifest, open_image
@@ -64,24 +63,9 @@ def domain_labels(folder: Path) -> dict[str, str]:
     metadata.jsonl in the folder (the earlier make_dataset copy writes labels.csv); {} for
     an unlabelled domain. The text-preserving loss reads these; nothing else in training
     does."""
-    record = folder.parent / DATASET_JSON
-    if record.is_file():
-        try:
-            rows = (json.loads(record.read_text(encoding="utf-8")).get("splits") or {}).get(
-                folder.name
-            ) or []
-        except (OSError, ValueError, AttributeError) as error:
-            raise KplateError(f"{record}: cannot read its labels ({error})") from None
-        labels = {
-            Path(row["file"]).name: row["text"].strip()
-            for row in rows
-            if isinstance(row, dict)
-            and isinstance(row.get("file"), str)
-            and isinstance(row.get("text"), str)
-            and row["text"].strip()
-        }
-        if labels:
-            return labels
+    labels = split_labels(folder.parent, folder.name)
+    if labels:
+        return labels
     if label_manifest(folder) is None:
         return {}
     try:
