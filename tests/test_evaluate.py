@@ -183,7 +183,7 @@ def test_training_is_deterministic_for_a_seed(synthetic) -> None:
 def test_recogniser_learns_one_plate_type(tmp_path) -> None:
     train = make_set(tmp_path / "train", 400, 11)
     test = make_set(tmp_path / "test", 60, 12)
-    recogniser = train_recogniser([train], steps=400, seed=0)
+    recogniser = train_recogniser([train], steps=600, seed=0)
     items = load_labelled(test)
     preds = recogniser.read([item.path for item in items])
     metrics = recognition_metrics([item.text for item in items], preds)
