@@ -171,26 +171,30 @@ class Recogniser:
         self, arrays: np.ndarray, batch_size: int = 128, decoding: Decoding = Decoding.GRAMMAR
     ) -> list[str]:
         """Plate text for (N, 64, 128) uint8 greyscale arrays, already resized."""
-        greedy, grammar = self.readings(arrays, batch_size)
+        greedy, grammar = self.readings(arrays, batch_size, grammar=decoding is Decoding.GRAMMAR)
         return grammar if decoding is Decoding.GRAMMAR else greedy
 
-    def readings(self, arrays: np.ndarray, batch_size: int = 128) -> tuple[list[str], list[str]]:
+    def readings(
+        self, arrays: np.ndarray, batch_size: int = 128, *, grammar: bool = True
+    ) -> tuple[list[str], list[str]]:
         """(greedy, grammar) readings of (N, 64, 128) uint8 arrays from one pass of the
-        network (`kplate.evaluate.decoding` says how they differ)."""
+        network (`kplate.evaluate.decoding` says how they differ); with `grammar=False`
+        the second list is empty and no beam search runs."""
         self.model.eval()
         greedy: list[str] = []
-        grammar: list[str] = []
+        constrained: list[str] = []
         with torch.inference_mode(), _autocast():
             for start in range(0, len(arrays), batch_size):
                 x = torch.from_numpy(arrays[start : start + batch_size]).float().div(255)
                 log_probs = self.model(x.unsqueeze(1)).float().permute(1, 0, 2).numpy()
                 texts = ctc_greedy_decode(log_probs.argmax(-1).tolist(), CHARSET)
                 greedy.extend(texts)
-                grammar.extend(
-                    grammar_decode(lp, CHARSET, text)
-                    for lp, text in zip(log_probs, texts, strict=True)
-                )
-        return greedy, grammar
+                if grammar:
+                    constrained.extend(
+                        grammar_decode(lp, CHARSET, text)
+                        for lp, text in zip(log_probs, texts, strict=True)
+                    )
+        return greedy, constrained
 
     def save(self, path: str | Path) -> None:
         """Weights and recipe in one torch file (loadable with weights_only=True)."""

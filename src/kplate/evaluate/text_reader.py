@@ -19,6 +19,7 @@ from torch import nn
 
 from kplate.errors import KplateError, OptionError
 from kplate.evaluate.data import UNKNOWN_TYPE, LabelledImage
+from kplate.evaluate.decoding import Decoding
 from kplate.evaluate.recogniser import (
     CHARSET,
     DEFAULT_STEPS,
@@ -59,7 +60,9 @@ class RecogniserReader:
         return self.recogniser.model
 
     def read(self, images: Sequence[np.ndarray]) -> list[str]:
-        return self.recogniser.read(list(images))
+        # Best path, not grammar-completed: a check must not let the grammar pick the
+        # label among the candidates of a plate the network itself misread.
+        return self.recogniser.read(list(images), decoding=Decoding.GREEDY)
 
 
 def load_reader(path: str | Path, flag: str = "reader") -> RecogniserReader:
