@@ -90,8 +90,7 @@ def ctc_beam_candidates(
                     _add(following, (*prefix, k), -math.inf, total + lp)
         ranked = sorted(following.items(), key=lambda kv: _log_add(*kv[1]), reverse=True)
         beams = dict(ranked[:beam])
-    ranked = sorted(beams.items(), key=lambda kv: _log_add(*kv[1]), reverse=True)
-    return [(prefix, _log_add(*scores)) for prefix, scores in ranked]
+    return [(prefix, _log_add(*scores)) for prefix, scores in beams.items()]  # ranked above
 
 
 def grammar_decode(
