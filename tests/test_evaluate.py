@@ -20,6 +20,7 @@ from PIL import Image
 
 from helpers import one_torch_thread
 from kplate.cli import main
+from kplate.errors import KplateError
 from kplate.evaluate.data import load_arrays, load_labelled
 from kplate.evaluate.decoding import Decoding, is_plate_number
 from kplate.evaluate.metrics import (
@@ -31,7 +32,14 @@ from kplate.evaluate.metrics import (
 )
 from kplate.evaluate.preservation import compare_preservation
 from kplate.evaluate.realism import two_sample_test
-from kplate.evaluate.recogniser import CHARSET, HEIGHT, WIDTH, Recogniser, train_recogniser
+from kplate.evaluate.recogniser import (
+    CHARSET,
+    CRNN,
+    HEIGHT,
+    WIDTH,
+    Recogniser,
+    train_recogniser,
+)
 from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
 from kplate.spec.types import PlateType
 
@@ -177,6 +185,35 @@ def test_training_is_deterministic_for_a_seed(synthetic) -> None:
     assert a.history == b.history and a.history != c.history
     for key, value in a.model.state_dict().items():
         assert torch.equal(value, b.model.state_dict()[key])
+
+
+def test_the_column_reader_trains_the_cnn_but_never_reads() -> None:
+    """Training adds the column reader's CTC (32 steps); reading is row by row alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = CRNN(len(CHARSET) + 1)
+    x = torch.rand(2, 1, HEIGHT, WIDTH)
+    by_rows, by_columns = model.train().read_both(x)
+    assert by_rows.shape == (128, 2, len(CHARSET) + 1)
+    assert by_columns.shape == (32, 2, len(CHARSET) + 1)
+    assert torch.allclose(by_columns.exp().sum(-1), torch.ones(32, 2), atol=1e-4)
+    model.eval()
+    rows_only, nothing = model.read_both(x)
+    assert nothing.numel() == 0 and torch.equal(model(x), rows_only)
+    before = model(x)
+    with torch.no_grad():
+        model.columns.weight.add_(1.0)
+    assert torch.equal(model(x), before)
+
+
+def test_a_recogniser_of_another_format_is_refused_by_name(tmp_path) -> None:
+    path = tmp_path / "old.pt"
+    Recogniser(CRNN(len(CHARSET) + 1)).save(path)
+    payload = torch.load(path, weights_only=True)
+    payload["format"] = 3
+    torch.save(payload, path)
+    with pytest.raises(KplateError, match=r"old\.pt: recogniser of format 3, .* format 4"):
+        Recogniser.load(path)
 
 
 @pytest.mark.slow
