@@ -36,6 +36,7 @@ from kplate.evaluate.recogniser import (
     CHARSET,
     CRNN,
     HEIGHT,
+    TOKENS,
     WIDTH,
     Recogniser,
     train_recogniser,
@@ -191,11 +192,11 @@ def test_the_column_reader_trains_the_cnn_but_never_reads() -> None:
     """Training adds the column reader's CTC (32 steps); reading is row by row alone."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = CRNN(len(CHARSET) + 1)
+        model = CRNN(len(TOKENS) + 1)
     x = torch.rand(2, 1, HEIGHT, WIDTH)
     by_rows, by_columns = model.train().read_both(x)
-    assert by_rows.shape == (128, 2, len(CHARSET) + 1)
-    assert by_columns.shape == (32, 2, len(CHARSET) + 1)
+    assert by_rows.shape == (128, 2, len(TOKENS) + 1)
+    assert by_columns.shape == (32, 2, len(TOKENS) + 1)
     assert torch.allclose(by_columns.exp().sum(-1), torch.ones(32, 2), atol=1e-4)
     model.eval()
     rows_only, nothing = model.read_both(x)
@@ -208,7 +209,7 @@ def test_the_column_reader_trains_the_cnn_but_never_reads() -> None:
 
 def test_a_recogniser_of_another_format_is_refused_by_name(tmp_path) -> None:
     path = tmp_path / "old.pt"
-    Recogniser(CRNN(len(CHARSET) + 1)).save(path)
+    Recogniser(CRNN(len(TOKENS) + 1)).save(path)
     payload = torch.load(path, weights_only=True)
     payload["format"] = 3
     torch.save(payload, path)

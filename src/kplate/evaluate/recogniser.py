@@ -45,7 +45,7 @@ from kplate.evaluate.data import LabelledImage, load_arrays, load_labelled, resi
 from kplate.evaluate.decoding import Decoding, grammar_decode
 from kplate.evaluate.defaults import RECOGNISER_STEPS
 from kplate.evaluate.metrics import ctc_greedy_decode, recognition_metrics
-from kplate.spec.alphabet import grammar_alphabet
+from kplate.spec.alphabet import grammar_alphabet, reading_tokens, tokenize
 
 HEIGHT, WIDTH = 64, 128
 BATCH_SIZE = 32
@@ -55,6 +55,10 @@ WEIGHT_DECAY = 1e-2
 #: Weight of the training-only column reader's CTC loss beside the row-by-row reader's.
 COLUMN_LOSS_WEIGHT = 0.5
 CHARSET = "".join(sorted(grammar_alphabet()))
+#: The reader's symbols: CHARSET's characters, then each region name and diplomatic prefix
+#: as one symbol. A one-row commercial plate stacks its region's two syllables in one
+#: character cell, which a left-to-right CTC reader cannot emit as two symbols in order.
+TOKENS = reading_tokens()
 FORMAT_VERSION = 4
 
 TrainSet = str | Path | Sequence[LabelledImage]
@@ -158,9 +162,9 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def _encode(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    index = {c: i + 1 for i, c in enumerate(CHARSET)}
-    targets = torch.tensor([index[c] for text in texts for c in text], dtype=torch.long)
-    lengths = torch.tensor([len(t) for t in texts], dtype=torch.long)
+    encoded = [tokenize(text, TOKENS) or [] for text in texts]  # labels are in CHARSET
+    targets = torch.tensor([k for classes in encoded for k in classes], dtype=torch.long)
+    lengths = torch.tensor([len(classes) for classes in encoded], dtype=torch.long)
     return targets, lengths
 
 
@@ -213,11 +217,11 @@ class Recogniser:
             for start in range(0, len(arrays), batch_size):
                 x = torch.from_numpy(arrays[start : start + batch_size]).float().div(255)
                 log_probs = self.model(x.unsqueeze(1)).float().permute(1, 0, 2).numpy()
-                texts = ctc_greedy_decode(log_probs.argmax(-1).tolist(), CHARSET)
+                texts = ctc_greedy_decode(log_probs.argmax(-1).tolist(), TOKENS)
                 greedy.extend(texts)
                 if grammar:
                     constrained.extend(
-                        grammar_decode(lp, CHARSET, text)
+                        grammar_decode(lp, TOKENS, text)
                         for lp, text in zip(log_probs, texts, strict=True)
                     )
         return greedy, constrained
@@ -227,6 +231,7 @@ class Recogniser:
         payload = {
             "format": FORMAT_VERSION,
             "charset": CHARSET,
+            "tokens": list(TOKENS),
             "size": [HEIGHT, WIDTH],
             "recipe": self.recipe,
             "history": [list(h) for h in self.history],
@@ -250,9 +255,10 @@ class Recogniser:
                     f"{path}: recogniser of format {made}, this kplate reads format "
                     f"{FORMAT_VERSION}; train it again with this kplate"
                 )
-            if payload.get("charset") != CHARSET or payload.get("size") != [HEIGHT, WIDTH]:
+            made_for = (payload.get("tokens"), payload.get("size"))
+            if made_for != (list(TOKENS), [HEIGHT, WIDTH]):
                 raise KplateError(f"{path}: recogniser made for another alphabet or input size")
-            model = CRNN(len(CHARSET) + 1)
+            model = CRNN(len(TOKENS) + 1)
             model.load_state_dict(payload["state_dict"])
         except KplateError:
             raise
@@ -300,7 +306,7 @@ def train_recogniser(
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = CRNN(len(CHARSET) + 1)
+        model = CRNN(len(TOKENS) + 1)
     optimiser = torch.optim.AdamW(model.parameters(), lr=MAX_LR, weight_decay=WEIGHT_DECAY)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=MAX_LR, total_steps=steps, pct_start=0.15
