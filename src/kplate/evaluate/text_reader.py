@@ -24,6 +24,7 @@ from kplate.evaluate.recogniser import (
     CHARSET,
     DEFAULT_STEPS,
     HEIGHT,
+    TOKENS,
     WIDTH,
     Recogniser,
     train_recogniser,
@@ -44,8 +45,8 @@ class RecogniserReader:
     path: str = ""
 
     @property
-    def charset(self) -> str:
-        return CHARSET
+    def charset(self) -> tuple[str, ...]:
+        return TOKENS
 
     @property
     def height(self) -> int:
