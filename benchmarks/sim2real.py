@@ -346,7 +346,6 @@ def run_job(job: tuple[str, str, list[str], str | None], context: dict[str, Any]
         "set": name,
         "train_images": recogniser.recipe["train_images"],
         "final_loss": recogniser.history[-1][1],
-        "restarts": recogniser.recipe.get("restarts", 0),
         "learnability": None if learn is None else learn["exact_accuracy"],
         "learnability_greedy": None if learn is None else learn["greedy"]["exact_accuracy"],
         "learnability_per_type": None if learn is None else learn["per_type"],
@@ -378,7 +377,6 @@ def _fold(fold: int, context: dict[str, Any]) -> dict[str, Any]:
     greedy, grammar = recogniser.readings(arrays)
     return {
         "train_images": len(kept),
-        "restarts": recogniser.recipe.get("restarts", 0),
         "seconds": round(time.monotonic() - started),
         "readings": [
             [i.path.name, i.text, i.type, text, plain]
@@ -552,10 +550,9 @@ def main() -> None:
                 learned = "-" if row["learnability"] is None else f"{row['learnability']:.3f}"
                 print(f"  {row['set']}: learnability {learned}, real {row['accuracy']:.3f} "
                       f"(CER {row['cer']:.3f}), realism {row['realism_accuracy']:.3f}, "
-                      f"{row['seconds']} s, {row['restarts']} restarts", flush=True)  # fmt: skip
+                      f"{row['seconds']} s", flush=True)  # fmt: skip
             else:
-                print(f"  ceiling {futures[future]}: {row['seconds']} s, {row['restarts']} "
-                      "restarts", flush=True)  # fmt: skip
+                print(f"  ceiling {futures[future]}: {row['seconds']} s", flush=True)
             write_latest(complete=False)
     result = write_latest(complete=True)
     print()

@@ -40,7 +40,7 @@ def _plates(batch: int, device):
 def measure(device: str, profile: str, mode: str, batch: int, rounds: int, amp: str) -> dict:
     import torch
 
-    from kplate.evaluate.recogniser import CRNN, TOKENS, Recogniser
+    from kplate.evaluate.recogniser import CHARSET, CRNN, Recogniser
     from kplate.evaluate.text_reader import RecogniserReader
     from kplate.gan.config import CUTConfig
     from kplate.gan.model import CUTModel
@@ -62,7 +62,7 @@ def measure(device: str, profile: str, mode: str, batch: int, rounds: int, amp: 
         loss = None
         if weight > 0:
             torch.manual_seed(1)
-            reader = RecogniserReader(Recogniser(CRNN(len(TOKENS) + 1)))
+            reader = RecogniserReader(Recogniser(CRNN(len(CHARSET) + 1)))
             loss = TextLoss(reader).to_device(dev)
         return CUTModel(config, *nets, lr_lambda_for(10**6, 0.5), amp_dtype, loss)
 

@@ -21,13 +21,7 @@ from kplate.numbers import (
     sample,
     validate,
 )
-from kplate.spec.alphabet import (
-    CONSTRUCTION_SYLLABLES,
-    WORDS,
-    grammar_alphabet,
-    reading_tokens,
-    tokenize,
-)
+from kplate.spec.alphabet import CONSTRUCTION_SYLLABLES
 from kplate.spec.types import PlateType
 
 T = PlateType
@@ -437,31 +431,3 @@ def test_whitespace_anywhere_gives_the_same_canonical_text(
     assert validate("".join(noisy), plate_type).text == text
     if plate_type is T.DIPLOMATIC:  # the '-' is optional on input
         assert validate(text.replace("-", " "), plate_type).text == text
-
-
-# -- reading tokens -------------------------------------------------------------------------
-
-
-@given(plate_type=PLATE_TYPES, seed=st.integers(0, 2**32 - 1))
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_every_plate_number_tokenizes_back_to_itself_with_whole_words(plate_type, seed) -> None:
-    tokens = reading_tokens()
-    text = sample(plate_type, random.Random(seed))
-    classes = tokenize(text, tokens)
-    assert classes is not None and min(classes) >= 1
-    pieces = [tokens[k - 1] for k in classes]
-    assert "".join(pieces) == text
-    words = [piece for piece in pieces if len(piece) > 1]
-    assert all(word in WORDS for word in words)
-    assert len(words) == sum(text.count(word) for word in WORDS)
-
-
-def test_tokenize_takes_the_region_as_one_symbol_and_refuses_unknown_text() -> None:
-    tokens = reading_tokens()
-    assert len(tokens) == len(set(tokens)) == len(grammar_alphabet()) + len(WORDS)
-    pieces = [tokens[k - 1] for k in tokenize("서울12가3456", tokens) or []]
-    assert pieces == ["서울", "1", "2", "가", "3", "4", "5", "6"]
-    assert [tokens[k - 1] for k in tokenize("서12", tokens) or []] == ["서", "1", "2"]
-    assert tokenize("12X3456", tokens) is None
-    assert tokenize("", tokens) == []
-    assert tokenize("가나", "가나") == [1, 2]  # a plain charset string: one class per char

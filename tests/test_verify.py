@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from kplate.cli import main
-from kplate.evaluate.recogniser import CHARSET, CRNN, TOKENS, Recogniser
+from kplate.evaluate.recogniser import CHARSET, CRNN, Recogniser
 from kplate.gan.translate import translate_dataset
 from kplate.gan.translator import Translator
 from kplate.gan.verify import Verdict, Verifier
@@ -68,7 +68,7 @@ def synthetic(tmp_path: Path) -> Path:
 def untrained_reader(path: Path) -> Path:
     """A recogniser file whose reading matches no label: every plate fails the check."""
     torch.manual_seed(0)
-    Recogniser(CRNN(len(TOKENS) + 1)).save(path)
+    Recogniser(CRNN(len(CHARSET) + 1)).save(path)
     return path
 
 

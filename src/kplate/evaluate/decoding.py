@@ -11,7 +11,7 @@ so the constraint can only remove readings that are certainly wrong.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from enum import StrEnum
 
 import numpy as np
@@ -95,14 +95,14 @@ def ctc_beam_candidates(
 
 def grammar_decode(
     log_probs: np.ndarray,
-    charset: Sequence[str],
+    charset: str,
     greedy: str,
     valid: Callable[[str], bool] = is_plate_number,
 ) -> str:
     """The greedy reading if valid, else the most probable valid beam candidate, else greedy.
 
     `log_probs`: one sequence's (T, classes) log-probabilities, class k > 0 being
-    `charset[k - 1]` (a character, or a word read as one symbol) and class 0 the CTC blank.
+    `charset[k - 1]` and class 0 the CTC blank.
     """
     if valid(greedy):
         return greedy

@@ -14,12 +14,10 @@ from typing import Any
 Op = tuple[str, str, str]  # (kind, label char or "", predicted char or "")
 
 
-def ctc_greedy_decode(
-    paths: Sequence[Sequence[int]], charset: Sequence[str], blank: int = 0
-) -> list[str]:
+def ctc_greedy_decode(paths: Sequence[Sequence[int]], charset: str, blank: int = 0) -> list[str]:
     """Best-path decoding: collapse repeated classes, then drop blanks.
 
-    Class k > 0 is `charset[k - 1]` (a character, or a word read as one symbol); class `blank` (0) is the CTC blank.
+    Class k > 0 is `charset[k - 1]`; class `blank` (0) is the CTC blank.
     """
     texts = []
     for path in paths:

@@ -45,7 +45,7 @@ from kplate.evaluate.data import LabelledImage, load_arrays, load_labelled, resi
 from kplate.evaluate.decoding import Decoding, grammar_decode
 from kplate.evaluate.defaults import RECOGNISER_STEPS
 from kplate.evaluate.metrics import ctc_greedy_decode, recognition_metrics
-from kplate.spec.alphabet import grammar_alphabet, reading_tokens, tokenize
+from kplate.spec.alphabet import grammar_alphabet
 
 HEIGHT, WIDTH = 64, 128
 BATCH_SIZE = 32
@@ -54,22 +54,7 @@ MAX_LR = 5e-3
 WEIGHT_DECAY = 1e-2
 #: Weight of the training-only column reader's CTC loss beside the row-by-row reader's.
 COLUMN_LOSS_WEIGHT = 0.5
-#: CTC's all-blank plateau: a run whose mean row-by-row loss over the last PLATEAU_WINDOW
-#: steps is above PLATEAU_LOSS at PLATEAU_CHECK of its steps (the plateau sits at 2.6-3.3;
-#: runs that learn are below 1.5 by then) restarts from new weights, at most MAX_RESTARTS
-#: times; the last attempt runs to the end whatever its loss. Runs shorter than
-#: MIN_STEPS_TO_CHECK are never checked.
-PLATEAU_LOSS = 2.0
-PLATEAU_CHECK = 0.25
-PLATEAU_WINDOW = 50
-MAX_RESTARTS = 2
-MIN_STEPS_TO_CHECK = 400
-RESTART_SEED_STRIDE = 10_007
 CHARSET = "".join(sorted(grammar_alphabet()))
-#: The reader's symbols: CHARSET's characters, then each region name and diplomatic prefix
-#: as one symbol. A one-row commercial plate stacks its region's two syllables in one
-#: character cell, which a left-to-right CTC reader cannot emit as two symbols in order.
-TOKENS = reading_tokens()
 FORMAT_VERSION = 4
 
 TrainSet = str | Path | Sequence[LabelledImage]
@@ -173,9 +158,9 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def _encode(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    encoded = [tokenize(text, TOKENS) or [] for text in texts]  # labels are in CHARSET
-    targets = torch.tensor([k for classes in encoded for k in classes], dtype=torch.long)
-    lengths = torch.tensor([len(classes) for classes in encoded], dtype=torch.long)
+    index = {c: i + 1 for i, c in enumerate(CHARSET)}
+    targets = torch.tensor([index[c] for text in texts for c in text], dtype=torch.long)
+    lengths = torch.tensor([len(t) for t in texts], dtype=torch.long)
     return targets, lengths
 
 
@@ -228,11 +213,11 @@ class Recogniser:
             for start in range(0, len(arrays), batch_size):
                 x = torch.from_numpy(arrays[start : start + batch_size]).float().div(255)
                 log_probs = self.model(x.unsqueeze(1)).float().permute(1, 0, 2).numpy()
-                texts = ctc_greedy_decode(log_probs.argmax(-1).tolist(), TOKENS)
+                texts = ctc_greedy_decode(log_probs.argmax(-1).tolist(), CHARSET)
                 greedy.extend(texts)
                 if grammar:
                     constrained.extend(
-                        grammar_decode(lp, TOKENS, text)
+                        grammar_decode(lp, CHARSET, text)
                         for lp, text in zip(log_probs, texts, strict=True)
                     )
         return greedy, constrained
@@ -242,7 +227,6 @@ class Recogniser:
         payload = {
             "format": FORMAT_VERSION,
             "charset": CHARSET,
-            "tokens": list(TOKENS),
             "size": [HEIGHT, WIDTH],
             "recipe": self.recipe,
             "history": [list(h) for h in self.history],
@@ -266,10 +250,9 @@ class Recogniser:
                     f"{path}: recogniser of format {made}, this kplate reads format "
                     f"{FORMAT_VERSION}; train it again with this kplate"
                 )
-            made_for = (payload.get("tokens"), payload.get("size"))
-            if made_for != (list(TOKENS), [HEIGHT, WIDTH]):
+            if payload.get("charset") != CHARSET or payload.get("size") != [HEIGHT, WIDTH]:
                 raise KplateError(f"{path}: recogniser made for another alphabet or input size")
-            model = CRNN(len(TOKENS) + 1)
+            model = CRNN(len(CHARSET) + 1)
             model.load_state_dict(payload["state_dict"])
         except KplateError:
             raise
@@ -290,30 +273,40 @@ def _prepare(image: ImageLike) -> np.ndarray:
     return resize_array(image.convert("L"), HEIGHT, WIDTH)
 
 
-def _train_attempt(
-    images: torch.Tensor,
-    texts: list[str],
-    steps: int,
-    seed: int,
-    attempt: int,
-    started: float,
-    progress: Callable[[str], None] | None,
+def train_recogniser(
+    train_sets: Sequence[TrainSet],
+    steps: int = DEFAULT_STEPS,
+    seed: int = 0,
     *,
-    check: bool = True,
-) -> tuple[CRNN, list[tuple[int, float]]] | None:
-    """One training run from fresh weights (attempt 0: exactly `seed`'s); None when
-    `check` and the loss is still on CTC's all-blank plateau at PLATEAU_CHECK of the run."""
+    progress: Callable[[str], None] | None = None,
+) -> Recogniser:
+    """Train the fixed-recipe CRNN on the concatenated sets; deterministic for a seed on CPU.
+
+    Recipe: batch 32, AdamW (lr peak 5e-3, weight decay 1e-2), one-cycle schedule, CTC
+    loss of the row-by-row reader plus 0.5 x that of the training-only column reader,
+    gradient clipping at 5, the `augment` jitter; sampling without replacement in
+    seeded epochs.
+    """
+    if steps < 1:
+        raise OptionError("steps", f"{{option}} must be 1 or more, got {steps}")
+    items = [item for train_set in train_sets for item in _as_items(train_set)]
+    if not items:
+        raise KplateError("no training images")
+    started = time.monotonic()
+    arrays, kept = load_arrays([item.path for item in items], HEIGHT, WIDTH)
+    if not kept:
+        raise KplateError("no readable training images")
+    texts = [items[i].text for i in kept]
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed + RESTART_SEED_STRIDE * attempt)
-        model = CRNN(len(TOKENS) + 1)
+        torch.manual_seed(seed)
+        model = CRNN(len(CHARSET) + 1)
     optimiser = torch.optim.AdamW(model.parameters(), lr=MAX_LR, weight_decay=WEIGHT_DECAY)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=MAX_LR, total_steps=steps, pct_start=0.15
     )
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
-    check_at = round(steps * PLATEAU_CHECK) if check and steps >= MIN_STEPS_TO_CHECK else 0
-    recent: list[float] = []
+    images = torch.from_numpy(arrays)
     order: list[int] = []
     history: list[tuple[int, float]] = []
     running, every = 0.0, max(1, steps // 100)
@@ -336,14 +329,6 @@ def _train_attempt(
         optimiser.step()
         schedule.step()
         running += float(loss.detach())
-        recent = [*recent[-(PLATEAU_WINDOW - 1) :], float(loss.detach())]
-        if step == check_at and sum(recent) / len(recent) > PLATEAU_LOSS:
-            if progress:
-                progress(
-                    f"step {step}/{steps}  loss {sum(recent) / len(recent):.3f} still on the "
-                    f"all-blank plateau: restart {attempt + 1} from new weights"
-                )
-            return None
         if step % every == 0 or step == steps:
             count = step % every or every
             history.append((step, running / count))
@@ -351,51 +336,12 @@ def _train_attempt(
             if progress and (step % max(1, steps // 10) == 0 or step == steps):
                 elapsed = time.monotonic() - started
                 progress(f"step {step}/{steps}  loss {history[-1][1]:.3f}  {elapsed:.0f} s")
-    return model, history
-
-
-def train_recogniser(
-    train_sets: Sequence[TrainSet],
-    steps: int = DEFAULT_STEPS,
-    seed: int = 0,
-    *,
-    progress: Callable[[str], None] | None = None,
-) -> Recogniser:
-    """Train the fixed-recipe CRNN on the concatenated sets; deterministic for a seed on CPU.
-
-    Recipe: batch 32, AdamW (lr peak 5e-3, weight decay 1e-2), one-cycle schedule, CTC
-    loss of the row-by-row reader plus 0.5 x that of the training-only column reader,
-    gradient clipping at 5, the `augment` jitter; sampling without replacement in
-    seeded epochs. A run still on CTC's all-blank plateau a quarter of the way through
-    starts again from new weights (at most twice; `recipe["restarts"]` says how often).
-    """
-    if steps < 1:
-        raise OptionError("steps", f"{{option}} must be 1 or more, got {steps}")
-    items = [item for train_set in train_sets for item in _as_items(train_set)]
-    if not items:
-        raise KplateError("no training images")
-    started = time.monotonic()
-    arrays, kept = load_arrays([item.path for item in items], HEIGHT, WIDTH)
-    if not kept:
-        raise KplateError("no readable training images")
-    texts = [items[i].text for i in kept]
-    images = torch.from_numpy(arrays)
-    restarts = 0
-    trained = None
-    while trained is None:
-        last = restarts == MAX_RESTARTS
-        trained = _train_attempt(
-            images, texts, steps, seed, restarts, started, progress, check=not last
-        )
-        restarts += trained is None
-    model, history = trained
     recipe = {
         "steps": steps,
         "seed": seed,
         "batch_size": BATCH_SIZE,
         "max_lr": MAX_LR,
         "column_loss_weight": COLUMN_LOSS_WEIGHT,
-        "restarts": restarts,
         "input": f"grey {HEIGHT}x{WIDTH}",
         "precision": "bfloat16 autocast" if fast_bfloat16() else "float32",
         "train_images": len(kept),

@@ -24,7 +24,6 @@ from kplate.evaluate.recogniser import (
     CHARSET,
     DEFAULT_STEPS,
     HEIGHT,
-    TOKENS,
     WIDTH,
     Recogniser,
     train_recogniser,
@@ -45,8 +44,8 @@ class RecogniserReader:
     path: str = ""
 
     @property
-    def charset(self) -> tuple[str, ...]:
-        return TOKENS
+    def charset(self) -> str:
+        return CHARSET
 
     @property
     def height(self) -> int:

@@ -21,8 +21,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kplate.spec.alphabet import tokenize
-
 #: ITU-R 601 luma, the weights PIL's convert("L") uses (the reader was trained on it).
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -32,12 +30,11 @@ class TextReader(Protocol):
     """A frozen CTC plate reader.
 
     `module` maps (N, 1, height, width) greyscale in [0, 1] to log-probabilities
-    (T, N, len(charset) + 1); class 0 is the CTC blank and class i + 1 is `charset[i]`,
-    a character or a word that the reader reads as one symbol (a region name).
+    (T, N, len(charset) + 1); class 0 is the CTC blank and class i + 1 is `charset[i]`.
     `read` turns RGB uint8 images of any size into text (for `--verify`).
     """
 
-    charset: Sequence[str]
+    charset: str
     height: int
     width: int
     module: nn.Module
@@ -87,6 +84,7 @@ class TextLoss(nn.Module):
         super().__init__()
         self.charset = reader.charset
         self.height, self.width = int(reader.height), int(reader.width)
+        self.index = {c: i + 1 for i, c in enumerate(self.charset)}
         # Held outside the module tree: not in state_dict, not moved by .to() of G, never
         # wrapped by DDP, never saved in a checkpoint.
         self._reader = [_freeze(reader.module)]
@@ -104,10 +102,9 @@ class TextLoss(nn.Module):
         """(positions in the batch, encoded labels) of the plates the loss can judge."""
         keep, encoded = [], []
         for i, text in enumerate(texts):
-            classes = tokenize(text, self.charset) if text else None
-            if classes:
+            if text and all(c in self.index for c in text):
                 keep.append(i)
-                encoded.append(classes)
+                encoded.append([self.index[c] for c in text])
         return keep, encoded
 
     def forward(self, fake: torch.Tensor, texts: Sequence[str | None]) -> torch.Tensor:

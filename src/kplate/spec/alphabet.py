@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 DIGITS = "0123456789"
 
 #: Non-business private and government cars (32 syllables, N2013/N2018).
@@ -45,32 +43,3 @@ def grammar_alphabet() -> frozenset[str]:
     for name in REGIONS + DIPLOMATIC_PREFIXES:
         chars.update(name)
     return frozenset(chars)
-
-
-#: Words a plate reader reads as one symbol: a region name (stacked in one character cell
-#: on a one-row commercial plate, small in a two-row plate's top row) or a diplomatic prefix.
-WORDS = REGIONS + DIPLOMATIC_PREFIXES
-
-
-def reading_tokens() -> tuple[str, ...]:
-    """A CTC reader's symbols: every character of the grammar (sorted), then the words."""
-    return tuple(sorted(grammar_alphabet())) + tuple(sorted(WORDS))
-
-
-def tokenize(text: str, tokens: Sequence[str]) -> list[int] | None:
-    """`text` as 1-based indices into `tokens` (0 is CTC's blank), the longest token that
-    matches at each position first; None when some part of `text` matches no token."""
-    index = {token: i + 1 for i, token in enumerate(tokens)}
-    longest = max((len(t) for t in tokens), default=0)
-    out: list[int] = []
-    at = 0
-    while at < len(text):
-        for size in range(min(longest, len(text) - at), 0, -1):
-            found = index.get(text[at : at + size])
-            if found is not None:
-                out.append(found)
-                at += size
-                break
-        else:
-            return None
-    return out
