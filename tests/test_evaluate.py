@@ -220,11 +220,12 @@ def test_a_recogniser_of_another_format_is_refused_by_name(tmp_path) -> None:
 def test_recogniser_learns_one_plate_type(tmp_path) -> None:
     train = make_set(tmp_path / "train", 400, 11)
     test = make_set(tmp_path / "test", 60, 12)
-    recogniser = train_recogniser([train], steps=600, seed=0)
+    recogniser = train_recogniser([train], steps=400, seed=0)
     items = load_labelled(test)
     preds = recogniser.read([item.path for item in items])
     metrics = recognition_metrics([item.text for item in items], preds)
-    assert metrics["cer"] < 0.5, metrics
+    # With the column reader, 400 steps read all 60 (300 steps: 92 %, 200: none yet).
+    assert metrics["exact_accuracy"] >= 0.8 and metrics["cer"] < 0.1, metrics
 
 
 # -- report pages ---------------------------------------------------------------------------
