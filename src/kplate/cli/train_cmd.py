@@ -249,6 +249,8 @@ def _reader(args: argparse.Namespace, config: CUTConfig | None, options: TrainOp
             raise KplateError("--reader is used by --lambda-text only; add --lambda-text W > 0")
         return None
     from kplate.evaluate.text_reader import READER_FILE, cached_reader, load_reader
+    from kplate.gan.data import list_images
+    from kplate.gan.train import refuse_existing_run
 
     if args.reader is not None:
         return load_reader(args.reader)
@@ -258,13 +260,9 @@ def _reader(args: argparse.Namespace, config: CUTConfig | None, options: TrainOp
         raise KplateError("--lambda-text needs --dataroot (its trainA labels train the reader)")
     # What train() would refuse, refused before minutes of reader training and its file.
     train_a = Path(options.dataroot) / "trainA"
-    if not train_a.is_dir():
-        raise KplateError(f"{train_a}: missing (expected a folder of images; see `kplate dataset`)")
-    if not options.resume and (options.run_dir / "checkpoint.pt").exists():
-        raise KplateError(
-            f"{options.run_dir} already holds a run; add --resume to continue it or choose "
-            "another --name"
-        )
+    list_images(train_a)
+    if not options.resume:
+        refuse_existing_run(options.run_dir)
     print(
         f"kplate train: training the plate reader {options.run_dir / READER_FILE}", file=sys.stderr
     )

@@ -93,10 +93,11 @@ def cached_reader(
     if path.exists():
         return load_reader(path)
     labels = domain_labels(Path(train_a))  # dataset.json's labels, or a labels.csv
+    writable = set(CHARSET)
     items = [
         LabelledImage(Path(train_a) / name, text, UNKNOWN_TYPE, name)
         for name, text in sorted(labels.items())
-        if set(text) <= set(CHARSET)
+        if set(text) <= writable
     ]
     if not items:
         raise KplateError(f"{train_a}: no labelled plates to train the reader on")

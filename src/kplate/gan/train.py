@@ -256,7 +256,8 @@ def _write_failed(options: TrainOptions, error: OSError) -> KplateError:
 # -- set-up: restore, build, open the run folder ---------------------------------------------
 
 
-def _refuse_existing_run(run_dir: Path) -> None:
+def refuse_existing_run(run_dir: Path) -> None:
+    """A fresh (not --resume) run never writes into a run folder that holds a checkpoint."""
     if (run_dir / CHECKPOINT_FILE).exists():
         raise OptionError(
             "resume",
@@ -273,7 +274,7 @@ def _restore(
     folder's lock, so a run still training is refused), else None."""
     run_dir = options.run_dir
     if not options.resume:
-        _refuse_existing_run(run_dir)
+        refuse_existing_run(run_dir)
         return None
     if info.is_main and run_dir.is_dir():
         held.enter_context(DirectoryLock(run_dir, "name"))
@@ -403,7 +404,7 @@ def _open_run_folder(run: _Run, held: contextlib.ExitStack) -> RunLogger:
     options, run_dir = run.options, run.run_dir
     if not options.resume:  # one run per folder: a second one started alongside stops here
         held.enter_context(claimed_folder(run_dir, "name"))
-        _refuse_existing_run(run_dir)
+        refuse_existing_run(run_dir)
     remove_stale_temporaries(run_dir)
     record = {
         "config": run.config.to_dict(),
