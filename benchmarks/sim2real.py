@@ -49,11 +49,12 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -429,16 +430,26 @@ def main() -> None:
     parser.add_argument(
         "--gan-text", type=float, default=0.0, help="text-preserving loss weight (0: off)"
     )
+    parser.add_argument(
+        "--row",
+        action="append",
+        help="train only this row ('ceiling' for the folds; repeatable) and carry the "
+        "others over from the last run with the same settings",
+    )
     args = parser.parse_args()
     if not (args.real / "labels.csv").is_file():
         print(f"skip: {args.real} not found (the real development crops live in ../shared)")
         return
+    from kplate.evaluate.defaults import RECOGNISER_STEPS
+
+    settings = {"count": args.count, "recogniser_steps": RECOGNISER_STEPS,
+                "seed": args.seed}  # fmt: skip
+    wanted, carried = chosen_rows(args, settings)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     import torch
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     from kplate.evaluate import load_labelled
-    from kplate.evaluate.defaults import RECOGNISER_STEPS
 
     if args.fresh:
         shutil.rmtree(args.work, ignore_errors=True)
@@ -456,23 +467,16 @@ def main() -> None:
         return train, held
 
     plan: list[tuple[str, list[Path], Path | None]] = []
-    for k, (name, augment, even) in enumerate(
-        [
-            ("clean", None, False),
-            ("light", "light", False),
-            ("heavy", "heavy", False),
-            ("cctv", "cctv", False),
-            ("night", "night", False),
-            ("mix", "mix", False),
-            ("mix, even types", "mix", True),
-            ("fitted (kplate fit)", str(fit(real_gan, args.work, args.seed)), False),
-        ]
-    ):
+    fitted = str(fit(real_gan, args.work, args.seed))
+    augments = [None, "light", "heavy", "cctv", "night", "mix", "mix", fitted]
+    evens = [name == "mix, even types" for name in BASE_ROWS]
+    for k, (name, augment, even) in enumerate(zip(BASE_ROWS, augments, evens, strict=True)):
         train, held = made(name, augment, args.seed + k, even)
         plan.append((name, [train], held))
     preservation = None
     gan_step = None
     gan_stop = None
+    gan_rows: set[str] = set()
     if args.gan:
         clean = plan[0][1][0]
         checkpoint, gan_stop = train_gan(
@@ -489,14 +493,25 @@ def main() -> None:
             args.work / f"translated_mix{tag}", args.count, args.seed, checkpoint
         )
         # Every row here has args.count images, as the mix row (augmented only) has.
-        plan.append(("translated (CUT-lite)", [translated], None))
-        plan.append(("mix, then translated", [mix_translated], None))
-        plan.append(("translated, then mix", [translated_mix], None))
+        names = gan_row_names(args.gan_text)
+        folders = [[translated], [mix_translated], [translated_mix]]
+        plan += [(name, folder, None) for name, folder in zip(names, folders, strict=True)]
+        gan = {"lambda_text": args.gan_text, "checkpoint_step": gan_step,
+               "stopped_at": gan_stop["stopped_at"], "reason": gan_stop["reason"],
+               "translation_preservation": preservation}  # fmt: skip
+        gan_rows = set(names)
     print(f"sets ready in {(time.monotonic() - started) / 60:.1f} min", flush=True)
 
     jobs = [("row", name, [str(f) for f in folders], None if held is None else str(held))
             for name, folders, held in plan]  # fmt: skip
     jobs += [("fold", f"fold {fold}", [], None) for fold in range(FOLDS)]
+    if wanted is not None:
+        if carried and carried.get("test_images") != len(test_set):
+            refuse(f"--row: the last run tested {carried['test_images']} crops, "
+                             f"this one {len(test_set)}; run the whole scoreboard")  # fmt: skip
+        jobs = [job for job in jobs
+                if job[1] in wanted or (job[0] == "fold" and "ceiling" in wanted)]  # fmt: skip
+    carried_rows: dict[str, dict[str, Any]] = carried.get("rows", {})
     # The rows that decide the defaults first, so a run cut short still answers them.
     jobs.sort(key=lambda job: FIRST.index(job[1]) if job[1] in FIRST else len(FIRST))
     context = dict(real=str(args.real), work=str(args.work), real_test=str(real_test),
@@ -505,10 +520,10 @@ def main() -> None:
     styles = sorted(t for t, n in Counter(i.type for i in test_set).items() if n >= STYLE_MIN_COUNT)
     header = {
         "budget_minutes": args.minutes,
-        "count": args.count,
-        "recogniser_steps": steps,
+        **settings,
         "test_images": len(test_set),
         "styles": styles,
+        "trained_rows": sorted(job[1] for job in jobs),
         "gan_checkpoint_step": gan_step,
         "gan_stopping": gan_stop,
         "translation_preservation": preservation,
@@ -516,9 +531,16 @@ def main() -> None:
 
     def write_latest(complete: bool) -> dict[str, Any]:
         """Rows finished so far, so that a run cut short still leaves its numbers."""
-        rows = [results[name] for name, _, _ in plan if name in results]
+        # This run's rows in plan order, then rows carried over (--row), the ceiling last.
+        order = [name for name, _, _ in plan] + [n for n in carried_rows if n not in results]
+        rows = [results[n] if n in results else carried_rows[n]
+                for n in dict.fromkeys(order) if n in results or n in carried_rows]  # fmt: skip
+        ceiling = [row for row in rows if row["set"].startswith("real labels")]
+        rows = [row for row in rows if row not in ceiling]
         if all(f"fold {k}" in results for k in range(FOLDS)):
             rows.append(real_ceiling([results[f"fold {k}"] for k in range(FOLDS)], test_keys))
+        elif not any(job[0] == "fold" for job in jobs):
+            rows += ceiling
         minutes = (time.monotonic() - started) / 60
         note = (
             f"test: {len(test_set)} real_dev crops held out by plate text; recogniser {steps} "
@@ -528,6 +550,12 @@ def main() -> None:
             "translation preservation "
             f"{None if preservation is None else round(preservation, 3)}; {minutes:.1f} min"
             + ("" if complete else " (partial: rows still training)")
+            + (
+                ""
+                if wanted is None
+                else f"; trained in this run: {'; '.join(sorted(wanted))}; "
+                "the other rows are carried over from the runs their carried_from names"
+            )
         )
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H%MZ")
         result = {"when": stamp, "minutes": round(minutes, 1), "complete": complete,
@@ -546,6 +574,8 @@ def main() -> None:
         futures = {pool.submit(run_job, job, context): job[1] for job in jobs}
         for future in as_completed(futures):
             results[futures[future]] = row = future.result()
+            if futures[future] in gan_rows:
+                row["gan"] = gan
             if "set" in row:
                 learned = "-" if row["learnability"] is None else f"{row['learnability']:.3f}"
                 print(f"  {row['set']}: learnability {learned}, real {row['accuracy']:.3f} "
@@ -565,6 +595,48 @@ def main() -> None:
         summary["rows"] = [{k: r.get(k) for k in keep} for r in result["rows"]]
         handle.write(json.dumps(summary, ensure_ascii=False) + "\n")
     print(f"wrote {RESULTS / 'sim2real_latest.json'}")
+
+
+BASE_ROWS = ("clean", "light", "heavy", "cctv", "night", "mix", "mix, even types",
+             "fitted (kplate fit)")  # fmt: skip
+
+
+def gan_row_names(text_weight: float) -> list[str]:
+    """The three translated rows; with the text-preserving loss, their names say its weight."""
+    model = "CUT-lite" if text_weight == 0 else f"CUT-lite, text {text_weight:g}"
+    return [f"translated ({model})", f"mix, then translated ({model})",
+            f"translated ({model}), then mix"]  # fmt: skip
+
+
+def chosen_rows(
+    args: argparse.Namespace, settings: dict[str, Any]
+) -> tuple[set[str] | None, dict[str, Any]]:
+    """--row, checked before anything is written: the rows to train, and the last run's
+    rows by name (each marked with the run it comes from) with its test size."""
+    if not args.row:
+        return None, {}
+    wanted = set(args.row)
+    known = {*BASE_ROWS, "ceiling", *(gan_row_names(args.gan_text) if args.gan else [])}
+    if wanted - known:
+        refuse(f"--row: no row named {sorted(wanted - known)[0]!r} in this run; "
+                         f"rows: {', '.join(map(repr, sorted(known)))}")  # fmt: skip
+    latest = RESULTS / "sim2real_latest.json"
+    if not latest.is_file():
+        refuse(f"--row: {latest} not found; run the whole scoreboard first")
+    last = json.loads(latest.read_text(encoding="utf-8"))
+    for key, value in settings.items():
+        if last.get(key, 0 if key == "seed" else None) != value:
+            refuse(f"--row: {latest} was made with {key} {last.get(key)}, "
+                             f"this run has {value}; run the whole scoreboard")  # fmt: skip
+    rows = {row["set"]: {**row, "carried_from": row.get("carried_from") or last["when"]}
+            for row in last["rows"]}  # fmt: skip
+    return wanted, {"rows": rows, "test_images": last.get("test_images")}
+
+
+def refuse(message: str) -> NoReturn:
+    """Bad input: one line on stderr and exit code 2, before anything is written."""
+    print(f"sim2real: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _pct(value: float | None) -> str:

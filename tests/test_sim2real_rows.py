@@ -1,0 +1,87 @@
+"""The scoreboard's --row: retrain some rows, carry the others over from the last run.
+
+A retrained row must never sit beside rows made with other settings, and a bad --row is
+refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+import sim2real  # noqa: E402
+
+SETTINGS = {"count": 6000, "recogniser_steps": 2000, "seed": 0}
+
+
+def _args(*rows: str, gan: bool = False, text: float = 0.0) -> argparse.Namespace:
+    return argparse.Namespace(row=list(rows), gan=gan, gan_text=text)
+
+
+def _last_run(results: Path, **changes: object) -> None:
+    rows = [{"set": "mix", "accuracy": 0.4}, {"set": "real labels (3-fold ceiling)"}]
+    last = {"when": "2026-12-01T0236Z", **SETTINGS, "test_images": 390, "rows": rows}
+    results.mkdir()
+    (results / "sim2real_latest.json").write_text(json.dumps({**last, **changes}))
+
+
+def test_rows_are_carried_over_marked_with_their_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
+    _last_run(tmp_path / "results")
+    wanted, carried = sim2real.chosen_rows(_args("light", "ceiling"), SETTINGS)
+    assert wanted == {"light", "ceiling"}
+    assert carried["test_images"] == 390
+    assert carried["rows"]["mix"] == {
+        "set": "mix",
+        "accuracy": 0.4,
+        "carried_from": "2026-12-01T0236Z",
+    }
+
+
+def test_the_translated_rows_name_the_text_loss_weight(tmp_path, monkeypatch):
+    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
+    _last_run(tmp_path / "results")
+    names = sim2real.gan_row_names(1.0)
+    assert names == [
+        "translated (CUT-lite, text 1)",
+        "mix, then translated (CUT-lite, text 1)",
+        "translated (CUT-lite, text 1), then mix",
+    ]
+    wanted, _ = sim2real.chosen_rows(_args(*names, gan=True, text=1.0), SETTINGS)
+    assert wanted == set(names)
+    with pytest.raises(SystemExit) as refused:  # no GAN in this run: no translated rows
+        sim2real.chosen_rows(_args(names[0]), SETTINGS)
+    assert refused.value.code == 2
+
+
+def test_rows_made_with_other_settings_are_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
+    _last_run(tmp_path / "results", count=500)
+    with pytest.raises(SystemExit) as refused:
+        sim2real.chosen_rows(_args("mix"), SETTINGS)
+    assert refused.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith("was made with count 500, this run has 6000; run the whole scoreboard")
+
+
+def test_an_unknown_row_is_refused_in_one_line_before_anything_is_written(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "labels.csv").write_text("file,text,source,style\n")
+    work = tmp_path / "work"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "sim2real.py"), "--real", str(real),
+         "--work", str(work), "--row", "mix, even type"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith("sim2real: --row: no row named 'mix, even type' in this run;")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not work.exists()
