@@ -441,9 +441,12 @@ def main() -> None:
         print(f"skip: {args.real} not found (the real development crops live in ../shared)")
         return
     from kplate.evaluate.defaults import RECOGNISER_STEPS
+    from kplate.evaluate.recogniser import FORMAT_VERSION
 
+    # A row carried over (--row) must come from the same recipe: a recogniser of another
+    # format reads differently, so its rows are not comparable.
     settings = {"count": args.count, "recogniser_steps": RECOGNISER_STEPS,
-                "seed": args.seed}  # fmt: skip
+                "recogniser_format": FORMAT_VERSION, "seed": args.seed}  # fmt: skip
     wanted, carried = chosen_rows(args, settings)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     import torch

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 import sim2real  # noqa: E402
 
-SETTINGS = {"count": 6000, "recogniser_steps": 2000, "seed": 0}
+SETTINGS = {"count": 6000, "recogniser_steps": 2000, "recogniser_format": 4, "seed": 0}
 
 
 def _args(*rows: str, gan: bool = False, text: float = 0.0) -> argparse.Namespace:
@@ -61,14 +61,17 @@ def test_the_translated_rows_name_the_text_loss_weight(tmp_path, monkeypatch):
     assert refused.value.code == 2
 
 
-def test_rows_made_with_other_settings_are_refused(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize(("key", "value"), [("count", 500), ("recogniser_format", 3)])
+def test_rows_made_with_other_settings_are_refused(tmp_path, monkeypatch, capsys, key, value):
     monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
-    _last_run(tmp_path / "results", count=500)
+    _last_run(tmp_path / "results", **{key: value})
     with pytest.raises(SystemExit) as refused:
         sim2real.chosen_rows(_args("mix"), SETTINGS)
     assert refused.value.code == 2
     error = capsys.readouterr().err.strip()
-    assert error.endswith("was made with count 500, this run has 6000; run the whole scoreboard")
+    assert error.endswith(
+        f"was made with {key} {value}, this run has {SETTINGS[key]}; run the whole scoreboard"
+    )
 
 
 def test_an_unknown_row_is_refused_in_one_line_before_anything_is_written(tmp_path):
