@@ -34,6 +34,11 @@ the same recipe on real labels, by k-fold cross-validation over all of real_dev 
 by plate text, and reads each held-out crop with the fold model that never saw it.
 
     python benchmarks/sim2real.py [--minutes 60] [--real ../shared/data/real_dev] [--fresh]
+        [--gan [--gan-text W]] [--row NAME ...]
+
+--row NAME (repeatable; 'ceiling' for the folds) trains only the named rows and carries the
+others over from the last run made with the same count, recogniser steps and format, seed
+and test size; each carried row records the run it comes from.
 
 Prints the tables, writes benchmarks/results/sim2real_latest.{json,md} and appends to
 benchmarks/results/sim2real_history.jsonl. Must finish within 60 minutes on 2 cores.
@@ -462,6 +467,9 @@ def main() -> None:
     real_gan, real_test = split_real(args.real, args.work, args.seed, args.gan_share)
     test_set = load_labelled(real_test)
     test_keys = {item.path.name for item in test_set}
+    if carried and carried["test_images"] != len(test_set):
+        refuse(f"--row: the last run tested {carried['test_images']} crops, this one "
+               f"{len(test_set)}; run the whole scoreboard")  # fmt: skip
 
     def made(name: str, augment: str | None, seed: int, even: bool = False) -> tuple[Path, Path]:
         name = name.split(" (")[0].replace(", ", "_").replace(" ", "_")
@@ -509,9 +517,6 @@ def main() -> None:
             for name, folders, held in plan]  # fmt: skip
     jobs += [("fold", f"fold {fold}", [], None) for fold in range(FOLDS)]
     if wanted is not None:
-        if carried and carried.get("test_images") != len(test_set):
-            refuse(f"--row: the last run tested {carried['test_images']} crops, "
-                             f"this one {len(test_set)}; run the whole scoreboard")  # fmt: skip
         jobs = [job for job in jobs
                 if job[1] in wanted or (job[0] == "fold" and "ceiling" in wanted)]  # fmt: skip
     carried_rows: dict[str, dict[str, Any]] = carried.get("rows", {})
@@ -622,7 +627,7 @@ def chosen_rows(
     known = {*BASE_ROWS, "ceiling", *(gan_row_names(args.gan_text) if args.gan else [])}
     if wanted - known:
         refuse(f"--row: no row named {sorted(wanted - known)[0]!r} in this run; "
-                         f"rows: {', '.join(map(repr, sorted(known)))}")  # fmt: skip
+               f"rows: {', '.join(map(repr, sorted(known)))}")  # fmt: skip
     latest = RESULTS / "sim2real_latest.json"
     if not latest.is_file():
         refuse(f"--row: {latest} not found; run the whole scoreboard first")
@@ -630,7 +635,7 @@ def chosen_rows(
     for key, value in settings.items():
         if last.get(key, 0 if key == "seed" else None) != value:
             refuse(f"--row: {latest} was made with {key} {last.get(key)}, "
-                             f"this run has {value}; run the whole scoreboard")  # fmt: skip
+                   f"this run has {value}; run the whole scoreboard")  # fmt: skip
     rows = {row["set"]: {**row, "carried_from": row.get("carried_from") or last["when"]}
             for row in last["rows"]}  # fmt: skip
     return wanted, {"rows": rows, "test_images": last.get("test_images")}
