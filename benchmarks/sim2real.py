@@ -17,6 +17,7 @@ row) is trained on one set per row and judged three ways:
 - realism: a classifier two-sample test of the set against the real test crops
   (0.5 = indistinguishable).
 
+Every synthetic set is drawn at SET_HEIGHT (110 px, kplate's default height).
 Rows: clean renders; each augmentation preset alone (light, heavy, cctv, night); the
 recommended `mix`; the mix with even type weights instead of realistic ones; a config that
 `kplate fit` fits in the run to the real half the GAN uses (unlabelled, never the test
@@ -37,8 +38,8 @@ by plate text, and reads each held-out crop with the fold model that never saw i
         [--gan [--gan-text W]] [--row NAME ...]
 
 --row NAME (repeatable; 'ceiling' for the folds) trains only the named rows and carries the
-others over from the last run made with the same count, recogniser steps and format, seed
-and test size; each carried row records the run it comes from.
+others over from the last run made with the same count, recogniser steps and format, seed,
+test size and set height; each carried row records the run it comes from.
 
 Prints the tables, writes benchmarks/results/sim2real_latest.{json,md} and appends to
 benchmarks/results/sim2real_history.jsonl. Must finish within 60 minutes on 2 cores.
@@ -79,6 +80,12 @@ GAN_SHARE = 0.25
 FIRST = ("fold 0", "light", "cctv", "fold 1", "fold 2", "mix", "fitted (kplate fit)")
 #: Trainings at once, one torch thread each.
 JOBS = 2
+#: Image height of every synthetic set: kplate's default (render.plate.DEFAULT_HEIGHT,
+#: 110 px), the resolution the presets' pixel-unit effects (blur sigma, noise, the
+#: downscale's plate height) are set for and about real_dev's median crop height (96-116
+#: px by style). Up to run 9 the sets were drawn at 64 px, where each blur was 1.7x as
+#: strong against the glyphs: the top row of two-row plates was 12-16 px tall before blur.
+SET_HEIGHT = 110
 
 
 def split_real(real: Path, work: Path, seed: int, gan_share: float) -> tuple[Path, Path]:
@@ -115,19 +122,28 @@ def _link_folder(folder: Path, real: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def generate(out: Path, count: int, seed: int, augment: str | None, even: bool = False) -> Path:
-    """A synthetic set at plate height 64: realistic type shares, or every type evenly."""
+    """A synthetic set at SET_HEIGHT: realistic type shares, or every type evenly."""
     from kplate.numbers.type_shares import realistic_types
     from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
     from kplate.spec.types import PlateType
 
-    if (out / "summary.json").exists():
+    if (out / "summary.json").exists() and _set_height(out) == SET_HEIGHT:
         return out
     types, weights = (tuple(PlateType), None) if even else realistic_types()
     config = GenerateConfig(
-        count=count, types=types, weights=weights, seed=seed, height=64, augment=augment
+        count=count, types=types, weights=weights, seed=seed, height=SET_HEIGHT, augment=augment
     )
-    write_dataset(config, WriteOptions(out=out, progress=False, workers=2))
+    stale = out.exists()  # a set kplate drew at another height: drawn again over it
+    write_dataset(config, WriteOptions(out=out, progress=False, workers=2, overwrite=stale))
     return out
+
+
+def _set_height(folder: Path) -> int | None:
+    """The image height a cached set was drawn at (None: not recorded)."""
+    try:
+        return json.loads((folder / "run.json").read_text())["config"]["height"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 #: Held-out share of the GAN's dataroot: testA/testB are what the stopping rule measures.
@@ -266,7 +282,7 @@ def translated_then_augmented(out: Path, count: int, seed: int, checkpoint: Path
     if (out / "labels.csv").is_file():
         return out
     types, weights = realistic_types()
-    config = GenerateConfig(count=count, types=types, weights=weights, seed=seed, height=64)
+    config = GenerateConfig(count=count, types=types, weights=weights, seed=seed, height=SET_HEIGHT)
     factory = PlateFactory(config)
     mix = build_augmenter("mix")
     translator, _ = Translator.from_checkpoint(checkpoint, "cpu", 16)
@@ -289,14 +305,14 @@ def translated_then_augmented(out: Path, count: int, seed: int, checkpoint: Path
 
 
 def fit(real_part: Path, work: Path, seed: int) -> Path:
-    """`kplate fit` on the GAN's real half (unlabelled) at the sets' height of 64 px."""
+    """`kplate fit` on the GAN's real half (unlabelled) at the sets' height."""
     from kplate.evaluate.fit import fit_augmentation
     from kplate.evaluate.fit_config import write_fit_config
 
-    out = work / "fitted.yaml"
+    out = work / f"fitted_{SET_HEIGHT}px.yaml"  # fitted at the sets' height, so named
     if not out.is_file():
         result = fit_augmentation(
-            real_part, budget_minutes=FIT_MINUTES, seed=seed, height=64, check=0
+            real_part, budget_minutes=FIT_MINUTES, seed=seed, height=SET_HEIGHT, check=0
         )
         write_fit_config(result, out)
     return out
@@ -451,7 +467,8 @@ def main() -> None:
     # A row carried over (--row) must come from the same recipe: a recogniser of another
     # format reads differently, so its rows are not comparable.
     settings = {"count": args.count, "recogniser_steps": RECOGNISER_STEPS,
-                "recogniser_format": FORMAT_VERSION, "seed": args.seed}  # fmt: skip
+                "recogniser_format": FORMAT_VERSION, "seed": args.seed,
+                "set_height": SET_HEIGHT}  # fmt: skip
     wanted, carried = chosen_rows(args, settings)
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     import torch

@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 import sim2real  # noqa: E402
 
-SETTINGS = {"count": 6000, "recogniser_steps": 2000, "recogniser_format": 4, "seed": 0}
+SETTINGS = {"count": 6000, "recogniser_steps": 2000, "recogniser_format": 4, "seed": 0,
+            "set_height": 110}  # fmt: skip
 
 
 def _args(*rows: str, gan: bool = False, text: float = 0.0) -> argparse.Namespace:
@@ -61,7 +62,9 @@ def test_the_translated_rows_name_the_text_loss_weight(tmp_path, monkeypatch):
     assert refused.value.code == 2
 
 
-@pytest.mark.parametrize(("key", "value"), [("count", 500), ("recogniser_format", 3)])
+@pytest.mark.parametrize(
+    ("key", "value"), [("count", 500), ("recogniser_format", 3), ("set_height", 64)]
+)
 def test_rows_made_with_other_settings_are_refused(tmp_path, monkeypatch, capsys, key, value):
     monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
     _last_run(tmp_path / "results", **{key: value})
@@ -88,3 +91,33 @@ def test_an_unknown_row_is_refused_in_one_line_before_anything_is_written(tmp_pa
     assert done.stderr.startswith("sim2real: --row: no row named 'mix, even type' in this run;")
     assert len(done.stderr.strip().splitlines()) == 1
     assert not work.exists()
+
+
+def test_a_run_that_recorded_no_set_height_is_not_carried(tmp_path, monkeypatch, capsys):
+    """Runs up to 9 drew their sets at 64 px and did not record it."""
+    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
+    _last_run(tmp_path / "results")
+    latest = tmp_path / "results" / "sim2real_latest.json"
+    last = json.loads(latest.read_text())
+    del last["set_height"]
+    latest.write_text(json.dumps(last))
+    with pytest.raises(SystemExit):
+        sim2real.chosen_rows(_args("mix"), SETTINGS)
+    assert "was made with set_height None, this run has 110" in capsys.readouterr().err
+
+
+def test_a_cached_set_drawn_at_another_height_is_drawn_again(tmp_path, monkeypatch):
+    from PIL import Image
+
+    out = tmp_path / "light"
+    monkeypatch.setattr(sim2real, "SET_HEIGHT", 40)
+    sim2real.generate(out, 3, 7, "light")
+    assert Image.open(out / "images" / "000000.jpg").height == 40
+    written = (out / "run.json").stat().st_mtime_ns
+    sim2real.generate(out, 3, 7, "light")  # same height: the cached set is kept
+    assert (out / "run.json").stat().st_mtime_ns == written
+    monkeypatch.setattr(sim2real, "SET_HEIGHT", 56)
+    sim2real.generate(out, 3, 7, "light")
+    heights = {Image.open(path).height for path in (out / "images").iterdir()}
+    assert heights == {56}
+    assert json.loads((out / "run.json").read_text())["config"]["height"] == 56
