@@ -62,6 +62,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, NoReturn
 
+from kplate.render.plate import DEFAULT_HEIGHT
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
@@ -80,12 +82,11 @@ GAN_SHARE = 0.25
 FIRST = ("fold 0", "light", "cctv", "fold 1", "fold 2", "mix", "fitted (kplate fit)")
 #: Trainings at once, one torch thread each.
 JOBS = 2
-#: Image height of every synthetic set: kplate's default (render.plate.DEFAULT_HEIGHT,
-#: 110 px), the resolution the presets' pixel-unit effects (blur sigma, noise, the
+#: Image height of every synthetic set: kplate's default (110 px), the resolution the presets' pixel-unit effects (blur sigma, noise, the
 #: downscale's plate height) are set for and about real_dev's median crop height (96-116
 #: px by style). Up to run 9 the sets were drawn at 64 px, where each blur was 1.7x as
 #: strong against the glyphs: the top row of two-row plates was 12-16 px tall before blur.
-SET_HEIGHT = 110
+SET_HEIGHT = DEFAULT_HEIGHT
 
 
 def split_real(real: Path, work: Path, seed: int, gan_share: float) -> tuple[Path, Path]:
@@ -122,28 +123,28 @@ def _link_folder(folder: Path, real: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def generate(out: Path, count: int, seed: int, augment: str | None, even: bool = False) -> Path:
-    """A synthetic set at SET_HEIGHT: realistic type shares, or every type evenly."""
+    """A synthetic set at SET_HEIGHT: realistic type shares, or every type evenly.
+
+    A finished set drawn with this very config is kept; one drawn with another (an earlier
+    run's height, seed or shares) is drawn again over it; an unfinished one is resumed.
+    """
+    from kplate.io.run_folder import SUMMARY_FILE, read_record
     from kplate.numbers.type_shares import realistic_types
     from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
     from kplate.spec.types import PlateType
 
-    if (out / "summary.json").exists() and _set_height(out) == SET_HEIGHT:
-        return out
     types, weights = (tuple(PlateType), None) if even else realistic_types()
     config = GenerateConfig(
         count=count, types=types, weights=weights, seed=seed, height=SET_HEIGHT, augment=augment
     )
-    stale = out.exists()  # a set kplate drew at another height: drawn again over it
-    write_dataset(config, WriteOptions(out=out, progress=False, workers=2, overwrite=stale))
+    _, record = read_record(out)
+    drawn = None if record is None else record.get("config")
+    same = drawn == json.loads(json.dumps(config.fingerprint()))  # as run.json holds it
+    if same and (out / SUMMARY_FILE).exists():
+        return out
+    other = drawn is not None and not same
+    write_dataset(config, WriteOptions(out=out, progress=False, workers=2, overwrite=other))
     return out
-
-
-def _set_height(folder: Path) -> int | None:
-    """The image height a cached set was drawn at (None: not recorded)."""
-    try:
-        return json.loads((folder / "run.json").read_text())["config"]["height"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 #: Held-out share of the GAN's dataroot: testA/testB are what the stopping rule measures.
