@@ -21,7 +21,7 @@ from kplate.io.merge import merge_shards
 from kplate.io.paths import refuse_overlap
 from kplate.io.plate_csv import read_plate_csv
 from kplate.io.run_folder import output_folder
-from kplate.numbers.type_shares import REALISTIC, realistic_types
+from kplate.numbers.type_shares import NAMED_MIXES
 from kplate.pipeline import (
     FileNaming,
     GenerateConfig,
@@ -106,8 +106,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument(
         "--types",
         default="all",
-        help="comma-separated type ids, all (evenly), or realistic (shares of the traffic, "
-        "docs/numbers.md)",
+        help="comma-separated type ids, all (evenly), realistic (shares of the traffic) or "
+        "region-rich (realistic, region-name types 4x: to train a recogniser); docs/numbers.md",
     )
     source.add_argument(
         "--weights", type=_weights, default=None, help="relative weight per --types entry"
@@ -306,10 +306,11 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
     if args.workers < 1:
         raise KplateError(f"--workers must be 1 or more, got {args.workers}")
     weights = args.weights
-    if args.types.strip().lower() == REALISTIC:
+    named = args.types.strip().lower()
+    if named in NAMED_MIXES:
         if weights is not None:
-            raise KplateError("--types realistic sets the weights itself; drop --weights")
-        types, weights = realistic_types()
+            raise KplateError(f"--types {named} sets the weights itself; drop --weights")
+        types, weights = NAMED_MIXES[named]()
     else:
         types = tuple(parse_plate_types(args.types))
     common = dict(
