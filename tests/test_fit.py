@@ -20,7 +20,8 @@ from kplate.augment.presets import PRESETS, SCHEMA, load_spec, validate_spec
 from kplate.cli import main
 from kplate.evaluate import fit_augmentation, image_statistics, write_fit_config
 from kplate.evaluate import statistics as stats
-from kplate.evaluate.fit import MARKER, SEARCHED_GROUPS, SearchSpace
+from kplate.evaluate.fit import MARKER, SEARCHED_GROUPS, SearchSpace, _generate_config
+from kplate.numbers.type_shares import NAMED_MIXES
 from kplate.pipeline import GenerateConfig, PlateFactory
 
 HEIGHT = 48
@@ -253,3 +254,20 @@ def test_budget_cut_is_recorded_and_repeatable(real_dir) -> None:
                              evaluations=cut.evaluations)  # fmt: skip
     assert again.spec == cut.spec and not again.cut_by_budget
     assert math.isfinite(again.objective["fitted"])
+
+
+@pytest.mark.parametrize("named", ["realistic", "Region-Rich"])
+def test_fit_draws_a_named_type_mix_and_its_config_says_so(tmp_path, real_dir, named) -> None:
+    """`--types realistic|region-rich` works as for generate: the search draws the mix's
+    weights and the config's use line repeats the name."""
+    key = named.lower()
+    config = _generate_config(0, key, HEIGHT, 40)
+    assert (config.types, config.weights) == NAMED_MIXES[key]()
+    out = tmp_path / "fitted.yaml"
+    argv = ["fit", "--real", str(real_dir), "--out", str(out), "--height", str(HEIGHT),
+            "--sample", "8", "--check", "0", "--evaluations", "2", "--base", "light",
+            "--types", named]  # fmt: skip
+    assert main(argv) == 0
+    text = out.read_text(encoding="utf-8")
+    assert f"plate types: {key};" in text
+    assert f"--height {HEIGHT} --types {key}\n" in text

@@ -39,7 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"time for the search and the final check ({DEFAULT_BUDGET_MINUTES:g})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of plates and search (0)")
-    parser.add_argument("--types", default="all", help="plate types to draw, as for generate")
+    parser.add_argument(
+        "--types",
+        default="all",
+        help="plate types to draw, as for generate: ids, all, realistic or region-rich",
+    )
     parser.add_argument(
         "--height", type=int, default=110, help="image height to fit at, as for generate (110)"
     )
@@ -72,9 +76,13 @@ def run(args: argparse.Namespace) -> int:
     from kplate.augment.presets import load_spec
     from kplate.evaluate.fit import check_options, fit_augmentation, real_image_files
     from kplate.evaluate.fit_config import check_out, write_fit_config
+    from kplate.numbers.type_shares import NAMED_MIXES
     from kplate.spec.types import parse_plate_types
 
-    types = None if args.types.strip() == "all" else parse_plate_types(args.types)
+    named = args.types.strip().lower()
+    types = (
+        None if named == "all" else named if named in NAMED_MIXES else parse_plate_types(args.types)
+    )
     check_options(
         seed=args.seed,
         types=types,

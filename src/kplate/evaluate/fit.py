@@ -44,6 +44,7 @@ from kplate.errors import KplateError
 from kplate.evaluate import statistics
 from kplate.evaluate.defaults import FIT_BASE, FIT_BUDGET_MINUTES, FIT_CHECK, FIT_SAMPLE
 from kplate.io.images import is_image_name
+from kplate.numbers.type_shares import NAMED_MIXES
 from kplate.pipeline import GenerateConfig, PlateFactory
 from kplate.spec.types import PlateType
 
@@ -302,7 +303,7 @@ def fit_augmentation(
     base: str = DEFAULT_BASE,
     budget_minutes: float = DEFAULT_BUDGET_MINUTES,
     seed: int = 0,
-    types: Sequence[PlateType] | None = None,
+    types: Sequence[PlateType] | str | None = None,
     height: int | None = 110,
     sample: int = DEFAULT_SAMPLE,
     check: int = DEFAULT_CHECK,
@@ -316,7 +317,9 @@ def fit_augmentation(
     crops, the one closer after a sweep); `evaluations` caps the search (a run cut by the
     budget says how many it made: the same number repeats it); `check` plates per config
     are drawn apart from the search sample for the final comparison (0: statistics of
-    the search sample only, no two-sample test).
+    the search sample only, no two-sample test). `types` is a list of plate types (drawn
+    evenly), None for all of them, or a named mix of `--types` (`realistic`,
+    `region-rich`).
     """
     started = time.monotonic()
     budget = check_budget(budget_minutes) * 60.0
@@ -381,7 +384,7 @@ def fit_augmentation(
         check=min(check, len(real_set.arrays)) if check else 0,
         seed=seed,
         height=height,
-        types="all" if types is None else ",".join(t.value for t in types),
+        types=_types_label(types),
         knobs=len(space.knobs),
         skipped_effects=space.skipped,
         moves=_describe_moves(base_spec, fitted_spec),
@@ -608,9 +611,21 @@ def _final_check(
         result.realism[side] = test
 
 
+def _types_label(types: Sequence[PlateType] | str | None) -> str:
+    """How the fitted config's header names the types (as `--types` would)."""
+    if types is None:
+        return "all"
+    return types if isinstance(types, str) else ",".join(t.value for t in types)
+
+
 def _generate_config(
-    seed: int, types: Sequence[PlateType] | None, height: int | None, count: int
+    seed: int, types: Sequence[PlateType] | str | None, height: int | None, count: int
 ) -> GenerateConfig:
+    if isinstance(types, str):
+        if types not in NAMED_MIXES:
+            raise KplateError(f"--types: no named mix {types!r}; one of {', '.join(NAMED_MIXES)}")
+        drawn, weights = NAMED_MIXES[types]()
+        return GenerateConfig(count=count, types=drawn, weights=weights, seed=seed, height=height)
     return GenerateConfig(
         count=count,
         types=tuple(types) if types is not None else tuple(PlateType),
@@ -633,7 +648,7 @@ def check_budget(minutes: float) -> float:
 def check_options(
     *,
     seed: int,
-    types: Sequence[PlateType] | None,
+    types: Sequence[PlateType] | str | None,
     height: int | None,
     sample: int,
     check: int,
