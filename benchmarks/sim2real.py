@@ -82,10 +82,11 @@ GAN_SHARE = 0.25
 FIRST = ("fold 0", "light", "cctv", "fold 1", "fold 2", "mix", "fitted (kplate fit)")
 #: Trainings at once, one torch thread each.
 JOBS = 2
-#: Image height of every synthetic set: kplate's default (110 px), the resolution the presets' pixel-unit effects (blur sigma, noise, the
-#: downscale's plate height) are set for and about real_dev's median crop height (96-116
-#: px by style). Up to run 9 the sets were drawn at 64 px, where each blur was 1.7x as
-#: strong against the glyphs: the top row of two-row plates was 12-16 px tall before blur.
+#: Image height of every synthetic set: kplate's default (110 px), the resolution the
+#: presets' pixel-unit effects (blur sigma, noise, the downscale's plate height) are set
+#: for and about real_dev's median crop height (96-116 px by style). Up to run 9 the sets
+#: were drawn at 64 px, where each blur was 1.7x as strong against the glyphs: the top row
+#: of two-row plates was 12-16 px tall before blur.
 SET_HEIGHT = DEFAULT_HEIGHT
 
 
@@ -508,18 +509,22 @@ def main() -> None:
     gan_rows: set[str] = set()
     if args.gan:
         clean = plan[0][1][0]
+        # The GAN's dataroot, checkpoints and translated sets are cached per set height,
+        # as the sets and the fitted config are: none of them is reused at another height.
+        gan_work = args.work / f"gan_{SET_HEIGHT}px"
+        gan_work.mkdir(exist_ok=True)
         checkpoint, gan_stop = train_gan(
-            args.work, clean, real_gan, args.minutes * 60 * GAN_SHARE, args.seed,
+            gan_work, clean, real_gan, args.minutes * 60 * GAN_SHARE, args.seed,
             args.gan_check_every, args.gan_patience, args.gan_text,
         )  # fmt: skip
         gan_step = torch.load(checkpoint, weights_only=True).get("step")
         tag = "" if args.gan_text == 0 else f"_text{args.gan_text:g}"
-        translated, preservation = translate(checkpoint, clean, args.work / f"translated{tag}")
+        translated, preservation = translate(checkpoint, clean, gan_work / f"translated{tag}")
         pairs_sheet(clean, translated, RESULTS / f"sim2real_gan_pairs{tag}.png")
         mix_train = next(p[1][0] for p in plan if p[0] == "mix")
-        mix_translated, _ = translate(checkpoint, mix_train, args.work / f"mix_translated{tag}")
+        mix_translated, _ = translate(checkpoint, mix_train, gan_work / f"mix_translated{tag}")
         translated_mix = translated_then_augmented(
-            args.work / f"translated_mix{tag}", args.count, args.seed, checkpoint
+            gan_work / f"translated_mix{tag}", args.count, args.seed, checkpoint
         )
         # Every row here has args.count images, as the mix row (augmented only) has.
         names = gan_row_names(args.gan_text)

@@ -80,9 +80,12 @@ def run(args: argparse.Namespace) -> int:
     from kplate.spec.types import parse_plate_types
 
     named = args.types.strip().lower()
-    types = (
-        None if named == "all" else named if named in NAMED_MIXES else parse_plate_types(args.types)
-    )
+    if named == "all":
+        types = None
+    elif named in NAMED_MIXES:
+        types = named  # fit_augmentation draws the mix's weights
+    else:
+        types = parse_plate_types(args.types)
     check_options(
         seed=args.seed,
         types=types,
