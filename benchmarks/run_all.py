@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["generate_speed.py", "scale_projection.py", "train_speed.py", "translate_speed.py"]
+SCRIPTS = [
+    "generate_speed.py",
+    "scale_projection.py",
+    "train_speed.py",
+    "translate_speed.py",
+    "recogniser_speed.py",
+]
 
 if __name__ == "__main__":
     extra = sys.argv[1:]

@@ -206,6 +206,27 @@ def test_the_column_reader_trains_the_cnn_but_never_reads() -> None:
     assert torch.equal(model(x), before)
 
 
+def test_channels_last_reads_as_the_nchw_network_and_survives_a_save(tmp_path) -> None:
+    """Memory format is speed only: the same weights read the same log-probabilities."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        fast = CRNN(len(CHARSET) + 1).eval()
+    plain = CRNN(len(CHARSET) + 1, memory_format=torch.contiguous_format).eval()
+    plain.load_state_dict(fast.state_dict())
+    conv = fast.cnn[3].weight  # 16 -> 32 channels (one input channel is both formats)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    assert plain.cnn[3].weight.is_contiguous()
+    x = torch.rand(3, 1, HEIGHT, WIDTH)
+    with torch.no_grad():
+        expected = plain(x)
+        assert torch.allclose(fast(x), expected, atol=1e-4)
+    Recogniser(fast).save(tmp_path / "r.pt")
+    loaded = Recogniser.load(tmp_path / "r.pt").model
+    assert loaded.cnn[3].weight.is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), expected, atol=1e-4)
+
+
 def test_a_recogniser_of_another_format_is_refused_by_name(tmp_path) -> None:
     path = tmp_path / "old.pt"
     Recogniser(CRNN(len(CHARSET) + 1)).save(path)

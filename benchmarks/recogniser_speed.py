@@ -1,0 +1,128 @@
+"""Speed of the scoreboard's recogniser: NCHW (the baseline) against channels-last.
+
+    python benchmarks/recogniser_speed.py [--threads 1] [--rounds 15] [--json OUT]
+
+Both models start from the same weights and live in one process; their training steps
+(the recipe's: augmentation, both CTC heads, backward, clipping, AdamW at batch 32) and
+their reading passes (128 plates) alternate, so a machine that is busier at some moment
+slows both alike. The table gives the medians and the ratio baseline / channels-last
+(above 1: channels-last is faster), in bfloat16 autocast where the CPU has it (as the
+recipe runs there) and in float32 (as on a CPU without it). One thread is what each of
+the scoreboard's two parallel trainings gets on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TEXTS = ["12가3456", "39나2764", "123마4567", "서울12바3456"]
+
+
+def measure(rounds: int, bfloat16: bool) -> dict:
+    """Both memory formats' medians, in bfloat16 autocast or float32."""
+    import torch
+    from torch import nn
+
+    from kplate.evaluate import recogniser
+    from kplate.evaluate.recogniser import (
+        BATCH_SIZE,
+        CHARSET,
+        CRNN,
+        HEIGHT,
+        MAX_LR,
+        WEIGHT_DECAY,
+        WIDTH,
+        _autocast,
+        augment,
+        train_step,
+    )
+
+    recogniser.fast_bfloat16 = lambda: bfloat16  # the recipe's autocast switch
+
+    formats = {"NCHW": torch.contiguous_format, "channels-last": torch.channels_last}
+    models, optimisers = {}, {}
+    for name, memory_format in formats.items():
+        torch.manual_seed(0)
+        models[name] = CRNN(len(CHARSET) + 1, memory_format=memory_format)
+        optimisers[name] = torch.optim.AdamW(
+            models[name].parameters(), lr=MAX_LR, weight_decay=WEIGHT_DECAY
+        )
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(BATCH_SIZE, 1, HEIGHT, WIDTH, generator=generator)
+    texts = [TEXTS[i % len(TEXTS)] for i in range(BATCH_SIZE)]
+    plates = torch.rand(128, 1, HEIGHT, WIDTH, generator=generator)
+    times: dict[str, dict[str, list[float]]] = {n: {"train": [], "read": []} for n in formats}
+    for r in range(rounds + 2):  # two warm-up rounds
+        for name, model in models.items():
+            x = augment(images, generator)
+            start = time.perf_counter()
+            model.train()
+            train_step(model, optimisers[name], x, texts, ctc)
+            trained = time.perf_counter()
+            model.eval()
+            with torch.inference_mode(), _autocast():
+                model(plates)
+            read = time.perf_counter()
+            if r >= 2:
+                times[name]["train"].append(trained - start)
+                times[name]["read"].append(read - trained)
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2]
+
+    rows = {
+        name: {
+            "train_ms_per_step": round(1000 * median(t["train"]), 1),
+            "read_plates_per_s": round(len(plates) / median(t["read"]), 1),
+        }
+        for name, t in times.items()
+    }
+    base, fast = rows["NCHW"], rows["channels-last"]
+    return {
+        "threads": torch.get_num_threads(),
+        "batch": BATCH_SIZE,
+        "precision": "bfloat16 autocast" if bfloat16 else "float32",
+        "rounds": rounds,
+        "rows": rows,
+        "train_speedup": round(base["train_ms_per_step"] / fast["train_ms_per_step"], 3),
+        "read_speedup": round(fast["read_plates_per_s"] / base["read_plates_per_s"], 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "recogniser_speed.json")
+    args = parser.parse_args()
+    import torch
+
+    from kplate.evaluate.recogniser import fast_bfloat16
+
+    torch.set_num_threads(args.threads)
+    results = [measure(args.rounds, bfloat16) for bfloat16 in (True, False)[1 - fast_bfloat16() :]]
+    print(f"threads {args.threads}, batch {results[0]['batch']}, median of {args.rounds} rounds")
+    print("| precision | memory format | train ms/step | read plates/s |")
+    print("|---|---|---|---|")
+    for result in results:
+        for name, row in result["rows"].items():
+            print(f"| {result['precision']} | {name} | {row['train_ms_per_step']} | "
+                  f"{row['read_plates_per_s']} |")  # fmt: skip
+    for result in results:
+        print(f"{result['precision']}: channels-last trains {result['train_speedup']}x and "
+              f"reads {result['read_speedup']}x as fast as NCHW")  # fmt: skip
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.json.with_name(f".{args.json.name}.tmp")
+    tmp.write_text(json.dumps(results, indent=1) + "\n")
+    tmp.replace(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
