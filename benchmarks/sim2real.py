@@ -1,7 +1,7 @@
 """The scoreboard: does kplate's data teach a recogniser to read real plates?
 
 One fixed recipe (kplate.evaluate.recogniser: the same steps, seed and schedule for every
-row) is trained on one set per row and judged three ways:
+row but the two "2x steps" rows) is trained on one set per row and judged three ways:
 
 - learnability: it reads held-out images made the same way as its training set. A row
   whose recogniser does not learn its own data measures the recipe, not the data, so the
@@ -21,7 +21,9 @@ Every synthetic set is drawn at SET_HEIGHT (110 px, kplate's default height).
 Rows: clean renders; each augmentation preset alone (light, heavy, cctv, night); the
 recommended `mix`; the mix with even type weights instead of realistic ones; a config that
 `kplate fit` fits in the run to the real half the GAN uses (unlabelled, never the test
-half), at the run's image height; with --gan, four rows at the same image count: mix
+half), at the run's image height; the mix again, and the mix with region-rich types, each
+read by a recogniser trained twice the recipe's steps (the "2x steps" rows: what a
+longer-trained reader learns, and whether region-rich types pay then); with --gan, four rows at the same image count: mix
 (augmented only, the row above), clean renders translated by CUT-lite, the mix set
 translated (augmented, then translated), and clean renders translated then given the mix
 augmentation. CUT-lite trains until its stopping rule (kplate.gan.stopping): every
@@ -78,8 +80,16 @@ FOLDS = 3
 STYLE_MIN_COUNT = 20
 #: Share of the run's time budget that CUT-lite may train for.
 GAN_SHARE = 0.25
-#: Rows trained first, in this order (the rest follow in table order).
-FIRST = ("fold 0", "light", "cctv", "fold 1", "fold 2", "mix", "fitted (kplate fit)")
+#: Rows whose recogniser trains LONG_STEPS_FACTOR x the recipe's steps, and their type
+#: mix: the recommended `mix` preset with realistic and with region-rich types. A reader
+#: trained longer than the recipe's budget reads region names from region-rich data
+#: that it does not learn within the budget (docs/numbers.md, `region-rich`).
+LONG_STEPS_FACTOR = 2
+LONG_ROWS = {"mix, 2x steps": "realistic", "mix, region-rich, 2x steps": "region-rich"}
+#: Rows trained first, in this order (the rest follow in table order): the long rows
+#: first, so that the two workers finish together.
+FIRST = (*LONG_ROWS, "fold 0", "light", "cctv", "fold 1", "fold 2", "mix",
+         "fitted (kplate fit)")  # fmt: skip
 #: Trainings at once, one torch thread each.
 JOBS = 2
 #: Image height of every synthetic set: kplate's default (110 px), the resolution the
@@ -123,21 +133,25 @@ def _link_folder(folder: Path, real: Path, rows: list[dict[str, str]]) -> Path:
     return folder
 
 
-def generate(out: Path, count: int, seed: int, augment: str | None, even: bool = False) -> Path:
-    """A synthetic set at SET_HEIGHT: realistic type shares, or every type evenly.
+def generate(
+    out: Path, count: int, seed: int, augment: str | None, types: str = "realistic"
+) -> Path:
+    """A synthetic set at SET_HEIGHT with the type shares of `--types TYPES` (`realistic`,
+    `region-rich`, or `all`: every type evenly).
 
     A finished set drawn with this very config is kept; one drawn with another (an earlier
     run's height, seed or shares) is drawn again over it; an unfinished one is resumed.
     """
     from kplate.io.run_folder import SUMMARY_FILE, read_record
-    from kplate.numbers.type_shares import realistic_types
+    from kplate.numbers.type_shares import NAMED_MIXES
     from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
     from kplate.spec.types import PlateType
 
-    types, weights = (tuple(PlateType), None) if even else realistic_types()
+    drawn_types, weights = (tuple(PlateType), None) if types == "all" else NAMED_MIXES[types]()
     config = GenerateConfig(
-        count=count, types=types, weights=weights, seed=seed, height=SET_HEIGHT, augment=augment
-    )
+        count=count, types=drawn_types, weights=weights, seed=seed, height=SET_HEIGHT,
+        augment=augment,
+    )  # fmt: skip
     _, record = read_record(out)
     drawn = None if record is None else record.get("config")
     same = drawn == json.loads(json.dumps(config.fingerprint()))  # as run.json holds it
@@ -352,6 +366,7 @@ def run_job(job: tuple[str, str, list[str], str | None], context: dict[str, Any]
     kind, name, folders, held = job
     if kind == "fold":
         return _fold(int(name.split()[1]), context)
+    steps = context["steps"] * (LONG_STEPS_FACTOR if name in LONG_ROWS else 1)
     from kplate.evaluate import evaluate_recognition, load_labelled, train_recogniser
     from kplate.evaluate.data import load_arrays
     from kplate.evaluate.realism import two_sample_test
@@ -359,7 +374,7 @@ def run_job(job: tuple[str, str, list[str], str | None], context: dict[str, Any]
     started = time.monotonic()
     seed = context["seed"]
     test_set = load_labelled(context["real_test"])
-    recogniser = train_recogniser([load_labelled(f) for f in folders], context["steps"], seed)
+    recogniser = train_recogniser([load_labelled(f) for f in folders], steps, seed)
     learn = None if held is None else evaluate_recognition(recogniser, held)
     metrics = evaluate_recognition(recogniser, test_set)
     paths = [i.path for f in folders for i in load_labelled(f)]
@@ -368,6 +383,7 @@ def run_job(job: tuple[str, str, list[str], str | None], context: dict[str, Any]
     realism = two_sample_test(generated_rgb, real_rgb, seed=seed, time_limit=40)
     return {
         "set": name,
+        "steps": steps,
         "train_images": recogniser.recipe["train_images"],
         "final_loss": recogniser.history[-1][1],
         "learnability": None if learn is None else learn["exact_accuracy"],
@@ -490,18 +506,26 @@ def main() -> None:
         refuse(f"--row: the last run tested {carried['test_images']} crops, this one "
                f"{len(test_set)}; run the whole scoreboard")  # fmt: skip
 
-    def made(name: str, augment: str | None, seed: int, even: bool = False) -> tuple[Path, Path]:
+    def made(name: str, augment: str | None, seed: int, types: str) -> tuple[Path, Path]:
         name = name.split(" (")[0].replace(", ", "_").replace(" ", "_")
-        train = generate(args.work / name, args.count, seed, augment, even)
-        held = generate(args.work / f"{name}_heldout", LEARN_TEST_COUNT, seed + 500, augment, even)
+        train = generate(args.work / name, args.count, seed, augment, types)
+        held = generate(args.work / f"{name}_heldout", LEARN_TEST_COUNT, seed + 500, augment, types)
         return train, held
 
     plan: list[tuple[str, list[Path], Path | None]] = []
     fitted = str(fit(real_gan, args.work, args.seed))
     augments = [None, "light", "heavy", "cctv", "night", "mix", "mix", fitted]
-    evens = [name == "mix, even types" for name in BASE_ROWS]
-    for k, (name, augment, even) in enumerate(zip(BASE_ROWS, augments, evens, strict=True)):
-        train, held = made(name, augment, args.seed + k, even)
+    mixes = ["all" if name == "mix, even types" else "realistic" for name in BASE_ROWS]
+    for k, (name, augment, types) in enumerate(zip(BASE_ROWS, augments, mixes, strict=True)):
+        train, held = made(name, augment, args.seed + k, types)
+        plan.append((name, [train], held))
+    for k, (name, types) in enumerate(LONG_ROWS.items(), start=len(BASE_ROWS)):
+        # The realistic long row trains on the mix row's very set; region-rich on its own.
+        train, held = (
+            next((p[1][0], p[2]) for p in plan if p[0] == "mix")
+            if types == "realistic"
+            else made("mix, region-rich", "mix", args.seed + k, types)
+        )
         plan.append((name, [train], held))
     preservation = None
     gan_step = None
@@ -575,7 +599,8 @@ def main() -> None:
         minutes = (time.monotonic() - started) / 60
         note = (
             f"test: {len(test_set)} real_dev crops held out by plate text; recogniser {steps} "
-            f"steps per row; {args.count} synthetic plates per set; GAN stopped at step "
+            f"steps per row ({LONG_STEPS_FACTOR * steps} for the 2x-steps rows); "
+            f"{args.count} synthetic plates per set; GAN stopped at step "
             f"{None if gan_stop is None else gan_stop['stopped_at']} "
             f"({None if gan_stop is None else gan_stop['reason']}), best check {gan_step}; "
             "translation preservation "
@@ -647,7 +672,8 @@ def chosen_rows(
     if not args.row:
         return None, {}
     wanted = set(args.row)
-    known = {*BASE_ROWS, "ceiling", *(gan_row_names(args.gan_text) if args.gan else [])}
+    known = {*BASE_ROWS, *LONG_ROWS, "ceiling"}
+    known |= set(gan_row_names(args.gan_text) if args.gan else [])
     if wanted - known:
         refuse(f"--row: no row named {sorted(wanted - known)[0]!r} in this run; "
                f"rows: {', '.join(map(repr, sorted(known)))}")  # fmt: skip

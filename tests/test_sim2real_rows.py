@@ -121,3 +121,37 @@ def test_a_cached_set_drawn_at_another_height_is_drawn_again(tmp_path, monkeypat
     heights = {Image.open(path).height for path in (out / "images").iterdir()}
     assert heights == {56}
     assert json.loads((out / "run.json").read_text())["config"]["height"] == 56
+
+
+def test_the_long_rows_train_twice_the_steps_on_their_own_type_mix(tmp_path, monkeypatch):
+    """The 2x-steps rows are known to --row, train LONG_STEPS_FACTOR x the recipe's steps,
+    and the region-rich one draws its set with region_rich_types' weights."""
+    import kplate.evaluate
+    from kplate.numbers.type_shares import region_rich_types
+
+    wanted, _ = sim2real.chosen_rows(_args(*sim2real.LONG_ROWS), {**SETTINGS})
+    assert wanted == {"mix, 2x steps", "mix, region-rich, 2x steps"}
+    monkeypatch.setattr(sim2real, "SET_HEIGHT", 40)
+    rich = sim2real.generate(tmp_path / "rich", 3, 7, None, "region-rich")
+    drawn = json.loads((rich / "run.json").read_text())["config"]
+    types, weights = region_rich_types()
+    assert drawn["types"] == [t.value for t in types]
+    assert drawn["weights"] == pytest.approx(weights)
+    even = sim2real.generate(tmp_path / "even", 3, 7, None, "all")
+    assert json.loads((even / "run.json").read_text())["config"]["weights"] is None
+
+    trained: list[int] = []
+
+    class Stop(Exception):
+        pass
+
+    def train(sets, steps, seed):
+        trained.append(steps)
+        raise Stop
+
+    monkeypatch.setattr(kplate.evaluate, "train_recogniser", train)
+    context = {"seed": 0, "steps": 7, "real_test": str(rich)}
+    for name in ("mix", "mix, region-rich, 2x steps", "mix, 2x steps"):
+        with pytest.raises(Stop):
+            sim2real.run_job(("row", name, [str(rich)], None), context)
+    assert trained == [7, 7 * sim2real.LONG_STEPS_FACTOR, 7 * sim2real.LONG_STEPS_FACTOR]
