@@ -23,10 +23,10 @@ recommended `mix`; the mix with even type weights instead of realistic ones; a c
 `kplate fit` fits in the run to the real half the GAN uses (unlabelled, never the test
 half), at the run's image height; the mix again, and the mix with region-rich types, each
 read by a recogniser trained twice the recipe's steps (the "2x steps" rows: what a
-longer-trained reader learns, and whether region-rich types pay then); with --gan, four rows at the same image count: mix
-(augmented only, the row above), clean renders translated by CUT-lite, the mix set
-translated (augmented, then translated), and clean renders translated then given the mix
-augmentation. CUT-lite trains until its stopping rule (kplate.gan.stopping): every
+longer-trained reader learns, and whether region-rich types pay then); with --gan, four
+rows at the same image count: mix (augmented only, the row above), clean renders
+translated by CUT-lite, the mix set translated (augmented, then translated), and clean
+renders translated then given the mix augmentation. CUT-lite trains until its stopping rule (kplate.gan.stopping): every
 --gan-check-every steps the realism two-sample accuracy of translated held-out synthetic
 plates against held-out real crops of the GAN's half (never the test half) is measured,
 and training stops when it has not improved for --gan-patience checks, at a step cap that
