@@ -143,11 +143,10 @@ def generate(
     run's height, seed or shares) is drawn again over it; an unfinished one is resumed.
     """
     from kplate.io.run_folder import SUMMARY_FILE, read_record
-    from kplate.numbers.type_shares import NAMED_MIXES
+    from kplate.numbers.type_shares import types_and_weights
     from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
-    from kplate.spec.types import PlateType
 
-    drawn_types, weights = (tuple(PlateType), None) if types == "all" else NAMED_MIXES[types]()
+    drawn_types, weights = types_and_weights(types)
     config = GenerateConfig(
         count=count, types=drawn_types, weights=weights, seed=seed, height=SET_HEIGHT,
         augment=augment,

@@ -21,7 +21,7 @@ from kplate.io.merge import merge_shards
 from kplate.io.paths import refuse_overlap
 from kplate.io.plate_csv import read_plate_csv
 from kplate.io.run_folder import output_folder
-from kplate.numbers.type_shares import NAMED_MIXES
+from kplate.numbers.type_shares import types_and_weights
 from kplate.pipeline import (
     FileNaming,
     GenerateConfig,
@@ -32,7 +32,6 @@ from kplate.pipeline import (
 )
 from kplate.pipeline.job_array import AutoShard, parse_auto, resolve
 from kplate.render.plate import DEFAULT_EMBOSS_DEPTH_MM
-from kplate.spec.types import parse_plate_types
 
 DEFAULT_OUT = "kplate-out"
 DEFAULT_COUNT = 100
@@ -305,14 +304,12 @@ def build_config(args: argparse.Namespace) -> GenerateConfig:
     """Turn parsed flags into a run config, reporting conflicting or bad values in one line."""
     if args.workers < 1:
         raise KplateError(f"--workers must be 1 or more, got {args.workers}")
-    weights = args.weights
-    named = args.types.strip().lower()
-    if named in NAMED_MIXES:
-        if weights is not None:
-            raise KplateError(f"--types {named} sets the weights itself; drop --weights")
-        types, weights = NAMED_MIXES[named]()
-    else:
-        types = tuple(parse_plate_types(args.types))
+    types, weights = types_and_weights(args.types)
+    if weights is None:
+        weights = args.weights
+    elif args.weights is not None:
+        named = args.types.strip().lower()
+        raise KplateError(f"--types {named} sets the weights itself; drop --weights")
     common = dict(
         seed=args.seed,
         # 110 only when neither side is given; --height 0 is refused, not read as "unset".

@@ -44,7 +44,7 @@ from kplate.errors import KplateError
 from kplate.evaluate import statistics
 from kplate.evaluate.defaults import FIT_BASE, FIT_BUDGET_MINUTES, FIT_CHECK, FIT_SAMPLE
 from kplate.io.images import is_image_name
-from kplate.numbers.type_shares import NAMED_MIXES
+from kplate.numbers.type_shares import types_and_weights
 from kplate.pipeline import GenerateConfig, PlateFactory
 from kplate.spec.types import PlateType
 
@@ -622,9 +622,7 @@ def _generate_config(
     seed: int, types: Sequence[PlateType] | str | None, height: int | None, count: int
 ) -> GenerateConfig:
     if isinstance(types, str):
-        if types not in NAMED_MIXES:
-            raise KplateError(f"--types: no named mix {types!r}; one of {', '.join(NAMED_MIXES)}")
-        drawn, weights = NAMED_MIXES[types]()
+        drawn, weights = types_and_weights(types)
         return GenerateConfig(count=count, types=drawn, weights=weights, seed=seed, height=height)
     return GenerateConfig(
         count=count,

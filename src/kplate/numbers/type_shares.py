@@ -28,7 +28,7 @@ steps reads 13-24 % of real yellow commercial plates, against 43-47 % on region-
 
 from __future__ import annotations
 
-from kplate.spec.types import PlateType
+from kplate.spec.types import PlateType, parse_plate_types
 
 #: The named choices for `--types`.
 REALISTIC = "realistic"
@@ -87,3 +87,14 @@ def region_rich_types() -> tuple[tuple[PlateType, ...], tuple[float, ...]]:
 
 #: Each named choice of `--types` and the function that gives its (types, weights).
 NAMED_MIXES = {REALISTIC: realistic_types, REGION_RICH: region_rich_types}
+
+
+def types_and_weights(
+    types: str,
+) -> tuple[tuple[PlateType, ...], tuple[float, ...] | None]:
+    """What `--types TEXT` draws: a named mix's (types, weights), or the listed type ids
+    (`all`: every type) with no weights (drawn evenly, or by `--weights`)."""
+    named = types.strip().lower()
+    if named in NAMED_MIXES:
+        return NAMED_MIXES[named]()
+    return tuple(parse_plate_types(types)), None
