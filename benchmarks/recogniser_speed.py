@@ -101,6 +101,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--json", type=Path, default=HERE / "results" / "recogniser_speed.json")
     args = parser.parse_args()
+    for option, value in (("--threads", args.threads), ("--rounds", args.rounds)):
+        if value < 1:
+            parser.error(f"{option} must be 1 or more, got {value}")
     import torch
 
     from kplate.evaluate.recogniser import fast_bfloat16
