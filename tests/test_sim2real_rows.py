@@ -123,14 +123,15 @@ def test_a_cached_set_drawn_at_another_height_is_drawn_again(tmp_path, monkeypat
     assert json.loads((out / "run.json").read_text())["config"]["height"] == 56
 
 
-def test_the_long_rows_train_twice_the_steps_on_their_own_type_mix(tmp_path, monkeypatch):
-    """The 2x-steps rows are known to --row, train LONG_STEPS_FACTOR x the recipe's steps,
-    and the region-rich one draws its set with region_rich_types' weights."""
+def test_the_long_row_trains_more_steps_on_its_own_type_mix(tmp_path, monkeypatch):
+    """The 4x-steps row is known to --row, trains LONG_STEPS_FACTOR x the recipe's steps,
+    and draws its set with region_rich_types' weights."""
     import kplate.evaluate
     from kplate.numbers.type_shares import region_rich_types
 
     wanted, _ = sim2real.chosen_rows(_args(*sim2real.LONG_ROWS), {**SETTINGS})
-    assert wanted == {"mix, 2x steps", "mix, region-rich, 2x steps"}
+    assert sim2real.LONG_STEPS_FACTOR == 4
+    assert wanted == {"mix, region-rich, 4x steps"}
     monkeypatch.setattr(sim2real, "SET_HEIGHT", 40)
     rich = sim2real.generate(tmp_path / "rich", 3, 7, None, "region-rich")
     drawn = json.loads((rich / "run.json").read_text())["config"]
@@ -151,7 +152,7 @@ def test_the_long_rows_train_twice_the_steps_on_their_own_type_mix(tmp_path, mon
 
     monkeypatch.setattr(kplate.evaluate, "train_recogniser", train)
     context = {"seed": 0, "steps": 7, "real_test": str(rich)}
-    for name in ("mix", "mix, region-rich, 2x steps", "mix, 2x steps"):
+    for name in ("mix", "mix, region-rich, 4x steps", "heavy"):
         with pytest.raises(Stop):
             sim2real.run_job(("row", name, [str(rich)], None), context)
-    assert trained == [7, 7 * sim2real.LONG_STEPS_FACTOR, 7 * sim2real.LONG_STEPS_FACTOR]
+    assert trained == [7, 28, 7]
