@@ -23,8 +23,8 @@ recommended `mix`; the mix with even type weights instead of realistic ones; a c
 `kplate fit` fits in the run to the real half the GAN uses (unlabelled, never the test
 half), at the run's image height; the mix with region-rich types (the README's
 recommended data) read by a recogniser trained four times the recipe's steps (the "4x
-steps" row: what the recommended data teaches a reader trained nearer convergence); with --gan, four
-rows at the same image count: mix (augmented only, the row above), clean renders
+steps" row: what the recommended data teaches a reader trained nearer convergence);
+with --gan, four rows at the same image count: mix (augmented only, the row above), clean renders
 translated by CUT-lite, the mix set translated (augmented, then translated), and clean
 renders translated then given the mix augmentation. CUT-lite trains until its stopping rule (kplate.gan.stopping): every
 --gan-check-every steps the realism two-sample accuracy of translated held-out synthetic
