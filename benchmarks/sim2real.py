@@ -82,9 +82,9 @@ STYLE_MIN_COUNT = 20
 GAN_SHARE = 0.25
 #: Rows whose recogniser trains LONG_STEPS_FACTOR x the recipe's steps, and their type
 #: mix: the recommended data, `mix` with region-rich types. Its reader gains about 3
-#: points of real_dev's split per 2000 steps past the recipe's budget (64.1, 67.4 and
-#: 70.0 % at 4000, 6000 and 8000 steps; docs/evaluate.md, session 8), so its row is
-#: trained nearer convergence. Run 11 had two 2x rows (realistic and region-rich types,
+#: points of real_dev's split per 2000 steps past the recipe's budget up to 8000 steps
+#: (64.1, 67.4 and 70.0 % at 4000, 6000 and 8000; 68.2 % at 16000; docs/evaluate.md,
+#: session 8), so its row is trained where that curve flattens. Run 11 had two 2x rows (realistic and region-rich types,
 #: 55.4 and 64.9 %); the history file keeps them. The long row costs what those two did.
 LONG_STEPS_FACTOR = 4
 LONG_ROWS = {f"mix, region-rich, {LONG_STEPS_FACTOR}x steps": "region-rich"}
