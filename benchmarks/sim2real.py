@@ -24,8 +24,8 @@ recommended `mix`; the mix with even type weights instead of realistic ones; a c
 half), at the run's image height; the mix with region-rich types (the README's
 recommended data) read by a recogniser trained four times the recipe's steps (the "4x
 steps" row: what the recommended data teaches a reader trained nearer convergence);
-with --gan, four rows at the same image count: mix (augmented only, the row above), clean renders
-translated by CUT-lite, the mix set translated (augmented, then translated), and clean
+with --gan, four rows at the same image count: mix (augmented only, the row above),
+clean renders translated by CUT-lite, the mix set translated (augmented, then translated), and clean
 renders translated then given the mix augmentation. CUT-lite trains until its stopping rule (kplate.gan.stopping): every
 --gan-check-every steps the realism two-sample accuracy of translated held-out synthetic
 plates against held-out real crops of the GAN's half (never the test half) is measured,
@@ -84,8 +84,9 @@ GAN_SHARE = 0.25
 #: mix: the recommended data, `mix` with region-rich types. Its reader gains about 3
 #: points of real_dev's split per 2000 steps past the recipe's budget up to 8000 steps
 #: (64.1, 67.4 and 70.0 % at 4000, 6000 and 8000; 68.2 % at 16000; docs/evaluate.md,
-#: session 8), so its row is trained where that curve flattens. Run 11 had two 2x rows (realistic and region-rich types,
-#: 55.4 and 64.9 %); the history file keeps them. The long row costs what those two did.
+#: session 8), so its row is trained where that curve flattens. Run 11 had two 2x rows
+#: (realistic and region-rich types, 55.4 and 64.9 %); the history file keeps them. The
+#: long row costs what those two did.
 LONG_STEPS_FACTOR = 4
 LONG_ROWS = {f"mix, region-rich, {LONG_STEPS_FACTOR}x steps": "region-rich"}
 #: Rows trained first, in this order (the rest follow in table order): the long row
@@ -520,14 +521,10 @@ def main() -> None:
     for k, (name, augment, types) in enumerate(zip(BASE_ROWS, augments, mixes, strict=True)):
         train, held = made(name, augment, args.seed + k, types)
         plan.append((name, [train], held))
-    # The region-rich set keeps run 11's draw seed (the offset after its realistic row).
+    # Each long row draws its own mix set; the seed offset skips the one run 11's realistic
+    # long row took, so the region-rich set is run 11's.
     for k, (name, types) in enumerate(LONG_ROWS.items(), start=len(BASE_ROWS) + 1):
-        # A long row of realistic types would train on the mix row's very set.
-        train, held = (
-            next((p[1][0], p[2]) for p in plan if p[0] == "mix")
-            if types == "realistic"
-            else made("mix, region-rich", "mix", args.seed + k, types)
-        )
+        train, held = made(f"mix, {types}", "mix", args.seed + k, types)
         plan.append((name, [train], held))
     preservation = None
     gan_step = None
