@@ -206,16 +206,10 @@ def relief_layers(outline: np.ndarray, relief: _Relief) -> tuple[np.ndarray, ...
     """
     # Worked on a zero margin: glyphs touch their sprite's edges, where erosion and the
     # gradients would otherwise see the outline run on.
-    whole, part = divmod(relief.bevel, 1.0)
-    m = int(whole) + 4
+    m = int(relief.bevel) + 4
     padded = cv2.copyMakeBorder(outline, m, m, m, m, cv2.BORDER_CONSTANT, value=0.0)
-    # The face is the outline eroded by the bevel: a sub-pixel width blends the erosions
-    # by the whole pixels either side (an anti-aliased edge moves by exactly one pixel
-    # per pixel of erosion).
-    face = _eroded(padded, int(whole))
-    if part > 0:
-        face = face * np.float32(1 - part) + _eroded(padded, int(whole) + 1) * np.float32(part)
-    face = np.minimum(face[m:-m, m:-m], outline)
+    # The face is the outline eroded by the bevel.
+    face = np.minimum(_eroded_by(padded, relief.bevel)[m:-m, m:-m], outline)
     sides = outline - face
     # Sobel smooths a little itself; wide bevels (large images) need a wider look.
     smooth = cv2.GaussianBlur(padded, (0, 0), relief.bevel / 2) if relief.bevel > 2 else padded
@@ -262,6 +256,36 @@ def _eroded(mask: np.ndarray, radius: int) -> np.ndarray:
         return mask
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return cv2.erode(mask, disc)
+
+
+def _eroded_by(mask: np.ndarray, radius: float) -> np.ndarray:
+    """`mask` shrunk by a sub-pixel `radius`: the erosions by the whole pixels either side,
+    blended (an anti-aliased edge moves by exactly one pixel per pixel of erosion)."""
+    whole, part = divmod(radius, 1.0)
+    shrunk = _eroded(mask, int(whole))
+    if part > 0:
+        shrunk = shrunk * np.float32(1 - part) + _eroded(mask, int(whole) + 1) * np.float32(part)
+    return shrunk
+
+
+def _trimmed(coverage: np.ndarray, radius: float) -> np.ndarray:
+    """Glyph coverage with `radius` pixels taken off every side of its strokes (a lighter
+    typeface); worked on a zero margin, since glyphs touch their bitmap's edges."""
+    if radius <= 0:
+        return coverage
+    m = int(radius) + 2
+    padded = cv2.copyMakeBorder(coverage, m, m, m, m, cv2.BORDER_CONSTANT, value=0.0)
+    return np.ascontiguousarray(_eroded_by(padded, radius)[m:-m, m:-m])
+
+
+def _ink_box(coverage: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The part of `box` that a trimmed glyph's ink still reaches: labels stay tight."""
+    rows = np.flatnonzero(coverage.any(axis=1))
+    cols = np.flatnonzero(coverage.any(axis=0))
+    if rows.size == 0:
+        return box
+    x0, y0 = box[0], box[1]
+    return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
 
 
 def _composite(
@@ -455,17 +479,19 @@ class Renderer:
         """
         box = self._place(char, cell, out_w / geo.width, out_h / geo.height, out_w, out_h)
         w, h = box[2] - box[0], box[3] - box[1]
-        sprite = self._sprite(char, w, h, ink, relief)
+        trim = geo.stroke_trim * h
+        sprite = self._sprite(char, w, h, ink, relief, trim)
         background = self._background(geo, colour, out_w, out_h)
         d = relief.pad if relief else 0
         flat = background.is_plain(box[0], box[1], w + d, h + d)
-        flat_key = (char, w, h, ink, relief, colour)
+        flat_key = (char, w, h, ink, relief, colour, trim)
         patch = self._flat_patches.get(flat_key) if flat else None
         if patch is None:
             patch = _patch(background.pixels, sprite, box)
             if flat and patch.shape[:2] == (h + d, w + d):
                 self._flat_patches[flat_key] = patch
-        return _Placed(box, sprite, patch, CharBox(char, box))
+        label = box if trim <= 0 else _ink_box(sprite.coverage, box)
+        return _Placed(box, sprite, patch, CharBox(char, label))
 
     def _place(
         self, char: str, cell: Cell, sx: float, sy: float, out_w: int, out_h: int
@@ -495,16 +521,22 @@ class Renderer:
         return self._reliefs[key]
 
     # -- sprites ----------------------------------------------------------------------
-    def _sprite(self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None) -> _Sprite:
-        key = (char, w, h, ink, relief)
+    def _sprite(
+        self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None, trim: float = 0.0
+    ) -> _Sprite:
+        key = (char, w, h, ink, relief, trim)
         sprite = self._sprites.get(key)
         if sprite is None:
-            sprite = self._sprites[key] = self._make_sprite(char, w, h, ink, relief)
+            sprite = self._sprites[key] = self._make_sprite(char, w, h, ink, relief, trim)
         return sprite
 
-    def _make_sprite(self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None) -> _Sprite:
-        """Ink on the face, the lit bevel and the shadow, padded right and bottom for it."""
+    def _make_sprite(
+        self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None, trim: float = 0.0
+    ) -> _Sprite:
+        """Ink on the face, the lit bevel and the shadow, padded right and bottom for it;
+        `trim` pixels off every side of the strokes (PlateGeometry.stroke_trim)."""
         coverage = np.asarray(self.glyphs.coverage(char, w, h), np.float32)
+        coverage = _trimmed(coverage, trim)
         d = relief.pad if relief else 0
         outline = np.zeros((h + d, w + d), np.float32)
         outline[:h, :w] = coverage

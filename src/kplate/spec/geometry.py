@@ -100,6 +100,9 @@ class PlateGeometry:
     emblems: tuple[Emblem, ...] = ()
     corner_radius: float = 12.0
     official: bool = True  # False where the spec had no official drawing and kplate approximates
+    #: Share of each glyph's height taken off every side of its strokes: 0 draws the
+    #: notice's typeface; the older green plates were lettered lighter (OLD_GREEN_TRIM).
+    stroke_trim: float = 0.0
 
     @property
     def aspect(self) -> float:
@@ -248,6 +251,7 @@ def _geometry(
     emblems: tuple[Emblem, ...] = (),
     official: bool = True,
     corner_radius: float = 12.0,
+    stroke_trim: float = 0.0,
 ) -> PlateGeometry:
     return PlateGeometry(
         plate_type=plate_type,
@@ -261,7 +265,16 @@ def _geometry(
         emblems=emblems,
         official=official,
         corner_radius=corner_radius,
+        stroke_trim=stroke_trim,
     )
+
+
+#: The green plates of 1973-2006 carry an older, lighter typeface than the notice's
+#: drawings. Measured as stroke width / character height (2 x area / perimeter) on
+#: real_dev's light-ink crops, against kplate's plates through the `cctv` chain
+#: (docs/plate-types.md): 2004-2006 plates 0.102 (34 crops) against 0.125 untrimmed and
+#: 0.103 trimmed; 1973-2003 plates 0.113 (10 crops) against 0.127 and 0.112.
+OLD_GREEN_TRIM = {PlateType.GREEN_NATIONAL: 0.015, PlateType.GREEN_REGIONAL: 0.013}
 
 
 def _build() -> dict[PlateType, PlateGeometry]:
@@ -400,6 +413,7 @@ def _build() -> dict[PlateType, PlateGeometry]:
             two_row_holes,
             border=green_border,
             official=False,
+            stroke_trim=OLD_GREEN_TRIM[t.GREEN_REGIONAL],
         ),
         t.GREEN_NATIONAL: _geometry(
             t.GREEN_NATIONAL,
@@ -410,6 +424,7 @@ def _build() -> dict[PlateType, PlateGeometry]:
             two_row_holes,
             border=green_border,
             official=False,
+            stroke_trim=OLD_GREEN_TRIM[t.GREEN_NATIONAL],
         ),
         t.DIPLOMATIC: _geometry(
             t.DIPLOMATIC,
