@@ -142,9 +142,12 @@ def generate(
     """A synthetic set at SET_HEIGHT with the type shares of `--types TYPES` (`realistic`,
     `region-rich`, or `all`: every type evenly).
 
-    A finished set drawn with this very config is kept; one drawn with another (an earlier
-    run's height, seed or shares) is drawn again over it; an unfinished one is resumed.
+    A finished set drawn with this very config by this very drawing code is kept; one
+    drawn with another config (an earlier run's height, seed or shares) or by other code
+    (a renderer or preset changed since: CODE_SUFFIX) is drawn again over it; an unfinished
+    one is resumed.
     """
+    from kplate.io.files import atomic_write_text
     from kplate.io.run_folder import SUMMARY_FILE, read_record
     from kplate.numbers.type_shares import types_and_weights
     from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
@@ -156,12 +159,34 @@ def generate(
     )  # fmt: skip
     _, record = read_record(out)
     drawn = None if record is None else record.get("config")
-    same = drawn == json.loads(json.dumps(config.fingerprint()))  # as run.json holds it
+    code = drawing_code_digest()
+    marker = out.with_name(out.name + CODE_SUFFIX)
+    same_code = marker.exists() and marker.read_text(encoding="utf-8") == code
+    same = same_code and drawn == json.loads(json.dumps(config.fingerprint()))  # as run.json
     if same and (out / SUMMARY_FILE).exists():
         return out
     other = drawn is not None and not same
+    atomic_write_text(marker, code)  # before drawing, so that an interrupted set resumes
     write_dataset(config, WriteOptions(out=out, progress=False, workers=2, overwrite=other))
     return out
+
+
+#: Beside each cached set (`mix.code` for `mix/`): the digest of the code that drew it.
+CODE_SUFFIX = ".code"
+#: The sub-packages whose source decides a set's pixels and labels.
+DRAWING_PACKAGES = ("spec", "numbers", "render", "augment", "pipeline", "io")
+
+
+def drawing_code_digest() -> str:
+    """A digest of kplate's drawing source: a cached set drawn by other code is stale."""
+    import kplate
+
+    root = Path(kplate.__file__).parent
+    total = hashlib.sha256()
+    for package in DRAWING_PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            total.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return total.hexdigest()[:16]
 
 
 #: Held-out share of the GAN's dataroot: testA/testB are what the stopping rule measures.

@@ -123,6 +123,46 @@ def test_a_cached_set_drawn_at_another_height_is_drawn_again(tmp_path, monkeypat
     assert json.loads((out / "run.json").read_text())["config"]["height"] == 56
 
 
+def test_a_cached_set_drawn_by_other_drawing_code_is_drawn_again(tmp_path, monkeypatch):
+    """A renderer or preset change must reach the scoreboard: the set's config is the same,
+    but the code that drew it is not."""
+    out = tmp_path / "light"
+    monkeypatch.setattr(sim2real, "SET_HEIGHT", 40)
+    monkeypatch.setattr(sim2real, "drawing_code_digest", lambda: "before")
+    sim2real.generate(out, 3, 7, "light")
+    marker = tmp_path / "light.code"
+    assert marker.read_text() == "before"
+    written = (out / "run.json").stat().st_mtime_ns
+    sim2real.generate(out, 3, 7, "light")  # same code: kept
+    assert (out / "run.json").stat().st_mtime_ns == written
+    monkeypatch.setattr(sim2real, "drawing_code_digest", lambda: "after")
+    sim2real.generate(out, 3, 7, "light")
+    assert (out / "run.json").stat().st_mtime_ns != written
+    assert marker.read_text() == "after"
+    assert len(list((out / "images").iterdir())) == 3
+
+
+def test_the_drawing_code_digest_follows_the_drawing_source(tmp_path, monkeypatch):
+    import shutil
+
+    import kplate
+
+    source = Path(kplate.__file__).parent
+    copy = tmp_path / "kplate"
+    for package in sim2real.DRAWING_PACKAGES:
+        shutil.copytree(source / package, copy / package)
+    shutil.copy(source / "__init__.py", copy / "__init__.py")
+    monkeypatch.setattr(kplate, "__file__", str(copy / "__init__.py"))
+    digest = sim2real.drawing_code_digest()
+    assert len(digest) == 16 and digest == sim2real.drawing_code_digest()
+    (copy / "cli").mkdir()
+    (copy / "cli" / "extra.py").write_text("# not drawing code\n")
+    assert sim2real.drawing_code_digest() == digest
+    plate = copy / "render" / "plate.py"
+    plate.write_text(plate.read_text() + "\n# a renderer change\n")
+    assert sim2real.drawing_code_digest() != digest
+
+
 def test_the_long_row_trains_more_steps_on_its_own_type_mix(tmp_path, monkeypatch):
     """The 4x-steps row is known to --row, trains LONG_STEPS_FACTOR x the recipe's steps,
     and draws its set with region_rich_types' weights."""
