@@ -54,7 +54,8 @@ MAX_LR = 5e-3
 #: Share of the one-cycle schedule spent warming up from MAX_LR / 25. A reader first sits
 #: on a CTC plateau (blanks only) until the rate is high enough to find the characters;
 #: with 15 % it could wait there most of its first 500 of 2000 steps, by luck of the seed
-#: (docs/evaluate.md, session 9), with 5 % every seed tried left it by step 300.
+#: (docs/evaluate.md, session 9); with 5 % three seeds on the cctv set left it by step
+#: 300. Trainings still differ by seed (a slow 8000-step one is in the same docs).
 WARMUP_SHARE = 0.05
 WEIGHT_DECAY = 1e-2
 #: Weight of the training-only column reader's CTC loss beside the row-by-row reader's.
