@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -177,8 +178,12 @@ CODE_SUFFIX = ".code"
 DRAWING_PACKAGES = ("spec", "numbers", "render", "augment", "pipeline", "io")
 
 
+@functools.cache
 def drawing_code_digest() -> str:
-    """A digest of kplate's drawing source: a cached set drawn by other code is stale."""
+    """A digest of kplate's drawing source: a cached set drawn by other code is stale.
+
+    Read once per run, when the first set is asked for (the code this process imported),
+    not again for each of the run's twenty sets."""
     import kplate
 
     root = Path(kplate.__file__).parent
