@@ -37,7 +37,14 @@ the same recipe on real labels, by k-fold cross-validation over all of real_dev 
 by plate text, and reads each held-out crop with the fold model that never saw it.
 
     python benchmarks/sim2real.py [--minutes 60] [--real ../shared/data/real_dev] [--fresh]
-        [--gan [--gan-text W]] [--row NAME ...]
+        [--gan [--gan-text W]] [--row NAME ...] [--seeds N] [--jobs N]
+
+--seeds N trains each synthetic row with reader seeds seed .. seed+N-1 and reports the
+median real and learnability accuracy (the table adds each seed's real accuracy): one
+training per row moves by up to about 8 points between reader seeds at 2000 steps and 13
+at 8000 (docs/evaluate.md, session 9), more than most differences between designs.
+N times the trainings: the default of 1 is what fits 60 minutes on 2 cores; --jobs N
+runs N trainings at once (one thread each; 2 by default) on a machine with more cores.
 
 --row NAME (repeatable; 'ceiling' for the folds) trains only the named rows and carries the
 others over from the last run made with the same count, recogniser steps and format, seed,
@@ -58,6 +65,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import statistics
 import sys
 import time
 from collections import Counter
@@ -390,12 +398,21 @@ def _scores(metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_job(job: tuple[str, str, list[str], str | None], context: dict[str, Any]) -> dict:
-    """One training of the fixed recipe, in a worker process with one torch thread."""
+#: One training: (kind "row" or "fold", row name, training folders, held-out folder, reader
+#: seed). A row trained with several reader seeds (--seeds) is one job per seed.
+Job = tuple[str, str, list[str], str | None, int]
+
+
+def run_job(job: Job, context: dict[str, Any]) -> dict:
+    """One training of the fixed recipe, in a worker process with one torch thread.
+
+    The realism test depends on the set, not on the reader, so only the training with
+    the run's own seed (`context["seed"]`) runs it; a row's other seeds leave it None.
+    """
     import torch
 
     torch.set_num_threads(1)
-    kind, name, folders, held = job
+    kind, name, folders, held, seed = job
     if kind == "fold":
         return _fold(int(name.split()[1]), context)
     steps = context["steps"] * (LONG_STEPS_FACTOR if name in LONG_ROWS else 1)
@@ -404,17 +421,19 @@ def run_job(job: tuple[str, str, list[str], str | None], context: dict[str, Any]
     from kplate.evaluate.realism import two_sample_test
 
     started = time.monotonic()
-    seed = context["seed"]
     test_set = load_labelled(context["real_test"])
     recogniser = train_recogniser([load_labelled(f) for f in folders], steps, seed)
     learn = None if held is None else evaluate_recognition(recogniser, held)
     metrics = evaluate_recognition(recogniser, test_set)
-    paths = [i.path for f in folders for i in load_labelled(f)]
-    generated_rgb, _ = load_arrays(paths[:: max(1, len(paths) // 800)], 48, 160, mode="RGB")
-    real_rgb, _ = load_arrays([i.path for i in test_set], 48, 160, mode="RGB")
-    realism = two_sample_test(generated_rgb, real_rgb, seed=seed, time_limit=40)
+    realism: dict[str, Any] = {"accuracy": None, "ci95": None}
+    if seed == context["seed"]:
+        paths = [i.path for f in folders for i in load_labelled(f)]
+        generated_rgb, _ = load_arrays(paths[:: max(1, len(paths) // 800)], 48, 160, mode="RGB")
+        real_rgb, _ = load_arrays([i.path for i in test_set], 48, 160, mode="RGB")
+        realism = two_sample_test(generated_rgb, real_rgb, seed=seed, time_limit=40)
     return {
         "set": name,
+        "reader_seed": seed,
         "steps": steps,
         "train_images": recogniser.recipe["train_images"],
         "final_loss": recogniser.history[-1][1],
@@ -426,6 +445,38 @@ def run_job(job: tuple[str, str, list[str], str | None], context: dict[str, Any]
         "seconds": round(time.monotonic() - started),
         **_scores(metrics),
     }
+
+
+def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from its trainings with several reader seeds (--seeds).
+
+    The real split's and the learnability's accuracies are the medians over the seeds;
+    the row's other columns (interval, CER, per type, position and error kind) come from
+    the training whose real accuracy is that median (the lower middle one for an even
+    count), so that they describe one reader; realism is the set's, measured once.
+    `seeds` keeps each training's numbers and `accuracy_range` their spread.
+    """
+    runs = sorted(runs, key=lambda run: run["reader_seed"])
+    if len(runs) == 1:
+        return runs[0]
+    middle = sorted(runs, key=lambda run: (run["accuracy"], run["reader_seed"]))
+    row = dict(middle[(len(runs) - 1) // 2])
+    learned = [run["learnability"] for run in runs if run["learnability"] is not None]
+    measured = [run for run in runs if run["realism_accuracy"] is not None]
+    row.update(
+        accuracy=statistics.median(run["accuracy"] for run in runs),
+        learnability=statistics.median(learned) if learned else None,
+        realism_accuracy=measured[0]["realism_accuracy"] if measured else None,
+        realism_ci95=measured[0]["realism_ci95"] if measured else None,
+        accuracy_range=[min(r["accuracy"] for r in runs), max(r["accuracy"] for r in runs)],
+        seconds=sum(run["seconds"] for run in runs),
+        seeds=[{key: run[key] for key in SEED_KEYS} for run in runs],
+    )
+    return row
+
+
+#: What a row keeps of each of its seeds' trainings.
+SEED_KEYS = ("reader_seed", "accuracy", "learnability", "final_loss", "seconds")
 
 
 def _fold(fold: int, context: dict[str, Any]) -> dict[str, Any]:
@@ -502,12 +553,26 @@ def main() -> None:
         "--gan-text", type=float, default=0.0, help="text-preserving loss weight (0: off)"
     )
     parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="reader seeds per synthetic row (1); a row reports their median real and "
+        "learnability accuracy: N times the trainings, so a run on 2 cores overruns 60 "
+        "minutes above 1",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=JOBS, help=f"trainings at once, one thread each ({JOBS})"
+    )
+    parser.add_argument(
         "--row",
         action="append",
         help="train only this row ('ceiling' for the folds; repeatable) and carry the "
         "others over from the last run with the same settings",
     )
     args = parser.parse_args()
+    for option in ("seeds", "jobs"):
+        if getattr(args, option) < 1:
+            refuse(f"--{option} must be 1 or more, got {getattr(args, option)}")
     if not (args.real / "labels.csv").is_file():
         print(f"skip: {args.real} not found (the real development crops live in ../shared)")
         return
@@ -589,15 +654,22 @@ def main() -> None:
         gan_rows = set(names)
     print(f"sets ready in {(time.monotonic() - started) / 60:.1f} min", flush=True)
 
-    jobs = [("row", name, [str(f) for f in folders], None if held is None else str(held))
-            for name, folders, held in plan]  # fmt: skip
-    jobs += [("fold", f"fold {fold}", [], None) for fold in range(FOLDS)]
+    # Reader seeds seed, seed + 1, ...: with --seeds 1 each row is the same training as
+    # before the option. The ceiling's folds train once.
+    reader_seeds = range(args.seed, args.seed + args.seeds)
+    jobs: list[Job] = [
+        ("row", name, [str(f) for f in folders], None if held is None else str(held), k)
+        for name, folders, held in plan
+        for k in reader_seeds
+    ]
+    jobs += [("fold", f"fold {fold}", [], None, args.seed) for fold in range(FOLDS)]
     if wanted is not None:
         jobs = [job for job in jobs
                 if job[1] in wanted or (job[0] == "fold" and "ceiling" in wanted)]  # fmt: skip
     carried_rows: dict[str, dict[str, Any]] = carried.get("rows", {})
     # The rows that decide the defaults first, so a run cut short still answers them.
     jobs.sort(key=lambda job: FIRST.index(job[1]) if job[1] in FIRST else len(FIRST))
+    seed_runs: dict[str, list[dict[str, Any]]] = {}
     context = dict(real=str(args.real), work=str(args.work), real_test=str(real_test),
                    steps=steps, seed=args.seed)  # fmt: skip
     results: dict[str, dict[str, Any]] = {}
@@ -607,7 +679,8 @@ def main() -> None:
         **settings,
         "test_images": len(test_set),
         "styles": styles,
-        "trained_rows": sorted(job[1] for job in jobs),
+        "trained_rows": sorted({job[1] for job in jobs}),
+        "reader_seeds": list(reader_seeds),
         "gan_checkpoint_step": gan_step,
         "gan_stopping": gan_stop,
         "translation_preservation": preservation,
@@ -655,26 +728,30 @@ def main() -> None:
         return result
 
     # Two processes of one thread each read more images per second than one of two.
-    with ProcessPoolExecutor(JOBS, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(run_job, job, context): job[1] for job in jobs}
         for future in as_completed(futures):
-            results[futures[future]] = row = future.result()
-            if futures[future] in gan_rows:
-                row["gan"] = gan
-            if "set" in row:
-                learned = "-" if row["learnability"] is None else f"{row['learnability']:.3f}"
-                print(f"  {row['set']}: learnability {learned}, real {row['accuracy']:.3f} "
-                      f"(CER {row['cer']:.3f}), realism {row['realism_accuracy']:.3f}, "
-                      f"{row['seconds']} s", flush=True)  # fmt: skip
-            else:
-                print(f"  ceiling {futures[future]}: {row['seconds']} s", flush=True)
-            write_latest(complete=False)
+            name, run = futures[future], future.result()
+            if "set" not in run:
+                results[name] = run
+                print(f"  ceiling {name}: {run['seconds']} s", flush=True)
+                continue
+            learned = "-" if run["learnability"] is None else f"{run['learnability']:.3f}"
+            print(f"  {name} (reader seed {run['reader_seed']}): learnability {learned}, "
+                  f"real {run['accuracy']:.3f} (CER {run['cer']:.3f}), {run['seconds']} s",
+                  flush=True)  # fmt: skip
+            seed_runs.setdefault(name, []).append(run)
+            if len(seed_runs[name]) == len(reader_seeds):
+                results[name] = row = combine_seeds(seed_runs[name])
+                if name in gan_rows:
+                    row["gan"] = gan
+                write_latest(complete=False)
     result = write_latest(complete=True)
     print()
     print(markdown_table(result["rows"], styles))
     print(result["note"])
     keep = ("set", "learnability", "accuracy", "greedy_accuracy", "cer", "realism_accuracy")
-    keep += ("error_kinds",)
+    keep += ("error_kinds", "seeds")
     with open(RESULTS / "sim2real_history.jsonl", "a", encoding="utf-8") as handle:
         summary = {k: v for k, v in result.items() if k != "rows"}
         summary["rows"] = [{k: r.get(k) for k in keep} for r in result["rows"]]
@@ -732,7 +809,9 @@ def _pct(value: float | None) -> str:
 def markdown_table(rows: list[dict[str, Any]], styles: list[str]) -> str:
     """The README's scoreboard: one line per row; per-type real accuracy for big styles."""
     kinds = ("length", "end_extra", "region", "hangul", "digit")
+    by_seed = any(len(row.get("seeds", [])) > 1 for row in rows)
     head = ["training set", "images", "learn %", "real %", "(95% CI)", "real % greedy", "CER"]
+    head += ["real % by reader seed"] if by_seed else []
     head += ["realism"]
     head += [f"{s} %" for s in styles] + [f"err: {k}" for k in kinds]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -746,8 +825,11 @@ def markdown_table(rows: list[dict[str, Any]], styles: list[str]) -> str:
             f"{100 * low:.0f}-{100 * high:.0f}",
             _pct(row.get("greedy_accuracy")),
             f"{row['cer']:.3f}",
-            "-" if row["realism_accuracy"] is None else f"{row['realism_accuracy']:.3f}",
         ]
+        if by_seed:
+            seeds = row.get("seeds", [])
+            cells.append(" / ".join(_pct(run["accuracy"]) for run in seeds) if seeds else "-")
+        cells += ["-" if row["realism_accuracy"] is None else f"{row['realism_accuracy']:.3f}"]
         cells += [_pct(row["per_type"].get(s, {}).get("exact_accuracy")) for s in styles]
         cells += [str(row["error_kinds"][k]) for k in kinds]
         lines.append("| " + " | ".join(cells) + " |")

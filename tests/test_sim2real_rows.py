@@ -200,5 +200,64 @@ def test_the_long_row_trains_more_steps_on_its_own_type_mix(tmp_path, monkeypatc
     context = {"seed": 0, "steps": 7, "real_test": str(rich)}
     for name in ("mix", "mix, region-rich, 4x steps", "heavy"):
         with pytest.raises(Stop):
-            sim2real.run_job(("row", name, [str(rich)], None), context)
+            sim2real.run_job(("row", name, [str(rich)], None, 0), context)
     assert trained == [7, 28, 7]
+
+
+def _seed_run(seed: int, accuracy: float, learn: float, realism: float | None) -> dict:
+    return {
+        "set": "mix", "reader_seed": seed, "accuracy": accuracy, "learnability": learn,
+        "realism_accuracy": realism, "realism_ci95": None if realism is None else [0.8, 0.9],
+        "final_loss": 0.1 + seed, "seconds": 100, "ci95": [accuracy - 0.05, accuracy + 0.05],
+        "train_images": 6000, "greedy_accuracy": accuracy - 0.01, "cer": 1 - accuracy,
+        "per_type": {"private_2digit": {"exact_accuracy": accuracy}},
+        "error_kinds": {k: seed for k in ("length", "end_extra", "region", "hangul", "digit")},
+    }  # fmt: skip
+
+
+def test_a_row_of_several_reader_seeds_reports_their_medians():
+    """--seeds: the median real and learnability accuracy; the other columns from the
+    training whose real accuracy is the median; realism from the one that measured it."""
+    runs = [_seed_run(2, 0.47, 0.90, None), _seed_run(0, 0.65, 0.91, 0.86),
+            _seed_run(1, 0.53, 0.82, None)]  # fmt: skip
+    row = sim2real.combine_seeds(runs)
+    assert row["accuracy"] == 0.53 and row["learnability"] == 0.90
+    assert row["reader_seed"] == 1 and row["error_kinds"]["region"] == 1  # the median reader
+    assert row["per_type"]["private_2digit"]["exact_accuracy"] == 0.53
+    assert row["realism_accuracy"] == 0.86 and row["realism_ci95"] == [0.8, 0.9]
+    assert row["accuracy_range"] == [0.47, 0.65] and row["seconds"] == 300
+    assert [s["reader_seed"] for s in row["seeds"]] == [0, 1, 2]
+    assert [s["accuracy"] for s in row["seeds"]] == [0.65, 0.53, 0.47]
+    # an even count: the mean of the middle two, the columns of the lower one
+    row = sim2real.combine_seeds(runs[:2])
+    assert row["accuracy"] == pytest.approx(0.56) and row["reader_seed"] == 2
+    # one seed: the training itself, as before --seeds
+    assert sim2real.combine_seeds(runs[1:2]) == runs[1]
+
+
+def test_the_table_shows_each_seed_only_when_a_row_has_several():
+    one = _seed_run(0, 0.65, 0.91, 0.86)
+    three = sim2real.combine_seeds(
+        [one, _seed_run(1, 0.53, 0.8, None), _seed_run(2, 0.4, 0.8, None)]
+    )
+    plain = sim2real.markdown_table([one], ["private_2digit"])
+    assert "by reader seed" not in plain
+    table = sim2real.markdown_table([three, one], ["private_2digit"]).splitlines()
+    head = [cell.strip() for cell in table[0].strip("|").split("|")]
+    column = head.index("real % by reader seed")
+    cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in table[2:]]
+    assert cells[0][column] == "65.0 / 53.0 / 40.0" and cells[0][head.index("real %")] == "53.0"
+    assert cells[1][column] == "-"
+
+
+@pytest.mark.parametrize(("option", "value"), [("--seeds", "0"), ("--jobs", "-1")])
+def test_a_count_below_one_is_refused_in_one_line(tmp_path, option, value):
+    work = tmp_path / "work"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "sim2real.py"), "--real", str(tmp_path),
+         "--work", str(work), option, value],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == f"sim2real: {option} must be 1 or more, got {value}\n"
+    assert not work.exists()
