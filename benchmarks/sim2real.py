@@ -701,7 +701,9 @@ def main() -> None:
         minutes = (time.monotonic() - started) / 60
         note = (
             f"test: {len(test_set)} real_dev crops held out by plate text; recogniser {steps} "
-            f"steps per row ({LONG_STEPS_FACTOR * steps} for the {LONG_STEPS_FACTOR}x-steps row); "
+            f"steps per row ({LONG_STEPS_FACTOR * steps} for the {LONG_STEPS_FACTOR}x-steps row)"
+            + ("" if args.seeds == 1 else f", {args.seeds} reader seeds each (their median)")
+            + "; "
             f"{args.count} synthetic plates per set; GAN stopped at step "
             f"{None if gan_stop is None else gan_stop['stopped_at']} "
             f"({None if gan_stop is None else gan_stop['reason']}), best check {gan_step}; "
