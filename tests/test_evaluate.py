@@ -187,6 +187,30 @@ def test_training_is_deterministic_for_a_seed(synthetic) -> None:
         assert torch.equal(value, b.model.state_dict()[key])
 
 
+def test_trainings_past_the_recipe_budget_warm_up_longer(synthetic, monkeypatch) -> None:
+    """5 % of the one-cycle schedule up to DEFAULT_STEPS, 15 % beyond, as recorded."""
+    from kplate.evaluate import recogniser as module
+
+    seen: list[tuple[int, float]] = []
+
+    class Stop(Exception):
+        pass
+
+    class Capture:
+        def __init__(self, optimiser, *, max_lr, total_steps, pct_start) -> None:
+            seen.append((total_steps, pct_start))
+            raise Stop
+
+    budget = module.DEFAULT_STEPS
+    assert train_recogniser([synthetic], steps=2, seed=0).recipe["warmup_share"] == 0.05
+    monkeypatch.setattr(torch.optim.lr_scheduler, "OneCycleLR", Capture)
+    for steps in (budget, budget + 1, 4 * budget):
+        with pytest.raises(Stop):
+            train_recogniser([synthetic], steps=steps, seed=0)
+    assert seen == [(budget, 0.05), (budget + 1, 0.15), (4 * budget, 0.15)]
+    assert module.warmup_share(4 * budget) == 0.15
+
+
 def test_the_column_reader_trains_the_cnn_but_never_reads() -> None:
     """Training adds the column reader's CTC (32 steps); reading is row by row alone."""
     with torch.random.fork_rng(devices=[]):
