@@ -60,7 +60,7 @@ WARMUP_SHARE = 0.05
 #: The share for longer trainings. There a 5 % warm-up peaks before some readers have
 #: left the plateau, and a reader that leaves it at the peak rate can stay slow for the
 #: rest of its training: at 8000 steps on the recommended data, reader seeds 0-2 learnt
-#: 91.2 / 81.5 / 92.7 % of their own held-out plates with 5 % (final loss 0.06 / 0.11 /
+#: 91.2 / 81.5 / 92.8 % of their own held-out plates with 5 % (final loss 0.06 / 0.11 /
 #: 0.05) and 92.0 / 92.5 / 93.8 % with 15 % (0.05 / 0.06 / 0.05); docs/evaluate.md,
 #: session 10.
 LONG_WARMUP_SHARE = 0.15
@@ -337,9 +337,9 @@ def train_recogniser(
     """Train the fixed-recipe CRNN on the concatenated sets; deterministic for a seed on CPU.
 
     Recipe: batch 32, AdamW (lr peak 5e-3, weight decay 1e-2), one-cycle schedule (5 %
-    warm-up; 15 % past DEFAULT_STEPS), CTC loss of the row-by-row reader plus 0.5 x that of the training-only
-    column reader, gradient clipping at 5, the `augment` jitter; sampling without
-    replacement in seeded epochs.
+    warm-up; 15 % past DEFAULT_STEPS), CTC loss of the row-by-row reader plus 0.5 x that
+    of the training-only column reader, gradient clipping at 5, the `augment` jitter;
+    sampling without replacement in seeded epochs.
     """
     if steps < 1:
         raise OptionError("steps", f"{{option}} must be 1 or more, got {steps}")
