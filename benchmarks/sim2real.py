@@ -734,20 +734,21 @@ def main() -> None:
         futures = {pool.submit(run_job, job, context): job[1] for job in jobs}
         for future in as_completed(futures):
             name, run = futures[future], future.result()
-            if "set" not in run:
-                results[name] = run
-                print(f"  ceiling {name}: {run['seconds']} s", flush=True)
-                continue
-            learned = "-" if run["learnability"] is None else f"{run['learnability']:.3f}"
-            print(f"  {name} (reader seed {run['reader_seed']}): learnability {learned}, "
-                  f"real {run['accuracy']:.3f} (CER {run['cer']:.3f}), {run['seconds']} s",
-                  flush=True)  # fmt: skip
-            seed_runs.setdefault(name, []).append(run)
-            if len(seed_runs[name]) == len(reader_seeds):
-                results[name] = row = combine_seeds(seed_runs[name])
+            if "set" in run:
+                learned = "-" if run["learnability"] is None else f"{run['learnability']:.3f}"
+                print(f"  {name} (reader seed {run['reader_seed']}): learnability {learned}, "
+                      f"real {run['accuracy']:.3f} (CER {run['cer']:.3f}), {run['seconds']} s",
+                      flush=True)  # fmt: skip
+                seed_runs.setdefault(name, []).append(run)
+                if len(seed_runs[name]) < len(reader_seeds):
+                    continue  # the row's other seeds are still training
+                run = combine_seeds(seed_runs[name])
                 if name in gan_rows:
-                    row["gan"] = gan
-                write_latest(complete=False)
+                    run["gan"] = gan
+            else:
+                print(f"  ceiling {name}: {run['seconds']} s", flush=True)
+            results[name] = run
+            write_latest(complete=False)
     result = write_latest(complete=True)
     print()
     print(markdown_table(result["rows"], styles))
