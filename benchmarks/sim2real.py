@@ -569,6 +569,7 @@ def main() -> None:
         help="train only this row ('ceiling' for the folds; repeatable) and carry the "
         "others over from the last run with the same settings",
     )
+    parser.error = refuse  # type: ignore[method-assign]  # usage errors in one line, exit 2
     args = parser.parse_args()
     for option in ("seeds", "jobs"):
         if getattr(args, option) < 1:

@@ -261,3 +261,14 @@ def test_a_count_below_one_is_refused_in_one_line(tmp_path, option, value):
     assert done.returncode == 2
     assert done.stderr == f"sim2real: {option} must be 1 or more, got {value}\n"
     assert not work.exists()
+
+
+def test_a_malformed_option_is_refused_in_one_line(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "sim2real.py"), "--real", str(tmp_path),
+         "--work", str(tmp_path / "work"), "--seeds", "three"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "sim2real: argument --seeds: invalid int value: 'three'\n"
+    assert not (tmp_path / "work").exists()
