@@ -103,6 +103,31 @@ def test_two_digit_plates_follow_the_kind_shares() -> None:
     assert all(70 <= code(n) <= 99 for n in large)
 
 
+@pytest.mark.parametrize(
+    "plate_type",
+    [T.CONSTRUCTION, T.CONSTRUCTION_REGIONAL, T.CONSTRUCTION_REGIONAL_TWO_ROW],
+    ids=str,
+)
+def test_construction_codes_are_the_machines_on_the_road(plate_type) -> None:
+    numbers = draw(plate_type, NumberPrior.REALISTIC, 13, 10_000)
+    codes = Counter(code(n) for n in numbers)
+    assert [c for c, _ in codes.most_common(2)] == [6, 14]  # dump and mixer trucks
+    assert 0.48 < codes[6] / len(numbers) < 0.53
+    assert 0.23 < codes[14] / len(numbers) < 0.28
+    assert set(codes) <= set(range(1, 28)) and len(codes) == 27  # every kind still occurs
+    # the national plate writes the code after a 0; the regional ones after a region
+    assert all(
+        len(n.class_code or "") == (3 if plate_type is T.CONSTRUCTION else 2) for n in numbers
+    )
+    serials = [int(n.serial or "") for n in numbers]
+    assert 0.47 < sum(s >= 6000 for s in serials) / len(serials) < 0.53  # rental: orange
+    assert 0.03 < sum(s < 1000 for s in serials) / len(serials) < 0.07  # government
+    assert min(serials) >= 100
+    # the uniform prior keeps every kind alike
+    uniform = Counter(code(n) for n in draw(plate_type, NumberPrior.UNIFORM, 13, 10_000))
+    assert max(uniform.values()) < 0.06 * 10_000
+
+
 def test_electric_realistic_shares() -> None:
     numbers = draw(T.ELECTRIC, NumberPrior.REALISTIC, 9)
     assert 0.58 < share(numbers, lambda n: len(n.class_code or "") == 3) < 0.62

@@ -11,10 +11,15 @@ started at 0001). `NumberPrior.REALISTIC`, the default, follows what is issued:
   that order since 1 Sep 2019 (N2018 부칙);
 - use syllables evenly, except the delivery syllable 배, which only delivery vans carry.
 
+- construction machinery by the machines a road camera sees: dump trucks (code 06) and
+  concrete mixer trucks (14) first, the other road-going kinds next, the 27 kinds flat
+  for the rest; serials by use (rental 6000-9999 half of the plates, as the uniform
+  sampler, so both plate colours render).
+
 The shares between kinds are rounded judgements, written as data below with their
 reason; docs/numbers.md gives the sources. A type without a rule here (diplomatic,
-construction, military, and any type added later) is drawn by the uniform sampler, so a
-new type never lacks numbers.
+military, and any type added later) is drawn by the uniform sampler, so a new type never
+lacks numbers.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 from kplate.errors import OptionError
 from kplate.spec.alphabet import (
     COMMERCIAL_SYLLABLES,
+    CONSTRUCTION_SYLLABLES,
     PRIVATE_SYLLABLES,
     REGIONS,
     REGIONS_1973,
@@ -96,6 +102,9 @@ class TypePrior:
     uses: tuple[tuple[str, float], ...]
     regions: tuple[str, ...] = ()
     serial: tuple[int, int] = (100, 9999)
+    #: (share, lo, hi) serial bands where a type's serials say more than "issued", as
+    #: construction serials say the use; empty: `serial` alone.
+    serial_bands: tuple[tuple[float, int, int], ...] = ()
     _code_cum: tuple[float, ...] = field(init=False, repr=False, compare=False)
     _use_cum: tuple[float, ...] = field(init=False, repr=False, compare=False)
     _use_chars: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -113,6 +122,8 @@ class TypePrior:
         band = rng.choices(self.codes, cum_weights=self._code_cum)[0]
         use = rng.choices(self._use_chars, cum_weights=self._use_cum)[0]
         lo, hi = self.serial
+        if self.serial_bands:
+            _, lo, hi = rng.choices(self.serial_bands, [b[0] for b in self.serial_bands])[0]
         return f"{region}{band.draw(rng)}{use}{rng.randint(lo, hi):04d}"
 
 
@@ -177,10 +188,37 @@ GREEN_REGIONAL = (
     *(CodeBand(0.90 * b.share, b.lo, b.hi, b.digits, b.shape) for b in TWO_DIGIT_NON_BUSINESS),
 )
 
+#: Construction machinery (machine-type codes of the Construction Machinery Management
+#: Act's decree, 별표1: 02 excavator, 04 forklift, 06 dump truck, 07 crane, 14 concrete
+#: mixer truck, 15 concrete pump). Forklifts and excavators are the most registered kinds,
+#: but they work on sites and yards; on the road, where plate cameras are, the machines
+#: are the fast, truck-based ones (the 2002 rules call dump trucks the "high-speed"
+#: construction machines, forklifts the "low-speed" ones). Shares are a judgement:
+#: dump trucks half, mixer trucks a quarter, truck cranes and concrete pumps, a few
+#: wheeled excavators and forklifts, and every kind flat for the rest.
+MACHINES_ON_THE_ROAD = (
+    CodeBand(0.50, 6, 6, 2),
+    CodeBand(0.25, 14, 14, 2),
+    CodeBand(0.06, 7, 7, 2),
+    CodeBand(0.06, 15, 15, 2),
+    CodeBand(0.05, 2, 2, 2),
+    CodeBand(0.03, 4, 4, 2),
+    CodeBand(0.05, 1, 27, 2),
+)
+#: The 2022 national plate: the same kinds after a 0 (`006`).
+MACHINES_ON_THE_ROAD_NATIONAL = tuple(
+    CodeBand(b.share, b.lo, b.hi, 3, b.shape) for b in MACHINES_ON_THE_ROAD
+)
+#: Construction serials by use (spec §2.3): rental businesses 6000-9999 (orange plates)
+#: half, as the uniform sampler draws them so that both colours render; private owners
+#: 1000-5999 most of the rest; government 0100-0999 a few.
+CONSTRUCTION_SERIALS = ((0.50, 6000, 9999), (0.45, 1000, 5999), (0.05, 100, 999))
+
 PRIVATE_USES = _even(PRIVATE_SYLLABLES + RENTAL_SYLLABLES)
 GREEN_USES = _even(PRIVATE_SYLLABLES + "허")
 #: 배 is for delivery vans only (spec §2.2): 5 %; 바 사 아 자 share the rest evenly.
 COMMERCIAL_USES = (*_even(COMMERCIAL_SYLLABLES.replace("배", ""), 0.95), ("배", 0.05))
+CONSTRUCTION_USES = _even(CONSTRUCTION_SYLLABLES)
 
 T = PlateType
 _REALISTIC: dict[PlateType, TypePrior] = {
@@ -196,10 +234,19 @@ _REALISTIC: dict[PlateType, TypePrior] = {
     T.LARGE_PRIVATE: TypePrior(LARGE, PRIVATE_USES),
     T.GREEN_REGIONAL: TypePrior(GREEN_REGIONAL, GREEN_USES, REGIONS_1973),
     T.GREEN_NATIONAL: TypePrior(TWO_DIGIT_NON_BUSINESS, GREEN_USES),
+    T.CONSTRUCTION: TypePrior(
+        MACHINES_ON_THE_ROAD_NATIONAL, CONSTRUCTION_USES, serial_bands=CONSTRUCTION_SERIALS
+    ),
+    **{
+        t: TypePrior(
+            MACHINES_ON_THE_ROAD, CONSTRUCTION_USES, REGIONS, serial_bands=CONSTRUCTION_SERIALS
+        )
+        for t in (T.CONSTRUCTION_REGIONAL, T.CONSTRUCTION_REGIONAL_TWO_ROW)
+    },
 }
 
 
 def realistic_prior(plate_type: PlateType) -> TypePrior | None:
     """The realistic rule of a type, or None where there is none (the uniform sampler
-    draws those: diplomatic, construction, military and any type added later)."""
+    draws those: diplomatic, military and any type added later)."""
     return _REALISTIC.get(plate_type)
