@@ -187,6 +187,38 @@ def test_training_is_deterministic_for_a_seed(synthetic) -> None:
         assert torch.equal(value, b.model.state_dict()[key])
 
 
+def test_a_training_still_on_the_plateau_restarts_from_other_weights(
+    synthetic, monkeypatch
+) -> None:
+    """At a quarter of its steps a training whose loss is above PLATEAU_LOSS starts again
+    from seed + k x RESTART_SEED_STRIDE, at most MAX_RESTARTS times; the last one runs to
+    the end. Below the threshold, or for short trainings, nothing changes."""
+    from kplate.evaluate import recogniser as module
+
+    plain = train_recogniser([synthetic], steps=8, seed=3)
+    assert plain.recipe["restarts"] == 0 and plain.recipe["init_seed"] == 3
+    assert module.plateau_check_step(8) == 0  # short: never checked
+    assert module.plateau_check_step(2000) == 500 and module.plateau_check_step(8000) == 1000
+    monkeypatch.setattr(module, "PLATEAU_MIN_STEPS", 4)
+    monkeypatch.setattr(module, "PLATEAU_LOSS", 1e9)  # never on the plateau: as before
+    kept = train_recogniser([synthetic], steps=8, seed=3)
+    assert kept.recipe["restarts"] == 0 and kept.history == plain.history
+    monkeypatch.setattr(module, "PLATEAU_LOSS", -1.0)  # always on the plateau
+    messages: list[str] = []
+    stuck = train_recogniser([synthetic], steps=8, seed=3, progress=messages.append)
+    assert stuck.recipe["restarts"] == module.MAX_RESTARTS == 2
+    assert stuck.recipe["init_seed"] == 3 + 2 * module.RESTART_SEED_STRIDE
+    assert [m for m in messages if "plateau" in m] == [
+        "still on the CTC plateau at step 2: restart 1",
+        "still on the CTC plateau at step 2: restart 2",
+    ]
+    assert stuck.history[-1][0] == 8  # the last restart trained to the end
+    same = module.RESTART_SEED_STRIDE * 2 + 3
+    monkeypatch.setattr(module, "PLATEAU_MIN_STEPS", 10_000)
+    direct = train_recogniser([synthetic], steps=8, seed=same)
+    assert direct.history == stuck.history  # it is that seed's training, bit for bit
+
+
 def test_trainings_past_the_recipe_budget_warm_up_longer(synthetic, monkeypatch) -> None:
     """5 % of the one-cycle schedule up to DEFAULT_STEPS, 15 % beyond, as recorded."""
     from kplate.evaluate import recogniser as module
@@ -212,15 +244,15 @@ def test_trainings_past_the_recipe_budget_warm_up_longer(synthetic, monkeypatch)
 
 
 def test_the_column_reader_trains_the_cnn_but_never_reads() -> None:
-    """Training adds the column reader's CTC (32 steps); reading is row by row alone."""
+    """Training adds the column reader's CTC (40 steps); reading is row by row alone."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = CRNN(len(CHARSET) + 1)
     x = torch.rand(2, 1, HEIGHT, WIDTH)
     by_rows, by_columns = model.train().read_both(x)
-    assert by_rows.shape == (128, 2, len(CHARSET) + 1)
-    assert by_columns.shape == (32, 2, len(CHARSET) + 1)
-    assert torch.allclose(by_columns.exp().sum(-1), torch.ones(32, 2), atol=1e-4)
+    assert by_rows.shape == (200, 2, len(CHARSET) + 1)
+    assert by_columns.shape == (40, 2, len(CHARSET) + 1)
+    assert torch.allclose(by_columns.exp().sum(-1), torch.ones(40, 2), atol=1e-4)
     model.eval()
     rows_only, nothing = model.read_both(x)
     assert nothing.numel() == 0 and torch.equal(model(x), rows_only)
@@ -257,7 +289,7 @@ def test_a_recogniser_of_another_format_is_refused_by_name(tmp_path) -> None:
     payload = torch.load(path, weights_only=True)
     payload["format"] = 3
     torch.save(payload, path)
-    with pytest.raises(KplateError, match=r"old\.pt: recogniser of format 3, .* format 4"):
+    with pytest.raises(KplateError, match=r"old\.pt: recogniser of format 3, .* format 5"):
         Recogniser.load(path)
 
 
