@@ -431,3 +431,13 @@ def test_whitespace_anywhere_gives_the_same_canonical_text(
     assert validate("".join(noisy), plate_type).text == text
     if plate_type is T.DIPLOMATIC:  # the '-' is optional on input
         assert validate(text.replace("-", " "), plate_type).text == text
+
+
+def test_sejong_with_a_machine_type_code_is_inferred_as_regional_construction() -> None:
+    """세종 never was on a green plate, so a region + 01-27 + construction syllable with it
+    is the regional construction plate (the realistic prior draws such numbers)."""
+    assert validate("세종14마5758").type is T.CONSTRUCTION_REGIONAL
+    assert validate("경기14마5758").type is T.GREEN_REGIONAL  # the spec order, as before
+    for text in ("세종30가1234", "세종12하3456"):  # no machine code / no construction use
+        with pytest.raises(InvalidPlateError, match="'세종' did not exist on 1973-2003"):
+            validate(text)

@@ -583,6 +583,10 @@ assert set(_RULES) == set(PlateType), "every plate type needs a grammar rule"
 # --------------------------------------------------------------------------- inference
 
 
+def _is_machine_type(cls: str) -> bool:
+    return len(cls) == 2 and int(cls) in MACHINE_TYPE_CODES
+
+
 def _infer(p: _Parts, text: str) -> PlateType:
     """Pick the type a string's shape implies (spec order), or say why none fits."""
     if p.dip and p.prefix not in _DIP:
@@ -599,6 +603,10 @@ def _infer(p: _Parts, text: str) -> PlateType:
         if use in _COMM:
             return T.COMMERCIAL_TWO_ROW
         if use in _PRIV or use in _RENT:
+            # 세종 (2012) was never on a green plate; with a machine-type code it is the
+            # regional construction plate, whose numbers the realistic prior draws.
+            if p.prefix == "세종" and use in _CONS and _is_machine_type(p.cls):
+                return T.CONSTRUCTION_REGIONAL
             # 하/호 with a region fits no type; green_regional explains the anachronism.
             return T.GREEN_REGIONAL
         if use in _MIL:
