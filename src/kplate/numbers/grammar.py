@@ -583,10 +583,6 @@ assert set(_RULES) == set(PlateType), "every plate type needs a grammar rule"
 # --------------------------------------------------------------------------- inference
 
 
-def _is_machine_type(cls: str) -> bool:
-    return len(cls) == 2 and int(cls) in MACHINE_TYPE_CODES
-
-
 def _infer(p: _Parts, text: str) -> PlateType:
     """Pick the type a string's shape implies (spec order), or say why none fits."""
     if p.dip and p.prefix not in _DIP:
@@ -603,10 +599,6 @@ def _infer(p: _Parts, text: str) -> PlateType:
         if use in _COMM:
             return T.COMMERCIAL_TWO_ROW
         if use in _PRIV or use in _RENT:
-            # 세종 (2012) was never on a green plate; with a machine-type code it is the
-            # regional construction plate, whose numbers the realistic prior draws.
-            if p.prefix == "세종" and use in _CONS and _is_machine_type(p.cls):
-                return T.CONSTRUCTION_REGIONAL
             # 하/호 with a region fits no type; green_regional explains the anachronism.
             return T.GREEN_REGIONAL
         if use in _MIL:
@@ -670,7 +662,16 @@ def validate(text: str, plate_type: PlateType | str | None = None) -> PlateNumbe
         raise InvalidPlateError(repr(text), f"expected a string, got {type(text).__name__}")
     parts = _split(normalize(text), text)
     if plate_type is None:
-        return _validate_parts(parts, _infer(parts, text), text)
+        inferred = _infer(parts, text)
+        try:
+            return _validate_parts(parts, inferred, text)
+        except InvalidPlateError:
+            # The shape's usual type refuses the text, but another may take it (세종14마5758:
+            # 세종 never was on a green plate, but is on regional construction plates).
+            valid = _valid_types(parts, text)
+            if not valid:
+                raise
+            return _validate_parts(parts, valid[0], text)
     t = parse_plate_type(plate_type)
     if (
         isinstance(plate_type, str)
@@ -713,6 +714,10 @@ def candidates(text: str) -> list[PlateType]:
         parts = _split(normalize(text), text)
     except InvalidPlateError:
         return []
+    return _valid_types(parts, text)
+
+
+def _valid_types(parts: _Parts, text: str) -> list[PlateType]:
     valid = []
     for plate_type in PlateType:
         try:
@@ -726,6 +731,9 @@ def candidates(text: str) -> list[PlateType]:
 def _pick_reason(number: PlateNumber) -> str:
     """Why inference chose `number.type` (the branch of `_infer` it took), in words."""
     t, use = number.type, number.use
+    shape = _infer(_split(number.text, number.text), number.text)
+    if shape is not t:
+        return f"its shape reads as {shape}, which refuses it; {t} is the first type it fits"
     if t is T.DIPLOMATIC:
         return f"'{use}' is a diplomatic prefix"
     if t is T.COMMERCIAL_TWO_ROW:

@@ -107,6 +107,7 @@ class TypePrior:
     serial_bands: tuple[tuple[float, int, int], ...] = ()
     _code_cum: tuple[float, ...] = field(init=False, repr=False, compare=False)
     _use_cum: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    _serial_cum: tuple[float, ...] = field(init=False, repr=False, compare=False)
     _use_chars: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +116,9 @@ class TypePrior:
         )
         object.__setattr__(self, "_use_chars", tuple(s for s, _ in self.uses))
         object.__setattr__(self, "_use_cum", tuple(itertools.accumulate(w for _, w in self.uses)))
+        object.__setattr__(
+            self, "_serial_cum", tuple(itertools.accumulate(b[0] for b in self.serial_bands))
+        )
 
     def draw(self, rng: random.Random) -> str:
         """One canonical number: region, class code, use syllable, serial (in that order)."""
@@ -123,7 +127,7 @@ class TypePrior:
         use = rng.choices(self._use_chars, cum_weights=self._use_cum)[0]
         lo, hi = self.serial
         if self.serial_bands:
-            _, lo, hi = rng.choices(self.serial_bands, [b[0] for b in self.serial_bands])[0]
+            _, lo, hi = rng.choices(self.serial_bands, cum_weights=self._serial_cum)[0]
         return f"{region}{band.draw(rng)}{use}{rng.randint(lo, hi):04d}"
 
 
