@@ -437,6 +437,8 @@ def run_job(job: Job, context: dict[str, Any]) -> dict:
         "steps": steps,
         "train_images": recogniser.recipe["train_images"],
         "final_loss": recogniser.history[-1][1],
+        "restarts": recogniser.recipe["restarts"],
+        "precision": recogniser.recipe["precision"],
         "learnability": None if learn is None else learn["exact_accuracy"],
         "learnability_greedy": None if learn is None else learn["greedy"]["exact_accuracy"],
         "learnability_per_type": None if learn is None else learn["per_type"],
@@ -476,7 +478,7 @@ def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 #: What a row keeps of each of its seeds' trainings.
-SEED_KEYS = ("reader_seed", "accuracy", "learnability", "final_loss", "seconds")
+SEED_KEYS = ("reader_seed", "accuracy", "learnability", "final_loss", "restarts", "seconds")
 
 
 def _fold(fold: int, context: dict[str, Any]) -> dict[str, Any]:

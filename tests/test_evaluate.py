@@ -219,6 +219,41 @@ def test_a_training_still_on_the_plateau_restarts_from_other_weights(
     assert direct.history == stuck.history  # it is that seed's training, bit for bit
 
 
+def test_training_turns_to_bfloat16_only_once_off_the_plateau(synthetic, monkeypatch) -> None:
+    """float32 until the mean of the last LOW_PRECISION_WINDOW losses is below
+    LOW_PRECISION_LOSS, bfloat16 autocast from the next step (recorded); float32 throughout
+    where the CPU has no native bfloat16."""
+    from kplate.evaluate import recogniser as module
+
+    seen: list[bool | None] = []
+    original = module.train_step
+
+    def spy(*args, low_precision=None, **kwargs):
+        seen.append(low_precision)
+        return original(*args, low_precision=low_precision, **kwargs)
+
+    monkeypatch.setattr(module, "train_step", spy)
+    monkeypatch.setattr(module, "fast_bfloat16", lambda: True)
+    monkeypatch.setattr(module, "LOW_PRECISION_WINDOW", 3)
+    monkeypatch.setattr(module, "LOW_PRECISION_LOSS", 1e9)  # off the plateau at once
+    fast = train_recogniser([synthetic], steps=6, seed=1)
+    assert seen == [False, False, False, True, True, True]
+    assert fast.recipe["bfloat16_from_step"] == 4
+    assert fast.recipe["precision"] == "float32, bfloat16 autocast from step 4"
+    seen.clear()
+    monkeypatch.setattr(module, "LOW_PRECISION_LOSS", -1.0)  # never off it
+    slow = train_recogniser([synthetic], steps=6, seed=1)
+    assert seen == [False] * 6
+    assert slow.recipe["precision"] == "float32" and slow.recipe["bfloat16_from_step"] is None
+    assert fast.history[:3] == slow.history[:3]  # the same float32 steps, bit for bit
+    assert fast.history[3:] != slow.history[3:]  # then bfloat16 rounding
+    seen.clear()
+    monkeypatch.setattr(module, "LOW_PRECISION_LOSS", 1e9)
+    monkeypatch.setattr(module, "fast_bfloat16", lambda: False)
+    plain = train_recogniser([synthetic], steps=6, seed=1)
+    assert seen == [False] * 6 and plain.history == slow.history
+
+
 def test_trainings_past_the_recipe_budget_warm_up_longer(synthetic, monkeypatch) -> None:
     """5 % of the one-cycle schedule up to DEFAULT_STEPS, 15 % beyond, as recorded."""
     from kplate.evaluate import recogniser as module

@@ -210,7 +210,7 @@ def _seed_run(seed: int, accuracy: float, learn: float, realism: float | None) -
     return {
         "set": "mix", "reader_seed": seed, "accuracy": accuracy, "learnability": learn,
         "realism_accuracy": realism, "realism_ci95": None if realism is None else [0.8, 0.9],
-        "final_loss": 0.1 + seed, "seconds": 100, "ci95": [accuracy - 0.05, accuracy + 0.05],
+        "final_loss": 0.1 + seed, "restarts": seed % 2, "seconds": 100, "ci95": [accuracy - 0.05, accuracy + 0.05],
         "train_images": 6000, "greedy_accuracy": accuracy - 0.01, "cer": 1 - accuracy,
         "per_type": {"private_2digit": {"exact_accuracy": accuracy}},
         "error_kinds": {k: seed for k in ("length", "end_extra", "region", "hangul", "digit")},
@@ -230,6 +230,7 @@ def test_a_row_of_several_reader_seeds_reports_their_medians():
     assert row["accuracy_range"] == [0.47, 0.65] and row["seconds"] == 300
     assert [s["reader_seed"] for s in row["seeds"]] == [0, 1, 2]
     assert [s["accuracy"] for s in row["seeds"]] == [0.65, 0.53, 0.47]
+    assert [s["restarts"] for s in row["seeds"]] == [0, 1, 0]  # each training's own
     # an even count: the mean of the middle two, the columns of the lower one
     row = sim2real.combine_seeds(runs[:2])
     assert row["accuracy"] == pytest.approx(0.56) and row["reader_seed"] == 2

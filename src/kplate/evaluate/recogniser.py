@@ -23,14 +23,20 @@ spends its first 600-700 steps on CTC's all-blank plateau (many steps and a row 
 per character), and at a higher learning rate some seeds never leave it; the short column
 reader gives the CNN glyph gradients from the first steps. Reading is row by row only.
 
-On a CPU with native bfloat16 (AVX512-BF16 or AMX) the CNN and LSTM run under bfloat16
-autocast, about 2.5x faster; elsewhere in float32. The CTC loss is always float32.
+On a CPU with native bfloat16 (AVX512-BF16 or AMX) training starts in float32 and turns
+to bfloat16 autocast (about 2.5x faster per step) once the row reader has left CTC's
+plateau; reading runs under bfloat16 there. Elsewhere everything is float32. The CTC loss
+is always float32. Why float32 first: in bfloat16 from the first step, the reader could
+not leave the plateau on some training sets at all (the CNN's own gradients there are
+too small for bfloat16: even the column reader stayed on it), whatever the seed; in
+float32 it leaves it within 300-400 steps (docs/evaluate.md, session 12).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +95,11 @@ RESTART_SEED_STRIDE = 1000
 #: longer, and a shorter training is still on the plateau at a quarter of its steps
 #: however it goes (a 400-step training leaves it near step 300).
 PLATEAU_MIN_STEPS = DEFAULT_STEPS
+#: Training turns from float32 to bfloat16 autocast (where the CPU has it) once the mean
+#: of the row reader's last LOW_PRECISION_WINDOW step losses is below this: off the
+#: plateau (about 3.1) and learning glyphs. See the module docstring.
+LOW_PRECISION_LOSS = 1.0
+LOW_PRECISION_WINDOW = 20
 CHARSET = "".join(sorted(grammar_alphabet()))
 FORMAT_VERSION = 5
 
@@ -109,8 +120,10 @@ def fast_bfloat16() -> bool:
         return False
 
 
-def _autocast() -> torch.autocast:
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast_bfloat16())
+def _autocast(low_precision: bool | None = None) -> torch.autocast:
+    """bfloat16 autocast where `low_precision` (default: where the CPU computes it)."""
+    enabled = fast_bfloat16() if low_precision is None else low_precision
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
 
 
 class CRNN(nn.Module):
@@ -223,14 +236,17 @@ def train_step(
     x: torch.Tensor,
     texts: Sequence[str],
     ctc: nn.CTCLoss,
+    *,
+    low_precision: bool | None = None,
 ) -> float:
     """One optimiser step of the recipe on an augmented batch; the row reader's CTC loss.
 
     The loss is the row-by-row reader's CTC plus COLUMN_LOSS_WEIGHT x the column
-    reader's, with the gradient norm clipped at 5.
+    reader's, with the gradient norm clipped at 5. `low_precision`: bfloat16 autocast
+    (default: where the CPU computes bfloat16 natively).
     """
     targets, target_lengths = _encode(texts)
-    with _autocast():
+    with _autocast(low_precision):
         by_rows, by_columns = model.read_both(x)
     loss = _ctc_loss(ctc, by_rows, targets, target_lengths)
     column_loss = _ctc_loss(ctc, by_columns, targets, target_lengths)
@@ -362,7 +378,8 @@ def train_recogniser(
     warm-up; 15 % past DEFAULT_STEPS), CTC loss of the row-by-row reader plus 0.5 x that
     of the training-only column reader, gradient clipping at 5, the `augment` jitter;
     sampling without replacement in seeded epochs. A training still on CTC's plateau at a
-    quarter of its steps starts again from other initial weights (PLATEAU_LOSS).
+    quarter of its steps starts again from other initial weights (PLATEAU_LOSS). float32
+    until the loss is below LOW_PRECISION_LOSS, then bfloat16 where the CPU has it.
     """
     if steps < 1:
         raise OptionError("steps", f"{{option}} must be 1 or more, got {steps}")
@@ -379,7 +396,7 @@ def train_recogniser(
     while True:  # the last restart is trained to the end, plateau or not
         init_seed = seed + RESTART_SEED_STRIDE * restarts
         check = restarts < MAX_RESTARTS
-        model, history = _train_once(
+        model, history, low_from = _train_once(
             images, texts, steps, init_seed, started, progress, check_plateau=check
         )
         if model is not None:
@@ -399,12 +416,19 @@ def train_recogniser(
         "restarts": restarts,
         "init_seed": init_seed,
         "input": f"grey {HEIGHT}x{WIDTH}",
-        "precision": "bfloat16 autocast" if fast_bfloat16() else "float32",
+        "precision": _precision(low_from),
+        "bfloat16_from_step": low_from,
         "train_images": len(kept),
         "train_skipped": len(items) - len(kept),
         "train_seconds": round(time.monotonic() - started, 1),
     }
     return Recogniser(model.eval(), recipe, history)
+
+
+def _precision(low_from: int | None) -> str:
+    if low_from is None:
+        return "float32"
+    return f"float32, bfloat16 autocast from step {low_from}"
 
 
 def plateau_check_step(steps: int) -> int:
@@ -423,9 +447,10 @@ def _train_once(
     progress: Callable[[str], None] | None,
     *,
     check_plateau: bool = True,
-) -> tuple[CRNN | None, list[tuple[int, float]]]:
-    """One training from the initial weights of `seed`; (None, history) when it is still
-    on the CTC plateau at `plateau_check_step` (and `check_plateau`)."""
+) -> tuple[CRNN | None, list[tuple[int, float]], int | None]:
+    """One training from the initial weights of `seed`: (model, history, the first step
+    trained in bfloat16 or None); the model is None when the training is still on the
+    CTC plateau at `plateau_check_step` (and `check_plateau`)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -439,6 +464,8 @@ def _train_once(
     history: list[tuple[int, float]] = []
     running, every = 0.0, max(1, steps // 100)
     check = plateau_check_step(steps) if check_plateau else 0
+    can_go_low, low_from = fast_bfloat16(), None
+    recent: deque[float] = deque(maxlen=LOW_PRECISION_WINDOW)
     model.train()
     for step in range(1, steps + 1):
         if len(order) < BATCH_SIZE:
@@ -447,8 +474,13 @@ def _train_once(
             )
         batch, order = order[:BATCH_SIZE], order[BATCH_SIZE:]
         x = augment(images[batch].float().div(255).unsqueeze(1), generator)
-        loss = train_step(model, optimiser, x, [texts[i] for i in batch], ctc)
+        low = low_from is not None
+        loss = train_step(model, optimiser, x, [texts[i] for i in batch], ctc, low_precision=low)
         schedule.step()
+        recent.append(loss)
+        off_plateau = len(recent) == LOW_PRECISION_WINDOW and np.mean(recent) < LOW_PRECISION_LOSS
+        if can_go_low and not low and step < steps and off_plateau:
+            low_from = step + 1
         running += loss
         if step % every == 0 or step == steps:
             count = step % every or every
@@ -458,8 +490,8 @@ def _train_once(
                 elapsed = time.monotonic() - started
                 progress(f"step {step}/{steps}  loss {history[-1][1]:.3f}  {elapsed:.0f} s")
         if step == check and np.mean([v for _, v in history[-3:]]) > PLATEAU_LOSS:
-            return None, history
-    return model, history
+            return None, history, low_from
+    return model, history, low_from
 
 
 def evaluate_recognition(
