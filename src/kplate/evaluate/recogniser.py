@@ -29,7 +29,7 @@ plateau; reading runs under bfloat16 there. Elsewhere everything is float32. The
 is always float32. Why float32 first: in bfloat16 from the first step, the reader could
 not leave the plateau on some training sets at all (the CNN's own gradients there are
 too small for bfloat16: even the column reader stayed on it), whatever the seed; in
-float32 it leaves it within 300-400 steps (docs/evaluate.md, session 12).
+float32 it leaves it within 200-600 steps (docs/evaluate.md, session 12).
 """
 
 from __future__ import annotations
