@@ -477,10 +477,11 @@ def _train_once(
         low = low_from is not None
         loss = train_step(model, optimiser, x, [texts[i] for i in batch], ctc, low_precision=low)
         schedule.step()
-        recent.append(loss)
-        off_plateau = len(recent) == LOW_PRECISION_WINDOW and np.mean(recent) < LOW_PRECISION_LOSS
-        if can_go_low and not low and step < steps and off_plateau:
-            low_from = step + 1
+        if can_go_low and not low:  # the mean is needed only until the switch
+            recent.append(loss)
+            full = len(recent) == LOW_PRECISION_WINDOW
+            if full and step < steps and np.mean(recent) < LOW_PRECISION_LOSS:
+                low_from = step + 1
         running += loss
         if step % every == 0 or step == steps:
             count = step % every or every
