@@ -146,3 +146,17 @@ def test_green_national_top_row_is_one_centred_group(renderer: Renderer) -> None
 def test_drawings_cover_each_type_example(renderer: Renderer) -> None:
     for plate_type in PlateType:
         assert drawings_of(plate_type), plate_type
+
+
+def test_green_national_serial_row_is_the_old_wide_typeface(renderer: Renderer) -> None:
+    """The 2004-2006 serial digits are about 62 x 91 mm (real_dev's crops of them), not
+    the notice's 46 x 82 mm; the "1" keeps its narrow width; the ink stays on the plate."""
+    side = GEOMETRY[PlateType.GREEN_NATIONAL].stroke_trim * 91.0  # off each side of the ink
+    boxes = [_box_mm(renderer, PlateType.GREEN_NATIONAL, "02가5018", i) for i in range(3, 7)]
+    for char, (x0, y0, x1, y1) in zip("5018", boxes, strict=True):
+        assert abs(y0 - (67.8 + side)) <= 1.5 and abs(y1 - (158.7 - side)) <= 1.5, char
+        if char == "1":
+            assert x1 - x0 < 30.0
+        else:
+            assert abs(x1 - x0 - (62.0 - 2 * side)) <= 1.5, char
+    assert boxes[-1][2] < 335.0 - 10 and boxes[0][0] > 10

@@ -296,8 +296,9 @@ GREEN_NATIONAL_NOTE = (
     "glyphs on a 52.7-56 mm pitch centred 2.6 mm left of the plate's centre (164.9 mm), "
     "digits and syllables 42-46 mm wide, the 1 13 mm, 38.8 mm high at y 13.6-52.4 "
     "(±3 mm: 1.5-2.1 mm per pixel). The group spans 45 % of the plate width, not the "
-    "issue's 23 %. The serial row is the old typeface (digits about 65 mm wide) and is "
-    "not held."
+    "issue's 23 %. The serial row is the old typeface: digits 59-65 mm wide and about "
+    "91 mm high at y 67-159 (aziz_0021, cvl_0010; the crops' tilt leaves ±5 mm), drawn "
+    "62 x 91 mm (spec/geometry.py) and not held."
 )
 GREEN_NATIONAL = _measured(
     T.GREEN_NATIONAL,

@@ -274,6 +274,10 @@ def _geometry(
 #: real_dev's light-ink crops, against kplate's plates through the `cctv` chain
 #: (docs/plate-types.md): 2004-2006 plates 0.102 (34 crops) against 0.125 untrimmed and
 #: 0.103 trimmed; 1973-2003 plates 0.113 (10 crops) against 0.127 and 0.112.
+#: The serial digits of the 2004-2006 green plates, in the old typeface: 59-65 mm wide
+#: on real_dev's crops of them (spec/drawings.py GREEN_NATIONAL_NOTE), against the
+#: notice's 46 mm; the "1" keeps its own width.
+G04_SERIAL_INK_W = 62.0
 OLD_GREEN_TRIM = {PlateType.GREEN_NATIONAL: 0.015, PlateType.GREEN_REGIONAL: 0.013}
 
 
@@ -336,12 +340,15 @@ def _build() -> dict[PlateType, PlateGeometry]:
     g73_cells_1 = (*g73_top_region, *digits((196.5,), 14, 30, 40), *g73_bottom)
     # Green 2004-2006 (no drawing; measured on real crops, spec/drawings.py): the class and
     # syllable on top in three 53 mm cells centred on the plate, the old typeface's wide
-    # glyphs 44 mm wide (the "1" keeps its own width), 13.6-52.4 mm high.
+    # glyphs 44 mm wide (the "1" keeps its own width), 13.6-52.4 mm high. The serial row is
+    # the old typeface too: digits G04_SERIAL_INK_W wide and about 91 mm high (y 67.8-158.7),
+    # not the notice's 46 x 82 mm.
     g04_top = tuple(
         Cell(x, 10, 53, 45, kind, 38.8 / 45, 3.6 / 45, ink_width=44.0)
         for x, kind in ((88, GlyphKind.DIGIT), (141, GlyphKind.DIGIT), (194, GlyphKind.HANGUL))
     )
-    g04_cells = (*g04_top, *digits((15, 95, 175, 255), 64, 65, 92))
+    g04_serial = digits((15, 95, 175, 255), 62, 65, 102, ink_width=G04_SERIAL_INK_W)
+    g04_cells = (*g04_top, *g04_serial)
     green_border = colors.WHITE
 
     return {
