@@ -14,6 +14,7 @@ from kplate.numbers import sample, validate
 from kplate.numbers.type_shares import (
     REALISTIC_SHARES,
     REGION_FACTOR,
+    REGION_RICH_BOOSTED,
     REGION_TYPES,
     realistic_types,
     region_rich_types,
@@ -62,7 +63,7 @@ def test_region_rich_draws_region_types_four_times_as_often() -> None:
     rich = dict(zip(types, weights, strict=True))
     assert set(rich) == set(PlateType) and sum(weights) == pytest.approx(1.0)
     for plate_type, share in rich.items():
-        factor = REGION_FACTOR if plate_type in REGION_TYPES else 1.0
+        factor = REGION_FACTOR if plate_type in REGION_RICH_BOOSTED else 1.0
         # every ratio to the realistic share is the same up to the factor
         assert share / REALISTIC_SHARES[plate_type] / factor == pytest.approx(
             rich[PlateType.PRIVATE_2DIGIT] / REALISTIC_SHARES[PlateType.PRIVATE_2DIGIT]
@@ -85,3 +86,20 @@ def test_region_rich_with_weights_is_a_one_line_error(tmp_path, capsys) -> None:
     code = main(["generate", "--types", "region-rich", "--weights", "1", "--out", str(out)])
     assert code == 2 and not out.exists()
     assert "--types region-rich sets the weights itself" in one_error_line(capsys, "generate")
+
+
+def test_region_rich_keeps_the_share_of_two_row_plates_without_a_region() -> None:
+    """green_national is boosted with the region types: a two-row top row is a region name
+    no more often than at realistic shares (8.5 to 1), or a reader learns to invent one."""
+    two_row_regional = {
+        PlateType.COMMERCIAL_TWO_ROW,
+        PlateType.LARGE_COMMERCIAL,
+        PlateType.GREEN_REGIONAL,
+        PlateType.CONSTRUCTION_REGIONAL_TWO_ROW,
+    }
+    assert two_row_regional < REGION_TYPES and PlateType.GREEN_NATIONAL not in REGION_TYPES
+    assert set(REGION_RICH_BOOSTED - REGION_TYPES) == {PlateType.GREEN_NATIONAL}
+    rich = dict(zip(*region_rich_types(), strict=True))
+    for shares in (REALISTIC_SHARES, rich):
+        regional = sum(shares[t] for t in two_row_regional)
+        assert regional / shares[PlateType.GREEN_NATIONAL] == pytest.approx(8.5)

@@ -106,7 +106,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--types",
         default="all",
         help="comma-separated type ids, all (evenly), realistic (shares of the traffic) or "
-        "region-rich (realistic, region-name types 4x: to train a recogniser); docs/numbers.md",
+        "region-rich (realistic, region-name and two-row types 4x: to train a recogniser); "
+        "docs/numbers.md",
     )
     source.add_argument(
         "--weights", type=_weights, default=None, help="relative weight per --types entry"
