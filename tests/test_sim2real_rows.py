@@ -275,3 +275,61 @@ def test_a_malformed_option_is_refused_in_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr == "sim2real: argument --seeds: invalid int value: 'three'\n"
     assert not (tmp_path / "work").exists()
+
+
+def _fake_real(folder: Path) -> Path:
+    (folder / "images").mkdir(parents=True)
+    for name in ("a.png", "b.png"):
+        (folder / "images" / name).write_bytes(name.encode())
+    rows = "file,text,source,style\nimages/a.png,12가3456,x,p\nimages/b.png,34나5678,x,p\n"
+    (folder / "labels.csv").write_text(rows, encoding="utf-8")
+    return folder
+
+
+def test_the_ceiling_digest_follows_real_dev_the_seed_and_the_recogniser_code(
+    tmp_path, monkeypatch
+):
+    import shutil
+
+    import kplate
+
+    real = _fake_real(tmp_path / "real")
+    digest = sim2real.ceiling_digest(real, 0)
+    assert len(digest) == 16 and digest == sim2real.ceiling_digest(real, 0)
+    assert sim2real.ceiling_digest(real, 1) != digest
+    (real / "images" / "b.png").write_bytes(b"another crop")
+    crop_changed = sim2real.ceiling_digest(real, 0)
+    assert crop_changed != digest
+    labels = real / "labels.csv"
+    labels.write_text(labels.read_text().replace("34나5678", "34다5678"), encoding="utf-8")
+    assert sim2real.ceiling_digest(real, 0) not in (digest, crop_changed)
+    # The recogniser's code: a copy of kplate whose evaluate package changes.
+    source, copy = Path(kplate.__file__).parent, tmp_path / "kplate"
+    shutil.copytree(source / "evaluate", copy / "evaluate")
+    shutil.copytree(source / "spec", copy / "spec")
+    shutil.copy(source / "__init__.py", copy / "__init__.py")
+    monkeypatch.setattr(kplate, "__file__", str(copy / "__init__.py"))
+    before = sim2real.ceiling_digest(real, 0)
+    (copy / "render").mkdir()
+    (copy / "render" / "plate.py").write_text("# drawing code: not the ceiling's\n")
+    assert sim2real.ceiling_digest(real, 0) == before
+    recogniser = copy / "evaluate" / "recogniser.py"
+    recogniser.write_text(recogniser.read_text() + "\n# a recipe change\n")
+    assert sim2real.ceiling_digest(real, 0) != before
+
+
+def test_a_whole_run_carries_over_only_a_ceiling_of_the_same_digest(tmp_path, monkeypatch):
+    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
+    assert sim2real.same_ceiling(SETTINGS, "abc") is None  # no run yet
+    ceiling = {"set": "real labels (3-fold ceiling)", "accuracy": 0.405, "ceiling_digest": "abc"}
+    _last_run(tmp_path / "results", rows=[{"set": "mix", "accuracy": 0.4}, ceiling])
+    kept = sim2real.same_ceiling(SETTINGS, "abc")
+    assert kept == {**ceiling, "carried_from": "2026-12-01T0236Z"}
+    assert sim2real.same_ceiling(SETTINGS, "other") is None
+    assert sim2real.same_ceiling({**SETTINGS, "seed": 3}, "abc") is None
+    # A ceiling from before the digest was recorded is trained again.
+    latest = tmp_path / "results" / "sim2real_latest.json"
+    old = json.loads(latest.read_text())
+    old["rows"][1].pop("ceiling_digest")
+    latest.write_text(json.dumps(old))
+    assert sim2real.same_ceiling(SETTINGS, "abc") is None

@@ -269,15 +269,16 @@ def _geometry(
     )
 
 
+#: The serial digits of the 2004-2006 green plates, in the old typeface: 59-65 mm wide
+#: on real_dev's crops of them (spec/drawings.py GREEN_NATIONAL_NOTE), against the
+#: notice's 46 mm; the "1" keeps its own width.
+G04_SERIAL_INK_W = 62.0
+
 #: The green plates of 1973-2006 carry an older, lighter typeface than the notice's
 #: drawings. Measured as stroke width / character height (2 x area / perimeter) on
 #: real_dev's light-ink crops, against kplate's plates through the `cctv` chain
 #: (docs/plate-types.md): 2004-2006 plates 0.102 (34 crops) against 0.125 untrimmed and
 #: 0.103 trimmed; 1973-2003 plates 0.113 (10 crops) against 0.127 and 0.112.
-#: The serial digits of the 2004-2006 green plates, in the old typeface: 59-65 mm wide
-#: on real_dev's crops of them (spec/drawings.py GREEN_NATIONAL_NOTE), against the
-#: notice's 46 mm; the "1" keeps its own width.
-G04_SERIAL_INK_W = 62.0
 OLD_GREEN_TRIM = {PlateType.GREEN_NATIONAL: 0.015, PlateType.GREEN_REGIONAL: 0.013}
 
 
