@@ -240,8 +240,13 @@ def same_ceiling(settings: dict[str, Any], digest: str) -> dict[str, Any] | None
         return None
     for row in last.get("rows", []):
         if row["set"].startswith("real labels") and row.get("ceiling_digest") == digest:
-            return {**row, "carried_from": row.get("carried_from") or last["when"]}
+            return _carried(row, last)
     return None
+
+
+def _carried(row: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
+    """A row of the last run, marked with the run it was trained in."""
+    return {**row, "carried_from": row.get("carried_from") or last["when"]}
 
 
 #: Held-out share of the GAN's dataroot: testA/testB are what the stopping rule measures.
@@ -634,10 +639,13 @@ def main() -> None:
                 "recogniser_format": FORMAT_VERSION, "seed": args.seed,
                 "set_height": SET_HEIGHT}  # fmt: skip
     wanted, carried = chosen_rows(args, settings)
-    ceiling_key = ceiling_digest(args.real, args.seed)
+    # Read only when the ceiling may be trained: a whole run, or --row ceiling.
+    trains_ceiling = wanted is None or "ceiling" in wanted
+    ceiling_key = ceiling_digest(args.real, args.seed) if trains_ceiling else None
     # A whole run carries over the last run's ceiling when nothing it depends on changed
     # (--fresh or --row ceiling trains it again).
-    kept_ceiling = None if wanted or args.fresh else same_ceiling(settings, ceiling_key)
+    whole = ceiling_key is not None and not (wanted or args.fresh)
+    kept_ceiling = same_ceiling(settings, ceiling_key) if whole else None
     if kept_ceiling is not None:
         carried = {"rows": {kept_ceiling["set"]: kept_ceiling}}
     os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -858,8 +866,7 @@ def chosen_rows(
         if last.get(key, 0 if key == "seed" else None) != value:
             refuse(f"--row: {latest} was made with {key} {last.get(key)}, "
                    f"this run has {value}; run the whole scoreboard")  # fmt: skip
-    rows = {row["set"]: {**row, "carried_from": row.get("carried_from") or last["when"]}
-            for row in last["rows"]}  # fmt: skip
+    rows = {row["set"]: _carried(row, last) for row in last["rows"]}
     return wanted, {"rows": rows, "test_images": last.get("test_images")}
 
 

@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO / "src"))
 from kplate.augment import build_augmenter  # noqa: E402
 from kplate.numbers import sample  # noqa: E402
 from kplate.render import render_plate  # noqa: E402
+from kplate.render.glyphs import _stroke_px  # noqa: E402
 from kplate.spec import PlateType  # noqa: E402
 
 TWO_ROW_ASPECT = 2.7
@@ -41,12 +42,10 @@ def stroke_ratios(grey: np.ndarray) -> list[float]:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
     ratios = []
     for i in range(1, count):
-        x, y, w, h, area = stats[i]
+        x, y, w, h, _ = stats[i]
         if not 0.2 * big.shape[0] < h < 0.7 * big.shape[0]:
             continue
-        component = (labels[y : y + h, x : x + w] == i).astype(np.uint8)
-        contours, _ = cv2.findContours(component, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-        ratios.append(2 * area / sum(cv2.arcLength(c, True) for c in contours) / h)
+        ratios.append(_stroke_px((labels[y : y + h, x : x + w] == i).astype(np.float32)) / h)
     return ratios
 
 
