@@ -92,18 +92,59 @@ def test_two_row_form_has_the_region_on_its_own_top_row(renderer: Renderer) -> N
     # Spaced apart ("전 남"): the gap between the syllables is wider than either of them.
     (a, b) = (c.box for c in region)
     assert b[0] - a[2] > max(a[2] - a[0], b[2] - b[0])
-    # Region ink 0.13-0.34 of the height; class, syllable and serial share the bottom row.
-    assert 0.1 < region[0].box[1] / 220 < 0.16 and 0.3 < region[0].box[3] / 220 < 0.37
+    # Measured on real_dev's 14 two-row crops (spec/geometry.py, CR2_*): region ink
+    # 0.23-0.44 of the height at 0.34 and 0.66 of the width; class, syllable and serial
+    # share the bottom row, digit ink 0.51-0.79 of the height and 37 mm (0.093) wide.
+    assert 0.2 < region[0].box[1] / 220 < 0.26 and 0.41 < region[0].box[3] / 220 < 0.47
+    for box, centre in zip((a, b), (0.34, 0.66), strict=True):
+        assert abs((box[0] + box[2]) / 2 / 400 - centre) < 0.01
     bottoms = [c.box[3] for c in rest]
     assert max(bottoms) - min(bottoms) <= 8
-    assert all(c.box[1] / 220 > 0.5 for c in rest)
+    assert all(c.box[1] / 220 > 0.5 and c.box[3] / 220 < 0.81 for c in rest)
     xs = [c.box[0] for c in rest]
     assert xs == sorted(xs)
-    # The use syllable is smaller than the digits beside it, as on the real plates
-    # (73 mm against 83 on ksy_0097 and ksy_0643), and narrower (34 mm against 46).
+    assert abs((rest[0].box[0] + rest[0].box[2]) / 2 / 400 - 0.16) < 0.015
+    assert abs((rest[-1].box[0] + rest[-1].box[2]) / 2 / 400 - 0.84) < 0.01
+    assert all(abs(c.box[2] - c.box[0] - 37.0) < 2.0 for c in rest if c.char in "4323")
+    # The use syllable is smaller than the digits beside it, as on the real plates.
     syllable, digit = rest[2].box, rest[1].box
-    assert syllable[3] - syllable[1] < 0.92 * (digit[3] - digit[1])
-    assert syllable[2] - syllable[0] < 0.8 * (digit[2] - digit[0])
+    assert syllable[3] - syllable[1] < 0.85 * (digit[3] - digit[1])
+    assert syllable[2] - syllable[0] < 0.9 * (digit[2] - digit[0])
+
+
+def test_two_row_form_has_a_light_line_inside_a_dark_rim(renderer: Renderer) -> None:
+    """The old two-row plates' face: a dark rim, then a 3.5 mm light line 15 mm in at the
+    sides and 20 mm in at top and bottom (real_dev's crops), not the notice's 2 mm line
+    2 mm in."""
+    plate = renderer.render("전남14나3323", T.CONSTRUCTION_REGIONAL_TWO_ROW, height=220)
+    luma = _luma(plate.image.reshape(-1, 3)).reshape(220, 400)
+    body = np.median(luma[60:100, 180:220])  # between the region syllables
+    line = [luma[110, 16:18].mean(), luma[110, 382:384].mean(), luma[21:23, 200].mean()]
+    rim = [luma[110, 6:10].mean(), luma[110, 390:394].mean(), luma[8:12, 200].mean()]
+    assert min(line) > body + 60, (line, body)
+    assert max(abs(r - body) for r in rim) < 15, (rim, body)
+
+
+def test_rental_two_row_plates_carry_the_business_mark_and_large_digits(
+    renderer: Renderer,
+) -> None:
+    """Rental serials (6000-9999) are another face: the circled 영 left of the region, the
+    line near the edge and large digits (all five rental two-row crops of real_dev; none
+    of the nine others has the mark)."""
+    rental = renderer.render("대구06나6699", T.CONSTRUCTION_REGIONAL_TWO_ROW, height=220)
+    private = renderer.render("대구06나5699", T.CONSTRUCTION_REGIONAL_TWO_ROW, height=220)
+    for plate in (rental, private):
+        assert plate.image.shape[:2] == (220, 400)
+    rental_luma = _luma(rental.image.reshape(-1, 3)).reshape(220, 400)
+    private_luma = _luma(private.image.reshape(-1, 3)).reshape(220, 400)
+    # The ring's left and right edges (centre 44, 59; 36 mm) are ink on the rental plate.
+    ring = [rental_luma[59, 27:29].mean(), rental_luma[59, 60:62].mean()]
+    assert min(ring) > np.median(rental_luma[150:160, 5:12]) + 40, ring
+    assert np.ptp(private_luma[45:75, 30:58]) < 20  # nothing drawn there without the mark
+    # The mark is not a character: the labels are the number's.
+    assert "".join(c.char for c in rental.record.chars) == "대구06나6699"
+    rental_digit, private_digit = rental.record.chars[-1].box, private.record.chars[-1].box
+    assert rental_digit[3] - rental_digit[1] > 75 > 65 > private_digit[3] - private_digit[1]
 
 
 def test_one_row_form_stacks_the_region_at_the_left(renderer: Renderer) -> None:

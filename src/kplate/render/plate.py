@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -25,9 +25,20 @@ from kplate.render.glyphs import NOMINAL_HEIGHT, GlyphSource, glyph_source, requ
 from kplate.render.record import CharBox, PlateRecord
 from kplate.spec import colors
 from kplate.spec.colors import RGB
-from kplate.spec.geometry import NARROW_ASPECT, Cell, GlyphKind, PlateGeometry, geometry
+from kplate.spec.geometry import (
+    NARROW_ASPECT,
+    RENTAL_GEOMETRY,
+    Cell,
+    GlyphKind,
+    PlateGeometry,
+    geometry,
+)
 from kplate.spec.types import PlateType
 
+#: The syllable inside the business-use mark (spec.geometry.PlateGeometry.business_mark).
+BUSINESS_MARK = "영"
+#: Draws a glyph's ink coverage into (width, height) pixels.
+GlyphCoverage = Callable[[int, int], np.ndarray]
 #: What shows through the holes and beyond the rounded corners: a dark car-body grey.
 SURROUND: RGB = (52, 54, 58)
 #: Emboss (N2018 art. 2 ④: every character is pressed 1.3-1.6 mm high; issue #15). The dark
@@ -396,7 +407,7 @@ class Renderer:
         plate at once, it spares a fresh page-faulted allocation per plate. `shade` picks
         one of `colors.SHADE_COUNT` shades of the plate colour's documented range
         (`colors.shade`); None draws the nominal colour."""
-        geo = geometry(number.type)
+        geo = number_geometry(number)
         require(self.glyphs, number.text)
         try:
             cells = geo.layout_for(number.text)
@@ -554,7 +565,10 @@ class Renderer:
         background = self._backgrounds.get(key)
         if background is None:
             relief = self._relief(geo, out_w, out_h)
-            pixels = _draw_background(geo, colour, out_w, out_h, relief)
+            mark = None
+            if geo.business_mark is not None and not self.glyphs.missing({BUSINESS_MARK}):
+                mark = functools.partial(self.glyphs.coverage, BUSINESS_MARK)
+            pixels = _draw_background(geo, colour, out_w, out_h, relief, mark)
             pixels = np.clip(pixels + 0.5, 0, 255).astype(np.uint8)
             background = self._backgrounds[key] = _Background.of(pixels, colour)
         return background
@@ -618,10 +632,43 @@ class Renderer:
         return table
 
 
+def number_geometry(number: PlateNumber) -> PlateGeometry:
+    """The geometry a number is drawn with: its type's, or the rental face of a type whose
+    rental plates look otherwise (spec.geometry.RENTAL_GEOMETRY)."""
+    geo = geometry(number.type)
+    if is_orange_construction(number):
+        return RENTAL_GEOMETRY.get(number.type, geo)
+    return geo
+
+
+def _draw_business_mark(
+    canvas: MmCanvas, mark: tuple[float, float, float], ink: RGB, glyph: GlyphCoverage
+) -> None:
+    """The circled 영 of business-use plates: a ring with the syllable inside."""
+    cx, cy, diameter = mark
+    radius = diameter / 2
+    ring = canvas.rect(cx - radius, cy - radius, cx + radius, cy + radius)
+    canvas.draw.ellipse(ring, outline=ink, width=max(1, canvas.width(0.08 * diameter)))
+    x0, y0, x1, y1 = canvas.rect(
+        cx - 0.3 * diameter, cy - 0.3 * diameter, cx + 0.3 * diameter, cy + 0.3 * diameter
+    )
+    w, h = max(1, round(x1 - x0)), max(1, round(y1 - y0))
+    coverage = np.clip(glyph(w, h) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    canvas.image.paste(
+        Image.new("RGB", (w, h), ink), (round(x0), round(y0)), Image.fromarray(coverage)
+    )
+
+
 def _draw_background(
-    geo: PlateGeometry, colour: RGB, out_w: int, out_h: int, relief: _Relief | None
+    geo: PlateGeometry,
+    colour: RGB,
+    out_w: int,
+    out_h: int,
+    relief: _Relief | None,
+    mark: GlyphCoverage | None = None,
 ) -> np.ndarray:
-    """The plate without characters: body, emblems, border line and holes (float32)."""
+    """The plate without characters: body, emblems, border line, business mark and holes
+    (float32). `mark` draws the business mark's syllable where the geometry has one."""
     ss = max(1, min(4, MAX_SUPERSAMPLED_WIDTH // out_w))
     size = (out_w * ss, out_h * ss)
     canvas = MmCanvas(Image.new("RGB", size, SURROUND), size[0] / geo.width, size[1] / geo.height)
@@ -629,14 +676,15 @@ def _draw_background(
     rounded_rectangle(canvas.draw, [0, 0, size[0] - 1, size[1] - 1], radius, fill=colour)
     draw_emblems(canvas, geo.emblems, geo.width, geo.height, colour)
     border_colour = geo.border  # in the ink colour, on orange plates too
-    border_box = canvas.rect(2.0, 2.0, geo.width - 2.0, geo.height - 2.0)
+    inset_x, inset_y = geo.border_inset
+    border_box = canvas.rect(inset_x, inset_y, geo.width - inset_x, geo.height - inset_y)
     if relief is None:
         rounded_rectangle(
             canvas.draw,
             border_box,
             canvas.width(10.0),
             outline=border_colour,
-            width=canvas.width(2.0),
+            width=canvas.width(geo.border_width),
         )
     else:
         # Pressed, the border line is drawn like a character: ink on its face, lit sides.
@@ -646,8 +694,10 @@ def _draw_background(
             border_box,
             canvas.width(10.0),
             outline=255,
-            width=canvas.width(2.0),
+            width=canvas.width(geo.border_width),
         )
+    if geo.business_mark is not None and mark is not None:
+        _draw_business_mark(canvas, geo.business_mark, geo.ink, mark)
     for hole in geo.holes:
         box = canvas.rect(
             hole.cx - hole.w / 2, hole.cy - hole.h / 2, hole.cx + hole.w / 2, hole.cy + hole.h / 2

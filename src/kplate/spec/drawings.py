@@ -274,18 +274,23 @@ CONSTRUCTION_REGIONAL_TWO_ROW = _measured(
     T.CONSTRUCTION_REGIONAL_TWO_ROW,
     "전남14다3323",
     (
-        (90.0, 151.0, 29.0, 75.0),
-        (221.0, 288.0, 29.0, 75.0),
+        (110.0, 162.7, 49.7, 97.7),
+        (237.6, 290.4, 49.7, 97.7),
+        (None, None, 112.6, 174.0),
+        (91.5, 128.5, 112.6, 174.0),
         (None, None, None, None),
-        (78.0, 125.0, 110.0, 193.0),
-        (128.0, 162.0, 114.0, 187.0),
-        (168.0, 214.0, 110.0, 193.0),
-        (None, None, None, None),
-        (None, None, None, None),
-        (327.0, None, 110.0, 193.0),  # the last digit's right edge leans away on both crops
+        (177.5, 214.5, 112.6, 174.0),
+        (225.5, 262.5, 112.6, 174.0),
+        (271.5, 308.5, 112.6, 174.0),
+        (317.5, 354.5, 112.6, 174.0),
     ),
-    "no drawing: the mean of real_dev crops ksy_0097 and ksy_0643 scaled to 400x220 mm "
-    '(about 2 mm per pixel; docs/plate-types.md, "Construction machinery plates")',
+    "no drawing: the medians of real_dev's 14 two-row construction crops (43 digits, 17 "
+    "region syllables; glyph boxes as fractions of each crop's plate, found and deskewed "
+    "by tools/measure_crop_margins.py's heuristic; tools/measure_construction_two_row.py) "
+    "scaled to 400x220 mm, less the 4-5 % that Otsu and the heuristic add to a blurred "
+    "glyph's box (kplate's own plates measured that way before this layout); the use "
+    'syllable was not measured (docs/plate-types.md, "Session 14: the two-row '
+    'construction plates")',
     3.0,
     approximate=True,
 )

@@ -8,6 +8,7 @@ character of the canonical text, in reading order.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -103,6 +104,13 @@ class PlateGeometry:
     #: Share of each glyph's height taken off every side of its strokes: 0 draws the
     #: notice's typeface; the older green plates were lettered lighter (OLD_GREEN_TRIM).
     stroke_trim: float = 0.0
+    #: How far the border line's outer edge sits in from the plate's edge (x, y mm) and
+    #: how wide it is: the notice's 2 mm line 2 mm in, unless a type was measured
+    #: otherwise (the old regional construction plates' light line well inside a dark rim).
+    border_inset: tuple[float, float] = (2.0, 2.0)
+    border_width: float = 2.0
+    #: The business-use mark (a circled 영) as (centre x, centre y, diameter) mm, or None.
+    business_mark: tuple[float, float, float] | None = None
 
     @property
     def aspect(self) -> float:
@@ -252,6 +260,9 @@ def _geometry(
     official: bool = True,
     corner_radius: float = 12.0,
     stroke_trim: float = 0.0,
+    border_inset: tuple[float, float] = (2.0, 2.0),
+    border_width: float = 2.0,
+    business_mark: tuple[float, float, float] | None = None,
 ) -> PlateGeometry:
     return PlateGeometry(
         plate_type=plate_type,
@@ -266,6 +277,9 @@ def _geometry(
         official=official,
         corner_radius=corner_radius,
         stroke_trim=stroke_trim,
+        border_inset=border_inset,
+        border_width=border_width,
+        business_mark=business_mark,
     )
 
 
@@ -463,45 +477,102 @@ def _build() -> dict[PlateType, PlateGeometry]:
 # layouts are measured from real_dev's IR crops (docs/plate-types.md, "Construction
 # machinery plates"), as fractions of the plate's box, then written here in mm.
 
-#: Two-row form, 400x220 (one of the three pre-2022 sizes). The region's two syllables sit
-#: spread apart on the top row (ink centres at 0.30 and 0.64 of the width, ink 0.13-0.34
-#: of the height, wide and squat); the class code, a small use syllable and the serial
-#: share the bottom row (digit ink 0.51-0.875 of the height, 0.135 of the width apart;
-#: syllable ink 0.30 of the height, centred on the digits), measured on ksy_0097/ksy_0643.
+#: Two-row form, 400x220 (one of the three pre-2022 sizes). Measured on all 14 two-row
+#: crops of real_dev's construction style (42 digits, 16 region syllables: each crop's
+#: plate found and deskewed by tools/measure_crop_margins.py's heuristic, glyph boxes as
+#: fractions of it, corrected by the same measurement of kplate's own drawing): the
+#: plate's face is a dark rim with a light line well inside it (15 mm in at the sides,
+#: 20 mm at top and bottom, 3.5 mm wide), and the characters sit compactly inside that
+#: line: the region's two syllables at 0.34 and 0.66 of the width (ink 0.13 wide, 0.23-0.44
+#: of the height), class code, a small use syllable and serial on the bottom row (digit
+#: ink 0.51-0.79 of the height and 0.093 of the width, centres 0.16 and 0.275, then 0.49-0.84
+#: on a 0.117 pitch). Until session 14 of issue #16 the layout came from two crops
+#: (ksy_0097/ksy_0643): digits 0.51-0.875 of the height and 0.115 of the width, no inner
+#: line; kplate's readers then read none of the 10 two-row crops in real_dev's test split,
+#: most of their digits as 8 (docs/plate-types.md, "Session 14").
 CR2_SIZE = (400.0, 220.0)
-CR2_DIGIT_W = 52.0  # cells 54 mm apart; the ink (about 46 mm) is centred in each
-#: The crops' digits are 46 mm wide at 80 mm high (the "1" keeps its own width).
-CR2_DIGIT_INK_W = 46.0
-CR2_DIGIT_Y, CR2_DIGIT_H = 112.0, 80.0
-CR2_SYLLABLE_W, CR2_SYLLABLE_Y, CR2_SYLLABLE_H = 34.0, 114.5, 72.0
-CR2_REGION_CENTRES, CR2_REGION_W, CR2_REGION_Y, CR2_REGION_H = (120.0, 256.0), 64.0, 29.0, 46.0
-CR2_CLASS_CENTRES = (48.0, 102.0)
-CR2_SYLLABLE_CENTRE = 146.0
-CR2_SERIAL_CENTRES = (191.0, 245.0, 299.0, 353.0)
+CR2_DIGIT_W = 44.0  # cells about 46.7 mm apart; the ink (37 mm) is centred in each
+CR2_DIGIT_INK_W = 37.0
+CR2_DIGIT_Y, CR2_DIGIT_H = 112.5, 61.5
+CR2_SYLLABLE_W, CR2_SYLLABLE_Y, CR2_SYLLABLE_H = 30.0, 121.0, 48.0
+CR2_REGION_CENTRES, CR2_REGION_W, CR2_REGION_Y, CR2_REGION_H = (136.0, 264.0), 53.0, 49.5, 48.0
+CR2_CLASS_CENTRES = (64.0, 110.0)
+CR2_SYLLABLE_CENTRE = 154.0
+CR2_SERIAL_CENTRES = (196.0, 243.0, 289.0, 336.0)
+#: The light line inside the dark rim: (x, y) inset of its outer edge and its width, mm.
+CR2_BORDER_INSET, CR2_BORDER_WIDTH = (15.0, 20.0), 3.5
+#: Bolt holes just inside the line, beside the region (ksy_0315).
+CR2_HOLES = (Hole(104, 30, 10, 10), Hole(296, 30, 10, 10))
+
+
+#: Rental (business) two-row plates, serials 6000-9999, are another face: all five of
+#: real_dev's (ksy_0094, 0403, 0542, 0545, 0580) carry the circled 영 business mark left of
+#: the region, their line runs near the plate's edge, and their bottom row fills the plate's
+#: width with large digits; none of the nine non-rental ones has the mark. Checked by eye
+#: (the crop heuristic does not find these lighter plates): digits about 0.51-0.87 of the
+#: height across 0.08-0.92 of the width (the layout measured before session 14, kept for
+#: them), region syllables at about 0.28 and 0.61 of the width, the mark's circle about
+#: 0.09 of the width at (0.11, 0.27).
+CR2_RENTAL_DIGIT_W, CR2_RENTAL_DIGIT_INK_W = 52.0, 46.0
+CR2_RENTAL_DIGIT_Y, CR2_RENTAL_DIGIT_H = 112.0, 80.0
+CR2_RENTAL_SYLLABLE = (146.0, 34.0, 114.5, 72.0)  # centre x, width, y, height
+CR2_RENTAL_REGION_CENTRES, CR2_RENTAL_REGION_Y = (112.0, 244.0), 36.0
+CR2_RENTAL_REGION_W, CR2_RENTAL_REGION_H = 60.0, 46.0
+CR2_RENTAL_CLASS_CENTRES = (48.0, 102.0)
+CR2_RENTAL_SERIAL_CENTRES = (191.0, 245.0, 299.0, 353.0)
+CR2_RENTAL_BORDER_INSET, CR2_RENTAL_BORDER_WIDTH = (5.0, 5.0), 3.0
+CR2_RENTAL_MARK = (44.0, 59.0, 36.0)
+
+
+def _two_row_cells(
+    region: tuple[tuple[float, float], float, float, float],
+    digit: tuple[float, float, float, float],
+    syllable: tuple[float, float, float, float],
+    class_centres: tuple[float, float],
+    serial_centres: tuple[float, ...],
+) -> tuple[Cell, ...]:
+    """Cells of a two-row construction layout. region: (centres, width, y, height);
+    digit: (cell width, ink width, y, height); syllable: (centre, width, y, height)."""
+    (centres, region_w, region_y, region_h) = region
+    digit_w, ink_w, digit_y, digit_h = digit
+
+    def digit_cell(cx: float) -> Cell:
+        return Cell(
+            cx - digit_w / 2, digit_y, digit_w, digit_h, GlyphKind.DIGIT, 1.0, 0.0,
+            ink_width=ink_w, narrow_shift=ONE_SHIFT,
+        )  # fmt: skip
+
+    syllable_cx, syllable_w, syllable_y, syllable_h = syllable
+    return (
+        *(
+            Cell(cx - region_w / 2, region_y, region_w, region_h, GlyphKind.HANGUL, 1.0, 0.0,
+                 ink_width=region_w)
+            for cx in centres
+        ),
+        *(digit_cell(cx) for cx in class_centres),
+        Cell(syllable_cx - syllable_w / 2, syllable_y, syllable_w, syllable_h,
+             GlyphKind.HANGUL, 1.0, 0.0, ink_width=syllable_w),
+        *(digit_cell(cx) for cx in serial_centres),
+    )  # fmt: skip
 
 
 def _cr2_cells() -> tuple[Cell, ...]:
-    def digit(cx: float) -> Cell:
-        x = cx - CR2_DIGIT_W / 2
-        return Cell(
-            x, CR2_DIGIT_Y, CR2_DIGIT_W, CR2_DIGIT_H, GlyphKind.DIGIT, 1.0, 0.0,
-            ink_width=CR2_DIGIT_INK_W, narrow_shift=ONE_SHIFT,
-        )  # fmt: skip
+    return _two_row_cells(
+        (CR2_REGION_CENTRES, CR2_REGION_W, CR2_REGION_Y, CR2_REGION_H),
+        (CR2_DIGIT_W, CR2_DIGIT_INK_W, CR2_DIGIT_Y, CR2_DIGIT_H),
+        (CR2_SYLLABLE_CENTRE, CR2_SYLLABLE_W, CR2_SYLLABLE_Y, CR2_SYLLABLE_H),
+        CR2_CLASS_CENTRES,
+        CR2_SERIAL_CENTRES,
+    )
 
-    region = tuple(
-        Cell(cx - CR2_REGION_W / 2, CR2_REGION_Y, CR2_REGION_W, CR2_REGION_H,
-             GlyphKind.HANGUL, 1.0, 0.0, ink_width=CR2_REGION_W)
-        for cx in CR2_REGION_CENTRES
-    )  # fmt: skip
-    syllable = Cell(
-        CR2_SYLLABLE_CENTRE - CR2_SYLLABLE_W / 2, CR2_SYLLABLE_Y, CR2_SYLLABLE_W,
-        CR2_SYLLABLE_H, GlyphKind.HANGUL, 1.0, 0.0, ink_width=CR2_SYLLABLE_W,
-    )  # fmt: skip
-    return (
-        *region,
-        *(digit(cx) for cx in CR2_CLASS_CENTRES),
-        syllable,
-        *(digit(cx) for cx in CR2_SERIAL_CENTRES),
+
+def _cr2_rental_cells() -> tuple[Cell, ...]:
+    return _two_row_cells(
+        (CR2_RENTAL_REGION_CENTRES, CR2_RENTAL_REGION_W, CR2_RENTAL_REGION_Y, CR2_RENTAL_REGION_H),
+        (CR2_RENTAL_DIGIT_W, CR2_RENTAL_DIGIT_INK_W, CR2_RENTAL_DIGIT_Y, CR2_RENTAL_DIGIT_H),
+        CR2_RENTAL_SYLLABLE,
+        CR2_RENTAL_CLASS_CENTRES,
+        CR2_RENTAL_SERIAL_CENTRES,
     )
 
 
@@ -528,13 +599,27 @@ def _construction_regional() -> dict[PlateType, PlateGeometry]:
             green,
             ink,
             {9: _cr2_cells()},
-            (Hole(84, 25, 10, 10), Hole(316, 25, 10, 10)),
+            CR2_HOLES,
             official=False,
+            border_inset=CR2_BORDER_INSET,
+            border_width=CR2_BORDER_WIDTH,
         ),
     }
 
 
 GEOMETRY: dict[PlateType, PlateGeometry] = {**_build(), **_construction_regional()}
+
+#: The face a type's rental (business, orange) plates have when it differs from the type's
+#: own: the two-row regional construction plate (CR2_RENTAL_*).
+RENTAL_GEOMETRY: dict[PlateType, PlateGeometry] = {
+    PlateType.CONSTRUCTION_REGIONAL_TWO_ROW: dataclasses.replace(
+        GEOMETRY[PlateType.CONSTRUCTION_REGIONAL_TWO_ROW],
+        layouts={9: _cr2_rental_cells()},
+        border_inset=CR2_RENTAL_BORDER_INSET,
+        border_width=CR2_RENTAL_BORDER_WIDTH,
+        business_mark=CR2_RENTAL_MARK,
+    )
+}
 
 
 def geometry(plate_type: PlateType) -> PlateGeometry:

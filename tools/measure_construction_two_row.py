@@ -1,0 +1,145 @@
+"""Where the characters sit on the old two-row construction plates: real crops and kplate.
+
+Each crop's plate is found and deskewed with tools/measure_crop_margins.py's heuristic;
+Otsu's light components are the characters (light ink on a dark plate). Bottom-row digits
+(components below 0.4 of the plate's height, 0.2-0.5 of it tall, squarer than 0.35 w/h,
+so no "1") and the top row's region syllables (the components above half the height,
+merged per half of the width) give boxes as fractions of the plate's width and height.
+The same measurement of kplate's own clean drawings (their plate is the whole image)
+beside their drawn ink shows what Otsu at this resolution adds to a glyph's box. Prints medians; reads real crops, writes nothing (docs/plate-types.md,
+"Session 14: the two-row construction plates").
+
+    python tools/measure_construction_two_row.py [--real ../shared/data/real_dev]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tools"))
+
+from measure_crop_margins import find_plate  # noqa: E402
+from measure_old_green_strokes import light_ink_two_row  # noqa: E402
+
+from kplate.render import render_plate  # noqa: E402
+from kplate.spec import PlateType  # noqa: E402
+
+TEXTS = ("전남14나3323", "대구06가1360", "경북06노8139", "충남14다2467")
+Box = tuple[float, float, float, float]  # x0, x1, y0, y1 as fractions of the plate
+
+
+def _components(rgb: np.ndarray, whole: bool = False) -> list[Box]:
+    """Light components of the deskewed plate, as fractions of its rectangle (the whole
+    image where `whole`: kplate's clean plates fill theirs)."""
+    found = None if whole else find_plate(rgb)
+    if found is None and not whole:
+        return []
+    h, w = rgb.shape[:2]
+    (cx, cy), (rw, rh), angle = found.rect if found else ((w / 2, h / 2), (w, h), 0.0)
+    if rw < rh:
+        rw, rh, angle = rh, rw, angle + 90
+    tilt = (angle + 90) % 180 - 90
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    turn = cv2.getRotationMatrix2D((cx, cy), tilt, 1.0)
+    grey = cv2.warpAffine(grey, turn, grey.shape[::-1], borderMode=cv2.BORDER_REPLICATE)
+    big = cv2.resize(grey, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    _, mask = cv2.threshold(big, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    x0, y0, boxes = cx - rw / 2, cy - rh / 2, []
+    for x, y, w, h, area in stats[1:count] / 3.0:
+        if area > 4:
+            boxes.append(((x - x0) / rw, (x + w - x0) / rw, (y - y0) / rh, (y + h - y0) / rh))
+    return boxes
+
+
+def digits(boxes: list[Box]) -> list[Box]:
+    return [
+        b
+        for b in boxes
+        if b[2] > 0.4 and 0.2 < b[3] - b[2] < 0.5 and b[1] - b[0] < 0.2
+        and (b[1] - b[0]) / (b[3] - b[2]) * 2.0 > 0.35  # plate about 2:1
+    ]  # fmt: skip
+
+
+def region(boxes: list[Box]) -> list[Box]:
+    """The two region syllables: top-row components merged per half of the width."""
+    halves: dict[bool, list[Box]] = {False: [], True: []}
+    for b in boxes:
+        inside = b[0] > 0.08 and b[1] < 0.92 and b[2] > 0.06 and b[3] < 0.5
+        if inside and b[3] - b[2] > 0.04 and b[1] - b[0] < 0.25:
+            halves[(b[0] + b[1]) / 2 > 0.5].append(b)
+    return [
+        (min(b[0] for b in part), max(b[1] for b in part),
+         min(b[2] for b in part), max(b[3] for b in part))
+        for part in halves.values() if part
+    ]  # fmt: skip
+
+
+def summary(name: str, digit_boxes: list[Box], region_boxes: list[Box]) -> str:
+    d, r = np.array(digit_boxes), np.array(region_boxes)
+    centres = (r[:, 0] + r[:, 1]) / 2
+    return (
+        f"{name}: {len(d)} digits w {np.median(d[:, 1] - d[:, 0]):.3f} "
+        f"h {np.median(d[:, 3] - d[:, 2]):.3f} y {np.median(d[:, 2]):.3f}-"
+        f"{np.median(d[:, 3]):.3f}; {len(r)} region syllables w "
+        f"{np.median(r[:, 1] - r[:, 0]):.3f} h {np.median(r[:, 3] - r[:, 2]):.3f} y "
+        f"{np.median(r[:, 2]):.3f}-{np.median(r[:, 3]):.3f} centres "
+        f"{np.median(centres[centres < 0.5]):.3f} / {np.median(centres[centres > 0.5]):.3f}"
+    )
+
+
+def real_side(real: Path) -> tuple[int, list[Box], list[Box]]:
+    crops, d, r = 0, [], []
+    with open(real / "labels.csv", encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if "construction" not in row.get("style", ""):
+                continue
+            bgr = cv2.imread(str(real / row["file"]))
+            if bgr is None or not light_ink_two_row(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)):
+                continue
+            boxes = _components(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            crops, d, r = crops + 1, d + digits(boxes), r + region(boxes)
+    return crops, d, r
+
+
+def kplate_side() -> tuple[list[Box], list[Box], list[Box]]:
+    """(measured digits, measured region syllables, drawn digit ink) of kplate's plates."""
+    d, r, truth = [], [], []
+    for text in TEXTS:
+        plate = render_plate(text, PlateType.CONSTRUCTION_REGIONAL_TWO_ROW, height=110)
+        h, w = plate.image.shape[:2]
+        boxes = _components(plate.image, whole=True)
+        d, r = d + digits(boxes), r + region(boxes)
+        for char in plate.record.chars[2:]:
+            if char.char.isdigit() and char.char != "1":
+                x0, y0, x1, y1 = char.box
+                truth.append((x0 / w, x1 / w, y0 / h, y1 / h))
+    return d, r, truth
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real", type=Path, default=REPO.parent / "shared/data/real_dev")
+    args = parser.parse_args()
+    if (args.real / "labels.csv").exists():
+        crops, d, r = real_side(args.real)
+        print(summary(f"real_dev ({crops} two-row crops)", d, r))
+    d, r, truth = kplate_side()
+    print(summary(f"kplate ({len(TEXTS)} clean plates, measured)", d, r))
+    t = np.array(truth)
+    print(
+        f"kplate drawn digit ink: w {np.median(t[:, 1] - t[:, 0]):.3f} "
+        f"h {np.median(t[:, 3] - t[:, 2]):.3f} y {np.median(t[:, 2]):.3f}-{np.median(t[:, 3]):.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
