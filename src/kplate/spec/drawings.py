@@ -284,9 +284,10 @@ CONSTRUCTION_REGIONAL_TWO_ROW = _measured(
         (271.5, 308.5, 112.6, 174.0),
         (317.5, 354.5, 112.6, 174.0),
     ),
-    "no drawing: the medians of real_dev's 14 two-row construction crops (43 digits, 17 "
-    "region syllables; glyph boxes as fractions of each crop's plate, found and deskewed "
-    "by tools/measure_crop_margins.py's heuristic; tools/measure_construction_two_row.py) "
+    "no drawing: the medians of real_dev's two-row construction crops (43 digits and 17 "
+    "region syllables, all on the nine non-rental plates; glyph boxes as fractions of "
+    "each crop's plate, found and deskewed by tools/measure_crop_margins.py's heuristic; "
+    "tools/measure_construction_two_row.py) "
     "scaled to 400x220 mm, less the 4-5 % that Otsu and the heuristic add to a blurred "
     "glyph's box (kplate's own plates measured that way before this layout); the use "
     'syllable was not measured (docs/plate-types.md, "Session 14: the two-row '

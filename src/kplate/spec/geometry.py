@@ -477,11 +477,12 @@ def _build() -> dict[PlateType, PlateGeometry]:
 # layouts are measured from real_dev's IR crops (docs/plate-types.md, "Construction
 # machinery plates"), as fractions of the plate's box, then written here in mm.
 
-#: Two-row form, 400x220 (one of the three pre-2022 sizes). Measured on all 14 two-row
-#: crops of real_dev's construction style (42 digits, 16 region syllables: each crop's
-#: plate found and deskewed by tools/measure_crop_margins.py's heuristic, glyph boxes as
-#: fractions of it, corrected by the same measurement of kplate's own drawing): the
-#: plate's face is a dark rim with a light line well inside it (15 mm in at the sides,
+#: Two-row form, 400x220 (one of the three pre-2022 sizes). Measured on the two-row crops
+#: of real_dev's construction style (43 digits and 17 region syllables, all on the nine
+#: non-rental plates: each crop's plate found and deskewed by the heuristic of
+#: tools/measure_crop_margins.py, glyph boxes as fractions of it, less the 4-5 % Otsu adds
+#: to a blurred glyph; tools/measure_construction_two_row.py): the plate's face is a dark
+#: rim with a light line well inside it (15 mm in at the sides,
 #: 20 mm at top and bottom, 3.5 mm wide), and the characters sit compactly inside that
 #: line: the region's two syllables at 0.34 and 0.66 of the width (ink 0.13 wide, 0.23-0.44
 #: of the height), class code, a small use syllable and serial on the bottom row (digit
