@@ -92,7 +92,7 @@ def test_two_row_form_has_the_region_on_its_own_top_row(renderer: Renderer) -> N
     # Spaced apart ("전 남"): the gap between the syllables is wider than either of them.
     (a, b) = (c.box for c in region)
     assert b[0] - a[2] > max(a[2] - a[0], b[2] - b[0])
-    # Measured on real_dev's nine non-rental two-row crops (spec/geometry.py, CR2_*): region ink
+    # Measured on real_dev's nine non-rental two-row crops (spec/geometry.py, CR2): region ink
     # 0.23-0.44 of the height at 0.34 and 0.66 of the width; class, syllable and serial
     # share the bottom row, digit ink 0.51-0.79 of the height and 37 mm (0.093) wide.
     assert 0.2 < region[0].box[1] / 220 < 0.26 and 0.41 < region[0].box[3] / 220 < 0.47

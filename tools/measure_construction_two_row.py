@@ -39,11 +39,15 @@ Box = tuple[float, float, float, float]  # x0, x1, y0, y1 as fractions of the pl
 def _components(rgb: np.ndarray, whole: bool = False) -> list[Box]:
     """Light components of the deskewed plate, as fractions of its rectangle (the whole
     image where `whole`: kplate's clean plates fill theirs)."""
-    found = None if whole else find_plate(rgb)
-    if found is None and not whole:
-        return []
-    h, w = rgb.shape[:2]
-    (cx, cy), (rw, rh), angle = found.rect if found else ((w / 2, h / 2), (w, h), 0.0)
+    if whole:
+        h, w = rgb.shape[:2]
+        rect = ((w / 2, h / 2), (w, h), 0.0)
+    else:
+        found = find_plate(rgb)
+        if found is None:
+            return []
+        rect = found.rect
+    (cx, cy), (rw, rh), angle = rect
     if rw < rh:
         rw, rh, angle = rh, rw, angle + 90
     tilt = (angle + 90) % 180 - 90

@@ -492,19 +492,61 @@ def _build() -> dict[PlateType, PlateGeometry]:
 #: line; kplate's readers then read none of the 10 two-row crops in real_dev's test split,
 #: most of their digits as 8 (docs/plate-types.md, "Session 14").
 CR2_SIZE = (400.0, 220.0)
-CR2_DIGIT_W = 44.0  # cells about 46.7 mm apart; the ink (37 mm) is centred in each
-CR2_DIGIT_INK_W = 37.0
-CR2_DIGIT_Y, CR2_DIGIT_H = 112.5, 61.5
-CR2_SYLLABLE_W, CR2_SYLLABLE_Y, CR2_SYLLABLE_H = 30.0, 121.0, 48.0
-CR2_REGION_CENTRES, CR2_REGION_W, CR2_REGION_Y, CR2_REGION_H = (136.0, 264.0), 53.0, 49.5, 48.0
-CR2_CLASS_CENTRES = (64.0, 110.0)
-CR2_SYLLABLE_CENTRE = 154.0
-CR2_SERIAL_CENTRES = (196.0, 243.0, 289.0, 336.0)
-#: The light line inside the dark rim: (x, y) inset of its outer edge and its width, mm.
-CR2_BORDER_INSET, CR2_BORDER_WIDTH = (15.0, 20.0), 3.5
 #: Bolt holes just inside the line, beside the region (ksy_0315).
 CR2_HOLES = (Hole(104, 30, 10, 10), Hole(296, 30, 10, 10))
 
+
+@dataclass(frozen=True)
+class TwoRowConstructionFace:
+    """One face of the two-row construction plate, in mm: where its region, class code,
+    use syllable and serial sit, and its border line and business mark."""
+
+    region_centres: tuple[float, float]
+    region_w: float
+    region_y: float
+    region_h: float
+    digit_w: float  # the cell; the ink (digit_ink_w) is centred in it
+    digit_ink_w: float
+    digit_y: float
+    digit_h: float
+    syllable_centre: float
+    syllable_w: float
+    syllable_y: float
+    syllable_h: float
+    class_centres: tuple[float, float]
+    serial_centres: tuple[float, float, float, float]
+    border_inset: tuple[float, float]  # (x, y) of the line's outer edge
+    border_width: float
+    business_mark: tuple[float, float, float] | None = None  # centre x, y, diameter
+
+    def cells(self) -> tuple[Cell, ...]:
+        def digit(cx: float) -> Cell:
+            return Cell(
+                cx - self.digit_w / 2, self.digit_y, self.digit_w, self.digit_h,
+                GlyphKind.DIGIT, 1.0, 0.0, ink_width=self.digit_ink_w, narrow_shift=ONE_SHIFT,
+            )  # fmt: skip
+
+        def hangul(cx: float, w: float, y: float, h: float) -> Cell:
+            return Cell(cx - w / 2, y, w, h, GlyphKind.HANGUL, 1.0, 0.0, ink_width=w)
+
+        return (
+            *(hangul(cx, self.region_w, self.region_y, self.region_h)
+              for cx in self.region_centres),
+            *(digit(cx) for cx in self.class_centres),
+            hangul(self.syllable_centre, self.syllable_w, self.syllable_y, self.syllable_h),
+            *(digit(cx) for cx in self.serial_centres),
+        )  # fmt: skip
+
+
+#: The non-rental face (the measurements above): the light line 15 mm in at the sides and
+#: 20 mm at top and bottom, 3.5 mm wide; digits 37 mm of ink in cells about 46.7 mm apart.
+CR2 = TwoRowConstructionFace(
+    region_centres=(136.0, 264.0), region_w=53.0, region_y=49.5, region_h=48.0,
+    digit_w=44.0, digit_ink_w=37.0, digit_y=112.5, digit_h=61.5,
+    syllable_centre=154.0, syllable_w=30.0, syllable_y=121.0, syllable_h=48.0,
+    class_centres=(64.0, 110.0), serial_centres=(196.0, 243.0, 289.0, 336.0),
+    border_inset=(15.0, 20.0), border_width=3.5,
+)  # fmt: skip
 
 #: Rental (business) two-row plates, serials 6000-9999, are another face: all five of
 #: real_dev's (ksy_0094, 0403, 0542, 0545, 0580) carry the circled 영 business mark left of
@@ -514,66 +556,23 @@ CR2_HOLES = (Hole(104, 30, 10, 10), Hole(296, 30, 10, 10))
 #: height across 0.08-0.92 of the width (the layout measured before session 14, kept for
 #: them), region syllables at about 0.28 and 0.61 of the width, the mark's circle about
 #: 0.09 of the width at (0.11, 0.27).
-CR2_RENTAL_DIGIT_W, CR2_RENTAL_DIGIT_INK_W = 52.0, 46.0
-CR2_RENTAL_DIGIT_Y, CR2_RENTAL_DIGIT_H = 112.0, 80.0
-CR2_RENTAL_SYLLABLE = (146.0, 34.0, 114.5, 72.0)  # centre x, width, y, height
-CR2_RENTAL_REGION_CENTRES, CR2_RENTAL_REGION_Y = (112.0, 244.0), 36.0
-CR2_RENTAL_REGION_W, CR2_RENTAL_REGION_H = 60.0, 46.0
-CR2_RENTAL_CLASS_CENTRES = (48.0, 102.0)
-CR2_RENTAL_SERIAL_CENTRES = (191.0, 245.0, 299.0, 353.0)
-CR2_RENTAL_BORDER_INSET, CR2_RENTAL_BORDER_WIDTH = (5.0, 5.0), 3.0
-CR2_RENTAL_MARK = (44.0, 59.0, 36.0)
+CR2_RENTAL = TwoRowConstructionFace(
+    region_centres=(112.0, 244.0), region_w=60.0, region_y=36.0, region_h=46.0,
+    digit_w=52.0, digit_ink_w=46.0, digit_y=112.0, digit_h=80.0,
+    syllable_centre=146.0, syllable_w=34.0, syllable_y=114.5, syllable_h=72.0,
+    class_centres=(48.0, 102.0), serial_centres=(191.0, 245.0, 299.0, 353.0),
+    border_inset=(5.0, 5.0), border_width=3.0, business_mark=(44.0, 59.0, 36.0),
+)  # fmt: skip
 
 
-def _two_row_cells(
-    region: tuple[tuple[float, float], float, float, float],
-    digit: tuple[float, float, float, float],
-    syllable: tuple[float, float, float, float],
-    class_centres: tuple[float, float],
-    serial_centres: tuple[float, ...],
-) -> tuple[Cell, ...]:
-    """Cells of a two-row construction layout. region: (centres, width, y, height);
-    digit: (cell width, ink width, y, height); syllable: (centre, width, y, height)."""
-    (centres, region_w, region_y, region_h) = region
-    digit_w, ink_w, digit_y, digit_h = digit
-
-    def digit_cell(cx: float) -> Cell:
-        return Cell(
-            cx - digit_w / 2, digit_y, digit_w, digit_h, GlyphKind.DIGIT, 1.0, 0.0,
-            ink_width=ink_w, narrow_shift=ONE_SHIFT,
-        )  # fmt: skip
-
-    syllable_cx, syllable_w, syllable_y, syllable_h = syllable
-    return (
-        *(
-            Cell(cx - region_w / 2, region_y, region_w, region_h, GlyphKind.HANGUL, 1.0, 0.0,
-                 ink_width=region_w)
-            for cx in centres
-        ),
-        *(digit_cell(cx) for cx in class_centres),
-        Cell(syllable_cx - syllable_w / 2, syllable_y, syllable_w, syllable_h,
-             GlyphKind.HANGUL, 1.0, 0.0, ink_width=syllable_w),
-        *(digit_cell(cx) for cx in serial_centres),
-    )  # fmt: skip
-
-
-def _cr2_cells() -> tuple[Cell, ...]:
-    return _two_row_cells(
-        (CR2_REGION_CENTRES, CR2_REGION_W, CR2_REGION_Y, CR2_REGION_H),
-        (CR2_DIGIT_W, CR2_DIGIT_INK_W, CR2_DIGIT_Y, CR2_DIGIT_H),
-        (CR2_SYLLABLE_CENTRE, CR2_SYLLABLE_W, CR2_SYLLABLE_Y, CR2_SYLLABLE_H),
-        CR2_CLASS_CENTRES,
-        CR2_SERIAL_CENTRES,
-    )
-
-
-def _cr2_rental_cells() -> tuple[Cell, ...]:
-    return _two_row_cells(
-        (CR2_RENTAL_REGION_CENTRES, CR2_RENTAL_REGION_W, CR2_RENTAL_REGION_Y, CR2_RENTAL_REGION_H),
-        (CR2_RENTAL_DIGIT_W, CR2_RENTAL_DIGIT_INK_W, CR2_RENTAL_DIGIT_Y, CR2_RENTAL_DIGIT_H),
-        CR2_RENTAL_SYLLABLE,
-        CR2_RENTAL_CLASS_CENTRES,
-        CR2_RENTAL_SERIAL_CENTRES,
+def _with_face(geo: PlateGeometry, face: TwoRowConstructionFace) -> PlateGeometry:
+    """The two-row construction geometry drawn with one of its faces."""
+    return dataclasses.replace(
+        geo,
+        layouts={9: face.cells()},
+        border_inset=face.border_inset,
+        border_width=face.border_width,
+        business_mark=face.business_mark,
     )
 
 
@@ -594,16 +593,17 @@ def _construction_regional() -> dict[PlateType, PlateGeometry]:
             P7_HOLES,
             official=False,
         ),
-        t.CONSTRUCTION_REGIONAL_TWO_ROW: _geometry(
-            t.CONSTRUCTION_REGIONAL_TWO_ROW,
-            CR2_SIZE,
-            green,
-            ink,
-            {9: _cr2_cells()},
-            CR2_HOLES,
-            official=False,
-            border_inset=CR2_BORDER_INSET,
-            border_width=CR2_BORDER_WIDTH,
+        t.CONSTRUCTION_REGIONAL_TWO_ROW: _with_face(
+            _geometry(
+                t.CONSTRUCTION_REGIONAL_TWO_ROW,
+                CR2_SIZE,
+                green,
+                ink,
+                {},
+                CR2_HOLES,
+                official=False,
+            ),
+            CR2,
         ),
     }
 
@@ -611,14 +611,10 @@ def _construction_regional() -> dict[PlateType, PlateGeometry]:
 GEOMETRY: dict[PlateType, PlateGeometry] = {**_build(), **_construction_regional()}
 
 #: The face a type's rental (business, orange) plates have when it differs from the type's
-#: own: the two-row regional construction plate (CR2_RENTAL_*).
+#: own: the two-row regional construction plate (CR2_RENTAL).
 RENTAL_GEOMETRY: dict[PlateType, PlateGeometry] = {
-    PlateType.CONSTRUCTION_REGIONAL_TWO_ROW: dataclasses.replace(
-        GEOMETRY[PlateType.CONSTRUCTION_REGIONAL_TWO_ROW],
-        layouts={9: _cr2_rental_cells()},
-        border_inset=CR2_RENTAL_BORDER_INSET,
-        border_width=CR2_RENTAL_BORDER_WIDTH,
-        business_mark=CR2_RENTAL_MARK,
+    PlateType.CONSTRUCTION_REGIONAL_TWO_ROW: _with_face(
+        GEOMETRY[PlateType.CONSTRUCTION_REGIONAL_TWO_ROW], CR2_RENTAL
     )
 }
 
