@@ -131,10 +131,14 @@ def kplate_side() -> tuple[list[Box], list[Box], list[Box]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--real", type=Path, default=REPO.parent / "shared/data/real_dev")
+    parser.error = lambda message: parser.exit(2, f"{parser.prog}: error: {message}\n")  # type: ignore[method-assign]
+    parser.add_argument("--real", type=Path, help="real_dev (default ../shared/data/real_dev)")
     args = parser.parse_args()
-    if (args.real / "labels.csv").exists():
-        crops, d, r = real_side(args.real)
+    real = args.real or REPO.parent / "shared/data/real_dev"
+    if args.real is not None and not (real / "labels.csv").is_file():
+        parser.error(f"--real {real}: no labels.csv there")
+    if (real / "labels.csv").is_file():
+        crops, d, r = real_side(real)
         print(summary(f"real_dev ({crops} two-row crops)", d, r))
     d, r, truth = kplate_side()
     print(summary(f"kplate ({len(TEXTS)} clean plates, measured)", d, r))
