@@ -21,14 +21,22 @@ from PIL import Image, ImageDraw
 from kplate.errors import KplateError, OptionError
 from kplate.numbers import PlateNumber, is_orange_construction, validate
 from kplate.render.emblems import MmCanvas, draw_emblems, rounded_rectangle
-from kplate.render.glyphs import NOMINAL_HEIGHT, GlyphSource, glyph_source, require
+from kplate.render.glyphs import (
+    NOMINAL_HEIGHT,
+    BuiltinGlyphs,
+    GlyphSource,
+    glyph_source,
+    require,
+)
 from kplate.render.record import CharBox, PlateRecord
+from kplate.render.typeface import old_digits
 from kplate.spec import colors
 from kplate.spec.colors import RGB
 from kplate.spec.geometry import (
     NARROW_ASPECT,
     RENTAL_GEOMETRY,
     Cell,
+    DigitFace,
     GlyphKind,
     PlateGeometry,
     geometry,
@@ -368,7 +376,7 @@ class Renderer:
         self.glyphs = glyphs or glyph_source()
         self.emboss_depth_mm = float(emboss_depth_mm)
         self._backgrounds: dict[tuple[PlateType, RGB, int, int], _Background] = {}
-        self._sprites: dict[tuple[str, int, int, RGB, _Relief | None], _Sprite] = {}
+        self._sprites: dict[tuple, _Sprite] = {}
         self._placed: dict[tuple, _Placed] = {}
         self._flat_patches: dict[tuple, np.ndarray] = {}
         self._shade_tables: dict[tuple[RGB, RGB, RGB], np.ndarray] = {}
@@ -491,11 +499,12 @@ class Renderer:
         box = self._place(char, cell, out_w / geo.width, out_h / geo.height, out_w, out_h)
         w, h = box[2] - box[0], box[3] - box[1]
         trim = geo.stroke_trim * h
-        sprite = self._sprite(char, w, h, ink, relief, trim)
+        face = self._face(char, geo)
+        sprite = self._sprite(char, w, h, ink, relief, trim, face)
         background = self._background(geo, colour, out_w, out_h)
         d = relief.pad if relief else 0
         flat = background.is_plain(box[0], box[1], w + d, h + d)
-        flat_key = (char, w, h, ink, relief, colour, trim)
+        flat_key = (char, w, h, ink, relief, colour, trim, face)
         patch = self._flat_patches.get(flat_key) if flat else None
         if patch is None:
             patch = _patch(background.pixels, sprite, box)
@@ -532,21 +541,49 @@ class Renderer:
         return self._reliefs[key]
 
     # -- sprites ----------------------------------------------------------------------
+    def _face(self, char: str, geo: PlateGeometry) -> DigitFace:
+        """The typeface `char` is drawn in: a pre-2006 plate's digits take the old face,
+        unless the caller gave kplate glyphs of their own (a font or a glyph folder)."""
+        if (
+            geo.digit_face is DigitFace.OLD
+            and old_digits.has(char)
+            and isinstance(self.glyphs, BuiltinGlyphs)
+        ):
+            return DigitFace.OLD
+        return DigitFace.NOTICE
+
     def _sprite(
-        self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None, trim: float = 0.0
+        self,
+        char: str,
+        w: int,
+        h: int,
+        ink: RGB,
+        relief: _Relief | None,
+        trim: float = 0.0,
+        face: DigitFace = DigitFace.NOTICE,
     ) -> _Sprite:
-        key = (char, w, h, ink, relief, trim)
+        key = (char, w, h, ink, relief, trim, face)
         sprite = self._sprites.get(key)
         if sprite is None:
-            sprite = self._sprites[key] = self._make_sprite(char, w, h, ink, relief, trim)
+            sprite = self._sprites[key] = self._make_sprite(char, w, h, ink, relief, trim, face)
         return sprite
 
     def _make_sprite(
-        self, char: str, w: int, h: int, ink: RGB, relief: _Relief | None, trim: float = 0.0
+        self,
+        char: str,
+        w: int,
+        h: int,
+        ink: RGB,
+        relief: _Relief | None,
+        trim: float = 0.0,
+        face: DigitFace = DigitFace.NOTICE,
     ) -> _Sprite:
         """Ink on the face, the lit bevel and the shadow, padded right and bottom for it;
         `trim` pixels off every side of the strokes (PlateGeometry.stroke_trim)."""
-        coverage = np.asarray(self.glyphs.coverage(char, w, h), np.float32)
+        if face is DigitFace.OLD:
+            coverage = old_digits.coverage(char, w, h)
+        else:
+            coverage = np.asarray(self.glyphs.coverage(char, w, h), np.float32)
         coverage = _trimmed(coverage, trim)
         d = relief.pad if relief else 0
         outline = np.zeros((h + d, w + d), np.float32)

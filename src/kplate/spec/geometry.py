@@ -23,6 +23,13 @@ class GlyphKind(StrEnum):
     HYPHEN = "hyphen"
 
 
+class DigitFace(StrEnum):
+    """Which typeface a plate's digits are drawn in."""
+
+    NOTICE = "notice"  # the 2018 notice's dimensioned drawings
+    OLD = "old"  # the round grotesque of plates made before 2006 (docs/typeface.md)
+
+
 class Emblem(StrEnum):
     """Artwork drawn on the plate besides the characters."""
 
@@ -111,6 +118,8 @@ class PlateGeometry:
     border_width: float = 2.0
     #: The business-use mark (a circled 영) as (centre x, centre y, diameter) mm, or None.
     business_mark: tuple[float, float, float] | None = None
+    #: The digits' typeface: the notice's, or the older round one on pre-2006 plates.
+    digit_face: DigitFace = DigitFace.NOTICE
 
     @property
     def aspect(self) -> float:
@@ -263,6 +272,7 @@ def _geometry(
     border_inset: tuple[float, float] = (2.0, 2.0),
     border_width: float = 2.0,
     business_mark: tuple[float, float, float] | None = None,
+    digit_face: DigitFace = DigitFace.NOTICE,
 ) -> PlateGeometry:
     return PlateGeometry(
         plate_type=plate_type,
@@ -280,6 +290,7 @@ def _geometry(
         border_inset=border_inset,
         border_width=border_width,
         business_mark=business_mark,
+        digit_face=digit_face,
     )
 
 
@@ -602,6 +613,7 @@ def _construction_regional() -> dict[PlateType, PlateGeometry]:
                 {},
                 CR2_HOLES,
                 official=False,
+                digit_face=DigitFace.OLD,
             ),
             CR2,
         ),
