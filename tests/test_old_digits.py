@@ -1,4 +1,4 @@
-"""The older round digits drawn on plates made before 2006 (render/typeface/old_digits.py)."""
+"""The older round digits of the two-row regional construction plates (render/typeface/old_digits.py)."""
 
 from __future__ import annotations
 
@@ -49,10 +49,12 @@ def test_six_and_nine_are_each_other_turned_over() -> None:
     assert np.mean(np.abs(six - nine)) > 0.2
 
 
-def test_pre_2006_plates_draw_old_digits_and_others_the_notices() -> None:
+def test_two_row_construction_plates_draw_old_digits_and_others_the_notices() -> None:
     assert OLD_FACE_TYPES == [PlateType.CONSTRUCTION_REGIONAL_TWO_ROW]
     renderer = Renderer()
-    for text, plate_type in [("전남14나3063", OLD_FACE_TYPES[0]), ("14나3063", None)]:
+    # A non-rental and a rental (orange, its own face) two-row plate, then a private one.
+    cases = [("전남14나3063", OLD_FACE_TYPES[0]), ("경북06노8139", OLD_FACE_TYPES[0])]
+    for text, plate_type in [*cases, ("14나3063", None)]:
         plate = renderer.render(text, plate_type, height=200, with_ink_mask=True)
         box = next(c for c in plate.record.chars if c.char == "3").box
         x0, y0, x1, y1 = box

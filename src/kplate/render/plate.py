@@ -13,6 +13,7 @@ import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -119,6 +120,18 @@ class _Background:
         x1, y1 = min(x + w, self.pixels.shape[1]), min(y + h, self.pixels.shape[0])
         t = self.uneven
         return int(t[y1, x1] - t[y, x1] - t[y1, x] + t[y, x]) == 0
+
+
+class _SpriteKey(NamedTuple):
+    """What one glyph sprite depends on (the renderer caches sprites by it)."""
+
+    char: str
+    w: int
+    h: int
+    ink: RGB
+    relief: _Relief | None
+    trim: float = 0.0  # px off every side of the strokes (PlateGeometry.stroke_trim)
+    face: DigitFace = DigitFace.NOTICE
 
 
 @dataclass(frozen=True)
@@ -376,7 +389,7 @@ class Renderer:
         self.glyphs = glyphs or glyph_source()
         self.emboss_depth_mm = float(emboss_depth_mm)
         self._backgrounds: dict[tuple[PlateType, RGB, int, int], _Background] = {}
-        self._sprites: dict[tuple, _Sprite] = {}
+        self._sprites: dict[_SpriteKey, _Sprite] = {}
         self._placed: dict[tuple, _Placed] = {}
         self._flat_patches: dict[tuple, np.ndarray] = {}
         self._shade_tables: dict[tuple[RGB, RGB, RGB], np.ndarray] = {}
@@ -500,7 +513,7 @@ class Renderer:
         w, h = box[2] - box[0], box[3] - box[1]
         trim = geo.stroke_trim * h
         face = self._face(char, geo)
-        sprite = self._sprite(char, w, h, ink, relief, trim, face)
+        sprite = self._sprite(_SpriteKey(char, w, h, ink, relief, trim, face))
         background = self._background(geo, colour, out_w, out_h)
         d = relief.pad if relief else 0
         flat = background.is_plain(box[0], box[1], w + d, h + d)
@@ -542,8 +555,8 @@ class Renderer:
 
     # -- sprites ----------------------------------------------------------------------
     def _face(self, char: str, geo: PlateGeometry) -> DigitFace:
-        """The typeface `char` is drawn in: a pre-2006 plate's digits take the old face,
-        unless the caller gave kplate glyphs of their own (a font or a glyph folder)."""
+        """The typeface `char` is drawn in: the digits of a type whose geometry names the
+        old face take it, unless the caller gave glyphs of their own (a font, a folder)."""
         if (
             geo.digit_face is DigitFace.OLD
             and old_digits.has(char)
@@ -552,34 +565,16 @@ class Renderer:
             return DigitFace.OLD
         return DigitFace.NOTICE
 
-    def _sprite(
-        self,
-        char: str,
-        w: int,
-        h: int,
-        ink: RGB,
-        relief: _Relief | None,
-        trim: float = 0.0,
-        face: DigitFace = DigitFace.NOTICE,
-    ) -> _Sprite:
-        key = (char, w, h, ink, relief, trim, face)
+    def _sprite(self, key: _SpriteKey) -> _Sprite:
         sprite = self._sprites.get(key)
         if sprite is None:
-            sprite = self._sprites[key] = self._make_sprite(char, w, h, ink, relief, trim, face)
+            sprite = self._sprites[key] = self._make_sprite(key)
         return sprite
 
-    def _make_sprite(
-        self,
-        char: str,
-        w: int,
-        h: int,
-        ink: RGB,
-        relief: _Relief | None,
-        trim: float = 0.0,
-        face: DigitFace = DigitFace.NOTICE,
-    ) -> _Sprite:
+    def _make_sprite(self, key: _SpriteKey) -> _Sprite:
         """Ink on the face, the lit bevel and the shadow, padded right and bottom for it;
         `trim` pixels off every side of the strokes (PlateGeometry.stroke_trim)."""
+        char, w, h, ink, relief, trim, face = key
         if face is DigitFace.OLD:
             coverage = old_digits.coverage(char, w, h)
         else:

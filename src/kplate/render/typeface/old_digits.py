@@ -8,7 +8,8 @@ oval 0. No drawing of that face exists in ``../shared/spec``, so it is drawn her
 centre-lines stroked with a round pen (docs/typeface.md, "The older digits"): each digit
 is a few arcs, curves and lines in a unit box whose edges are the stroke's centre, so the
 ink fills whatever box the plate's layout gives, with the stroke's weight a share of the
-box's height.
+box's height. Only the two-row regional construction plates take it: drawn on the old
+green plates too, it did not help a reader with real ones (docs/typeface.md).
 """
 
 from __future__ import annotations
