@@ -6,8 +6,9 @@ Otsu's light components are the characters (light ink on a dark plate). Bottom-r
 so no "1") and the top row's region syllables (the components above half the height,
 merged per half of the width) give boxes as fractions of the plate's width and height.
 The same measurement of kplate's own clean drawings (their plate is the whole image)
-beside their drawn ink shows what Otsu at this resolution adds to a glyph's box. Prints medians; reads real crops, writes nothing (docs/plate-types.md,
-"Session 14: the two-row construction plates").
+beside their drawn ink shows what Otsu at this resolution adds to a glyph's box. Prints
+medians; reads real crops, writes nothing (docs/plate-types.md, "Session 14: the two-row
+construction plates").
 
     python tools/measure_construction_two_row.py [--real ../shared/data/real_dev]
 """

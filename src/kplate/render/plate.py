@@ -666,7 +666,9 @@ class Renderer:
 
 def number_geometry(number: PlateNumber) -> PlateGeometry:
     """The geometry a number is drawn with: its type's, or the rental face of a type whose
-    rental plates look otherwise (spec.geometry.RENTAL_GEOMETRY)."""
+    rental plates look otherwise (spec.geometry.RENTAL_GEOMETRY). The renderer's caches key
+    on the type and the plate's nominal colour, which tells the faces apart: a rental face
+    is only drawn on the orange rental colour."""
     geo = geometry(number.type)
     if is_orange_construction(number):
         return RENTAL_GEOMETRY.get(number.type, geo)

@@ -52,6 +52,15 @@ def outline(char: str) -> GlyphOutline:
     return GlyphOutline(char=char, kind=kind, width=width, height=height, contours=contours)
 
 
+def supersampling(width_px: int, height_px: int, supersample: int = 4) -> int:
+    """The grid factor a glyph of this size is drawn at before it is area-averaged down;
+    ValueError for an empty size."""
+    if width_px <= 0 or height_px <= 0:
+        raise ValueError(f"bad size {width_px}x{height_px}")
+    # Tiny outputs get a finer grid: at 5x8 px, 4x supersampling misjudges coverage by ~10%.
+    return max(max(1, int(supersample)), min(32, -(-96 // min(width_px, height_px))))
+
+
 def rasterize(
     glyph: GlyphOutline, width_px: int, height_px: int, supersample: int = 4
 ) -> np.ndarray:
@@ -63,11 +72,7 @@ def rasterize(
     import cv2
     import numpy as np
 
-    if width_px <= 0 or height_px <= 0:
-        raise ValueError(f"bad size {width_px}x{height_px}")
-    ss = max(1, int(supersample))
-    # Tiny outputs get a finer grid: at 5x8 px, 4x supersampling misjudges coverage by ~10%.
-    ss = max(ss, min(32, -(-96 // min(width_px, height_px))))
+    ss = supersampling(width_px, height_px, supersample)
     big_w, big_h = width_px * ss, height_px * ss
     shift = 4  # fixed-point fractional bits for cv2's polygon filler
     scale = np.array([big_w / glyph.width, big_h / glyph.height]) * (1 << shift)
@@ -93,4 +98,12 @@ def _point_arrays(glyph: GlyphOutline) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(c, dtype=np.float64) for c in glyph.contours)
 
 
-__all__ = ["BUILTIN_CHARS", "DIGITS", "SYLLABLES", "GlyphOutline", "outline", "rasterize"]
+__all__ = [
+    "BUILTIN_CHARS",
+    "DIGITS",
+    "SYLLABLES",
+    "GlyphOutline",
+    "outline",
+    "rasterize",
+    "supersampling",
+]

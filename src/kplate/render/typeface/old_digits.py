@@ -19,6 +19,8 @@ from functools import cache
 import cv2
 import numpy as np
 
+from kplate.render.typeface import supersampling
+
 #: Stroke width as a share of the digit's height (the notice's digits: 9.5 of 74 mm).
 STROKE = 0.13
 
@@ -109,9 +111,7 @@ def has(char: str) -> bool:
 
 def coverage(char: str, width_px: int, height_px: int, supersample: int = 4) -> np.ndarray:
     """Antialiased float32 coverage (height_px, width_px) of `char`, ink filling the box."""
-    if width_px <= 0 or height_px <= 0:
-        raise ValueError(f"bad size {width_px}x{height_px}")
-    ss = max(supersample, min(32, -(-96 // min(width_px, height_px))))
+    ss = supersampling(width_px, height_px, supersample)
     big_w, big_h = width_px * ss, height_px * ss
     pen = max(1.0, STROKE * big_h)
     # The unit box's edges are the pen's centre; a pen wider than the box (a narrow "1")
