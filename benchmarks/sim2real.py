@@ -14,6 +14,11 @@ row but the "4x steps" row) is trained on one set per row and judged three ways:
   it is a valid plate number, else the most probable valid candidate of a CTC beam
   search); "real % greedy" gives the best-path readings of the same network, the
   scoreboard's readings up to run 5;
+- by source: the real split's accuracy on each source's crops (real_dev's `source`
+  column), since the held-back crops come from other sources and cameras;
+- learnability misses: of the held-out images a row's reader misses, how many have every
+  letter and digit at least twice the legibility floor tall (misses of characters a reader
+  can resolve: the recipe's budget, not the image);
 - realism: a classifier two-sample test of the set against the real test crops
   (0.5 = indistinguishable).
 
@@ -76,6 +81,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, NoReturn
 
+from kplate.augment.legibility import MIN_CHAR_HEIGHT_PX
 from kplate.render.plate import DEFAULT_HEIGHT
 
 HERE = Path(__file__).resolve().parent
@@ -90,6 +96,10 @@ LEARN_TEST_COUNT = 400
 FOLDS = 3
 #: Types with at least this many held-out crops get their own column and target.
 STYLE_MIN_COUNT = 20
+#: A learnability miss whose smallest letter or digit is at least this many times the
+#: legibility floor (kplate.augment.legibility.MIN_CHAR_HEIGHT_PX) tall shows a character
+#: a reader can resolve: the recipe did not learn it, the image did not hide it.
+LEGIBLE_FACTOR = 2.0
 #: Share of the run's time budget that CUT-lite may train for.
 GAN_SHARE = 0.25
 #: Rows whose recogniser trains LONG_STEPS_FACTOR x the recipe's steps, and their type
@@ -472,6 +482,7 @@ def run_job(job: Job, context: dict[str, Any]) -> dict:
     recogniser = train_recogniser([load_labelled(f) for f in folders], steps, seed)
     learn = None if held is None else evaluate_recognition(recogniser, held)
     metrics = evaluate_recognition(recogniser, test_set)
+    misses = None if learn is None else learnability_misses(learn["samples"], Path(held))
     realism: dict[str, Any] = {"accuracy": None, "ci95": None}
     if seed == context["seed"]:
         paths = [i.path for f in folders for i in load_labelled(f)]
@@ -489,11 +500,54 @@ def run_job(job: Job, context: dict[str, Any]) -> dict:
         "learnability": None if learn is None else learn["exact_accuracy"],
         "learnability_greedy": None if learn is None else learn["greedy"]["exact_accuracy"],
         "learnability_per_type": None if learn is None else learn["per_type"],
+        "learnability_misses": misses,
+        "per_source": per_source(metrics["samples"], context["sources"]),
         "realism_accuracy": realism["accuracy"],
         "realism_ci95": realism["ci95"],
         "seconds": round(time.monotonic() - started),
         **_scores(metrics),
     }
+
+
+def smallest_heights(folder: Path) -> dict[str, float]:
+    """Each image's smallest letter or digit height in effective pixels, by file name: the
+    legibility rule's own measure as metadata.jsonl records it (a clean render, which
+    the rule does not touch, gives its box heights). Hyphens are not characters here."""
+    heights: dict[str, float] = {}
+    with open(folder / "metadata.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            chars = record["chars"]
+            measured = ((record.get("augment") or {}).get("legibility") or {}).get(
+                "char_height_px"
+            ) or [c["box"][3] - c["box"][1] for c in chars]
+            letters = [h for c, h in zip(chars, measured, strict=True) if c["char"] != "-"]
+            heights[Path(record["file_name"]).name] = min(letters)
+    return heights
+
+
+def learnability_misses(samples: list[dict[str, Any]], held: Path) -> dict[str, Any]:
+    """How many held-out images the reader missed, and how many of those have every
+    letter and digit at least LEGIBLE_FACTOR x the legibility floor tall: misses that
+    the recipe's budget, not the image, accounts for."""
+    heights = smallest_heights(held)
+    legible_px = LEGIBLE_FACTOR * MIN_CHAR_HEIGHT_PX
+    missed = [heights[Path(s["file"]).name] for s in samples if s["label"] != s["predicted"]]
+    legible = sum(height >= legible_px for height in missed)
+    return {"count": len(missed), "legible": legible, "legible_px": legible_px}
+
+
+def per_source(samples: list[dict[str, Any]], sources: dict[str, str]) -> dict[str, Any]:
+    """Exact accuracy on each source's crops (real_dev's labels.csv `source`, by file
+    name): the held-back crops come from other sources and cameras, and the spread over
+    these is what this split can say of them."""
+    counts: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    for sample in samples:
+        source = sources.get(Path(sample["file"]).name, "?")
+        counts[source] += 1
+        right[source] += sample["label"] == sample["predicted"]
+    return {s: {"count": counts[s], "exact_accuracy": right[s] / counts[s]} for s in sorted(counts)}
 
 
 def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -558,10 +612,14 @@ def _fold(fold: int, context: dict[str, Any]) -> dict[str, Any]:
 
 
 def real_ceiling(
-    folds: list[dict[str, Any]], test_keys: set[str], digest: str | None = None
+    folds: list[dict[str, Any]],
+    test_keys: set[str],
+    digest: str | None = None,
+    sources: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The folds' out-of-fold readings, scored on the test split and on all of real_dev;
-    `digest`: the ceiling_digest they were trained under."""
+    """The folds' out-of-fold readings, scored on the test split and on all of real_dev
+    (and by source, given each crop's); `digest`: the ceiling_digest they were trained
+    under."""
     from kplate.evaluate.metrics import recognition_metrics
 
     readings = sorted(r for fold in folds for r in fold["readings"])
@@ -581,6 +639,9 @@ def real_ceiling(
         "all_real_dev_accuracy": everything["exact_accuracy"],
         "seconds": sum(f["seconds"] for f in folds),
         "ceiling_digest": digest,
+        "per_source": None
+        if sources is None
+        else per_source([{"file": r[0], "label": r[1], "predicted": r[3]} for r in split], sources),
         **_scores(metrics),
     }
 
@@ -735,8 +796,9 @@ def main() -> None:
     # The rows that decide the defaults first, so a run cut short still answers them.
     jobs.sort(key=lambda job: FIRST.index(job[1]) if job[1] in FIRST else len(FIRST))
     seed_runs: dict[str, list[dict[str, Any]]] = {}
+    sources = {Path(row["file"]).name: row.get("source", "") for row in _real_rows(args.real)}
     context = dict(real=str(args.real), work=str(args.work), real_test=str(real_test),
-                   steps=steps, seed=args.seed)  # fmt: skip
+                   steps=steps, seed=args.seed, sources=sources)  # fmt: skip
     results: dict[str, dict[str, Any]] = {}
     styles = sorted(t for t, n in Counter(i.type for i in test_set).items() if n >= STYLE_MIN_COUNT)
     header = {
@@ -761,7 +823,7 @@ def main() -> None:
         rows = [row for row in rows if row not in ceiling]
         if all(f"fold {k}" in results for k in range(FOLDS)):
             folds = [results[f"fold {k}"] for k in range(FOLDS)]
-            rows.append(real_ceiling(folds, test_keys, ceiling_key))
+            rows.append(real_ceiling(folds, test_keys, ceiling_key, sources))
         elif not any(job[0] == "fold" for job in jobs):
             rows += ceiling
         minutes = (time.monotonic() - started) / 60
@@ -793,7 +855,7 @@ def main() -> None:
         result = {"when": stamp, "minutes": round(minutes, 1), "complete": complete,
                   **header, "rows": rows, "note": note}  # fmt: skip
         RESULTS.mkdir(parents=True, exist_ok=True)
-        table = markdown_table(rows, styles)
+        table = markdown_table(rows, styles) + "\n\n" + source_table(rows)
         latest = RESULTS / "sim2real_latest.json"
         tmp = latest.with_name(f".{latest.name}.tmp")
         tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -824,9 +886,11 @@ def main() -> None:
     result = write_latest(complete=True)
     print()
     print(markdown_table(result["rows"], styles))
+    print()
+    print(source_table(result["rows"]))
     print(result["note"])
     keep = ("set", "learnability", "accuracy", "greedy_accuracy", "cer", "realism_accuracy")
-    keep += ("error_kinds", "seeds")
+    keep += ("error_kinds", "seeds", "learnability_misses", "per_source")
     with open(RESULTS / "sim2real_history.jsonl", "a", encoding="utf-8") as handle:
         summary = {k: v for k, v in result.items() if k != "rows"}
         summary["rows"] = [{k: r.get(k) for k in keep} for r in result["rows"]]
@@ -884,7 +948,9 @@ def markdown_table(rows: list[dict[str, Any]], styles: list[str]) -> str:
     """The README's scoreboard: one line per row; per-type real accuracy for big styles."""
     kinds = ("length", "end_extra", "region", "hangul", "digit")
     by_seed = any(len(row.get("seeds", [])) > 1 for row in rows)
-    head = ["training set", "images", "learn %", "real %", "(95% CI)", "real % greedy", "CER"]
+    legible = f"learn misses: legible (chars >= {LEGIBLE_FACTOR * MIN_CHAR_HEIGHT_PX:g} px)"
+    head = ["training set", "images", "learn %", legible]
+    head += ["real %", "(95% CI)", "real % greedy", "CER"]
     head += ["real % by reader seed"] if by_seed else []
     head += ["realism"]
     head += [f"{s} %" for s in styles] + [f"err: {k}" for k in kinds]
@@ -895,6 +961,7 @@ def markdown_table(rows: list[dict[str, Any]], styles: list[str]) -> str:
             row["set"],
             str(row["train_images"]),
             _pct(row["learnability"]),
+            _misses(row.get("learnability_misses")),
             _pct(row["accuracy"]),
             f"{100 * low:.0f}-{100 * high:.0f}",
             _pct(row.get("greedy_accuracy")),
@@ -907,6 +974,24 @@ def markdown_table(rows: list[dict[str, Any]], styles: list[str]) -> str:
         cells += [_pct(row["per_type"].get(s, {}).get("exact_accuracy")) for s in styles]
         cells += [str(row["error_kinds"][k]) for k in kinds]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _misses(misses: dict[str, Any] | None) -> str:
+    return "-" if misses is None else f"{misses['legible']} of {misses['count']}"
+
+
+def source_table(rows: list[dict[str, Any]]) -> str:
+    """The real split's exact accuracy by source (the crops' counts in the header); a row
+    from a run before the per-source column, or the ceiling, shows '-'."""
+    found = {s: v["count"] for row in rows for s, v in (row.get("per_source") or {}).items()}
+    counts = dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
+    head = ["training set"] + [f"{source} ({n}) %" for source, n in counts.items()]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        scores = row.get("per_source") or {}
+        cells = [_pct(scores.get(source, {}).get("exact_accuracy")) for source in counts]
+        lines.append("| " + " | ".join([row["set"], *cells]) + " |")
     return "\n".join(lines)
 
 

@@ -333,3 +333,67 @@ def test_a_whole_run_carries_over_only_a_ceiling_of_the_same_digest(tmp_path, mo
     old["rows"][1].pop("ceiling_digest")
     latest.write_text(json.dumps(old))
     assert sim2real.same_ceiling(SETTINGS, "abc") is None
+
+
+def _held_folder(folder: Path) -> Path:
+    """Three held-out records: augmented (the rule's heights, a hyphen's among them),
+    augmented with one small syllable, and clean (box heights only)."""
+    records = [
+        {"file_name": "images/000000.jpg",
+         "chars": [{"char": c, "box": [0, 0, 9, 9]} for c in "가1-2"],
+         "augment": {"legibility": {"char_height_px": [25.0, 30.0, 2.0, 30.0]}}},
+        {"file_name": "images/000001.jpg",
+         "chars": [{"char": c, "box": [0, 0, 9, 9]} for c in "가12"],
+         "augment": {"legibility": {"char_height_px": [11.0, 30.0, 30.0]}}},
+        {"file_name": "images/000002.jpg",
+         "chars": [{"char": "1", "box": [0, 5, 9, 45]}, {"char": "가", "box": [9, 8, 30, 30]}]},
+    ]  # fmt: skip
+    folder.mkdir()
+    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    (folder / "metadata.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_learnability_misses_count_those_of_characters_a_reader_can_resolve(tmp_path):
+    held = _held_folder(tmp_path / "held")
+    assert sim2real.smallest_heights(held) == {
+        "000000.jpg": 25.0,  # the hyphen's 2 px is not a character
+        "000001.jpg": 11.0,
+        "000002.jpg": 22,  # clean: the smallest box
+    }
+    samples = [{"file": str(held / "images" / f"00000{k}.jpg"), "label": "가1",
+                "predicted": "가1" if right else "나1"} for k, right in enumerate(
+                    (False, False, True))]  # fmt: skip
+    misses = sim2real.learnability_misses(samples, held)
+    assert misses == {"count": 2, "legible": 1, "legible_px": 20.0}
+    samples[2]["predicted"] = "가7"
+    assert sim2real.learnability_misses(samples, held)["legible"] == 2
+
+
+def test_the_real_split_is_scored_by_source_in_a_table_of_its_own():
+    samples = [{"file": f"/x/images/{name}", "label": "가1", "predicted": pred}
+               for name, pred in [("a.jpg", "가1"), ("b.jpg", "나1"), ("c.png", "가1"),
+                                  ("d.png", "가1")]]  # fmt: skip
+    sources = {"a.jpg": "cctv", "b.jpg": "cctv", "c.png": "phone"}
+    scores = sim2real.per_source(samples, sources)
+    assert scores == {
+        "?": {"count": 1, "exact_accuracy": 1.0},
+        "cctv": {"count": 2, "exact_accuracy": 0.5},
+        "phone": {"count": 1, "exact_accuracy": 1.0},
+    }
+    row = {**_seed_run(0, 0.65, 0.91, 0.86), "per_source": scores}
+    old = {**_seed_run(0, 0.4, 0.9, 0.8), "set": "old"}  # a row from before the column
+    table = sim2real.source_table([row, old]).splitlines()
+    assert table[0] == "| training set | cctv (2) % | ? (1) % | phone (1) % |"
+    assert table[2].endswith("| 50.0 | 100.0 | 100.0 |")
+    assert table[3] == "| old | - | - | - |"
+
+
+def test_the_table_shows_how_many_learnability_misses_were_legible():
+    row = {**_seed_run(0, 0.65, 0.91, 0.86),
+           "learnability_misses": {"count": 36, "legible": 30, "legible_px": 20.0}}  # fmt: skip
+    table = sim2real.markdown_table([row, _seed_run(1, 0.5, 0.9, 0.8)], ["private_2digit"])
+    lines = table.splitlines()
+    head = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    column = head.index("learn misses: legible (chars >= 20 px)")
+    assert [line.strip("|").split("|")[column].strip() for line in lines[2:]] == ["30 of 36", "-"]
