@@ -983,7 +983,8 @@ def _misses(misses: dict[str, Any] | None) -> str:
 
 def source_table(rows: list[dict[str, Any]]) -> str:
     """The real split's exact accuracy by source (the crops' counts in the header); a row
-    from a run before the per-source column, or the ceiling, shows '-'."""
+    without it (from a run before the column, or a ceiling carried over from one) shows
+    '-'."""
     found = {s: v["count"] for row in rows for s, v in (row.get("per_source") or {}).items()}
     counts = dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
     head = ["training set"] + [f"{source} ({n}) %" for source, n in counts.items()]
