@@ -391,7 +391,7 @@ class Renderer:
         self._backgrounds: dict[tuple[PlateType, RGB, int, int], _Background] = {}
         self._sprites: dict[_SpriteKey, _Sprite] = {}
         self._placed: dict[tuple, _Placed] = {}
-        self._flat_patches: dict[tuple, np.ndarray] = {}
+        self._flat_patches: dict[tuple[_SpriteKey, RGB], np.ndarray] = {}
         self._shade_tables: dict[tuple[RGB, RGB, RGB], np.ndarray] = {}
         self._shaded_backgrounds: dict[tuple, np.ndarray] = {}
         self._shaded_patches: dict[tuple[int, int], np.ndarray] = {}
@@ -512,12 +512,12 @@ class Renderer:
         box = self._place(char, cell, out_w / geo.width, out_h / geo.height, out_w, out_h)
         w, h = box[2] - box[0], box[3] - box[1]
         trim = geo.stroke_trim * h
-        face = self._face(char, geo)
-        sprite = self._sprite(_SpriteKey(char, w, h, ink, relief, trim, face))
+        key = _SpriteKey(char, w, h, ink, relief, trim, self._face(char, geo))
+        sprite = self._sprite(key)
         background = self._background(geo, colour, out_w, out_h)
         d = relief.pad if relief else 0
         flat = background.is_plain(box[0], box[1], w + d, h + d)
-        flat_key = (char, w, h, ink, relief, colour, trim, face)
+        flat_key = (key, colour)
         patch = self._flat_patches.get(flat_key) if flat else None
         if patch is None:
             patch = _patch(background.pixels, sprite, box)

@@ -118,7 +118,8 @@ class PlateGeometry:
     border_width: float = 2.0
     #: The business-use mark (a circled 영) as (centre x, centre y, diameter) mm, or None.
     business_mark: tuple[float, float, float] | None = None
-    #: The digits' typeface: the notice's, or the older round one on pre-2006 plates.
+    #: The digits' typeface: the notice's, or the older round one (only the two-row
+    #: regional construction plates take it; docs/typeface.md).
     digit_face: DigitFace = DigitFace.NOTICE
 
     @property

@@ -19,7 +19,7 @@ from functools import cache
 import cv2
 import numpy as np
 
-from kplate.render.typeface import supersampling
+from kplate.render.typeface import DIGITS, supersampling
 
 #: Stroke width as a share of the digit's height (the notice's digits: 9.5 of 74 mm).
 STROKE = 0.13
@@ -106,7 +106,7 @@ def _paths(char: str) -> tuple[Path, ...]:
 
 
 def has(char: str) -> bool:
-    return len(char) == 1 and char in "0123456789"
+    return len(char) == 1 and char in DIGITS
 
 
 def coverage(char: str, width_px: int, height_px: int, supersample: int = 4) -> np.ndarray:
