@@ -213,10 +213,36 @@ def test_a_training_still_on_the_plateau_restarts_from_other_weights(
         "still on the CTC plateau at step 2: restart 2",
     ]
     assert stuck.history[-1][0] == 8  # the last restart trained to the end
+    monkeypatch.setattr(module, "PLATEAU_FALL_STEPS", 1)  # a loss logged a step earlier
+    monkeypatch.setattr(module, "PLATEAU_FALL", -1e9)  # whatever it did, it is leaving
+    leaving = train_recogniser([synthetic], steps=8, seed=3)
+    assert leaving.recipe["restarts"] == 0 and leaving.history == plain.history
+    monkeypatch.setattr(module, "PLATEAU_FALL", 1e9)  # no fall is enough: restarted
+    assert train_recogniser([synthetic], steps=8, seed=3).recipe["restarts"] == 2
     same = module.RESTART_SEED_STRIDE * 2 + 3
     monkeypatch.setattr(module, "PLATEAU_MIN_STEPS", 10_000)
     direct = train_recogniser([synthetic], steps=8, seed=same)
     assert direct.history == stuck.history  # it is that seed's training, bit for bit
+
+
+def test_a_training_leaving_the_plateau_at_the_check_is_not_restarted() -> None:
+    """The losses of the two even-types readers of session 17 at the check (step 500 of
+    2000): seed 0 above 2.0 but falling fast (it went on to read 55.5 % of its own plates)
+    is kept; seed 1, barely falling (2.29 after 2000 steps), is restarted; a loss below
+    PLATEAU_LOSS is never on the plateau, and one with no loss logged 100 steps earlier is."""
+    from kplate.evaluate.recogniser import PLATEAU_LOSS, still_on_plateau
+
+    def logged(losses: dict[int, float]) -> list[tuple[int, float]]:
+        return [(step, losses.get(step, 3.2)) for step in range(20, 501, 20)]
+
+    seed_0 = logged({400: 3.06, 420: 2.9, 440: 2.69, 460: 2.35, 480: 2.16, 500: 2.02})
+    seed_1 = logged({400: 2.94, 420: 2.9, 440: 2.85, 460: 2.82, 480: 2.79, 500: 2.81})
+    assert not still_on_plateau(seed_0, 500)
+    assert still_on_plateau(seed_1, 500)
+    assert still_on_plateau([*seed_0[:-3], (460, 2.8), (480, 2.8), (500, 2.7)], 500)
+    below = [(step, PLATEAU_LOSS - 0.01) for step, _ in seed_1]
+    assert not still_on_plateau(below, 500)
+    assert still_on_plateau([(460, 2.5), (480, 2.4), (500, 2.3)], 500)  # nothing earlier
 
 
 def test_training_turns_to_bfloat16_only_once_off_the_plateau(synthetic, monkeypatch) -> None:
