@@ -226,8 +226,9 @@ def test_a_training_still_on_the_plateau_restarts_from_other_weights(
 
 
 def test_a_training_leaving_the_plateau_at_the_check_is_not_restarted() -> None:
-    """The losses of the two even-types readers of session 17 at the check (step 500 of
-    2000): seed 0 above 2.0 but falling fast (it went on to read 55.5 % of its own plates)
+    """The two even-types readers of session 17 at the check (step 500 of 2000; losses as
+    logged at steps 400 and 440-500, the others filled in):
+    seed 0 above 2.0 but falling fast (it went on to read 55.5 % of its own plates)
     is kept; seed 1, barely falling (2.29 after 2000 steps), is restarted; a loss below
     PLATEAU_LOSS is never on the plateau, and one with no loss logged 100 steps earlier is."""
     from kplate.evaluate.recogniser import PLATEAU_LOSS, still_on_plateau
