@@ -403,12 +403,19 @@ def test_duplicate_types_name_the_duplicate(tmp_path: Path, capsys) -> None:
     assert "electric more than once" in one_error_line(capsys, "generate")
 
 
+def _as_a_terminal_job() -> None:
+    """Ctrl-C as a terminal's job gets it: a shell that ran pytest in the background left
+    SIGINT ignored, which a child inherits (and Python then sets no Ctrl-C handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(tmp_path: Path, workers: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "kplate", "generate", "--count", "1000000", *GEN]
     command += ["--workers", workers, "--out", str(tmp_path / "out")]
     child = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        preexec_fn=_as_a_terminal_job,
+    )  # fmt: skip
     deadline = time.monotonic() + 60
     manifest = tmp_path / "out" / "metadata.jsonl"
     while not (manifest.is_file() and manifest.stat().st_size > 0):
