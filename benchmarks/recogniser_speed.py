@@ -1,14 +1,17 @@
-"""Speed of the scoreboard's recogniser: NCHW (the baseline) against channels-last.
+"""Speed of the scoreboard's recogniser: NCHW (the baseline), channels-last, and the cell loss.
 
     python benchmarks/recogniser_speed.py [--threads 1] [--rounds 15] [--json OUT]
 
-Both models start from the same weights and live in one process; their training steps
+The models start from the same weights and live in one process; their training steps
 (the recipe's: augmentation, both CTC heads, backward, clipping, AdamW at batch 32) and
 their reading passes (128 plates) alternate, so a machine that is busier at some moment
-slows both alike. The table gives the medians and the ratio baseline / channels-last
-(above 1: channels-last is faster), in bfloat16 autocast where the CPU has it (as the
-recipe runs there) and in float32 (as on a CPU without it). One thread is what each of
-the scoreboard's two parallel trainings gets on 2 cores.
+slows all alike. The third model is channels-last trained as on kplate's own images,
+with the cell classifier's loss from character maps (`augment_with_cells`). The table
+gives the medians and the ratios baseline / channels-last (above 1: channels-last is
+faster) and cell loss / channels-last (the cell loss's cost per step), in bfloat16
+autocast where the CPU has it (as the recipe runs there) and in float32 (as on a CPU
+without it). One thread is what each of the scoreboard's two parallel trainings gets on
+2 cores.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ def measure(rounds: int, bfloat16: bool) -> dict:
     from torch import nn
 
     from kplate.evaluate import recogniser
+    from kplate.evaluate.data import CharacterBox, LabelledImage
     from kplate.evaluate.recogniser import (
         BATCH_SIZE,
         CHARSET,
@@ -39,12 +43,19 @@ def measure(rounds: int, bfloat16: bool) -> dict:
         WIDTH,
         _autocast,
         augment,
+        augment_with_cells,
+        character_maps,
         train_step,
     )
 
     recogniser.fast_bfloat16 = lambda: bfloat16  # the recipe's autocast switch
 
-    formats = {"NCHW": torch.contiguous_format, "channels-last": torch.channels_last}
+    cells = "channels-last, cell loss"
+    formats = {
+        "NCHW": torch.contiguous_format,
+        "channels-last": torch.channels_last,
+        cells: torch.channels_last,
+    }
     models, optimisers = {}, {}
     for name, memory_format in formats.items():
         torch.manual_seed(0)
@@ -57,13 +68,20 @@ def measure(rounds: int, bfloat16: bool) -> dict:
     images = torch.rand(BATCH_SIZE, 1, HEIGHT, WIDTH, generator=generator)
     texts = [TEXTS[i % len(TEXTS)] for i in range(BATCH_SIZE)]
     plates = torch.rand(128, 1, HEIGHT, WIDTH, generator=generator)
+    boxes = tuple(
+        CharacterBox(c, 0.1 * k, 0.2, 0.1 * k + 0.09, 0.8) for k, c in enumerate("12가3456")
+    )
+    maps = character_maps([LabelledImage(Path("x"), "12가3456", "x", "x", boxes)] * BATCH_SIZE)
     times: dict[str, dict[str, list[float]]] = {n: {"train": [], "read": []} for n in formats}
     for r in range(rounds + 2):  # two warm-up rounds
         for name, model in models.items():
-            x = augment(images, generator)
             start = time.perf_counter()
+            if name == cells:
+                x, labels = augment_with_cells(images, maps, generator)
+            else:
+                x, labels = augment(images, generator), None
             model.train()
-            train_step(model, optimisers[name], x, texts, ctc)
+            train_step(model, optimisers[name], x, texts, ctc, cells=labels)
             trained = time.perf_counter()
             model.eval()
             with torch.inference_mode(), _autocast():
@@ -83,7 +101,7 @@ def measure(rounds: int, bfloat16: bool) -> dict:
         }
         for name, t in times.items()
     }
-    base, fast = rows["NCHW"], rows["channels-last"]
+    base, fast, with_cells = rows["NCHW"], rows["channels-last"], rows[cells]
     return {
         "threads": torch.get_num_threads(),
         "batch": BATCH_SIZE,
@@ -92,6 +110,7 @@ def measure(rounds: int, bfloat16: bool) -> dict:
         "rows": rows,
         "train_speedup": round(base["train_ms_per_step"] / fast["train_ms_per_step"], 3),
         "read_speedup": round(fast["read_plates_per_s"] / base["read_plates_per_s"], 3),
+        "cell_loss_cost": round(with_cells["train_ms_per_step"] / fast["train_ms_per_step"], 3),
     }
 
 
@@ -119,7 +138,8 @@ def main() -> int:
                   f"{row['read_plates_per_s']} |")  # fmt: skip
     for result in results:
         print(f"{result['precision']}: channels-last trains {result['train_speedup']}x and "
-              f"reads {result['read_speedup']}x as fast as NCHW")  # fmt: skip
+              f"reads {result['read_speedup']}x as fast as NCHW; the cell loss costs "
+              f"{result['cell_loss_cost']}x a channels-last step")  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.json.with_name(f".{args.json.name}.tmp")
     tmp.write_text(json.dumps(results, indent=1) + "\n")

@@ -351,7 +351,7 @@ def test_a_recogniser_of_another_format_is_refused_by_name(tmp_path) -> None:
     payload = torch.load(path, weights_only=True)
     payload["format"] = 3
     torch.save(payload, path)
-    with pytest.raises(KplateError, match=r"old\.pt: recogniser of format 3, .* format 5"):
+    with pytest.raises(KplateError, match=r"old\.pt: recogniser of format 3, .* format 6"):
         Recogniser.load(path)
 
 

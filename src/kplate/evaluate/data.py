@@ -12,6 +12,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -25,13 +26,29 @@ UNKNOWN_TYPE = "unknown"
 
 
 @dataclass(frozen=True)
+class CharacterBox:
+    """One character's ink box, as fractions of the image's width and height, so that it
+    holds at whatever size the image is read."""
+
+    char: str
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+
+@dataclass(frozen=True)
 class LabelledImage:
-    """One test or training image: `key` is its path relative to the dataset root."""
+    """One test or training image: `key` is its path relative to the dataset root.
+
+    `boxes`: each character's box, in the label's order, from a kplate dataset's
+    `metadata.jsonl`; None where the manifest has none (labels.csv, real crops)."""
 
     path: Path
     text: str
     type: str  # the plate type id, or 'unknown'
     key: str
+    boxes: tuple[CharacterBox, ...] | None = None
 
 
 def _check_folder(root: Path) -> None:
@@ -73,10 +90,40 @@ def load_labelled(root: str | Path, alphabet: Iterable[str] | None = None) -> li
                 f"{root / manifest}: {key}: label '{text}' has characters outside the plate "
                 f"alphabet: {''.join(bad)!r}"
             )
-        items.append(LabelledImage(path, text, str(row.type or UNKNOWN_TYPE), key))
+        boxes = character_boxes(row.entry, text, f"{root / manifest}: {key}")
+        items.append(LabelledImage(path, text, str(row.type or UNKNOWN_TYPE), key, boxes))
     if not items:
         raise KplateError(f"{root / manifest}: no labelled images")
     return items
+
+
+def character_boxes(
+    entry: dict[str, Any] | None, text: str, where: str
+) -> tuple[CharacterBox, ...] | None:
+    """The character boxes of a metadata.jsonl entry (`chars`, `width`, `height`) as
+    fractions of the image, or None where it has none or they no longer spell the label
+    (a label edited by hand: the text is what is read, the boxes are only a help).
+
+    A `chars` field that is not a list of {char, box: [x0, y0, x1, y1]} is a KplateError
+    naming `where` and the value.
+    """
+    chars = (entry or {}).get("chars")
+    if not chars:
+        return None
+    try:
+        width, height = float(entry["width"]), float(entry["height"])  # type: ignore[index]
+        boxes = tuple(
+            CharacterBox(
+                str(c["char"]),
+                *(float(v) / size for v, size in zip(c["box"], (width, height) * 2, strict=True)),
+            )
+            for c in chars
+        )
+        if width <= 0 or height <= 0:
+            raise ValueError("a size of 0")
+    except (KeyError, TypeError, ValueError) as error:
+        raise KplateError(f"{where}: bad character boxes {str(chars)[:80]!r} ({error})") from None
+    return boxes if "".join(b.char for b in boxes) == text else None
 
 
 def image_files(root: str | Path) -> list[Path]:

@@ -23,6 +23,13 @@ spends its first 600-700 steps on CTC's all-blank plateau (many steps and a row 
 per character), and at a higher learning rate some seeds never leave it; the short column
 reader gives the CNN glyph gradients from the first steps. Reading is row by row only.
 
+Also in training only, where the images are kplate's own, each feature cell is labelled
+with the character whose box it lies on (the boxes in `metadata.jsonl`), and a linear cell
+classifier learns them. CTC alone gives a character's gradient only once the reader has
+found where that character is; a two-row plate's small top row (region name, class
+digits) was still guessed from the label prior after 2000 steps (`경북` for `충북`), and
+some sets never left the all-blank plateau. Real crops have no boxes and train as before.
+
 On a CPU with native bfloat16 (AVX512-BF16 or AMX) training starts in float32 and turns
 to bfloat16 autocast (about 2.5x faster per step) once the row reader has left CTC's
 plateau; reading runs under bfloat16 there. Elsewhere everything is float32. The CTC loss
@@ -49,13 +56,22 @@ from torch import nn
 from torch.nn import functional as F
 
 from kplate.errors import KplateError, OptionError
-from kplate.evaluate.data import LabelledImage, load_arrays, load_labelled, resize_array
+from kplate.evaluate.data import (
+    CharacterBox,
+    LabelledImage,
+    load_arrays,
+    load_labelled,
+    resize_array,
+)
 from kplate.evaluate.decoding import Decoding, grammar_decode
 from kplate.evaluate.defaults import RECOGNISER_STEPS
 from kplate.evaluate.metrics import ctc_greedy_decode, recognition_metrics
 from kplate.spec.alphabet import grammar_alphabet
 
 HEIGHT, WIDTH = 80, 160
+#: The CNN's feature grid (rows x columns); each cell sees a CELL_HEIGHT x CELL_WIDTH patch.
+CELL_ROWS, CELL_COLUMNS = 5, 40
+CELL_HEIGHT, CELL_WIDTH = HEIGHT // CELL_ROWS, WIDTH // CELL_COLUMNS
 BATCH_SIZE = 32
 DEFAULT_STEPS = RECOGNISER_STEPS
 MAX_LR = 5e-3
@@ -75,6 +91,12 @@ LONG_WARMUP_SHARE = 0.15
 WEIGHT_DECAY = 1e-2
 #: Weight of the training-only column reader's CTC loss beside the row-by-row reader's.
 COLUMN_LOSS_WEIGHT = 0.5
+#: Weight of the training-only cell classifier's loss (see CELL_IGNORE), used on images
+#: whose manifest gives each character's box (kplate's own).
+CELL_LOSS_WEIGHT = 1.0
+#: A cell label for "not known": images without boxes (real crops, labels.csv) train only
+#: the CTC readers; their cells are left out of the cell loss.
+CELL_IGNORE = 255
 #: A training whose loss (the mean of its last three logged values) is still above this at
 #: `plateau_check_step` is on or just off CTC's all-blank plateau (loss about 3.1 there;
 #: readers that left it in time are at 0.5-1.0 by then) and starts again from other
@@ -109,7 +131,7 @@ PLATEAU_MIN_STEPS = DEFAULT_STEPS
 LOW_PRECISION_LOSS = 1.0
 LOW_PRECISION_WINDOW = 20
 CHARSET = "".join(sorted(grammar_alphabet()))
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 
 TrainSet = str | Path | Sequence[LabelledImage]
 ImageLike = Image.Image | np.ndarray | str | Path
@@ -172,6 +194,7 @@ class CRNN(nn.Module):
         self.rnn = nn.LSTM(160, hidden, bidirectional=True, batch_first=True)
         self.head = nn.Linear(2 * hidden, classes)
         self.columns = nn.Linear(160, classes)
+        self.cells = nn.Linear(160, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, 1, 80, 160) floats in [0, 1] -> log-probabilities (T=200, N, classes)."""
@@ -180,17 +203,27 @@ class CRNN(nn.Module):
     def read_both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Row-by-row log-probabilities (T=200, N, classes) and the column reader's
         (T=40, N, classes), from one pass of the CNN."""
+        by_rows, by_columns, _ = self.read_all(x, cells=False)
+        return by_rows, by_columns
+
+    def read_all(
+        self, x: torch.Tensor, *, cells: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`read_both`'s two readings and, in training with `cells`, the cell classifier's
+        logits (N, 5, 40, classes): the character each feature cell lies on (0: none)."""
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
         std = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(0.02)
         standard = ((x - mean) / std).contiguous(memory_format=self.memory_format)
         features = self.cnn(standard)  # (N, C, 5, 40)
-        rows = features.permute(0, 2, 3, 1).flatten(1, 2)  # (N, 5 x 40, C): row 0 first
-        out, _ = self.rnn(rows)
+        grid = features.permute(0, 2, 3, 1)  # (N, 5, 40, C)
+        out, _ = self.rnn(grid.flatten(1, 2))  # (N, 5 x 40, C): row 0 first
         by_rows = self.head(out).float().log_softmax(-1).permute(1, 0, 2)
+        nothing = by_rows.new_empty((0,))
         if not self.training:
-            return by_rows, by_rows.new_empty((0,))
+            return by_rows, nothing, nothing
         by_columns = self.columns(features.amax(2).permute(0, 2, 1))  # (N, 40, classes)
-        return by_rows, by_columns.float().log_softmax(-1).permute(1, 0, 2)
+        by_cells = self.cells(grid).float() if cells else nothing
+        return by_rows, by_columns.float().log_softmax(-1).permute(1, 0, 2), by_cells
 
 
 def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -198,6 +231,26 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
     batch: (N, 1, H, W) in [0, 1]. Every random number comes from `generator`.
     """
+    return _augment(batch, None, generator)[0]
+
+
+def augment_with_cells(
+    batch: torch.Tensor, maps: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`augment`, drawing the same random numbers, plus the labels of the cells that the
+    jittered image's feature cells lie on: `maps` (N, HEIGHT, WIDTH) uint8 from
+    `character_maps` is moved by the same affine jitter (nearest pixel; what moves in
+    from outside the image is background, 0) and read at each cell's centre ->
+    (N, CELL_ROWS, CELL_COLUMNS) long."""
+    out, moved = _augment(batch, maps.unsqueeze(1).float(), generator)
+    assert moved is not None
+    centres = moved[:, 0, CELL_HEIGHT // 2 :: CELL_HEIGHT, CELL_WIDTH // 2 :: CELL_WIDTH]
+    return out, centres.long()
+
+
+def _augment(
+    batch: torch.Tensor, maps: torch.Tensor | None, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     n = batch.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -212,6 +265,9 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     theta[:, 1, 0], theta[:, 1, 1], theta[:, 1, 2] = sin, cos, uniform(-0.08, 0.08)
     grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
     out = F.grid_sample(batch, grid, padding_mode="border", align_corners=False)
+    moved = None
+    if maps is not None:  # a label moved in from outside the image is background (0)
+        moved = F.grid_sample(maps, grid, mode="nearest", align_corners=False)
     kernel = torch.tensor([1.0, 2.0, 1.0])
     kernel = (kernel[:, None] * kernel[None, :] / 16).view(1, 1, 3, 3)
     blurred = F.conv2d(F.pad(out, (1, 1, 1, 1), mode="replicate"), kernel)
@@ -221,7 +277,31 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     out = (out - mean) * uniform(0.6, 1.3).view(n, 1, 1, 1) + mean
     out = out + uniform(-0.15, 0.15).view(n, 1, 1, 1)
     noise = torch.randn(out.shape, generator=generator) * uniform(0, 0.05).view(n, 1, 1, 1)
-    return (out + noise).clamp(0, 1)
+    return (out + noise).clamp(0, 1), moved
+
+
+def character_maps(items: Sequence[LabelledImage]) -> torch.Tensor | None:
+    """Per-pixel character labels at the reader's input size: (N, HEIGHT, WIDTH) uint8,
+    0 between characters, a character's class (its CHARSET index + 1, as in CTC) inside
+    its box, CELL_IGNORE over every pixel of an image without boxes; None when no image
+    has boxes. Smaller boxes are drawn over larger ones where they overlap."""
+    if not any(item.boxes for item in items):
+        return None
+    index = {c: i + 1 for i, c in enumerate(CHARSET)}
+    maps = np.zeros((len(items), HEIGHT, WIDTH), np.uint8)
+    for n, item in enumerate(items):
+        if not item.boxes:
+            maps[n] = CELL_IGNORE
+            continue
+        for box in sorted(item.boxes, key=_area, reverse=True):
+            top, bottom = round(box.top * HEIGHT), round(box.bottom * HEIGHT)
+            left, right = round(box.left * WIDTH), round(box.right * WIDTH)
+            maps[n, max(0, top) : bottom, max(0, left) : right] = index.get(box.char, 0)
+    return torch.from_numpy(maps)
+
+
+def _area(box: CharacterBox) -> float:
+    return (box.right - box.left) * (box.bottom - box.top)
 
 
 def _encode(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -246,20 +326,29 @@ def train_step(
     ctc: nn.CTCLoss,
     *,
     low_precision: bool | None = None,
+    cells: torch.Tensor | None = None,
 ) -> float:
     """One optimiser step of the recipe on an augmented batch; the row reader's CTC loss.
 
     The loss is the row-by-row reader's CTC plus COLUMN_LOSS_WEIGHT x the column
-    reader's, with the gradient norm clipped at 5. `low_precision`: bfloat16 autocast
-    (default: where the CPU computes bfloat16 natively).
+    reader's, plus, where `cells` (N, 5, 40 cell labels, `augment_with_cells`) holds any
+    label but CELL_IGNORE, CELL_LOSS_WEIGHT x the cell classifier's cross-entropy; the
+    gradient norm clipped at 5. `low_precision`: bfloat16 autocast (default: where the
+    CPU computes bfloat16 natively).
     """
     targets, target_lengths = _encode(texts)
+    known = cells is not None and bool((cells != CELL_IGNORE).any())
     with _autocast(low_precision):
-        by_rows, by_columns = model.read_both(x)
+        by_rows, by_columns, by_cells = model.read_all(x, cells=known)
     loss = _ctc_loss(ctc, by_rows, targets, target_lengths)
-    column_loss = _ctc_loss(ctc, by_columns, targets, target_lengths)
+    total = loss + COLUMN_LOSS_WEIGHT * _ctc_loss(ctc, by_columns, targets, target_lengths)
+    if known:
+        assert cells is not None
+        flat = by_cells.reshape(-1, by_cells.shape[-1])
+        cell_loss = F.cross_entropy(flat, cells.reshape(-1), ignore_index=CELL_IGNORE)
+        total = total + CELL_LOSS_WEIGHT * cell_loss
     optimiser.zero_grad(set_to_none=True)
-    (loss + COLUMN_LOSS_WEIGHT * column_loss).backward()
+    total.backward()
     nn.utils.clip_grad_norm_(model.parameters(), 5.0)
     optimiser.step()
     return float(loss.detach())
@@ -384,8 +473,9 @@ def train_recogniser(
 
     Recipe: batch 32, AdamW (lr peak 5e-3, weight decay 1e-2), one-cycle schedule (5 %
     warm-up; 15 % past DEFAULT_STEPS), CTC loss of the row-by-row reader plus 0.5 x that
-    of the training-only column reader, gradient clipping at 5, the `augment` jitter;
-    sampling without replacement in seeded epochs. A training still on CTC's plateau at a
+    of the training-only column reader, plus 1.0 x the training-only cell classifier's
+    cross-entropy on images with character boxes (`character_maps`), gradient clipping
+    at 5, the `augment` jitter; sampling without replacement in seeded epochs. A training still on CTC's plateau at a
     quarter of its steps, and not leaving it, starts again from other initial weights
     (PLATEAU_LOSS, PLATEAU_FALL). float32
     until the loss is below LOW_PRECISION_LOSS, then bfloat16 where the CPU has it.
@@ -401,12 +491,13 @@ def train_recogniser(
         raise KplateError("no readable training images")
     texts = [items[i].text for i in kept]
     images = torch.from_numpy(arrays)
+    maps = character_maps([items[i] for i in kept])
     restarts = 0
     while True:  # the last restart is trained to the end, plateau or not
         init_seed = seed + RESTART_SEED_STRIDE * restarts
         check = restarts < MAX_RESTARTS
         model, history, low_from = _train_once(
-            images, texts, steps, init_seed, started, progress, check_plateau=check
+            images, texts, maps, steps, init_seed, started, progress, check_plateau=check
         )
         if model is not None:
             break
@@ -421,6 +512,8 @@ def train_recogniser(
         "max_lr": MAX_LR,
         "warmup_share": warmup_share(steps),
         "column_loss_weight": COLUMN_LOSS_WEIGHT,
+        "cell_loss_weight": CELL_LOSS_WEIGHT,
+        "cell_labelled_images": sum(1 for i in kept if items[i].boxes),
         "plateau_restart": (
             f"loss above {PLATEAU_LOSS} at step {plateau_check_step(steps)}, unless it fell "
             f"by {PLATEAU_FALL} or more over the last {PLATEAU_FALL_STEPS} steps"
@@ -465,6 +558,7 @@ def still_on_plateau(history: Sequence[tuple[int, float]], step: int) -> bool:
 def _train_once(
     images: torch.Tensor,
     texts: list[str],
+    maps: torch.Tensor | None,
     steps: int,
     seed: int,
     started: float,
@@ -474,7 +568,8 @@ def _train_once(
 ) -> tuple[CRNN | None, list[tuple[int, float]], int | None]:
     """One training from the initial weights of `seed`: (model, history, the first step
     trained in bfloat16 or None); the model is None when the training is still on the
-    CTC plateau at `plateau_check_step` (and `check_plateau`)."""
+    CTC plateau at `plateau_check_step` (and `check_plateau`). `maps`: the images'
+    `character_maps`, or None (then the cell classifier is never trained)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -497,9 +592,15 @@ def _train_once(
                 1, math.ceil(BATCH_SIZE / len(texts))
             )
         batch, order = order[:BATCH_SIZE], order[BATCH_SIZE:]
-        x = augment(images[batch].float().div(255).unsqueeze(1), generator)
+        x = images[batch].float().div(255).unsqueeze(1)
+        cells = None
+        if maps is None:
+            x = augment(x, generator)
+        else:
+            x, cells = augment_with_cells(x, maps[batch], generator)
         low = low_from is not None
-        loss = train_step(model, optimiser, x, [texts[i] for i in batch], ctc, low_precision=low)
+        texts_in = [texts[i] for i in batch]
+        loss = train_step(model, optimiser, x, texts_in, ctc, low_precision=low, cells=cells)
         schedule.step()
         if can_go_low and not low:  # the mean is needed only until the switch
             recent.append(loss)
