@@ -128,6 +128,16 @@ def test_cell_labels_follow_the_image_through_the_jitter() -> None:
     assert seven.sum() > 16 * 20 and (cells == 0).sum() > 16 * 40
     assert centres[seven].mean() > 0.8 and centres[cells == 0].mean() < 0.2
     assert set(cells.unique().tolist()) == {0, klass("7")}
+    crop = LabelledImage(Path("crop.png"), "7", "x", "crop.png")  # a real crop: no boxes
+    mixed = character_maps([*items[:3], crop])
+    assert mixed is not None
+    boxed_maps = character_maps(items[:4])
+    assert boxed_maps is not None
+    _, mixed_cells = augment_with_cells(batch[:4], mixed, torch.Generator().manual_seed(5))
+    _, boxed_cells = augment_with_cells(batch[:4], boxed_maps, torch.Generator().manual_seed(5))
+    assert (mixed_cells[3] == CELL_IGNORE).all()  # not background where the jitter moved in
+    assert torch.equal(mixed_cells[:3], boxed_cells[:3])
+    assert (boxed_cells[3] != CELL_IGNORE).all()
 
 
 def test_only_images_with_boxes_train_the_cell_classifier(boxed, monkeypatch) -> None:

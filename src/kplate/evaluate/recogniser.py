@@ -241,11 +241,13 @@ def augment_with_cells(
     jittered image's feature cells lie on: `maps` (N, HEIGHT, WIDTH) uint8 from
     `character_maps` is moved by the same affine jitter (nearest pixel; what moves in
     from outside the image is background, 0) and read at each cell's centre ->
-    (N, CELL_ROWS, CELL_COLUMNS) long."""
+    (N, CELL_ROWS, CELL_COLUMNS) long. An image without boxes stays CELL_IGNORE
+    throughout."""
     out, moved = _augment(batch, maps.unsqueeze(1).float(), generator)
     assert moved is not None
-    centres = moved[:, 0, CELL_HEIGHT // 2 :: CELL_HEIGHT, CELL_WIDTH // 2 :: CELL_WIDTH]
-    return out, centres.long()
+    centres = moved[:, 0, CELL_HEIGHT // 2 :: CELL_HEIGHT, CELL_WIDTH // 2 :: CELL_WIDTH].long()
+    centres[(maps == CELL_IGNORE).flatten(1).all(1)] = CELL_IGNORE
+    return out, centres
 
 
 def _augment(
@@ -475,10 +477,10 @@ def train_recogniser(
     warm-up; 15 % past DEFAULT_STEPS), CTC loss of the row-by-row reader plus 0.5 x that
     of the training-only column reader, plus 1.0 x the training-only cell classifier's
     cross-entropy on images with character boxes (`character_maps`), gradient clipping
-    at 5, the `augment` jitter; sampling without replacement in seeded epochs. A training still on CTC's plateau at a
-    quarter of its steps, and not leaving it, starts again from other initial weights
-    (PLATEAU_LOSS, PLATEAU_FALL). float32
-    until the loss is below LOW_PRECISION_LOSS, then bfloat16 where the CPU has it.
+    at 5, the `augment` jitter; sampling without replacement in seeded epochs. A
+    training still on CTC's plateau at a quarter of its steps, and not leaving it,
+    starts again from other initial weights (PLATEAU_LOSS, PLATEAU_FALL). float32 until
+    the loss is below LOW_PRECISION_LOSS, then bfloat16 where the CPU has it.
     """
     if steps < 1:
         raise OptionError("steps", f"{{option}} must be 1 or more, got {steps}")
