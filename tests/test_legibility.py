@@ -18,6 +18,7 @@ from kplate.augment.camera import downscale_factor
 from kplate.augment.legibility import (
     CLEAN_SHARE,
     KEEP_P,
+    MAX_MOTION_STREAK,
     MIN_CHAR_HEIGHT_PX,
     MIN_CONTRAST,
     char_contrasts,
@@ -129,7 +130,8 @@ def test_contrast_reads_ink_not_grain(renderer) -> None:
 def test_without_the_rule_heavy_shrinks_top_rows_below_the_floor(renderer, tmp_path) -> None:
     """The defect the rule fixes: switched off, heavy leaves top-row characters ~3 px."""
     path = tmp_path / "off.yaml"
-    path.write_text("preset: heavy\nlegibility: {min_char_height_px: 0, min_contrast: 0}\n")
+    off = "{min_char_height_px: 0, min_contrast: 0, max_motion_streak: 0}"
+    path.write_text(f"preset: heavy\nlegibility: {off}\n")
     augmenter = build_augmenter(str(path))
     plate = _plate(renderer, PlateType.COMMERCIAL_TWO_ROW, 64)
     smallest = []
@@ -230,6 +232,78 @@ def test_a_config_changes_the_floors(renderer, tmp_path) -> None:
     assert build_augmenter(str(path)).spec["legibility"] == {}
 
 
+def _streak_config(tmp_path, length: str, extra: str = "") -> str:
+    """heavy with a motion streak on every image, of the given length range."""
+    path = tmp_path / "streak.yaml"
+    path.write_text(
+        f"preset: heavy\ncamera:\n  motion_blur: {{p: 1.0, length: {length}, angle: [0, 0]}}\n"
+        + extra
+    )
+    return str(path)
+
+
+def _kernel(params) -> int | None:
+    motion = params["camera"].get("motion_blur")
+    return None if motion is None else int(motion["length"]) | 1
+
+
+@pytest.mark.parametrize("plate_type", [PlateType.PRIVATE_2DIGIT, PlateType.COMMERCIAL_TWO_ROW])
+def test_a_motion_streak_never_outruns_a_third_of_the_smallest_character(
+    renderer, tmp_path, plate_type
+) -> None:
+    """A streak longer than a digit's counter runs the strokes together while the
+    window's contrast stays high, so the rule holds the streak itself: redrawn from the
+    part of the range that fits, or left out when none does."""
+    augmenter = build_augmenter(_streak_config(tmp_path, "[3, 31]"))
+    plate = _plate(renderer, plate_type, 110)
+    seen = set()
+    for seed in range(60):
+        image, record, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
+        note = params["legibility"]
+        letters = np.array([c.char.isalnum() for c in record.chars])
+        smallest = quad_heights(np.asarray([c.quad for c in record.chars], float))[letters].min()
+        kernel = _kernel(params)
+        seen.add(note.get("motion_streak"))
+        if kernel is not None:
+            assert kernel <= MAX_MOTION_STREAK * smallest + 1e-6, (seed, kernel, smallest)
+        else:
+            assert note["motion_streak"] == "dropped" or "fallback" in note, seed
+        again, _ = augmenter.apply(plate.image, plate.record, json.loads(json.dumps(params)))
+        assert again.tobytes() == image.tobytes()
+    assert "redrawn" in seen  # [3, 31] at 110 px: most draws are too long; the rule bites
+
+
+def test_a_streak_range_too_long_for_the_plate_is_left_out(renderer, tmp_path) -> None:
+    augmenter = build_augmenter(_streak_config(tmp_path, "[25, 31]"))
+    plate = _plate(renderer, PlateType.COMMERCIAL_TWO_ROW, 110)  # top row about 25 px
+    for seed in range(10):
+        _, _, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
+        assert _kernel(params) is None and params["legibility"]["motion_streak"] == "dropped"
+
+
+def test_a_config_may_let_long_streaks_through_and_short_ones_are_untouched(
+    renderer, tmp_path
+) -> None:
+    plate = _plate(renderer, PlateType.PRIVATE_2DIGIT, 110)
+    free = build_augmenter(
+        _streak_config(tmp_path, "[25, 31]", "legibility: {max_motion_streak: 0}\n")
+    )
+    kernels = [
+        _kernel(free(plate.image, plate.record, np.random.default_rng(seed))[2])
+        for seed in range(10)
+    ]
+    assert all(k is not None and k >= 25 for k in kernels)
+    # Streaks that fit are drawn as before: the same bytes with the streak held or not.
+    short = build_augmenter(_streak_config(tmp_path, "[3, 5]"))
+    short_free = build_augmenter(
+        _streak_config(tmp_path, "[3, 5]", "legibility: {max_motion_streak: 0}\n")
+    )
+    for seed in range(10):
+        held = short(plate.image, plate.record, np.random.default_rng(seed))
+        loose = short_free(plate.image, plate.record, np.random.default_rng(seed))
+        assert held[0].tobytes() == loose[0].tobytes() and "motion_streak" not in held[2]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -239,6 +313,7 @@ def test_a_config_changes_the_floors(renderer, tmp_path) -> None:
         ("legibility: {min_contrast: .nan}\n", "from 0 to 1, got nan"),
         ("legibility: {min_contrast: high}\n", "got 'high'"),
         ("legibility: {min_contrast: true}\n", "got True"),
+        ("legibility: {max_motion_streak: 2}\n", "legibility.max_motion_streak (line 1)"),
         ("legibility: {min_height: 8}\n", "legibility.min_height (line 1): unknown key"),
         ("legibility: [8, 0.1]\n", "legibility (line 1): expected a mapping"),
     ],
