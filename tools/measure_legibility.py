@@ -204,7 +204,9 @@ def kplate_stats(preset: str, rule: bool, count: int = 300, height: int = 64) ->
     spec = dict(PRESETS[preset])
     if not rule:
         spec["legibility"] = {
-            "min_char_height_px": 0.0, "min_contrast": 0.0, "max_motion_streak": 0.0
+            "min_char_height_px": 0.0,
+            "min_contrast": 0.0,
+            "max_motion_streak": 0.0,
         }
     augmenter = Augmenter(spec, preset)
     renderer = Renderer()
