@@ -286,8 +286,9 @@ class Rule:
                 attempt += 1
                 params, warp = augmenter._sample(rng, record, size)
                 matrix = np.eye(3) if warp is None else warp.matrix
-                streak = self._hold_streak(augmenter, params, matrix, corners, letters, rng)
-                legible = _legible_heights(augmenter, params, matrix, corners, record, floor, rng)
+                heights, plate = _warped(matrix, corners, record)
+                streak = self._hold_streak(augmenter, params, heights, letters, rng)
+                legible = _legible_heights(augmenter, params, heights, plate, floor, rng)
                 if legible is None:
                     continue
                 heights, redrawn = legible
@@ -315,30 +316,21 @@ class Rule:
         self,
         augmenter: Augmenter,
         params: dict[str, Any],
-        matrix: np.ndarray,
-        corners: np.ndarray,
+        heights: np.ndarray,
         letters: np.ndarray,
         rng: np.random.Generator,
     ) -> str | None:
         """Hold the drawn motion streak to `max_motion_streak` of the smallest letter or
-        digit (as warped, before any downscale): "redrawn" (its length drawn again, in
-        place, from the part of its range that fits), "dropped" (no part fits) or None
-        (as drawn). The kernel of a length is `int(length) | 1` pixels long."""
+        digit (`heights`: as warped, before any downscale), with `_redraw_within`. The
+        kernel of a length is `int(length) | 1` pixels long."""
         motion = params["camera"].get("motion_blur")
         if motion is None or not self.floors.streak_held or not letters.any():
             return None
-        warped = transform_points(matrix, corners.reshape(-1, 2)).reshape(-1, 4, 2)
-        smallest = float(quad_heights(warped)[letters].min())
-        longest = math.floor(self.floors.max_motion_streak * smallest + 1e-9)
+        longest = math.floor(self.floors.max_motion_streak * float(heights[letters].min()) + 1e-9)
         longest -= 1 - longest % 2  # the longest odd kernel that fits
         if int(motion["length"]) | 1 <= longest:
             return None
-        lo, hi = augmenter.spec["camera"]["motion_blur"]["length"]
-        if longest < int(lo):
-            del params["camera"]["motion_blur"]
-            return "dropped"
-        motion["length"] = int(rng.integers(int(lo), min(int(hi), longest) + 1))
-        return "redrawn"
+        return _redraw_within(augmenter, params, "motion_blur", "length", None, longest, rng)
 
     def _contrast(
         self, image: np.ndarray, record: PlateRecord, letters: np.ndarray
@@ -349,12 +341,44 @@ class Rule:
         return None if (low & letters).any() else contrast
 
 
+def _warped(
+    matrix: np.ndarray, corners: np.ndarray, record: PlateRecord
+) -> tuple[np.ndarray, np.ndarray]:
+    """The characters' heights and the plate's quad under a draw's warp `matrix` (in the
+    output image, before any downscale): one transform for every check of the draw."""
+    n = len(corners)
+    points = np.concatenate((corners.reshape(-1, 2), np.asarray(record.plate_quad, float)))
+    mapped = transform_points(matrix, points)
+    return quad_heights(mapped[: 4 * n].reshape(-1, 4, 2)), mapped[4 * n :]
+
+
+def _redraw_within(
+    augmenter: Augmenter,
+    params: dict[str, Any],
+    effect: str,
+    name: str,
+    at_least: int | None,
+    at_most: int | None,
+    rng: np.random.Generator,
+) -> str:
+    """Draw the camera `effect`'s integer `name` again, in place and from `rng`, from the
+    part of the spec's range within [at_least, at_most] ("redrawn"), or leave the effect
+    out when no part of the range is ("dropped")."""
+    lo, hi = (int(v) for v in augmenter.spec["camera"][effect][name])
+    lo = lo if at_least is None else max(lo, at_least)
+    hi = hi if at_most is None else min(hi, at_most)
+    if lo > hi:
+        del params["camera"][effect]
+        return "dropped"
+    params["camera"][effect][name] = int(rng.integers(lo, hi + 1))
+    return "redrawn"
+
+
 def _legible_heights(
     augmenter: Augmenter,
     params: dict[str, Any],
-    matrix: np.ndarray,
-    corners: np.ndarray,
-    record: PlateRecord,
+    heights: np.ndarray,
+    plate_quad: np.ndarray,
     floor: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, str | None] | None:
@@ -365,29 +389,24 @@ def _legible_heights(
     its range that keeps every character above its floor, or left out when no part
     does: the cheap way (no new draw of everything), since a plate's smallest
     characters fix the smallest sensor that still shows them."""
-    n = len(corners)
-    points = np.concatenate((corners.reshape(-1, 2), np.asarray(record.plate_quad, float)))
-    mapped = transform_points(matrix, points)
-    heights = quad_heights(mapped[: 4 * n].reshape(-1, 4, 2))
     if (heights < floor - 1e-9).any():
         return None
     down = params["camera"].get("downscale")
     if down is None:
         return heights, None
-    plate = {"plate_quad": mapped[4 * n :]}
+    plate = {"plate_quad": plate_quad}
     factor = downscale_factor(down, plate)
     if not (heights * factor < floor - 1e-9).any():
         return heights * factor, None
-    current = max(1.0, float(quad_heights(mapped[None, 4 * n :])[0]))
+    current = max(1.0, float(quad_heights(plate_quad[None])[0]))
     held = floor > 0  # a hyphen has no floor
     needed = math.ceil(current * float(np.max(floor[held] / heights[held])) - 1e-9)
-    lo, hi = augmenter.spec["camera"]["downscale"]["plate_height"]
-    if needed > int(hi):  # no plate height in range shows them: no downscale
-        del params["camera"]["downscale"]
-        return heights, "dropped"
-    down["plate_height"] = int(rng.integers(max(needed, int(lo)), int(hi) + 1))
+    # No plate height in range shows them: no downscale.
+    done = _redraw_within(augmenter, params, "downscale", "plate_height", needed, None, rng)
+    if done == "dropped":
+        return heights, done
     heights = heights * downscale_factor(down, plate)
-    return None if (heights < floor - 1e-9).any() else (heights, "redrawn")
+    return None if (heights < floor - 1e-9).any() else (heights, done)
 
 
 def _note(
