@@ -167,7 +167,9 @@ def generate(
     A finished set drawn with this very config by this very drawing code is kept; one
     drawn with another config (an earlier run's height, seed or shares) or by other code
     (a renderer or preset changed since: CODE_SUFFIX) is drawn again over it; an unfinished
-    one is resumed.
+    one is resumed. A set drawn from an augment config file (the fitted row's) is also
+    stale when that file's content changed: a refit writes the same path, and the config
+    records only the path.
     """
     from kplate.io.files import atomic_write_text
     from kplate.io.run_folder import SUMMARY_FILE, read_record
@@ -181,7 +183,7 @@ def generate(
     )  # fmt: skip
     _, record = read_record(out)
     drawn = None if record is None else record.get("config")
-    code = drawing_code_digest()
+    code = drawing_code_digest() + _config_file_digest(augment)
     marker = out.with_name(out.name + CODE_SUFFIX)
     same_code = marker.exists() and marker.read_text(encoding="utf-8") == code
     same = same_code and drawn == json.loads(json.dumps(config.fingerprint()))  # as run.json
@@ -193,7 +195,15 @@ def generate(
     return out
 
 
-#: Beside each cached set (`mix.code` for `mix/`): the digest of the code that drew it.
+def _config_file_digest(augment: str | None) -> str:
+    """':' and a digest of an augment config file's content ('' for a preset or none)."""
+    if augment is None or not augment.endswith((".yaml", ".yml", ".json")):
+        return ""
+    return ":" + hashlib.sha256(Path(augment).read_bytes()).hexdigest()[:16]
+
+
+#: Beside each cached set (`mix.code` for `mix/`): the digest of the code that drew it
+#: (and of the augment config file it was drawn from, if any).
 CODE_SUFFIX = ".code"
 #: The sub-packages whose source decides a set's pixels and labels.
 DRAWING_PACKAGES = ("spec", "numbers", "render", "augment", "pipeline", "io")

@@ -144,6 +144,28 @@ def test_a_cached_set_drawn_by_other_drawing_code_is_drawn_again(tmp_path, monke
     assert len(list((out / "images").iterdir())) == 3
 
 
+def test_a_cached_set_drawn_from_a_config_file_that_changed_is_drawn_again(tmp_path, monkeypatch):
+    """The fitted row's config is refitted in place (same path): its set must follow the
+    file's content, not its name."""
+    from PIL import Image
+
+    config = tmp_path / "fitted_40px.yaml"
+    config.write_text("camera:\n  blur: {p: 0.0, sigma: [0.3, 0.8]}\n")
+    out = tmp_path / "fitted"
+    monkeypatch.setattr(sim2real, "SET_HEIGHT", 40)
+    monkeypatch.setattr(sim2real, "drawing_code_digest", lambda: "code")
+    sim2real.generate(out, 2, 7, str(config))
+    before = (out / "images" / "000000.jpg").read_bytes()
+    written = (out / "run.json").stat().st_mtime_ns
+    sim2real.generate(out, 2, 7, str(config))  # same content: kept
+    assert (out / "run.json").stat().st_mtime_ns == written
+    config.write_text("camera:\n  blur: {p: 1.0, sigma: [2.0, 2.5]}\n")
+    sim2real.generate(out, 2, 7, str(config))
+    assert (out / "images" / "000000.jpg").read_bytes() != before
+    assert Image.open(out / "images" / "000000.jpg").height == 40
+    assert (tmp_path / "fitted.code").read_text().startswith("code:")
+
+
 def test_the_drawing_code_digest_follows_the_drawing_source(tmp_path, monkeypatch):
     import shutil
 
