@@ -42,7 +42,7 @@ the same recipe on real labels, by k-fold cross-validation over all of real_dev 
 by plate text, and reads each held-out crop with the fold model that never saw it.
 
     python benchmarks/sim2real.py [--minutes 60] [--real ../shared/data/real_dev] [--fresh]
-        [--gan [--gan-text W]] [--row NAME ...] [--seeds N] [--jobs N]
+        [--gan [--gan-text W]] [--row NAME ...] [--seeds N] [--steps N] [--jobs N]
 
 --seeds N trains each synthetic row with reader seeds seed .. seed+N-1 and reports the
 median real and learnability accuracy (the table adds each seed's real accuracy): one
@@ -50,6 +50,12 @@ training per row moves by up to about 8 points between reader seeds at 2000 step
 at 8000 (docs/evaluate.md, session 9), more than most differences between designs.
 N times the trainings: the default of 1 is what fits 60 minutes on 2 cores; --jobs N
 runs N trainings at once (one thread each; 2 by default) on a machine with more cores.
+
+--steps N trains every row's recogniser N steps instead of the recipe's 2000 (the 4x-steps
+row 4N): the learnability rows are limited by steps at 2000 (night learns 93.8 % of its
+own plates at 2000 steps, 96.5 % at 4000; docs/evaluate.md, session 21), and a run at
+4000 steps wants about twice the time, so about 4 cores for 60 minutes (--jobs 4). Rows
+are carried over (--row, the ceiling) only from a run with the same steps.
 
 --row NAME (repeatable; 'ceiling' for the folds) trains only the named rows and carries the
 others over from the last run made with the same count, recogniser steps and format, seed,
@@ -685,6 +691,14 @@ def main() -> None:
         "minutes above 1",
     )
     parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="recogniser steps per row (the recipe's 2000; the 4x-steps row trains 4x "
+        "that): more steps say what a row teaches nearer convergence, and take that much "
+        "longer, so above 2000 a run on 2 cores overruns 60 minutes",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=JOBS, help=f"trainings at once, one thread each ({JOBS})"
     )
     parser.add_argument(
@@ -695,18 +709,21 @@ def main() -> None:
     )
     parser.error = refuse  # type: ignore[method-assign]  # usage errors in one line, exit 2
     args = parser.parse_args()
-    for option in ("seeds", "jobs"):
+    from kplate.evaluate.defaults import RECOGNISER_STEPS
+
+    if args.steps is None:
+        args.steps = RECOGNISER_STEPS
+    for option in ("seeds", "jobs", "steps"):
         if getattr(args, option) < 1:
             refuse(f"--{option} must be 1 or more, got {getattr(args, option)}")
     if not (args.real / "labels.csv").is_file():
         print(f"skip: {args.real} not found (the real development crops live in ../shared)")
         return
-    from kplate.evaluate.defaults import RECOGNISER_STEPS
     from kplate.evaluate.recogniser import FORMAT_VERSION
 
     # A row carried over (--row) must come from the same recipe: a recogniser of another
     # format reads differently, so its rows are not comparable.
-    settings = {"count": args.count, "recogniser_steps": RECOGNISER_STEPS,
+    settings = {"count": args.count, "recogniser_steps": args.steps,
                 "recogniser_format": FORMAT_VERSION, "seed": args.seed,
                 "set_height": SET_HEIGHT}  # fmt: skip
     wanted, carried = chosen_rows(args, settings)
@@ -729,7 +746,7 @@ def main() -> None:
         shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    steps = RECOGNISER_STEPS
+    steps = args.steps
     real_gan, real_test = split_real(args.real, args.work, args.seed, args.gan_share)
     test_set = load_labelled(real_test)
     test_keys = {item.path.name for item in test_set}

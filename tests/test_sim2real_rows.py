@@ -65,7 +65,8 @@ def test_the_translated_rows_name_the_text_loss_weight(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("key", "value"), [("count", 500), ("recogniser_format", 3), ("set_height", 64)]
+    ("key", "value"),
+    [("count", 500), ("recogniser_format", 3), ("set_height", 64), ("recogniser_steps", 4000)],
 )
 def test_rows_made_with_other_settings_are_refused(tmp_path, monkeypatch, capsys, key, value):
     monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
@@ -277,7 +278,9 @@ def test_the_table_shows_each_seed_only_when_a_row_has_several():
     assert cells[1][column] == "-"
 
 
-@pytest.mark.parametrize(("option", "value"), [("--seeds", "0"), ("--jobs", "-1")])
+@pytest.mark.parametrize(
+    ("option", "value"), [("--seeds", "0"), ("--jobs", "-1"), ("--steps", "0")]
+)
 def test_a_count_below_one_is_refused_in_one_line(tmp_path, option, value):
     work = tmp_path / "work"
     done = subprocess.run(
