@@ -52,10 +52,11 @@ N times the trainings: the default of 1 is what fits 60 minutes on 2 cores; --jo
 runs N trainings at once (one thread each; 2 by default) on a machine with more cores.
 
 --steps N trains every row's recogniser N steps instead of the recipe's 2000 (the 4x-steps
-row 4N): the learnability rows are limited by steps at 2000 (night learns 93.8 % of its
-own plates at 2000 steps, 96.5 % at 4000; docs/evaluate.md, session 21), and a run at
-4000 steps wants about twice the time, so about 4 cores for 60 minutes (--jobs 4). Rows
-are carried over (--row, the ceiling) only from a run with the same steps.
+row 4N): the learnability rows are limited by steps at 2000 (night's reader seed 0 learns
+93.8 % of its own plates at 2000 steps, 96.5 % at 4000; docs/evaluate.md, session 21),
+and a run at 4000 steps wants about twice the time, so about 4 cores for 60 minutes
+(--jobs 4). Rows are carried over (--row, the ceiling) only from a run with the same
+steps.
 
 --row NAME (repeatable; 'ceiling' for the folds) trains only the named rows and carries the
 others over from the last run made with the same count, recogniser steps and format, seed,
