@@ -203,8 +203,13 @@ def generate(
 
 
 def _config_file_digest(augment: str | None) -> str:
-    """':' and a digest of an augment config file's content ('' for a preset or none)."""
-    if augment is None or not augment.endswith((".yaml", ".yml", ".json")):
+    """':' and a digest of an augment config file's content ('' for a preset, a mix or
+    none): a spec that names neither is a file, as `kplate.augment.build_augmenter`
+    reads it."""
+    from kplate.augment.mix import MIXES
+    from kplate.augment.presets import PRESETS
+
+    if augment is None or augment in PRESETS or augment in MIXES:
         return ""
     return ":" + hashlib.sha256(Path(augment).read_bytes()).hexdigest()[:16]
 
@@ -664,6 +669,8 @@ def real_ceiling(
 
 
 def main() -> None:
+    from kplate.evaluate.defaults import RECOGNISER_STEPS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="time budget (60)")
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
@@ -694,10 +701,10 @@ def main() -> None:
     parser.add_argument(
         "--steps",
         type=int,
-        default=None,
-        help="recogniser steps per row (the recipe's 2000; the 4x-steps row trains 4x "
-        "that): more steps say what a row teaches nearer convergence, and take that much "
-        "longer, so above 2000 a run on 2 cores overruns 60 minutes",
+        default=RECOGNISER_STEPS,
+        help=f"recogniser steps per row (the recipe's {RECOGNISER_STEPS}; the 4x-steps row "
+        "trains 4x that): more steps say what a row teaches nearer convergence, and take "
+        f"that much longer, so above {RECOGNISER_STEPS} a run on 2 cores overruns 60 minutes",
     )
     parser.add_argument(
         "--jobs", type=int, default=JOBS, help=f"trainings at once, one thread each ({JOBS})"
@@ -710,10 +717,6 @@ def main() -> None:
     )
     parser.error = refuse  # type: ignore[method-assign]  # usage errors in one line, exit 2
     args = parser.parse_args()
-    from kplate.evaluate.defaults import RECOGNISER_STEPS
-
-    if args.steps is None:
-        args.steps = RECOGNISER_STEPS
     for option in ("seeds", "jobs", "steps"):
         if getattr(args, option) < 1:
             refuse(f"--{option} must be 1 or more, got {getattr(args, option)}")
