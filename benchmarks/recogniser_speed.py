@@ -1,4 +1,4 @@
-"""Speed of the scoreboard's recogniser: NCHW (the baseline), channels-last, and the cell loss.
+"""Speed of the scoreboard's recogniser: NCHW (the baseline), channels-last, and the box losses.
 
     python benchmarks/recogniser_speed.py [--threads 1] [--rounds 15] [--json OUT]
 
@@ -6,9 +6,10 @@ The models start from the same weights and live in one process; their training s
 (the recipe's: augmentation, both CTC heads, backward, clipping, AdamW at batch 32) and
 their reading passes (128 plates) alternate, so a machine that is busier at some moment
 slows all alike. The third model is channels-last trained as on kplate's own images,
-with the cell classifier's loss from character maps (`augment_with_cells`). The table
-gives the medians and the ratios baseline / channels-last (above 1: channels-last is
-faster) and cell loss / channels-last (the cell loss's cost per step), in bfloat16
+with the losses that character boxes give (`augment_with_cells`: the cell classifier's
+and the row reader's alignment loss). The table gives the medians and the ratios baseline
+/ channels-last (above 1: channels-last is faster) and box losses / channels-last (their
+cost per step; key `cell_loss_cost`, as before the alignment loss), in bfloat16
 autocast where the CPU has it (as the recipe runs there) and in float32 (as on a CPU
 without it). One thread is what each of the scoreboard's two parallel trainings gets on
 2 cores.
@@ -50,7 +51,7 @@ def measure(rounds: int, bfloat16: bool) -> dict:
 
     recogniser.fast_bfloat16 = lambda: bfloat16  # the recipe's autocast switch
 
-    cells = "channels-last, cell loss"
+    cells = "channels-last, box losses"
     formats = {
         "NCHW": torch.contiguous_format,
         "channels-last": torch.channels_last,
@@ -138,7 +139,7 @@ def main() -> int:
                   f"{row['read_plates_per_s']} |")  # fmt: skip
     for result in results:
         print(f"{result['precision']}: channels-last trains {result['train_speedup']}x and "
-              f"reads {result['read_speedup']}x as fast as NCHW; the cell loss costs "
+              f"reads {result['read_speedup']}x as fast as NCHW; the box losses cost "
               f"{result['cell_loss_cost']}x a channels-last step")  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.json.with_name(f".{args.json.name}.tmp")

@@ -30,6 +30,15 @@ found where that character is; a two-row plate's small top row (region name, cla
 digits) was still guessed from the label prior after 2000 steps (`경북` for `충북`), and
 some sets never left the all-blank plateau. Real crops have no boxes and train as before.
 
+The same boxes also give the row reader its path (`alignment`): each line of characters
+is emitted in the feature row of its centre, each character once at its centre column,
+blank between, and the row reader is trained framewise on that path beside its CTC loss.
+With CTC alone the row reader had to find where, and in which of the five rows, to emit
+each character: it sat on the all-blank plateau for 200-600 steps, and how long decided
+how much it learned by step 2000 (night's reader seeds 0 and 1: 93.8 and 85.5 % of their
+own held-out plates; even type weights 60 %). Told the path, no reader sat on it (93.5 and
+93.5 %; 93.0 %; docs/evaluate.md, session 22).
+
 On a CPU with native bfloat16 (AVX512-BF16 or AMX) training starts in float32 and turns
 to bfloat16 autocast (about 2.5x faster per step) once the row reader has left CTC's
 plateau; reading runs under bfloat16 there. Elsewhere everything is float32. The CTC loss
@@ -97,6 +106,19 @@ CELL_LOSS_WEIGHT = 1.0
 #: A cell label for "not known": images without boxes (real crops, labels.csv) train only
 #: the CTC readers; their cells are left out of the cell loss.
 CELL_IGNORE = 255
+#: Weight of the row reader's framewise loss on the path that the character boxes give
+#: (`alignment`), on images with boxes. CTC alone has to find where and in which feature
+#: row to emit each character: a reader first sat on CTC's all-blank plateau for 200-600
+#: steps, some seeds never left it in 2000, and even type weights read 60 % of their own
+#: plates. Told the path from the first step, no reader sat on the plateau
+#: (docs/evaluate.md, session 22).
+ALIGNMENT_LOSS_WEIGHT = 1.0
+#: A target left out of the alignment loss (the CTC loss still reads those cells).
+ALIGNMENT_IGNORE = -100
+#: Rows (in feature rows) either side of a line's centre whose cells in a character's
+#: columns are left out of the alignment loss, so that a line near a row boundary is not
+#: taught one row for one jitter and the next row for another.
+ALIGNMENT_BAND = 0.25
 #: A training whose loss (the mean of its last three logged values) is still above this at
 #: `plateau_check_step` is on or just off CTC's all-blank plateau (loss about 3.1 there;
 #: readers that left it in time are at 0.5-1.0 by then) and starts again from other
@@ -131,6 +153,8 @@ PLATEAU_MIN_STEPS = DEFAULT_STEPS
 LOW_PRECISION_LOSS = 1.0
 LOW_PRECISION_WINDOW = 20
 CHARSET = "".join(sorted(grammar_alphabet()))
+#: Each character's class in the CTC heads (0 is the blank).
+CLASS_OF = {c: i + 1 for i, c in enumerate(CHARSET)}
 FORMAT_VERSION = 6
 
 TrainSet = str | Path | Sequence[LabelledImage]
@@ -237,12 +261,13 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def augment_with_cells(
     batch: torch.Tensor, maps: torch.Tensor, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`augment`, drawing the same random numbers, plus the labels of the cells that the
-    jittered image's feature cells lie on: `maps` (N, HEIGHT, WIDTH) uint8 from
+    """`augment`, drawing the same random numbers, plus the character that each of the
+    jittered image's feature cells lies on: `maps` (N, HEIGHT, WIDTH) uint8 from
     `character_maps` is moved by the same affine jitter (nearest pixel; what moves in
     from outside the image is background, 0) and read at each cell's centre ->
-    (N, CELL_ROWS, CELL_COLUMNS) long. An image without boxes stays CELL_IGNORE
-    throughout."""
+    (N, CELL_ROWS, CELL_COLUMNS) long: 0 or the character's position in the label plus
+    one (`cell_targets` turns them into classes). An image without boxes stays
+    CELL_IGNORE throughout."""
     out, moved = _augment(batch, maps.unsqueeze(1).float(), generator)
     assert moved is not None
     centres = moved[:, 0, CELL_HEIGHT // 2 :: CELL_HEIGHT, CELL_WIDTH // 2 :: CELL_WIDTH].long()
@@ -283,23 +308,95 @@ def _augment(
 
 
 def character_maps(items: Sequence[LabelledImage]) -> torch.Tensor | None:
-    """Per-pixel character labels at the reader's input size: (N, HEIGHT, WIDTH) uint8,
-    0 between characters, a character's class (its CHARSET index + 1, as in CTC) inside
-    its box, CELL_IGNORE over every pixel of an image without boxes; None when no image
+    """Per-pixel character positions at the reader's input size: (N, HEIGHT, WIDTH) uint8,
+    0 between characters, k + 1 inside the box of the label's k-th character (counted
+    from 0), CELL_IGNORE over every pixel of an image without boxes; None when no image
     has boxes. Smaller boxes are drawn over larger ones where they overlap."""
     if not any(item.boxes for item in items):
         return None
-    index = {c: i + 1 for i, c in enumerate(CHARSET)}
     maps = np.zeros((len(items), HEIGHT, WIDTH), np.uint8)
     for n, item in enumerate(items):
         if not item.boxes:
             maps[n] = CELL_IGNORE
             continue
-        for box in sorted(item.boxes, key=_area, reverse=True):
+        for k in sorted(range(len(item.boxes)), key=lambda k: _area(item.boxes[k]), reverse=True):
+            box = item.boxes[k]
             top, bottom = round(box.top * HEIGHT), round(box.bottom * HEIGHT)
             left, right = round(box.left * WIDTH), round(box.right * WIDTH)
-            maps[n, max(0, top) : bottom, max(0, left) : right] = index.get(box.char, 0)
+            maps[n, max(0, top) : bottom, max(0, left) : right] = k + 1
     return torch.from_numpy(maps)
+
+
+def cell_targets(
+    positions: torch.Tensor, texts: Sequence[str]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training targets that `augment_with_cells`' cell positions (N, 5, 40) give:
+    each cell's class for the cell classifier (N, 5, 40; CELL_IGNORE for an image
+    without boxes) and the row reader's alignment (N, 200; `alignment`, all
+    ALIGNMENT_IGNORE where an image has no boxes or no alignment)."""
+    classes = torch.full_like(positions, CELL_IGNORE)
+    aligned = torch.full((len(texts), CELL_ROWS * CELL_COLUMNS), ALIGNMENT_IGNORE)
+    for n, text in enumerate(texts):
+        cells = positions[n].numpy()
+        if (cells == CELL_IGNORE).all():
+            continue
+        lookup = np.array([0, *(CLASS_OF[c] for c in text)])
+        classes[n] = torch.from_numpy(lookup[np.where(cells <= len(text), cells, 0)])
+        path = alignment(cells, text)
+        if path is not None:
+            aligned[n] = torch.from_numpy(path.reshape(-1))
+    return classes, aligned
+
+
+def alignment(cells: np.ndarray, text: str) -> np.ndarray | None:
+    """A CTC path for the row reader, from which cell each character lies on: (5, 40) class
+    targets, or None where the characters do not give one.
+
+    The characters are split into lines where the reading goes back to the left (a
+    two-row plate's top row, then its bottom row). Each line is emitted in the feature
+    row of its characters' mean centre, each character once, at its centre column;
+    every other cell is blank, except that the cells of a character's columns within
+    ALIGNMENT_BAND rows of its line's centre are left out (ALIGNMENT_IGNORE: whether a
+    tilted line is read one cell higher or lower, or a glyph a cell to its left, is the
+    CTC loss's choice). Row by row, this is the label's order. None where a character
+    lies on no cell, or two lines would share a row or two characters a column.
+    """
+    count = len(text)
+    rows, columns = np.nonzero((cells > 0) & (cells <= count))
+    keys = cells[rows, columns].astype(np.int64) - 1
+    cells_of = np.bincount(keys, minlength=count)
+    if (cells_of == 0).any():
+        return None
+    middles = np.bincount(keys, rows, count) / cells_of + 0.5
+    centres = np.bincount(keys, columns, count) / cells_of
+    first = np.full(count, cells.shape[1])
+    last = np.full(count, -1)
+    np.minimum.at(first, keys, columns)
+    np.maximum.at(last, keys, columns)
+    lines: list[list[int]] = [[0]]
+    for k in range(1, count):
+        if centres[k] < centres[k - 1]:
+            lines.append([])
+        lines[-1].append(k)
+    path = np.zeros(cells.shape, np.int64)
+    last_row = -1
+    for line in lines:
+        middle = float(middles[line].mean())
+        row = _clip_row(middle)
+        at = [round(centres[k]) for k in line]
+        if row <= last_row or len(set(at)) < len(at):
+            return None
+        last_row = row
+        band = {_clip_row(middle + d) for d in (-ALIGNMENT_BAND, ALIGNMENT_BAND)}
+        for k, column in zip(line, at, strict=True):
+            for near in band | {row}:
+                path[near, first[k] : last[k] + 1] = ALIGNMENT_IGNORE
+            path[row, column] = CLASS_OF[text[k]]
+    return path
+
+
+def _clip_row(middle: float) -> int:
+    return min(CELL_ROWS - 1, max(0, math.floor(middle)))
 
 
 def _area(box: CharacterBox) -> float:
@@ -307,8 +404,7 @@ def _area(box: CharacterBox) -> float:
 
 
 def _encode(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    index = {c: i + 1 for i, c in enumerate(CHARSET)}
-    targets = torch.tensor([index[c] for text in texts for c in text], dtype=torch.long)
+    targets = torch.tensor([CLASS_OF[c] for text in texts for c in text], dtype=torch.long)
     lengths = torch.tensor([len(t) for t in texts], dtype=torch.long)
     return targets, lengths
 
@@ -333,8 +429,9 @@ def train_step(
     """One optimiser step of the recipe on an augmented batch; the row reader's CTC loss.
 
     The loss is the row-by-row reader's CTC plus COLUMN_LOSS_WEIGHT x the column
-    reader's, plus, where `cells` (N, 5, 40 cell labels, `augment_with_cells`) holds any
-    label but CELL_IGNORE, CELL_LOSS_WEIGHT x the cell classifier's cross-entropy; the
+    reader's, plus, where `cells` (N, 5, 40 cell positions, `augment_with_cells`) holds
+    any but CELL_IGNORE, CELL_LOSS_WEIGHT x the cell classifier's cross-entropy and
+    ALIGNMENT_LOSS_WEIGHT x the row reader's on the boxes' path (`cell_targets`); the
     gradient norm clipped at 5. `low_precision`: bfloat16 autocast (default: where the
     CPU computes bfloat16 natively).
     """
@@ -346,9 +443,14 @@ def train_step(
     total = loss + COLUMN_LOSS_WEIGHT * _ctc_loss(ctc, by_columns, targets, target_lengths)
     if known:
         assert cells is not None
+        classes, path = cell_targets(cells, texts)
         flat = by_cells.reshape(-1, by_cells.shape[-1])
-        cell_loss = F.cross_entropy(flat, cells.reshape(-1), ignore_index=CELL_IGNORE)
+        cell_loss = F.cross_entropy(flat, classes.reshape(-1), ignore_index=CELL_IGNORE)
         total = total + CELL_LOSS_WEIGHT * cell_loss
+        if (path != ALIGNMENT_IGNORE).any():
+            frames = by_rows.permute(1, 0, 2).reshape(-1, by_rows.shape[-1])
+            aligned = F.nll_loss(frames, path.reshape(-1), ignore_index=ALIGNMENT_IGNORE)
+            total = total + ALIGNMENT_LOSS_WEIGHT * aligned
     optimiser.zero_grad(set_to_none=True)
     total.backward()
     nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -475,9 +577,9 @@ def train_recogniser(
 
     Recipe: batch 32, AdamW (lr peak 5e-3, weight decay 1e-2), one-cycle schedule (5 %
     warm-up; 15 % past DEFAULT_STEPS), CTC loss of the row-by-row reader plus 0.5 x that
-    of the training-only column reader, plus 1.0 x the training-only cell classifier's
-    cross-entropy on images with character boxes (`character_maps`), gradient clipping
-    at 5, the `augment` jitter; sampling without replacement in seeded epochs. A
+    of the training-only column reader, plus, on images with character boxes
+    (`character_maps`), 1.0 x the training-only cell classifier's cross-entropy and 1.0 x
+    the row reader's on the boxes' path (`alignment`), gradient clipping at 5, the `augment` jitter; sampling without replacement in seeded epochs. A
     training still on CTC's plateau at a quarter of its steps, and not leaving it,
     starts again from other initial weights (PLATEAU_LOSS, PLATEAU_FALL). float32 until
     the loss is below LOW_PRECISION_LOSS, then bfloat16 where the CPU has it.
@@ -515,6 +617,7 @@ def train_recogniser(
         "warmup_share": warmup_share(steps),
         "column_loss_weight": COLUMN_LOSS_WEIGHT,
         "cell_loss_weight": CELL_LOSS_WEIGHT,
+        "alignment_loss_weight": ALIGNMENT_LOSS_WEIGHT,
         "cell_labelled_images": sum(1 for i in kept if items[i].boxes),
         "plateau_restart": (
             f"loss above {PLATEAU_LOSS} at step {plateau_check_step(steps)}, unless it fell "
