@@ -6,7 +6,7 @@ The models start from the same weights and live in one process; their training s
 (the recipe's: augmentation, both CTC heads, backward, clipping, AdamW at batch 32) and
 their reading passes (128 plates) alternate, so a machine that is busier at some moment
 slows all alike. The third model is channels-last trained as on kplate's own images,
-with the losses that character boxes give (`augment_with_cells`: the cell classifier's
+with the losses that character boxes give (`augment_with_maps`: the cell classifier's
 and the row reader's alignment loss). The table gives the medians and the ratios baseline
 / channels-last (above 1: channels-last is faster) and box losses / channels-last (their
 cost per step; key `cell_loss_cost`, as before the alignment loss), in bfloat16
@@ -44,7 +44,7 @@ def measure(rounds: int, bfloat16: bool) -> dict:
         WIDTH,
         _autocast,
         augment,
-        augment_with_cells,
+        augment_with_maps,
         character_maps,
         train_step,
     )
@@ -78,11 +78,11 @@ def measure(rounds: int, bfloat16: bool) -> dict:
         for name, model in models.items():
             start = time.perf_counter()
             if name == cells:
-                x, labels = augment_with_cells(images, maps, generator)
+                x, labels = augment_with_maps(images, maps, generator)
             else:
                 x, labels = augment(images, generator), None
             model.train()
-            train_step(model, optimisers[name], x, texts, ctc, cells=labels)
+            train_step(model, optimisers[name], x, texts, ctc, maps=labels)
             trained = time.perf_counter()
             model.eval()
             with torch.inference_mode(), _autocast():

@@ -31,7 +31,7 @@ from kplate.evaluate.recogniser import (
     WIDTH,
     alignment,
     augment,
-    augment_with_cells,
+    augment_with_maps,
     cell_targets,
     character_maps,
     train_recogniser,
@@ -44,6 +44,14 @@ from kplate.spec.types import PlateType
 def one_thread_per_module():
     with one_torch_thread():
         yield
+
+
+@pytest.fixture(scope="module")
+def every_type(tmp_path_factory) -> Path:
+    config = GenerateConfig(count=60, seed=4, types=tuple(PlateType))
+    out = tmp_path_factory.mktemp("every_type") / "set"
+    write_dataset(config, WriteOptions(out=out, progress=False))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +118,25 @@ def test_character_maps_give_each_box_its_place_in_the_label_and_leave_the_rest_
     assert (maps[1] == CELL_IGNORE).all()
 
 
+def draw(places: torch.Tensor, place: int, rows: tuple[int, int], columns: tuple[int, int]) -> None:
+    """Put the label's character `place` (1: the first) over feature cells rows[0]..rows[1]
+    and columns[0]..columns[1] (inclusive) of a (HEIGHT, WIDTH) map."""
+    top, bottom = rows[0] * (HEIGHT // CELL_ROWS), (rows[1] + 1) * (HEIGHT // CELL_ROWS)
+    left, right = columns[0] * (WIDTH // CELL_COLUMNS), (columns[1] + 1) * (WIDTH // CELL_COLUMNS)
+    places[top:bottom, left:right] = place
+
+
+def blank_map() -> torch.Tensor:
+    return torch.zeros(HEIGHT, WIDTH, dtype=torch.long)
+
+
 def test_cell_targets_turn_places_into_classes_and_leave_images_without_boxes_out() -> None:
-    positions = torch.zeros(2, CELL_ROWS, CELL_COLUMNS, dtype=torch.long)
-    positions[0, 1:4, 3:6] = 1  # 1
-    positions[0, 1:4, 8:11] = 2  # 가
-    positions[1] = CELL_IGNORE  # a real crop
-    classes, path = cell_targets(positions, ["1가", "1가"])
+    maps = torch.zeros(2, HEIGHT, WIDTH, dtype=torch.long)
+    draw(maps[0], 1, (1, 3), (3, 5))  # 1
+    draw(maps[0], 2, (1, 3), (8, 10))  # 가
+    maps[1] = CELL_IGNORE  # a real crop
+    classes, path = cell_targets(maps, ["1가", "1가"])
+    assert classes.shape == (2, CELL_ROWS, CELL_COLUMNS)
     assert (classes[0, 1:4, 3:6] == klass("1")).all()
     assert (classes[0, 1:4, 8:11] == klass("가")).all()
     assert int((classes[0] == 0).sum()) == CELL_ROWS * CELL_COLUMNS - 18
@@ -131,15 +152,19 @@ def read_path(path) -> str:
     return ctc_greedy_decode([flat], CHARSET)[0]
 
 
+def emitted(path) -> list[tuple[int, int]]:
+    rows, columns = (torch.as_tensor(path) > 0).nonzero().T
+    return list(zip(rows.tolist(), columns.tolist(), strict=True))
+
+
 def test_a_one_row_plate_is_emitted_in_the_row_of_its_centre_once_per_character() -> None:
-    cells = torch.zeros(CELL_ROWS, CELL_COLUMNS, dtype=torch.long)
+    places = blank_map()
     for k in range(4):  # 12가3, tilted: each character a little higher than the last
         top = 2 if k < 2 else 1
-        cells[top : top + 3, 4 + 6 * k : 8 + 6 * k] = k + 1
-    path = alignment(cells.numpy(), "12가3")
+        draw(places, k + 1, (top, top + 2), (4 + 6 * k, 7 + 6 * k))
+    path = alignment(places.numpy(), "12가3")
     assert path is not None and path.shape == (CELL_ROWS, CELL_COLUMNS)
-    emitted = [(int(r), int(c)) for r, c in zip(*((path > 0).nonzero()), strict=True)]
-    assert emitted == [(3, 6), (3, 12), (3, 18), (3, 24)]  # centres 3.5, 3.5, 2.5, 2.5
+    assert emitted(path) == [(3, 6), (3, 12), (3, 18), (3, 24)]  # centres 3.5, 3.5, 2.5, 2.5
     assert read_path(path) == "12가3"
     assert (path[3, 4:8] == [ALIGNMENT_IGNORE] * 2 + [klass("1"), ALIGNMENT_IGNORE]).all()
     assert (path[2, 4:8] == ALIGNMENT_IGNORE).all()  # within a quarter row of the centre
@@ -148,51 +173,92 @@ def test_a_one_row_plate_is_emitted_in_the_row_of_its_centre_once_per_character(
 
 
 def test_a_two_row_plate_is_emitted_top_line_first_each_in_its_own_row() -> None:
-    cells = torch.zeros(CELL_ROWS, CELL_COLUMNS, dtype=torch.long)
-    cells[0, 10:14], cells[0, 15:19] = 1, 2  # 서울 (top line)
-    cells[2:5, 4:8], cells[2:5, 9:13], cells[2:5, 14:18] = 3, 4, 5  # 가12 (bottom line)
-    path = alignment(cells.numpy(), "서울가12")
+    places = blank_map()
+    draw(places, 1, (0, 0), (10, 13))  # 서 (top line)
+    draw(places, 2, (0, 0), (15, 18))  # 울
+    for k, left in enumerate((4, 9, 14)):  # 가12 (bottom line)
+        draw(places, k + 3, (2, 4), (left, left + 3))
+    path = alignment(places.numpy(), "서울가12")
     assert path is not None
     assert read_path(path) == "서울가12"
-    assert set(path[0].tolist()) >= {klass("서"), klass("울")}
-    assert klass("가") in path[3].tolist()
+    assert emitted(path) == [(0, 12), (0, 17), (3, 6), (3, 11), (3, 16)]
 
 
-def test_no_path_where_a_character_is_on_no_cell_or_two_lines_share_a_row() -> None:
-    cells = torch.zeros(CELL_ROWS, CELL_COLUMNS, dtype=torch.long)
-    cells[1:4, 4:8] = 1
-    assert alignment(cells.numpy(), "12") is None  # 2 moved out of the image
-    cells[1:4, 10:14] = 2
-    cells[1:4, 2:4] = 3  # a second line at the same height as the first
-    assert alignment(cells.numpy(), "123") is None
-    positions = torch.from_numpy(cells.numpy())[None]
-    classes, path = cell_targets(positions, ["123"])
+def test_a_region_name_stacked_at_the_left_of_a_one_row_plate_stays_in_its_line() -> None:
+    """부산 in two small lines at the left, then 82 (commercial_long, construction_regional):
+    the stacked syllables are read one cell apart in the plate's row."""
+    places = blank_map()
+    draw(places, 1, (1, 2), (4, 7))  # 부
+    draw(places, 2, (3, 4), (4, 7))  # 산, under it
+    draw(places, 3, (1, 4), (9, 12))  # 8
+    draw(places, 4, (1, 4), (14, 17))  # 2
+    path = alignment(places.numpy(), "부산82")
+    assert path is not None
+    assert emitted(path) == [(3, 6), (3, 7), (3, 11), (3, 16)]
+    assert read_path(path) == "부산82"
+
+
+def test_a_line_that_would_share_the_row_before_it_is_read_a_row_lower() -> None:
+    places = blank_map()
+    places[46:52, 40:56] = 1  # 서: a flat top line whose centre is in row 3 ...
+    places[46:52, 60:76] = 2  # 울
+    places[52:75, 16:40] = 3  # 가: ... as is the bottom line's
+    places[52:75, 44:68] = 4  # 1
+    path = alignment(places.numpy(), "서울가1")
+    assert path is not None
+    assert [row for row, _ in emitted(path)] == [3, 3, 4, 4]
+    assert read_path(path) == "서울가1"
+
+
+def test_no_path_where_a_character_shows_nowhere_or_has_no_room() -> None:
+    places = blank_map()
+    draw(places, 1, (1, 3), (4, 7))
+    assert alignment(places.numpy(), "12") is None  # 2 moved out of the image
+    draw(places, 2, (1, 3), (10, 13))
+    draw(places, 3, (1, 3), (11, 11))  # 3 over 2: no column of its own right of 2's
+    assert alignment(places.numpy(), "123") is None
+    classes, path = cell_targets(places[None], ["123"])
     assert (path == ALIGNMENT_IGNORE).all()  # no path, but the cells still train
-    assert (classes[0, 1:4, 4:8] == klass("1")).all()
+    assert (classes[0, 1:4, 11] == klass("3")).all()
+    assert (classes[0, 1:4, 12:14] == klass("2")).all()
+    for rows, readable in (((2, 3, 4), True), ((4, 3, 2), False)):
+        lines = blank_map()  # three lines, each starting left of the one before
+        for place, row in enumerate(rows):
+            draw(lines, place + 1, (row, row), (20 - 10 * place, 23 - 10 * place))
+        path = alignment(lines.numpy(), "123")
+        if readable:
+            assert path is not None and [row for row, _ in emitted(path)] == [2, 3, 4]
+        else:  # under the first line at row 4, the second one has no row left
+            assert path is None
 
 
-def test_the_path_of_every_jittered_kplate_plate_spells_its_label(boxed) -> None:
-    """Whatever layout and jitter, a path that exists is a CTC path of the label."""
-    items = load_labelled(boxed)
+def test_the_path_of_every_jittered_kplate_plate_spells_its_label(every_type) -> None:
+    """Whatever the layout and the jitter, a path that exists is a CTC path of the label,
+    and nearly every plate of every type has one (region names stacked or small, a
+    hyphen, two lines)."""
+    items = load_labelled(every_type)
     arrays = torch.rand(len(items), 1, HEIGHT, WIDTH)
     maps = character_maps(items)
     assert maps is not None
     texts = [item.text for item in items]
-    found = 0
-    for seed in range(8):
-        _, positions = augment_with_cells(arrays, maps, torch.Generator().manual_seed(seed))
-        _, paths = cell_targets(positions, texts)
-        for text, path in zip(texts, paths, strict=True):
+    found: dict[str, int] = {}
+    for seed in range(4):
+        _, moved = augment_with_maps(arrays, maps, torch.Generator().manual_seed(seed))
+        _, paths = cell_targets(moved, texts)
+        for item, path in zip(items, paths, strict=True):
             if (path != ALIGNMENT_IGNORE).any():
-                found += 1
-                assert read_path(path) == text
-    assert found >= 0.8 * 8 * len(items)
+                found[item.type] = found.get(item.type, 0) + 1
+                assert read_path(path) == item.text
+    counts = {t: 4 * sum(1 for item in items if item.type == t) for t in {i.type for i in items}}
+    assert len(counts) == len(PlateType)
+    assert sum(found.values()) >= 0.9 * sum(counts.values())
+    assert all(found.get(t, 0) >= 0.5 * n for t, n in counts.items()), (found, counts)
 
 
-def test_cell_labels_follow_the_image_through_the_jitter() -> None:
-    """The same random numbers as `augment`, and each cell's label is what it now shows:
-    a bright box drawn and labelled at several places, jittered; labelled cells are bright,
-    background cells dark."""
+def test_character_maps_follow_the_image_through_the_jitter() -> None:
+    """The same random numbers as `augment`, and each pixel's label is what it now shows:
+    a bright box drawn and labelled at several places, jittered; labelled pixels are
+    bright, background pixels dark."""
     images, items = [], []
     for n in range(16):
         left, top = 0.05 * (n % 8), 0.1 + 0.05 * (n // 8)
@@ -206,24 +272,23 @@ def test_cell_labels_follow_the_image_through_the_jitter() -> None:
     maps = character_maps(items)
     assert maps is not None
     plain = augment(batch, torch.Generator().manual_seed(5))
-    moved, cells = augment_with_cells(batch, maps, torch.Generator().manual_seed(5))
+    moved, places = augment_with_maps(batch, maps, torch.Generator().manual_seed(5))
     assert torch.equal(plain, moved)
-    assert cells.shape == (16, 5, 40)
-    centres = moved[:, 0, 8::16, 2::4]  # each cell's centre pixel
-    seven = cells == 1  # the label's first character
-    assert seven.sum() > 16 * 20 and (cells == 0).sum() > 16 * 40
-    assert centres[seven].mean() > 0.8 and centres[cells == 0].mean() < 0.2
-    assert set(cells.unique().tolist()) == {0, 1}
+    assert places.shape == (16, HEIGHT, WIDTH)
+    seven = places == 1  # the label's first character
+    assert seven.sum() > 16 * 1500 and (places == 0).sum() > 16 * 8000
+    assert moved[:, 0][seven].mean() > 0.8 and moved[:, 0][places == 0].mean() < 0.2
+    assert set(places.unique().tolist()) == {0, 1}
     crop = LabelledImage(Path("crop.png"), "7", "x", "crop.png")  # a real crop: no boxes
     mixed = character_maps([*items[:3], crop])
     assert mixed is not None
     boxed_maps = character_maps(items[:4])
     assert boxed_maps is not None
-    _, mixed_cells = augment_with_cells(batch[:4], mixed, torch.Generator().manual_seed(5))
-    _, boxed_cells = augment_with_cells(batch[:4], boxed_maps, torch.Generator().manual_seed(5))
-    assert (mixed_cells[3] == CELL_IGNORE).all()  # not background where the jitter moved in
-    assert torch.equal(mixed_cells[:3], boxed_cells[:3])
-    assert (boxed_cells[3] != CELL_IGNORE).all()
+    _, mixed_places = augment_with_maps(batch[:4], mixed, torch.Generator().manual_seed(5))
+    _, boxed_places = augment_with_maps(batch[:4], boxed_maps, torch.Generator().manual_seed(5))
+    assert (mixed_places[3] == CELL_IGNORE).all()  # not background where the jitter moved in
+    assert torch.equal(mixed_places[:3], boxed_places[:3])
+    assert (boxed_places[3] != CELL_IGNORE).all()
 
 
 def test_only_images_with_boxes_train_the_cell_classifier(boxed, monkeypatch) -> None:

@@ -258,21 +258,20 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return _augment(batch, None, generator)[0]
 
 
-def augment_with_cells(
+def augment_with_maps(
     batch: torch.Tensor, maps: torch.Tensor, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`augment`, drawing the same random numbers, plus the character that each of the
-    jittered image's feature cells lies on: `maps` (N, HEIGHT, WIDTH) uint8 from
-    `character_maps` is moved by the same affine jitter (nearest pixel; what moves in
-    from outside the image is background, 0) and read at each cell's centre ->
-    (N, CELL_ROWS, CELL_COLUMNS) long: 0 or the character's position in the label plus
-    one (`cell_targets` turns them into classes). An image without boxes stays
-    CELL_IGNORE throughout."""
+    """`augment`, drawing the same random numbers, plus the character maps moved with it:
+    `maps` (N, HEIGHT, WIDTH) uint8 from `character_maps` is moved by the same affine
+    jitter (nearest pixel; what moves in from outside the image is background, 0) ->
+    (N, HEIGHT, WIDTH) long, each pixel 0 or the place in the label (plus one) of the
+    character it now shows (`cell_targets` turns them into targets). An image without
+    boxes stays CELL_IGNORE throughout."""
     out, moved = _augment(batch, maps.unsqueeze(1).float(), generator)
     assert moved is not None
-    centres = moved[:, 0, CELL_HEIGHT // 2 :: CELL_HEIGHT, CELL_WIDTH // 2 :: CELL_WIDTH].long()
-    centres[(maps == CELL_IGNORE).flatten(1).all(1)] = CELL_IGNORE
-    return out, centres
+    moved = moved[:, 0].long()
+    moved[(maps == CELL_IGNORE).flatten(1).all(1)] = CELL_IGNORE
+    return out, moved
 
 
 def _augment(
@@ -327,70 +326,77 @@ def character_maps(items: Sequence[LabelledImage]) -> torch.Tensor | None:
     return torch.from_numpy(maps)
 
 
-def cell_targets(
-    positions: torch.Tensor, texts: Sequence[str]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The training targets that `augment_with_cells`' cell positions (N, 5, 40) give:
-    each cell's class for the cell classifier (N, 5, 40; CELL_IGNORE for an image
-    without boxes) and the row reader's alignment (N, 200; `alignment`, all
-    ALIGNMENT_IGNORE where an image has no boxes or no alignment)."""
-    classes = torch.full_like(positions, CELL_IGNORE)
+def cell_targets(maps: torch.Tensor, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training targets that `augment_with_maps`' moved maps (N, HEIGHT, WIDTH) give:
+    the class of the character at each feature cell's centre, for the cell classifier
+    (N, 5, 40; CELL_IGNORE for an image without boxes), and the row reader's path
+    (N, 200; `alignment`, all ALIGNMENT_IGNORE where an image has no boxes or no path)."""
+    centres = maps[:, CELL_HEIGHT // 2 :: CELL_HEIGHT, CELL_WIDTH // 2 :: CELL_WIDTH]
+    classes = torch.full_like(centres, CELL_IGNORE)
     aligned = torch.full((len(texts), CELL_ROWS * CELL_COLUMNS), ALIGNMENT_IGNORE)
     for n, text in enumerate(texts):
-        cells = positions[n].numpy()
-        if (cells == CELL_IGNORE).all():
+        if int(centres[n, 0, 0]) == CELL_IGNORE:
             continue
         lookup = np.array([0, *(CLASS_OF[c] for c in text)])
+        cells = centres[n].numpy()
         classes[n] = torch.from_numpy(lookup[np.where(cells <= len(text), cells, 0)])
-        path = alignment(cells, text)
+        path = alignment(maps[n].numpy(), text)
         if path is not None:
             aligned[n] = torch.from_numpy(path.reshape(-1))
     return classes, aligned
 
 
-def alignment(cells: np.ndarray, text: str) -> np.ndarray | None:
-    """A CTC path for the row reader, from which cell each character lies on: (5, 40) class
-    targets, or None where the characters do not give one.
+def alignment(places: np.ndarray, text: str) -> np.ndarray | None:
+    """A CTC path for the row reader from where each character lies: `places` (HEIGHT,
+    WIDTH), each pixel 0 or the place in `text` (plus one) of the character on it ->
+    (5, 40) class targets, or None where the characters do not give one.
 
     The characters are split into lines where the reading goes back to the left (a
-    two-row plate's top row, then its bottom row). Each line is emitted in the feature
-    row of its characters' mean centre, each character once, at its centre column;
-    every other cell is blank, except that the cells of a character's columns within
-    ALIGNMENT_BAND rows of its line's centre are left out (ALIGNMENT_IGNORE: whether a
-    tilted line is read one cell higher or lower, or a glyph a cell to its left, is the
-    CTC loss's choice). Row by row, this is the label's order. None where a character
-    lies on no cell, or two lines would share a row or two characters a column.
+    character whose centre lies left of the previous one's ink: a two-row plate's bottom
+    row after its top row; a region name stacked in two lines at the left of a one-row
+    plate stays in the plate's line). Each line is emitted in the feature row of its
+    characters' mean centre (one row below the line before, at least), each character
+    once, at its centre column (one column right of the character before, at least,
+    within its own columns). Every other cell is blank, except that the cells in a
+    character's columns within ALIGNMENT_BAND rows of its line's centre are left out
+    (ALIGNMENT_IGNORE: whether a tilted line is read a row higher or lower, or a glyph a
+    cell early, is the CTC loss's choice). Row by row, the path is the label. None where
+    a character shows on no pixel, or a line or character has no room left.
     """
     count = len(text)
-    rows, columns = np.nonzero((cells > 0) & (cells <= count))
-    keys = cells[rows, columns].astype(np.int64) - 1
-    cells_of = np.bincount(keys, minlength=count)
-    if (cells_of == 0).any():
+    ys, xs = np.nonzero((places > 0) & (places <= count))
+    keys = places[ys, xs].astype(np.int64) - 1
+    pixels = np.bincount(keys, minlength=count)
+    if (pixels == 0).any():
         return None
-    middles = np.bincount(keys, rows, count) / cells_of + 0.5
-    centres = np.bincount(keys, columns, count) / cells_of
-    first = np.full(count, cells.shape[1])
+    middles = (np.bincount(keys, ys, count) / pixels + 0.5) / CELL_HEIGHT  # in rows
+    centres = (np.bincount(keys, xs, count) / pixels + 0.5) / CELL_WIDTH  # in columns
+    first = np.full(count, places.shape[1])
     last = np.full(count, -1)
-    np.minimum.at(first, keys, columns)
-    np.maximum.at(last, keys, columns)
+    np.minimum.at(first, keys, xs)
+    np.maximum.at(last, keys, xs)
+    first, last = first // CELL_WIDTH, last // CELL_WIDTH
     lines: list[list[int]] = [[0]]
     for k in range(1, count):
-        if centres[k] < centres[k - 1]:
+        if centres[k] < first[k - 1]:
             lines.append([])
         lines[-1].append(k)
-    path = np.zeros(cells.shape, np.int64)
-    last_row = -1
+    path = np.zeros((CELL_ROWS, CELL_COLUMNS), np.int64)
+    row = -1
     for line in lines:
         middle = float(middles[line].mean())
-        row = _clip_row(middle)
-        at = [round(centres[k]) for k in line]
-        if row <= last_row or len(set(at)) < len(at):
+        row = max(_clip_row(middle), row + 1)
+        if row >= CELL_ROWS:
             return None
-        last_row = row
-        band = {_clip_row(middle + d) for d in (-ALIGNMENT_BAND, ALIGNMENT_BAND)}
-        for k, column in zip(line, at, strict=True):
-            for near in band | {row}:
-                path[near, first[k] : last[k] + 1] = ALIGNMENT_IGNORE
+        band = {_clip_row(middle + d) for d in (-ALIGNMENT_BAND, ALIGNMENT_BAND)} | {row}
+        column = -1
+        for k in line:
+            column = max(math.floor(centres[k]), column + 1)
+            if column > last[k]:
+                return None
+            for near in band:
+                span = path[near, first[k] : last[k] + 1]
+                span[span == 0] = ALIGNMENT_IGNORE
             path[row, column] = CLASS_OF[text[k]]
     return path
 
@@ -424,26 +430,26 @@ def train_step(
     ctc: nn.CTCLoss,
     *,
     low_precision: bool | None = None,
-    cells: torch.Tensor | None = None,
+    maps: torch.Tensor | None = None,
 ) -> float:
     """One optimiser step of the recipe on an augmented batch; the row reader's CTC loss.
 
     The loss is the row-by-row reader's CTC plus COLUMN_LOSS_WEIGHT x the column
-    reader's, plus, where `cells` (N, 5, 40 cell positions, `augment_with_cells`) holds
-    any but CELL_IGNORE, CELL_LOSS_WEIGHT x the cell classifier's cross-entropy and
+    reader's, plus, where `maps` (N, HEIGHT, WIDTH moved character maps,
+    `augment_with_maps`) holds any but CELL_IGNORE, CELL_LOSS_WEIGHT x the cell classifier's cross-entropy and
     ALIGNMENT_LOSS_WEIGHT x the row reader's on the boxes' path (`cell_targets`); the
     gradient norm clipped at 5. `low_precision`: bfloat16 autocast (default: where the
     CPU computes bfloat16 natively).
     """
     targets, target_lengths = _encode(texts)
-    known = cells is not None and bool((cells != CELL_IGNORE).any())
+    known = maps is not None and bool((maps != CELL_IGNORE).any())
     with _autocast(low_precision):
         by_rows, by_columns, by_cells = model.read_all(x, cells=known)
     loss = _ctc_loss(ctc, by_rows, targets, target_lengths)
     total = loss + COLUMN_LOSS_WEIGHT * _ctc_loss(ctc, by_columns, targets, target_lengths)
     if known:
-        assert cells is not None
-        classes, path = cell_targets(cells, texts)
+        assert maps is not None
+        classes, path = cell_targets(maps, texts)
         flat = by_cells.reshape(-1, by_cells.shape[-1])
         cell_loss = F.cross_entropy(flat, classes.reshape(-1), ignore_index=CELL_IGNORE)
         total = total + CELL_LOSS_WEIGHT * cell_loss
@@ -698,14 +704,14 @@ def _train_once(
             )
         batch, order = order[:BATCH_SIZE], order[BATCH_SIZE:]
         x = images[batch].float().div(255).unsqueeze(1)
-        cells = None
+        moved = None
         if maps is None:
             x = augment(x, generator)
         else:
-            x, cells = augment_with_cells(x, maps[batch], generator)
+            x, moved = augment_with_maps(x, maps[batch], generator)
         low = low_from is not None
         texts_in = [texts[i] for i in batch]
-        loss = train_step(model, optimiser, x, texts_in, ctc, low_precision=low, cells=cells)
+        loss = train_step(model, optimiser, x, texts_in, ctc, low_precision=low, maps=moved)
         schedule.step()
         if can_go_low and not low:  # the mean is needed only until the switch
             recent.append(loss)
