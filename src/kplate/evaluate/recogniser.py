@@ -436,10 +436,10 @@ def train_step(
 
     The loss is the row-by-row reader's CTC plus COLUMN_LOSS_WEIGHT x the column
     reader's, plus, where `maps` (N, HEIGHT, WIDTH moved character maps,
-    `augment_with_maps`) holds any but CELL_IGNORE, CELL_LOSS_WEIGHT x the cell classifier's cross-entropy and
-    ALIGNMENT_LOSS_WEIGHT x the row reader's on the boxes' path (`cell_targets`); the
-    gradient norm clipped at 5. `low_precision`: bfloat16 autocast (default: where the
-    CPU computes bfloat16 natively).
+    `augment_with_maps`) holds any but CELL_IGNORE, CELL_LOSS_WEIGHT x the cell
+    classifier's cross-entropy and ALIGNMENT_LOSS_WEIGHT x the row reader's on the
+    boxes' path (`cell_targets`); the gradient norm clipped at 5. `low_precision`:
+    bfloat16 autocast (default: where the CPU computes bfloat16 natively).
     """
     targets, target_lengths = _encode(texts)
     known = maps is not None and bool((maps != CELL_IGNORE).any())
@@ -585,8 +585,9 @@ def train_recogniser(
     warm-up; 15 % past DEFAULT_STEPS), CTC loss of the row-by-row reader plus 0.5 x that
     of the training-only column reader, plus, on images with character boxes
     (`character_maps`), 1.0 x the training-only cell classifier's cross-entropy and 1.0 x
-    the row reader's on the boxes' path (`alignment`), gradient clipping at 5, the `augment` jitter; sampling without replacement in seeded epochs. A
-    training still on CTC's plateau at a quarter of its steps, and not leaving it,
+    the row reader's on the boxes' path (`alignment`), gradient clipping at 5, the
+    `augment` jitter; sampling without replacement in seeded epochs. A training still
+    on CTC's plateau at a quarter of its steps, and not leaving it,
     starts again from other initial weights (PLATEAU_LOSS, PLATEAU_FALL). float32 until
     the loss is below LOW_PRECISION_LOSS, then bfloat16 where the CPU has it.
     """
