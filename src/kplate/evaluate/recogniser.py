@@ -34,10 +34,11 @@ The same boxes also give the row reader its path (`alignment`): each line of cha
 is emitted in the feature row of its centre, each character once at its centre column,
 blank between, and the row reader is trained framewise on that path beside its CTC loss.
 With CTC alone the row reader had to find where, and in which of the five rows, to emit
-each character: it sat on the all-blank plateau for 200-600 steps, and how long decided
-how much it learned by step 2000 (night's reader seeds 0 and 1: 93.8 and 85.5 % of their
-own held-out plates; even type weights 60 %). Told the path, no reader sat on it (93.5 and
-93.5 %; 93.0 %; docs/evaluate.md, session 22).
+each character: it first sat on the all-blank plateau, for longer with some seeds than
+others (night's reader seeds 0 and 1 learned 93.8 and 85.5 % of their own held-out plates
+by step 2000), and the rare region-name layouts of even type weights it never placed in
+2000 steps (60 %). Told the path, the seeds learn alike (93.5 and 93.5 %) and even type
+weights 93.0 % (docs/evaluate.md, session 22).
 
 On a CPU with native bfloat16 (AVX512-BF16 or AMX) training starts in float32 and turns
 to bfloat16 autocast (about 2.5x faster per step) once the row reader has left CTC's
@@ -108,10 +109,10 @@ CELL_LOSS_WEIGHT = 1.0
 CELL_IGNORE = 255
 #: Weight of the row reader's framewise loss on the path that the character boxes give
 #: (`alignment`), on images with boxes. CTC alone has to find where and in which feature
-#: row to emit each character: a reader first sat on CTC's all-blank plateau for 200-600
-#: steps, some seeds never left it in 2000, and even type weights read 60 % of their own
-#: plates. Told the path from the first step, no reader sat on the plateau
-#: (docs/evaluate.md, session 22).
+#: row to emit each character: a reader first sat on CTC's all-blank plateau, some seeds
+#: much longer than others, and at even type weights the region-name layouts were never
+#: placed in 2000 steps (60 % of its own plates read). Told the path from the first step,
+#: no reader sat on the plateau and even types read 93 % (docs/evaluate.md, session 22).
 ALIGNMENT_LOSS_WEIGHT = 1.0
 #: A target left out of the alignment loss (the CTC loss still reads those cells).
 ALIGNMENT_IGNORE = -100
