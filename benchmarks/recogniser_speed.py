@@ -120,6 +120,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--json", type=Path, default=HERE / "results" / "recogniser_speed.json")
+    # Bad input: one line on stderr and exit code 2, before anything is measured or written.
+    parser.error = lambda message: parser.exit(2, f"{parser.prog}: error: {message}\n")  # type: ignore[method-assign]
     args = parser.parse_args()
     for option, value in (("--threads", args.threads), ("--rounds", args.rounds)):
         if value < 1:
