@@ -204,7 +204,7 @@ def test_the_long_row_trains_more_steps_on_its_own_type_mix(tmp_path, monkeypatc
     _last_run(tmp_path / "results")  # not the committed run: its format may lag the code's
     wanted, _ = sim2real.chosen_rows(_args(*sim2real.LONG_ROWS), {**SETTINGS})
     assert sim2real.LONG_STEPS_FACTOR == 4
-    assert wanted == {"mix, region-rich, 4x steps"}
+    assert wanted == {"mix, region-rich, 4x steps", "mix, even types, 4x steps"}
     monkeypatch.setattr(sim2real, "SET_HEIGHT", 40)
     rich = sim2real.generate(tmp_path / "rich", 3, 7, None, "region-rich")
     drawn = json.loads((rich / "run.json").read_text())["config"]
