@@ -24,11 +24,11 @@ row but the "4x steps" row) is trained on one set per row and judged three ways:
 
 Every synthetic set is drawn at SET_HEIGHT (110 px, kplate's default height).
 Rows: clean renders; each augmentation preset alone (light, heavy, cctv, night); the
-recommended `mix`; the mix with even type weights instead of realistic ones; a config that
-`kplate fit` fits in the run to the real half the GAN uses (unlabelled, never the test
-half), at the run's image height; the mix with region-rich types (the README's
-recommended data) read by a recogniser trained four times the recipe's steps (the "4x
-steps" row: what the recommended data teaches a reader trained nearer convergence);
+`mix`; the mix with even type weights instead of realistic ones (the README's recommended
+data); a config that `kplate fit` fits in the run to the real half the GAN uses
+(unlabelled, never the test half), at the run's image height; the even-types mix set read
+by a recogniser trained four times the recipe's steps (the "4x steps" row: what the
+recommended data teaches a reader trained nearer convergence);
 with --gan, four rows at the same image count: mix (augmented only, the row above),
 clean renders translated by CUT-lite, the mix set translated (augmented, then translated), and clean
 renders translated then given the mix augmentation. CUT-lite trains until its stopping rule (kplate.gan.stopping): every
@@ -109,24 +109,18 @@ STYLE_MIN_COUNT = 20
 LEGIBLE_FACTOR = 2.0
 #: Share of the run's time budget that CUT-lite may train for.
 GAN_SHARE = 0.25
-#: Rows whose recogniser trains LONG_STEPS_FACTOR x the recipe's steps, and their type
-#: mix: the recommended data, `mix` with region-rich types. Its reader gains about 3
-#: points of real_dev's split per 2000 steps past the recipe's budget up to 8000 steps
-#: (64.1, 67.4 and 70.0 % at 4000, 6000 and 8000; 68.2 % at 16000; docs/evaluate.md,
-#: session 8), so its row is trained where that curve flattens. Run 11 had two 2x rows
-#: (realistic and region-rich types, 55.4 and 64.9 %); the history file keeps them. The
-#: long row costs what those two did.
+#: Rows whose recogniser trains LONG_STEPS_FACTOR x the recipe's steps, and the base row
+#: whose set (training and held-out images) each trains on: the recommended data, `mix`
+#: with even type weights, so that the long row and its base row differ only in steps. A
+#: reader gains about 3 points of real_dev's split per 2000 steps past the recipe's budget
+#: up to 8000 steps (64.1, 67.4 and 70.0 % at 4000, 6000 and 8000; 68.2 % at 16000;
+#: docs/evaluate.md, session 8), so the row is trained where that curve flattens. Up to
+#: run 33 the long row was `mix` with region-rich types on a set of its own (run 32:
+#: 76.4 % of the real split, 53.3 % of its regional construction plates); run 33 trained
+#: the even-types set as long (78.5 %, every style with 20 or more crops at 66.7 % or
+#: more), and the history file keeps both (docs/evaluate.md, session 23).
 LONG_STEPS_FACTOR = 4
-#: The even-types long row (session 23) trains on the `mix, even types` row's own set, so
-#: that the two rows differ only in steps: with the alignment loss, even type weights read
-#: more of the real split than realistic ones at 2000 steps (run 32), and this row says
-#: whether that holds nearer convergence against the region-rich one.
-LONG_ROWS = {
-    f"mix, region-rich, {LONG_STEPS_FACTOR}x steps": "region-rich",
-    f"mix, even types, {LONG_STEPS_FACTOR}x steps": "all",
-}
-#: Long rows that train on a base row's set (by type mix) instead of drawing their own.
-LONG_ROW_SETS = {"all": "mix, even types"}
+LONG_ROWS = {f"mix, even types, {LONG_STEPS_FACTOR}x steps": "mix, even types"}
 #: Rows trained first, in this order (the rest follow in table order): the long row
 #: first, so that the two workers finish together.
 FIRST = (*LONG_ROWS, "fold 0", "light", "cctv", "fold 1", "fold 2", "mix",
@@ -780,14 +774,7 @@ def main() -> None:
     for k, (name, augment, types) in enumerate(zip(BASE_ROWS, augments, mixes, strict=True)):
         train, held = made(name, augment, args.seed + k, types)
         plan.append((name, [train], held))
-    # Each long row draws its own mix set; the seed offset skips the one run 11's realistic
-    # long row took, so the region-rich set is run 11's.
-    for k, (name, types) in enumerate(LONG_ROWS.items(), start=len(BASE_ROWS) + 1):
-        if types in LONG_ROW_SETS:
-            plan.append((name, *next(p[1:] for p in plan if p[0] == LONG_ROW_SETS[types])))
-            continue
-        train, held = made(f"mix, {types}", "mix", args.seed + k, types)
-        plan.append((name, [train], held))
+    plan += long_rows(plan)
     preservation = None
     gan_step = None
     gan_stop = None
@@ -939,6 +926,14 @@ def main() -> None:
         summary["rows"] = [{k: r.get(k) for k in keep} for r in result["rows"]]
         handle.write(json.dumps(summary, ensure_ascii=False) + "\n")
     print(f"wrote {RESULTS / 'sim2real_latest.json'}")
+
+
+def long_rows(
+    plan: list[tuple[str, list[Path], Path | None]],
+) -> list[tuple[str, list[Path], Path | None]]:
+    """Each LONG_ROWS row's (name, training folders, held-out folder): its base row's own."""
+    sets = {name: (folders, held) for name, folders, held in plan}
+    return [(name, *sets[base]) for name, base in LONG_ROWS.items()]
 
 
 BASE_ROWS = ("clean", "light", "heavy", "cctv", "night", "mix", "mix, even types",

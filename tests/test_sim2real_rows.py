@@ -194,25 +194,26 @@ def test_the_drawing_code_digest_follows_the_drawing_source(tmp_path, monkeypatc
     sim2real.drawing_code_digest.cache_clear()  # leave no copy's digest behind
 
 
-def test_the_long_row_trains_more_steps_on_its_own_type_mix(tmp_path, monkeypatch):
+def test_the_long_row_trains_more_steps_on_its_base_rows_set(tmp_path, monkeypatch):
     """The 4x-steps row is known to --row, trains LONG_STEPS_FACTOR x the recipe's steps,
-    and draws its set with region_rich_types' weights."""
+    and trains and is judged on the even-types row's own images, so that the two rows
+    differ only in steps; that row draws every type evenly (no weights)."""
     import kplate.evaluate
-    from kplate.numbers.type_shares import region_rich_types
 
     monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
     _last_run(tmp_path / "results")  # not the committed run: its format may lag the code's
     wanted, _ = sim2real.chosen_rows(_args(*sim2real.LONG_ROWS), {**SETTINGS})
     assert sim2real.LONG_STEPS_FACTOR == 4
-    assert wanted == {"mix, region-rich, 4x steps", "mix, even types, 4x steps"}
+    assert wanted == {"mix, even types, 4x steps"}
+    plan = [(name, [tmp_path / f"set{k}"], tmp_path / f"held{k}")
+            for k, name in enumerate(sim2real.BASE_ROWS)]  # fmt: skip
+    even = sim2real.BASE_ROWS.index("mix, even types")
+    assert sim2real.long_rows(plan) == [
+        ("mix, even types, 4x steps", [tmp_path / f"set{even}"], tmp_path / f"held{even}")
+    ]
     monkeypatch.setattr(sim2real, "SET_HEIGHT", 40)
-    rich = sim2real.generate(tmp_path / "rich", 3, 7, None, "region-rich")
-    drawn = json.loads((rich / "run.json").read_text())["config"]
-    types, weights = region_rich_types()
-    assert drawn["types"] == [t.value for t in types]
-    assert drawn["weights"] == pytest.approx(weights)
-    even = sim2real.generate(tmp_path / "even", 3, 7, None, "all")
-    assert json.loads((even / "run.json").read_text())["config"]["weights"] is None
+    drawn = sim2real.generate(tmp_path / "even", 3, 7, None, "all")
+    assert json.loads((drawn / "run.json").read_text())["config"]["weights"] is None
 
     trained: list[int] = []
 
@@ -224,10 +225,10 @@ def test_the_long_row_trains_more_steps_on_its_own_type_mix(tmp_path, monkeypatc
         raise Stop
 
     monkeypatch.setattr(kplate.evaluate, "train_recogniser", train)
-    context = {"seed": 0, "steps": 7, "real_test": str(rich)}
-    for name in ("mix", "mix, region-rich, 4x steps", "heavy"):
+    context = {"seed": 0, "steps": 7, "real_test": str(drawn)}
+    for name in ("mix", "mix, even types, 4x steps", "heavy"):
         with pytest.raises(Stop):
-            sim2real.run_job(("row", name, [str(rich)], None, 0), context)
+            sim2real.run_job(("row", name, [str(drawn)], None, 0), context)
     assert trained == [7, 28, 7]
 
 

@@ -105,9 +105,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument(
         "--types",
         default="all",
-        help="comma-separated type ids, all (evenly), realistic (shares of the traffic) or "
-        "region-rich (realistic, region-name and two-row types 4x: to train a recogniser); "
-        "docs/numbers.md",
+        help="comma-separated type ids, all (evenly: the default, and the mix to train a "
+        "recogniser on), realistic (shares of the traffic) or region-rich (realistic, "
+        "region-name and two-row types 4x); docs/numbers.md",
     )
     source.add_argument(
         "--weights", type=_weights, default=None, help="relative weight per --types entry"
