@@ -115,7 +115,7 @@ GAN_SHARE = 0.25
 #: reader gains about 3 points of real_dev's split per 2000 steps past the recipe's budget
 #: up to 8000 steps (64.1, 67.4 and 70.0 % at 4000, 6000 and 8000; 68.2 % at 16000;
 #: docs/evaluate.md, session 8), so the row is trained where that curve flattens. Up to
-#: run 33 the long row was `mix` with region-rich types on a set of its own (run 32:
+#: run 32 the long row was `mix` with region-rich types on a set of its own (run 32:
 #: 76.4 % of the real split, 53.3 % of its regional construction plates); run 33 trained
 #: the even-types set as long (78.5 %, every style with 20 or more crops at 66.7 % or
 #: more), and the history file keeps both (docs/evaluate.md, session 23).

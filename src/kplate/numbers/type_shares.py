@@ -18,17 +18,18 @@ judgements from public figures (docs/numbers.md "Type shares" gives them with so
 
 Every type keeps a share of at least 0.2 %, so nothing is never drawn.
 
-`region-rich` was the recommended mix to train a recogniser on up to scoreboard run 33
-(since then `all`, every type evenly, reads more: docs/numbers.md): the realistic
+`region-rich` was the recommended mix to train a recogniser on up to scoreboard run 32
+(since run 33 `all`, every type evenly, reads more: docs/numbers.md): the realistic
 shares with every type that carries a region name (서울, 경기, ... 17 of them) drawn four
-times as often, 43 % of plates instead of 16 %. At realistic shares a 6000-plate set holds about 60 plates per
-region name, spread over six layouts, and the scoreboard's reader trained on it for 4000
-steps reads 13-24 % of real yellow commercial plates, against 43-47 % on region-rich
-(docs/numbers.md); private plates stay the largest group. The one two-row layout without a
-region (green_national, `12가` over `3456`) is drawn four times as often with them, so that
-two-row plates keep their realistic share of top rows without a region (1 in 9.5): drawn
-at its realistic share beside the boosted region types (1 in 35), a reader learns that a
-top row is a region name and invents one for these plates (docs/numbers.md).
+times as often, 43 % of plates instead of 16 %. At realistic shares a 6000-plate set
+holds about 60 plates per region name, spread over six layouts, and the scoreboard's
+reader trained on it for 4000 steps reads 13-24 % of real yellow commercial plates,
+against 43-47 % on region-rich (docs/numbers.md); private plates stay the largest group.
+The one two-row layout without a region (green_national, `12가` over `3456`) is drawn
+four times as often with them, so that two-row plates keep their realistic share of top
+rows without a region (1 in 9.5): drawn at its realistic share beside the boosted region
+types (1 in 35), a reader learns that a top row is a region name and invents one for
+these plates (docs/numbers.md).
 """
 
 from __future__ import annotations
