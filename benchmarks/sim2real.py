@@ -483,6 +483,8 @@ def _scores(metrics: dict[str, Any]) -> dict[str, Any]:
 #: One training: (kind "row" or "fold", row name, training folders, held-out folder, reader
 #: seed). A row trained with several reader seeds (--seeds) is one job per seed.
 Job = tuple[str, str, list[str], str | None, int]
+#: One row of the run's plan: (row name, training folders, held-out folder or None).
+PlanRow = tuple[str, list[Path], Path | None]
 
 
 def run_job(job: Job, context: dict[str, Any]) -> dict:
@@ -767,7 +769,7 @@ def main() -> None:
         held = generate(args.work / f"{name}_heldout", LEARN_TEST_COUNT, seed + 500, augment, types)
         return train, held
 
-    plan: list[tuple[str, list[Path], Path | None]] = []
+    plan: list[PlanRow] = []
     fitted = str(fit(real_gan, args.work, args.seed))
     augments = [None, "light", "heavy", "cctv", "night", "mix", "mix", fitted]
     mixes = ["all" if name == "mix, even types" else "realistic" for name in BASE_ROWS]
@@ -928,9 +930,7 @@ def main() -> None:
     print(f"wrote {RESULTS / 'sim2real_latest.json'}")
 
 
-def long_rows(
-    plan: list[tuple[str, list[Path], Path | None]],
-) -> list[tuple[str, list[Path], Path | None]]:
+def long_rows(plan: list[PlanRow]) -> list[PlanRow]:
     """Each LONG_ROWS row's (name, training folders, held-out folder): its base row's own."""
     sets = {name: (folders, held) for name, folders, held in plan}
     return [(name, *sets[base]) for name, base in LONG_ROWS.items()]
