@@ -246,10 +246,9 @@ def test_a_training_leaving_the_plateau_at_the_check_is_not_restarted() -> None:
     assert still_on_plateau([(460, 2.5), (480, 2.4), (500, 2.3)], 500)  # nothing earlier
 
 
-def test_training_turns_to_bfloat16_only_once_off_the_plateau(synthetic, monkeypatch) -> None:
-    """float32 until the mean of the last LOW_PRECISION_WINDOW losses is below
-    LOW_PRECISION_LOSS, bfloat16 autocast from the next step (recorded); float32 throughout
-    where the CPU has no native bfloat16."""
+@pytest.fixture
+def precision_spy(monkeypatch) -> list[bool | None]:
+    """The `low_precision` of every train_step call, on a CPU said to have bfloat16."""
     from kplate.evaluate import recogniser as module
 
     seen: list[bool | None] = []
@@ -261,15 +260,27 @@ def test_training_turns_to_bfloat16_only_once_off_the_plateau(synthetic, monkeyp
 
     monkeypatch.setattr(module, "train_step", spy)
     monkeypatch.setattr(module, "fast_bfloat16", lambda: True)
+    return seen
+
+
+def test_training_without_boxes_turns_to_bfloat16_only_once_off_the_plateau(
+    csv_set, precision_spy, monkeypatch
+) -> None:
+    """Images without boxes (labels.csv): float32 until the mean of the last
+    LOW_PRECISION_WINDOW losses is below LOW_PRECISION_LOSS, bfloat16 autocast from the
+    next step (recorded); float32 throughout where the CPU has no native bfloat16."""
+    from kplate.evaluate import recogniser as module
+
+    seen = precision_spy
     monkeypatch.setattr(module, "LOW_PRECISION_WINDOW", 3)
     monkeypatch.setattr(module, "LOW_PRECISION_LOSS", 1e9)  # off the plateau at once
-    fast = train_recogniser([synthetic], steps=6, seed=1)
+    fast = train_recogniser([csv_set], steps=6, seed=1)
     assert seen == [False, False, False, True, True, True]
     assert fast.recipe["bfloat16_from_step"] == 4
     assert fast.recipe["precision"] == "float32, bfloat16 autocast from step 4"
     seen.clear()
     monkeypatch.setattr(module, "LOW_PRECISION_LOSS", -1.0)  # never off it
-    slow = train_recogniser([synthetic], steps=6, seed=1)
+    slow = train_recogniser([csv_set], steps=6, seed=1)
     assert seen == [False] * 6
     assert slow.recipe["precision"] == "float32" and slow.recipe["bfloat16_from_step"] is None
     assert fast.history[:3] == slow.history[:3]  # the same float32 steps, bit for bit
@@ -277,8 +288,32 @@ def test_training_turns_to_bfloat16_only_once_off_the_plateau(synthetic, monkeyp
     seen.clear()
     monkeypatch.setattr(module, "LOW_PRECISION_LOSS", 1e9)
     monkeypatch.setattr(module, "fast_bfloat16", lambda: False)
-    plain = train_recogniser([synthetic], steps=6, seed=1)
+    plain = train_recogniser([csv_set], steps=6, seed=1)
     assert seen == [False] * 6 and plain.history == slow.history
+
+
+def test_a_set_with_boxes_on_every_image_trains_in_bfloat16_from_the_first_step(
+    synthetic, csv_set, precision_spy, monkeypatch
+) -> None:
+    """kplate's own set (every image has boxes): bfloat16 from step 1 where the CPU has it,
+    whatever the loss; float32 throughout where it has not. Mixed with images without
+    boxes, the set starts in float32 as a set without boxes does."""
+    from kplate.evaluate import recogniser as module
+
+    seen = precision_spy
+    monkeypatch.setattr(module, "LOW_PRECISION_LOSS", -1.0)  # never off the plateau
+    boxed = train_recogniser([synthetic], steps=4, seed=1)
+    assert seen == [True] * 4
+    assert boxed.recipe["bfloat16_from_step"] == 1
+    assert boxed.recipe["precision"] == "bfloat16 autocast"
+    seen.clear()
+    mixed = train_recogniser([synthetic, csv_set], steps=4, seed=1)
+    assert seen == [False] * 4 and mixed.recipe["precision"] == "float32"
+    seen.clear()
+    monkeypatch.setattr(module, "fast_bfloat16", lambda: False)
+    plain = train_recogniser([synthetic], steps=4, seed=1)
+    assert seen == [False] * 4 and plain.recipe["precision"] == "float32"
+    assert plain.history != boxed.history
 
 
 def test_trainings_past_the_recipe_budget_warm_up_longer(synthetic, monkeypatch) -> None:

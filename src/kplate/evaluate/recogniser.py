@@ -40,13 +40,18 @@ by step 2000), and the rare region-name layouts of even type weights it never pl
 2000 steps (60 %). Told the path, the seeds learn alike (93.5 and 93.5 %) and even type
 weights 93.0 % (docs/evaluate.md, session 22).
 
-On a CPU with native bfloat16 (AVX512-BF16 or AMX) training starts in float32 and turns
-to bfloat16 autocast (about 2.5x faster per step) once the row reader has left CTC's
-plateau; reading runs under bfloat16 there. Elsewhere everything is float32. The CTC loss
-is always float32. Why float32 first: in bfloat16 from the first step, the reader could
-not leave the plateau on some training sets at all (the CNN's own gradients there are
-too small for bfloat16: even the column reader stayed on it), whatever the seed; in
-float32 it leaves it within 200-600 steps (docs/evaluate.md, session 12).
+On a CPU with native bfloat16 (AVX512-BF16 or AMX) training runs under bfloat16 autocast
+(about 1.7x faster per step on one thread); reading runs under bfloat16 there. Elsewhere
+everything is float32. The CTC loss is always float32. A set with boxes on every image
+(kplate's own) trains in bfloat16 from the first step; any other set starts in float32
+and turns to bfloat16 once the row reader has left CTC's plateau. Why float32 first:
+trained by CTC alone, in bfloat16 from the first step, the reader could not leave the
+plateau on some training sets at all (the CNN's own gradients there are too small for
+bfloat16: even the column reader stayed on it), whatever the seed; in float32 it leaves
+it within 200-600 steps (docs/evaluate.md, session 12). The boxes' cell and alignment
+losses give every cell its gradient from the first step, and such a reader never sits on
+the plateau (session 22), so the 150-500 float32 steps, about 6 % of a 2000-step
+training's time, are spent for nothing there (session 24).
 """
 
 from __future__ import annotations
@@ -589,8 +594,9 @@ def train_recogniser(
     the row reader's on the boxes' path (`alignment`), gradient clipping at 5, the
     `augment` jitter; sampling without replacement in seeded epochs. A training still
     on CTC's plateau at a quarter of its steps, and not leaving it,
-    starts again from other initial weights (PLATEAU_LOSS, PLATEAU_FALL). float32 until
-    the loss is below LOW_PRECISION_LOSS, then bfloat16 where the CPU has it.
+    starts again from other initial weights (PLATEAU_LOSS, PLATEAU_FALL). Where the CPU
+    has bfloat16: from step 1 when every image has boxes, else float32 until the loss is
+    below LOW_PRECISION_LOSS and bfloat16 after.
     """
     if steps < 1:
         raise OptionError("steps", f"{{option}} must be 1 or more, got {steps}")
@@ -604,13 +610,15 @@ def train_recogniser(
     texts = [items[i].text for i in kept]
     images = torch.from_numpy(arrays)
     maps = character_maps([items[i] for i in kept])
+    boxed = maps is not None and bool((maps != CELL_IGNORE).flatten(1).any(1).all())
     restarts = 0
     while True:  # the last restart is trained to the end, plateau or not
         init_seed = seed + RESTART_SEED_STRIDE * restarts
         check = restarts < MAX_RESTARTS
         model, history, low_from = _train_once(
-            images, texts, maps, steps, init_seed, started, progress, check_plateau=check
-        )
+            images, texts, maps, steps, init_seed, started, progress,
+            check_plateau=check, low_from_start=boxed,
+        )  # fmt: skip
         if model is not None:
             break
         restarts += 1
@@ -646,6 +654,8 @@ def train_recogniser(
 def _precision(low_from: int | None) -> str:
     if low_from is None:
         return "float32"
+    if low_from == 1:
+        return "bfloat16 autocast"
     return f"float32, bfloat16 autocast from step {low_from}"
 
 
@@ -678,11 +688,14 @@ def _train_once(
     progress: Callable[[str], None] | None,
     *,
     check_plateau: bool = True,
+    low_from_start: bool = False,
 ) -> tuple[CRNN | None, list[tuple[int, float]], int | None]:
     """One training from the initial weights of `seed`: (model, history, the first step
     trained in bfloat16 or None); the model is None when the training is still on the
     CTC plateau at `plateau_check_step` (and `check_plateau`). `maps`: the images'
-    `character_maps`, or None (then the cell classifier is never trained)."""
+    `character_maps`, or None (then the cell classifier is never trained).
+    `low_from_start`: bfloat16 from step 1 where the CPU has it (every image has boxes),
+    instead of from the step after the loss falls below LOW_PRECISION_LOSS."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -696,7 +709,8 @@ def _train_once(
     history: list[tuple[int, float]] = []
     running, every = 0.0, max(1, steps // 100)
     check = plateau_check_step(steps) if check_plateau else 0
-    can_go_low, low_from = fast_bfloat16(), None
+    can_go_low = fast_bfloat16()
+    low_from = 1 if can_go_low and low_from_start else None
     recent: deque[float] = deque(maxlen=LOW_PRECISION_WINDOW)
     model.train()
     for step in range(1, steps + 1):
