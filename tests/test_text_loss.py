@@ -80,21 +80,23 @@ def three_steps(mode: str, reader: TextReader | None, **overrides: float) -> tup
     return result.losses.tolist(), weights
 
 
-#: Losses after three steps and the sum of G's weights, made by the code before the text
-#: loss existed (commit 486aa86, the same script); CPU kernels may differ in the last bits.
+#: Losses after three steps, made by the code before the text loss existed (commit
+#: 486aa86, the same script); CPU kernels may differ in the last bits. The sum of G's
+#: weights is no such record: Adam turns last-bit differences of tiny gradients into
+#: lr-sized steps, so it moved by 0.009 between two CPUs (0.5962 recorded, 0.5874 without
+#: AVX-512), more than a text loss of weight 2 moves it (0.005).
 BEFORE = {
-    "cut": ([0.89333, 4e-05, 0.95483, 2.70773, 2.86125, 3.73932, 0.44668], 0.59615),
-    "fastcut": ([0.89333, 8e-05, 0.93999, 30.10662, 0.0, 31.0466, 0.4467], 0.43973),
+    "cut": [0.89333, 4e-05, 0.95483, 2.70773, 2.86125, 3.73932, 0.44668],
+    "fastcut": [0.89333, 8e-05, 0.93999, 30.10662, 0.0, 31.0466, 0.4467],
 }
 
 
 @pytest.mark.parametrize("mode", ["cut", "fastcut"])
 def test_weight_zero_trains_exactly_as_before(mode: str) -> None:
     losses, weights = three_steps(mode, None)
-    # Loose enough for another CPU's rounding (Adam turns last-bit differences of tiny
-    # gradients into lr-sized steps), far tighter than any extra loss term would move them.
-    assert losses == pytest.approx(BEFORE[mode][0], rel=5e-3, abs=1e-4)
-    assert weights == pytest.approx(BEFORE[mode][1], abs=5e-3)
+    # Loose enough for another CPU's rounding, far tighter than any extra loss term would
+    # move them.
+    assert losses == pytest.approx(BEFORE[mode], rel=5e-3, abs=1e-4)
     # A reader given with weight 0 is never called and changes no bit.
     reader = StubReader()
     assert three_steps(mode, reader) == (losses, weights)
