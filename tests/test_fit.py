@@ -20,7 +20,7 @@ from kplate.augment.presets import PRESETS, SCHEMA, load_spec, validate_spec
 from kplate.cli import main
 from kplate.evaluate import fit_augmentation, image_statistics, write_fit_config
 from kplate.evaluate import statistics as stats
-from kplate.evaluate.fit import MARKER, SEARCHED_GROUPS, SearchSpace, _generate_config
+from kplate.evaluate.fit import MARKER, SEARCHED_EFFECTS, SearchSpace, _generate_config
 from kplate.numbers.type_shares import NAMED_MIXES
 from kplate.pipeline import GenerateConfig, PlateFactory
 
@@ -93,8 +93,9 @@ def test_every_candidate_is_within_the_schema_limits() -> None:
     used = {
         (group, effect)
         for preset in PRESETS.values()
-        for group in SEARCHED_GROUPS
+        for group, effects in SEARCHED_EFFECTS.items()
         for effect in preset.get(group, {})
+        if effect in effects
     }
     assert {(k.group, k.effect) for k in space.knobs} == used
     assert all(effect in SCHEMA[group] for group, effect in used)
@@ -104,7 +105,13 @@ def test_every_candidate_is_within_the_schema_limits() -> None:
     for x in [lows, highs, np.zeros(len(lows)), *(rng.uniform(lows, highs) for _ in range(50))]:
         spec = space.spec(x)
         assert spec == validate_spec(spec)
-        assert spec["geometry"] == validate_spec(PRESETS["heavy"])["geometry"]
+        # The pose and the background stay the base's; only the placement moves.
+        base_geometry = validate_spec(PRESETS["heavy"])["geometry"]
+        for effect in ("rotate", "shear", "perspective", "background"):
+            assert spec["geometry"][effect] == base_geometry[effect]
+    assert {k.effect for k in space.knobs if k.group == "geometry"} == {
+        "scale", "translate", "margin"
+    }  # fmt: skip
 
 
 def test_statistics_share_realism_definitions_and_measure_noise() -> None:
@@ -130,6 +137,47 @@ def test_statistics_share_realism_definitions_and_measure_noise() -> None:
     assert edges["detail"][0] == pytest.approx(edges["detail"][1], rel=0.02)
     same = stats.distances(measured, measured)
     assert all(v == 0 for v in same.values())
+
+
+def test_layout_statistics_see_where_the_plate_sits() -> None:
+    """A bright plate band between dark surround: a strong row profile, a dark border
+    against the middle, and the sign of `balance` says which end has the surround."""
+    h, w = stats.HEIGHT, stats.WIDTH
+    centred = np.full((h, w), 30.0)
+    centred[8:40] = 200.0
+    low = np.full((h, w), 30.0)
+    low[16:] = 200.0  # surround above the plate only
+    flat = np.full((h, w), 120.0)
+    flat[:, ::4] = 60.0  # texture, no band
+    images = np.stack([centred, low, flat])[..., None].repeat(3, -1).astype(np.uint8)
+    measured = image_statistics(images)
+    assert measured["rows"][0] > 0.9 and measured["rows"][2] < 0.05
+    assert measured["columns"][2] > 0.9 and measured["columns"][0] < 0.05
+    assert measured["surround"][0] < -0.3 and measured["surround"][2] == pytest.approx(0, abs=0.05)
+    assert measured["balance"][0] == pytest.approx(0, abs=1e-6)
+    assert measured["balance"][1] < -0.5
+    assert measured["inner"][0] == pytest.approx(0, abs=1e-6) and measured["inner"][2] > 0.1
+    assert set(stats.LAYOUT) <= set(stats.FITTED)
+
+
+def test_fit_moves_the_plate_placement_toward_crops_with_surround(tmp_path) -> None:
+    """Real crops with a wide band of surround above and below the plate (light's own
+    effects otherwise): the search moves the margin, which the layout statistics see."""
+    target = validate_spec({**PRESETS["light"], "geometry": {
+        **PRESETS["light"]["geometry"], "margin": {"p": 1, "x": [0.0, 0.05], "y": [0.9, 1.0]}
+    }})  # fmt: skip
+    augmenter = Augmenter(target, "target")
+    factory = PlateFactory(GenerateConfig(count=24, seed=99, height=HEIGHT))
+    for index in range(24):
+        plate = factory.sample(index)
+        image = augmenter(plate.image, plate.record, np.random.default_rng(index))[0]
+        Image.fromarray(image).save(tmp_path / f"crop_{index:02d}.png")
+    result = fit_augmentation(tmp_path, base="light", evaluations=40, **FAST)
+    base_margin = PRESETS["light"]["geometry"]["margin"]
+    assert result.spec["geometry"]["margin"]["y"][1] > base_margin["y"][1] + 0.2
+    layout = {side: np.mean([result.distances[side][n] for n in stats.LAYOUT])
+              for side in ("base", "fitted")}  # fmt: skip
+    assert layout["fitted"] < 0.9 * layout["base"]
 
 
 def test_cli_writes_a_config_that_generate_reads(tmp_path, real_dir, capsys) -> None:

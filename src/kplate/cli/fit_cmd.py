@@ -2,8 +2,9 @@
 
 Searches the base preset's effect probabilities and ranges so that generated plates match
 the crops in --real on brightness, contrast, sharpness, noise, black and white levels,
-colour and greyscale share, then checks base and fitted with the realism two-sample test
-and writes a YAML config for `kplate generate --augment-config` (see docs/fit.md).
+colour and greyscale share, and where the plate sits in the crop (its placement is
+searched too), then checks base and fitted with the realism two-sample test and writes a
+YAML config for `kplate generate --augment-config` (see docs/fit.md).
 """
 
 from __future__ import annotations

@@ -48,9 +48,14 @@ from kplate.numbers.type_shares import types_and_weights
 from kplate.pipeline import GenerateConfig, PlateFactory
 from kplate.spec.types import PlateType
 
-#: Geometry stays as the base has it: the statistics measure light, colour, sharpness and
-#: noise, not where the plate sits, so a search would move geometry on noise alone.
-SEARCHED_GROUPS = tuple(g for g in GROUPS if g != "geometry")
+#: Of geometry, the search moves where the plate sits in its crop (its size, shift and
+#: margins), which the layout statistics measure (statistics.LAYOUT); the plate's pose
+#: (rotation, shear, perspective) and the background kinds stay as the base has them, as
+#: no statistic measures them apart from noise.
+SEARCHED_EFFECTS: dict[str, tuple[str, ...]] = {
+    group: ("scale", "translate", "margin") if group == "geometry" else tuple(SCHEMA[group])
+    for group in GROUPS
+}
 DEFAULT_BASE = FIT_BASE
 #: `--base auto`: start from the preset whose images are already closest to the real crops.
 AUTO = "auto"
@@ -103,8 +108,9 @@ class SearchSpace:
         self.start: dict[str, dict[str, dict[str, Any]]] = {}
         self.knobs: list[Knob] = []
         self.skipped: list[str] = []
-        for group in SEARCHED_GROUPS:
-            for effect, params in SCHEMA[group].items():
+        for group, effects in SEARCHED_EFFECTS.items():
+            for effect in effects:
+                params = SCHEMA[group][effect]
                 entry = base.get(group, {}).get(effect) or _hull(group, effect)
                 if entry is None:
                     self.skipped.append(f"{group}.{effect}")  # no preset gives it a range
@@ -136,7 +142,7 @@ class SearchSpace:
         by_effect: dict[tuple[str, str], dict[tuple[str, str | None], float]] = {}
         for knob, value in values.items():
             by_effect.setdefault((knob.group, knob.effect), {})[(knob.kind, knob.param)] = value
-        spec: dict[str, Any] = {g: dict(e) for g, e in self.base.items() if g not in self.start}
+        spec: dict[str, Any] = {g: dict(e) for g, e in self.base.items()}
         for group, effects in self.start.items():
             for effect, entry in effects.items():
                 moves = by_effect.get((group, effect), {})

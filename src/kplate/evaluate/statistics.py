@@ -20,8 +20,12 @@ HEIGHT, WIDTH = 48, 160  # the realism classifier's input (realism.HEIGHT, reali
 #: The statistics of one image, in the order reports show them.
 STATS = (
     "brightness", "contrast", "sharpness", "detail", "noise", "black", "white", "saturation",
-    "grey",
+    "grey", *("rows", "columns", "surround", "inner", "balance"),
 )  # fmt: skip
+#: Where the plate sits in the crop, which the per-pixel statistics above cannot see (a
+#: classifier told kplate's crops from real ones by their row and column profiles and by
+#: their border alone about as well as by the whole image: docs/evaluate.md, session 10).
+LAYOUT = ("rows", "columns", "surround", "inner", "balance")
 #: Those the fit matches: all but `sharpness`, which mixes blur with contrast (a dark,
 #: flat crop has a small Laplacian however sharp it is); `detail` is sharpness per
 #: contrast, so blur is matched as blur and contrast as contrast.
@@ -36,6 +40,12 @@ QUANTILES = np.linspace(0.01, 0.99, 50)
 #: of std s has std 6 s, and to flat areas 0, so the median response measures the noise.
 _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 _MAD_TO_STD = 0.6745
+#: The border band (rows top and bottom, columns left and right) and the middle window
+#: at 48x160: the band is mostly surround in a tight crop, the window mostly characters.
+BORDER_ROWS, BORDER_COLUMNS = 6, 10
+MIDDLE = (slice(12, 36), slice(20, 140))
+#: Rows at the top and at the bottom compared by `balance`.
+BALANCE_ROWS = 12
 
 
 def squeeze(image: np.ndarray) -> np.ndarray:
@@ -52,7 +62,7 @@ def image_statistics(arrays: np.ndarray) -> dict[str, np.ndarray]:
     brightness: mean grey; contrast: grey std; sharpness: variance of the Laplacian;
     detail: that variance over the grey variance (blur, whatever the contrast); noise: std of sensor noise (Immerkaer's median estimate); black and white: the 5th and
     95th grey percentile (lifted blacks, glow); saturation: mean HSV saturation; grey: 1
-    for a greyscale crop (an IR camera's), 0 for colour.
+    for a greyscale crop (an IR camera's), 0 for colour; and `layout_statistics`.
     """
     rgb = arrays.astype(np.float32) / 255
     grey = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -82,6 +92,37 @@ def image_statistics(arrays: np.ndarray) -> dict[str, np.ndarray]:
         "white": np.percentile(flat, 95, axis=1),
         "saturation": saturation.mean((1, 2)),
         "grey": (channel_gap < GREY_LIMIT).astype(np.float32),
+        **layout_statistics(grey),
+    }
+
+
+def layout_statistics(grey: np.ndarray) -> dict[str, np.ndarray]:
+    """Where the plate sits, from (N, 48, 160) grey in [0, 1].
+
+    rows and columns: the spread of the row (column) means over the grey spread (a bright
+    plate band between dark surround gives a strong row profile); surround: the border
+    band's mean grey minus the middle window's; inner: the grey spread inside the middle
+    window (the characters against the plate); balance: the top rows' mean grey minus the
+    bottom rows'.
+    """
+    count = len(grey)
+    spread_ = np.maximum(grey.std((1, 2)), 1e-3)
+    border = np.concatenate(
+        [
+            grey[:, :BORDER_ROWS].reshape(count, -1),
+            grey[:, -BORDER_ROWS:].reshape(count, -1),
+            grey[:, BORDER_ROWS:-BORDER_ROWS, :BORDER_COLUMNS].reshape(count, -1),
+            grey[:, BORDER_ROWS:-BORDER_ROWS, -BORDER_COLUMNS:].reshape(count, -1),
+        ],
+        axis=1,
+    )
+    middle = grey[:, MIDDLE[0], MIDDLE[1]].reshape(count, -1)
+    return {
+        "rows": grey.mean(2).std(1) / spread_,
+        "columns": grey.mean(1).std(1) / spread_,
+        "surround": border.mean(1) - middle.mean(1),
+        "inner": middle.std(1),
+        "balance": grey[:, :BALANCE_ROWS].mean((1, 2)) - grey[:, -BALANCE_ROWS:].mean((1, 2)),
     }
 
 
