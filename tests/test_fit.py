@@ -33,16 +33,21 @@ TARGET = {
 FAST = {"height": HEIGHT, "sample": 24, "check": 0, "budget_minutes": 10}
 
 
-@pytest.fixture(scope="module")
-def real_dir(tmp_path_factory) -> Path:
-    """24 dark, blurred kplate plates saved as PNG, with a labels.csv the fit must ignore."""
-    folder = tmp_path_factory.mktemp("real")
-    augmenter = Augmenter(validate_spec(TARGET), "target")
+def _save_crops(folder: Path, spec: dict) -> Path:
+    """24 kplate plates through `spec`, saved as PNG crops in `folder`."""
+    augmenter = Augmenter(spec, "target")
     factory = PlateFactory(GenerateConfig(count=24, seed=99, height=HEIGHT))
     for index in range(24):
         plate = factory.sample(index)
         image = augmenter(plate.image, plate.record, np.random.default_rng(index))[0]
         Image.fromarray(image).save(folder / f"crop_{index:02d}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def real_dir(tmp_path_factory) -> Path:
+    """24 dark, blurred kplate plates saved as PNG, with a labels.csv the fit must ignore."""
+    folder = _save_crops(tmp_path_factory.mktemp("real"), validate_spec(TARGET))
     (folder / "labels.csv").write_text("file,text\nnot,read\n", encoding="utf-8")
     return folder
 
@@ -102,11 +107,11 @@ def test_every_candidate_is_within_the_schema_limits() -> None:
     rng = np.random.default_rng(0)
     lows = np.array([k.low for k in space.knobs])
     highs = np.array([k.high for k in space.knobs])
+    # The pose and the background stay the base's; only the placement moves.
+    base_geometry = validate_spec(PRESETS["heavy"])["geometry"]
     for x in [lows, highs, np.zeros(len(lows)), *(rng.uniform(lows, highs) for _ in range(50))]:
         spec = space.spec(x)
         assert spec == validate_spec(spec)
-        # The pose and the background stay the base's; only the placement moves.
-        base_geometry = validate_spec(PRESETS["heavy"])["geometry"]
         for effect in ("rotate", "shear", "perspective", "background"):
             assert spec["geometry"][effect] == base_geometry[effect]
     assert {k.effect for k in space.knobs if k.group == "geometry"} == {
@@ -166,13 +171,7 @@ def test_fit_moves_the_plate_placement_toward_crops_with_surround(tmp_path) -> N
     target = validate_spec({**PRESETS["light"], "geometry": {
         **PRESETS["light"]["geometry"], "margin": {"p": 1, "x": [0.0, 0.05], "y": [0.9, 1.0]}
     }})  # fmt: skip
-    augmenter = Augmenter(target, "target")
-    factory = PlateFactory(GenerateConfig(count=24, seed=99, height=HEIGHT))
-    for index in range(24):
-        plate = factory.sample(index)
-        image = augmenter(plate.image, plate.record, np.random.default_rng(index))[0]
-        Image.fromarray(image).save(tmp_path / f"crop_{index:02d}.png")
-    result = fit_augmentation(tmp_path, base="light", evaluations=40, **FAST)
+    result = fit_augmentation(_save_crops(tmp_path, target), base="light", evaluations=40, **FAST)
     base_margin = PRESETS["light"]["geometry"]["margin"]
     assert result.spec["geometry"]["margin"]["y"][1] > base_margin["y"][1] + 0.2
     layout = {side: np.mean([result.distances[side][n] for n in stats.LAYOUT])

@@ -17,15 +17,15 @@ import cv2
 import numpy as np
 
 HEIGHT, WIDTH = 48, 160  # the realism classifier's input (realism.HEIGHT, realism.WIDTH)
-#: The statistics of one image, in the order reports show them.
-STATS = (
-    "brightness", "contrast", "sharpness", "detail", "noise", "black", "white", "saturation",
-    "grey", *("rows", "columns", "surround", "inner", "balance"),
-)  # fmt: skip
-#: Where the plate sits in the crop, which the per-pixel statistics above cannot see (a
+#: Where the plate sits in the crop, which the per-pixel statistics cannot see (a
 #: classifier told kplate's crops from real ones by their row and column profiles and by
 #: their border alone about as well as by the whole image: docs/evaluate.md, session 10).
 LAYOUT = ("rows", "columns", "surround", "inner", "balance")
+#: The statistics of one image, in the order reports show them.
+STATS = (
+    "brightness", "contrast", "sharpness", "detail", "noise", "black", "white", "saturation",
+    "grey", *LAYOUT,
+)  # fmt: skip
 #: Those the fit matches: all but `sharpness`, which mixes blur with contrast (a dark,
 #: flat crop has a small Laplacian however sharp it is); `detail` is sharpness per
 #: contrast, so blur is matched as blur and contrast as contrast.
@@ -106,7 +106,7 @@ def layout_statistics(grey: np.ndarray) -> dict[str, np.ndarray]:
     bottom rows'.
     """
     count = len(grey)
-    spread_ = np.maximum(grey.std((1, 2)), 1e-3)
+    grey_spread = np.maximum(grey.std((1, 2)), 1e-3)
     border = np.concatenate(
         [
             grey[:, :BORDER_ROWS].reshape(count, -1),
@@ -118,8 +118,8 @@ def layout_statistics(grey: np.ndarray) -> dict[str, np.ndarray]:
     )
     middle = grey[:, MIDDLE[0], MIDDLE[1]].reshape(count, -1)
     return {
-        "rows": grey.mean(2).std(1) / spread_,
-        "columns": grey.mean(1).std(1) / spread_,
+        "rows": grey.mean(2).std(1) / grey_spread,
+        "columns": grey.mean(1).std(1) / grey_spread,
         "surround": border.mean(1) - middle.mean(1),
         "inner": middle.std(1),
         "balance": grey[:, :BALANCE_ROWS].mean((1, 2)) - grey[:, -BALANCE_ROWS:].mean((1, 2)),
