@@ -232,6 +232,31 @@ def test_the_long_row_trains_more_steps_on_its_base_rows_set(tmp_path, monkeypat
     assert trained == [7, 28, 7]
 
 
+def test_the_fitted_row_is_drawn_at_the_types_it_was_fitted_at(tmp_path, monkeypatch):
+    """`kplate fit` and the fitted row's sets use one type mix (up to run 36 the fit ran at
+    even types and the sets were drawn at realistic shares); the other rows keep theirs."""
+    import kplate.evaluate.fit
+    import kplate.evaluate.fit_config
+
+    asked: dict[str, object] = {}
+
+    def fit_augmentation(real, **options):
+        asked.update(options)
+        return "result"
+
+    def write_fit_config(result, out):
+        Path(out).write_text("# kplate fit:\n")
+
+    monkeypatch.setattr(kplate.evaluate.fit, "fit_augmentation", fit_augmentation)
+    monkeypatch.setattr(kplate.evaluate.fit_config, "write_fit_config", write_fit_config)
+    sim2real.fit(tmp_path, tmp_path, 0)
+    assert asked["types"] == sim2real.row_types("fitted (kplate fit)") == "all"
+    assert sim2real.row_types("mix, even types") == "all"
+    assert {sim2real.row_types(name) for name in ("clean", "heavy", "night", "mix")} == {
+        "realistic"
+    }
+
+
 def _seed_run(seed: int, accuracy: float, learn: float, realism: float | None) -> dict:
     return {
         "set": "mix", "reader_seed": seed, "accuracy": accuracy, "learnability": learn,
