@@ -318,3 +318,32 @@ def test_fit_draws_a_named_type_mix_and_its_config_says_so(tmp_path, real_dir, n
     text = out.read_text(encoding="utf-8")
     assert f"plate types: {key};" in text
     assert f"--height {HEIGHT} --types {key}\n" in text
+
+
+def test_generate_notes_a_fitted_config_drawn_at_other_types_or_height(
+    tmp_path, fitted, capsys
+) -> None:
+    """The note names what differs from the draw the config was fitted at; a draw at the
+    fitted types and height, and a config kplate fit did not write, get none."""
+    config = write_fit_config(fitted, tmp_path / "mine.yaml")
+    assert "; plate types: all; height: 48;" in config.read_text(encoding="utf-8")
+
+    def note(*options: str) -> str:
+        out = tmp_path / f"gen{len(list(tmp_path.iterdir()))}"
+        argv = ["generate", "--count", "2", "--augment-config", str(config), *options]
+        assert main([*argv, "--out", str(out)]) == 0
+        return capsys.readouterr().err
+
+    assert note("--height", str(HEIGHT)) == ""
+    types = note("--height", str(HEIGHT), "--types", "realistic")
+    assert types.splitlines() == [
+        f"note: {config}: drawn at --types realistic (fitted at all); it matches the real "
+        "crops at the types and height it was fitted at (docs/fit.md)"
+    ]
+    both = note("--height", "64", "--types", "private_2digit")
+    assert "--types private_2digit (fitted at all) and --height 64 (fitted at 48)" in both
+    assert "(fitted at 48)" in note()  # generate's default height is 110
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(config.read_text(encoding="utf-8").replace(MARKER, "# mine"), "utf-8")
+    config = plain
+    assert note("--types", "realistic") == ""

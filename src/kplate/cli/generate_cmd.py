@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -384,6 +385,12 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
         device=args.device,
     )
+    if args.augment_config:
+        from kplate.evaluate.fit_config import drawing_note
+
+        note = drawing_note(args.augment_config, args.types, config.height)
+        if note:
+            print(note, file=sys.stderr)
     step = _verified_step(config, options)
     summary = write_dataset(config, options, step)
     for line in summary.lines():
