@@ -385,18 +385,18 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
         device=args.device,
     )
-    if args.augment_config:
-        from kplate.evaluate.fit_config import drawing_note
-
-        note = drawing_note(args.augment_config, args.types, config.height)
-        if note:
-            print(note, file=sys.stderr)
     step = _verified_step(config, options)
     summary = write_dataset(config, options, step)
     for line in summary.lines():
         print(line)
     if step is not None:
         print(step.verifier.counts.line() + " (this run)")
+    if args.augment_config:  # after the run: a config that fails to load gets its error alone
+        from kplate.evaluate.fit_config import drawing_note
+
+        note = drawing_note(args.augment_config, args.types, config.height)
+        if note:
+            print(note, file=sys.stderr)
     return 0
 
 
