@@ -274,6 +274,22 @@ def ceiling_digest(real: Path, seed: int) -> str:
     return total.hexdigest()[:16]
 
 
+#: Settings a run records only when they differ from these (runs before them did not
+#: record them, and they used these values).
+DEFAULT_SETTINGS = {"seed": 0, "type_balance": 0.0}
+
+
+def changed_settings(last: dict[str, Any], settings: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, the last run's value, this run's) for every setting the two runs differ in."""
+    changed = []
+    for key in [*settings, *(k for k in DEFAULT_SETTINGS if k not in settings)]:
+        made = last.get(key, DEFAULT_SETTINGS.get(key))
+        value = settings.get(key, DEFAULT_SETTINGS.get(key))
+        if made != value:
+            changed.append((key, made, value))
+    return changed
+
+
 def same_ceiling(settings: dict[str, Any], digest: str) -> dict[str, Any] | None:
     """The last run's ceiling row when it was made with these settings and this ceiling
     digest (marked with the run it comes from), else None."""
@@ -281,7 +297,7 @@ def same_ceiling(settings: dict[str, Any], digest: str) -> dict[str, Any] | None
     if not latest.is_file():
         return None
     last = json.loads(latest.read_text(encoding="utf-8"))
-    if any(last.get(key) != value for key, value in settings.items()):
+    if changed_settings(last, settings):
         return None
     for row in last.get("rows", []):
         if row["set"].startswith("real labels") and row.get("ceiling_digest") == digest:
@@ -523,7 +539,12 @@ def run_job(job: Job, context: dict[str, Any]) -> dict:
 
     started = time.monotonic()
     test_set = load_labelled(context["real_test"])
-    recogniser = train_recogniser([load_labelled(f) for f in folders], steps, seed)
+    recogniser = train_recogniser(
+        [load_labelled(f) for f in folders],
+        steps,
+        seed,
+        type_balance=context.get("type_balance", 0.0),
+    )
     learn = None if held is None else evaluate_recognition(recogniser, held)
     metrics = evaluate_recognition(recogniser, test_set)
     misses = None if learn is None else learnability_misses(learn["samples"], Path(held))
@@ -640,7 +661,12 @@ def _fold(fold: int, context: dict[str, Any]) -> dict[str, Any]:
     held_rows = [r for r, held in zip(rows, in_fold, strict=True) if held]
     train_dir = _link_folder(work / f"fold{fold}_train", real, kept)
     test_dir = _link_folder(work / f"fold{fold}_test", real, held_rows)
-    recogniser = train_recogniser([load_labelled(train_dir)], context["steps"], seed)
+    recogniser = train_recogniser(
+        [load_labelled(train_dir)],
+        context["steps"],
+        seed,
+        type_balance=context.get("type_balance", 0.0),
+    )
     items = load_labelled(test_dir)
     arrays, kept_items = load_arrays([i.path for i in items], HEIGHT, WIDTH)
     items = [items[k] for k in kept_items]
@@ -698,6 +724,14 @@ def main() -> None:
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
     parser.add_argument("--work", type=Path, default=HERE / "out" / "sim2real")
     parser.add_argument("--count", type=int, default=6000, help="synthetic plates per set")
+    parser.add_argument(
+        "--type-balance",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="every reader samples each image (largest type's count / its type's) ** P "
+        "times per epoch, 0 to 1 (0: the recipe; docs/evaluate.md, session 27)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gan-share", type=float, default=0.5)
     parser.add_argument("--fresh", action="store_true", help="discard earlier work in --work")
@@ -742,6 +776,8 @@ def main() -> None:
     for option in ("seeds", "jobs", "steps"):
         if getattr(args, option) < 1:
             refuse(f"--{option} must be 1 or more, got {getattr(args, option)}")
+    if not 0.0 <= args.type_balance <= 1.0:
+        refuse(f"--type-balance must be 0 to 1, got {args.type_balance}")
     if not (args.real / "labels.csv").is_file():
         print(f"skip: {args.real} not found (the real development crops live in ../shared)")
         return
@@ -752,6 +788,8 @@ def main() -> None:
     settings = {"count": args.count, "recogniser_steps": args.steps,
                 "recogniser_format": FORMAT_VERSION, "seed": args.seed,
                 "set_height": SET_HEIGHT}  # fmt: skip
+    if args.type_balance:  # recorded only when used, so earlier runs' rows still carry over
+        settings["type_balance"] = args.type_balance
     wanted, carried = chosen_rows(args, settings)
     # Read only when the ceiling may be trained: a whole run, or --row ceiling.
     trains_ceiling = wanted is None or "ceiling" in wanted
@@ -847,7 +885,8 @@ def main() -> None:
     seed_runs: dict[str, list[dict[str, Any]]] = {}
     sources = {Path(row["file"]).name: row.get("source", "") for row in _real_rows(args.real)}
     context = dict(real=str(args.real), work=str(args.work), real_test=str(real_test),
-                   steps=steps, seed=args.seed, sources=sources)  # fmt: skip
+                   steps=steps, seed=args.seed, sources=sources,
+                   type_balance=args.type_balance)  # fmt: skip
     results: dict[str, dict[str, Any]] = {}
     styles = sorted(t for t, n in Counter(i.type for i in test_set).items() if n >= STYLE_MIN_COUNT)
     header = {
@@ -981,10 +1020,9 @@ def chosen_rows(
     if not latest.is_file():
         refuse(f"--row: {latest} not found; run the whole scoreboard first")
     last = json.loads(latest.read_text(encoding="utf-8"))
-    for key, value in settings.items():
-        if last.get(key, 0 if key == "seed" else None) != value:
-            refuse(f"--row: {latest} was made with {key} {last.get(key)}, "
-                   f"this run has {value}; run the whole scoreboard")  # fmt: skip
+    for key, made, value in changed_settings(last, settings):
+        refuse(f"--row: {latest} was made with {key} {made}, "
+               f"this run has {value}; run the whole scoreboard")  # fmt: skip
     rows = {row["set"]: _carried(row, last) for row in last["rows"]}
     return wanted, {"rows": rows, "test_images": last.get("test_images")}
 

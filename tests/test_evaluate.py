@@ -11,6 +11,7 @@ import csv
 import json
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +186,39 @@ def test_training_is_deterministic_for_a_seed(synthetic) -> None:
     assert a.history == b.history and a.history != c.history
     for key, value in a.model.state_dict().items():
         assert torch.equal(value, b.model.state_dict()[key])
+
+
+def test_type_balance_repeats_each_image_by_its_type_rarity() -> None:
+    """Per epoch an image is repeated round((largest count / its type's count) ** power)
+    times: at 0.5 a type 4x rarer is seen 2x per image, one 16x rarer 4x; at 1 every type
+    fills the same share of the epoch; at 0 the pool is the plain one (None)."""
+    from kplate.evaluate.recogniser import balanced_pool
+
+    types = ["a"] * 16 + ["b"] * 4 + ["c"]
+    assert balanced_pool(types, 0.0) is None
+    half = balanced_pool(types, 0.5)
+    assert [half.count(i) for i in (0, 15, 16, 19, 20)] == [1, 1, 2, 2, 4]
+    full = Counter(types[i] for i in balanced_pool(types, 1.0))
+    assert full == {"a": 16, "b": 16, "c": 16}
+
+
+def test_type_balanced_training_samples_the_repeated_pool(synthetic) -> None:
+    """16 private plates and 2 two-row commercial ones: balanced at 1, each commercial
+    plate is repeated 8 times per epoch (32 entries), the recipe says so, and the training
+    sees another order than the plain one."""
+    items = load_labelled(synthetic)
+    kept = [i for i in items if i.type == "private_2digit"]
+    kept += [i for i in items if i.type == "commercial_two_row"][:2]
+    assert len(kept) == 18
+    plain = train_recogniser([kept], steps=3, seed=4)
+    balanced = train_recogniser([kept], steps=3, seed=4, type_balance=1.0)
+    assert plain.recipe["type_balance"] == 0.0
+    assert plain.recipe["epoch_entries"] == plain.recipe["train_images"] == 18
+    assert balanced.recipe["type_balance"] == 1.0
+    assert balanced.recipe["epoch_entries"] == 32
+    assert balanced.history != plain.history
+    with pytest.raises(KplateError, match="type_balance must be 0 to 1, got 2"):
+        train_recogniser([kept], steps=3, type_balance=2)
 
 
 def test_a_training_still_on_the_plateau_restarts_from_other_weights(
@@ -572,6 +606,9 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys, synthetic) -> None:
                    "no metadata.jsonl or labels.csv")  # fmt: skip
     bad_steps = ["evaluate", "recognition", "--train", str(synthetic), "--test", str(synthetic)]
     one_line_error(capsys, [*bad_steps, "--out", out, "--steps", "0"], "--steps must be 1")
+    for bad in ("1.5", "-0.1", "nan"):
+        one_line_error(capsys, [*bad_steps, "--out", out, "--type-balance", bad],
+                       f"--type-balance must be 0 to 1, got {float(bad)}")  # fmt: skip
     one_line_error(capsys, ["evaluate", "realism", "--generated", str(synthetic), "--real",
                             str(empty), "--out", out], "no images found")  # fmt: skip
     pre = ["evaluate", "preservation", "--source", str(synthetic), "--translated", str(synthetic)]

@@ -220,7 +220,7 @@ def test_the_long_row_trains_more_steps_on_its_base_rows_set(tmp_path, monkeypat
     class Stop(Exception):
         pass
 
-    def train(sets, steps, seed):
+    def train(sets, steps, seed, type_balance=0.0):
         trained.append(steps)
         raise Stop
 
@@ -462,3 +462,30 @@ def test_the_ceiling_is_scored_by_source_on_the_test_split_only():
     assert row["per_source"] == {"cctv": {"count": 2, "exact_accuracy": 0.5}}
     assert row["accuracy"] == 0.5 and row["all_real_dev_accuracy"] == pytest.approx(2 / 3)
     assert sim2real.real_ceiling(folds, {"a.jpg"}, "d")["per_source"] is None
+
+
+def test_a_type_balanced_run_and_a_plain_one_never_share_rows(tmp_path, monkeypatch, capsys):
+    """--type-balance changes every reader: its rows (and ceiling) are not carried into a
+    plain run, nor a plain run's into it; runs recorded before the option count as 0."""
+    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
+    _last_run(tmp_path / "results", type_balance=0.5)
+    balanced = {**SETTINGS, "type_balance": 0.5}
+    assert sim2real.chosen_rows(_args("mix"), balanced)[1]["rows"]["mix"]["accuracy"] == 0.4
+    with pytest.raises(SystemExit) as refused:
+        sim2real.chosen_rows(_args("mix"), SETTINGS)
+    assert refused.value.code == 2
+    assert "was made with type_balance 0.5, this run has 0.0" in capsys.readouterr().err
+    assert sim2real.changed_settings({**SETTINGS}, SETTINGS) == []
+    assert sim2real.changed_settings({**SETTINGS}, balanced) == [("type_balance", 0.0, 0.5)]
+
+
+def test_a_bad_type_balance_is_refused_in_one_line_before_anything_is_written(tmp_path):
+    work = tmp_path / "work"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "sim2real.py"), "--real", str(tmp_path),
+         "--work", str(work), "--type-balance", "1.5"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == "sim2real: --type-balance must be 0 to 1, got 1.5"
+    assert not work.exists()

@@ -44,6 +44,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"training steps at batch 32 ({DEFAULT_STEPS})",
     )
     recognition.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    recognition.add_argument(
+        "--type-balance",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="repeat each image (largest type's count / its type's) ** P times per epoch, "
+        "0 to 1 (0: every image alike, the recipe)",
+    )
     recognition.set_defaults(handler=run_recognition)
 
     realism = stages.add_parser(
@@ -103,7 +111,7 @@ def run_recognition(args: argparse.Namespace) -> int:
     _positive(args.steps, "--steps")
     with report_folder(args.out):
         result = run(args.train, args.test, args.out, steps=args.steps, seed=args.seed,
-                     progress=print)  # fmt: skip
+                     type_balance=args.type_balance, progress=print)  # fmt: skip
     print(
         f"exact accuracy {result['exact_accuracy']:.3f}, CER {result['cer']:.3f} on "
         f"{result['count']} images ({result['skipped']} unreadable skipped); "

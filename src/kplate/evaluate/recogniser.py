@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -583,6 +583,7 @@ def train_recogniser(
     steps: int = DEFAULT_STEPS,
     seed: int = 0,
     *,
+    type_balance: float = 0.0,
     progress: Callable[[str], None] | None = None,
 ) -> Recogniser:
     """Train the fixed-recipe CRNN on the concatenated sets; deterministic for a seed on CPU.
@@ -597,9 +598,15 @@ def train_recogniser(
     starts again from other initial weights (PLATEAU_LOSS, PLATEAU_FALL). Where the CPU
     has bfloat16: from step 1 when every image has boxes, else float32 until the loss is
     below LOW_PRECISION_LOSS and bfloat16 after.
+
+    `type_balance` (0 to 1; 0, the recipe, samples every image alike) repeats each image
+    in an epoch (largest type's count / its type's count) ** type_balance times, rounded:
+    at 0.5 a type's share of the steps goes as the square root of its share of the set,
+    so a rare layout is seen several times as often (docs/evaluate.md, session 27).
     """
     if steps < 1:
         raise OptionError("steps", f"{{option}} must be 1 or more, got {steps}")
+    check_type_balance(type_balance)
     items = [item for train_set in train_sets for item in _as_items(train_set)]
     if not items:
         raise KplateError("no training images")
@@ -611,13 +618,14 @@ def train_recogniser(
     images = torch.from_numpy(arrays)
     maps = character_maps([items[i] for i in kept])
     boxed = maps is not None and bool((maps != CELL_IGNORE).flatten(1).any(1).all())
+    pool = balanced_pool([items[i].type for i in kept], type_balance)
     restarts = 0
     while True:  # the last restart is trained to the end, plateau or not
         init_seed = seed + RESTART_SEED_STRIDE * restarts
         check = restarts < MAX_RESTARTS
         model, history, low_from = _train_once(
             images, texts, maps, steps, init_seed, started, progress,
-            check_plateau=check, low_from_start=boxed,
+            check_plateau=check, low_from_start=boxed, pool=pool,
         )  # fmt: skip
         if model is not None:
             break
@@ -645,10 +653,32 @@ def train_recogniser(
         "precision": _precision(low_from),
         "bfloat16_from_step": low_from,
         "train_images": len(kept),
+        "type_balance": type_balance,
+        "epoch_entries": len(kept) if pool is None else len(pool),
         "train_skipped": len(items) - len(kept),
         "train_seconds": round(time.monotonic() - started, 1),
     }
     return Recogniser(model.eval(), recipe, history)
+
+
+def check_type_balance(power: float) -> None:
+    """`type_balance` is a power from 0 (every image alike) to 1 (every type alike)."""
+    if not 0.0 <= power <= 1.0:  # NaN fails too
+        raise OptionError("type_balance", f"{{option}} must be 0 to 1, got {power}")
+
+
+def balanced_pool(types: Sequence[str], power: float) -> list[int] | None:
+    """One epoch's image indices, each repeated round((largest type count / its type's
+    count) ** power) times (at least once); None at power 0 (every image once)."""
+    if power == 0:
+        return None
+    counts = Counter(types)
+    largest = max(counts.values())
+    return [
+        index
+        for index, kind in enumerate(types)
+        for _ in range(max(1, round((largest / counts[kind]) ** power)))
+    ]
 
 
 def _precision(low_from: int | None) -> str:
@@ -689,13 +719,15 @@ def _train_once(
     *,
     check_plateau: bool = True,
     low_from_start: bool = False,
+    pool: list[int] | None = None,
 ) -> tuple[CRNN | None, list[tuple[int, float]], int | None]:
     """One training from the initial weights of `seed`: (model, history, the first step
     trained in bfloat16 or None); the model is None when the training is still on the
     CTC plateau at `plateau_check_step` (and `check_plateau`). `maps`: the images'
     `character_maps`, or None (then the cell classifier is never trained).
     `low_from_start`: bfloat16 from step 1 where the CPU has it (every image has boxes),
-    instead of from the step after the loss falls below LOW_PRECISION_LOSS."""
+    instead of from the step after the loss falls below LOW_PRECISION_LOSS. `pool`: one
+    epoch's image indices with repeats (`balanced_pool`); None: every image once."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -715,9 +747,9 @@ def _train_once(
     model.train()
     for step in range(1, steps + 1):
         if len(order) < BATCH_SIZE:
-            order += torch.randperm(len(texts), generator=generator).tolist() * max(
-                1, math.ceil(BATCH_SIZE / len(texts))
-            )
+            epoch = torch.randperm(len(texts) if pool is None else len(pool), generator=generator)
+            shuffled = epoch.tolist() if pool is None else [pool[j] for j in epoch.tolist()]
+            order += shuffled * max(1, math.ceil(BATCH_SIZE / len(shuffled)))
         batch, order = order[:BATCH_SIZE], order[BATCH_SIZE:]
         x = images[batch].float().div(255).unsqueeze(1)
         moved = None

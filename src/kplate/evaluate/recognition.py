@@ -16,6 +16,7 @@ from kplate.evaluate.data import load_labelled
 from kplate.evaluate.recogniser import (
     DEFAULT_STEPS,
     Recogniser,
+    check_type_balance,
     evaluate_recognition,
     train_recogniser,
 )
@@ -30,15 +31,19 @@ def run_recognition(
     *,
     steps: int = DEFAULT_STEPS,
     seed: int = 0,
+    type_balance: float = 0.0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The whole command: load and check every folder first, then train, test and report."""
+    check_type_balance(type_balance)
     report.check_report_folder(out, [*(("train", d) for d in train_dirs), ("test", test_dir)])
     train_sets = [load_labelled(d) for d in train_dirs]
     test_set = load_labelled(test_dir)
     out = report.make_out(out)
     started = time.monotonic()
-    recogniser = train_recogniser(train_sets, steps, seed, progress=progress)
+    recogniser = train_recogniser(
+        train_sets, steps, seed, type_balance=type_balance, progress=progress
+    )
     recogniser.save(out / "recogniser.pt")
     metrics = evaluate_recognition(recogniser, test_set)
     result = {
