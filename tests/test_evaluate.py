@@ -188,6 +188,15 @@ def test_training_is_deterministic_for_a_seed(synthetic) -> None:
         assert torch.equal(value, b.model.state_dict()[key])
 
 
+def test_a_training_whose_warm_up_is_one_step_runs(synthetic) -> None:
+    """20 steps at the 5 % warm-up is one warm-up step, on which torch's OneCycleLR
+    divided by zero (a traceback for `--steps 20`); it is made two."""
+    from kplate.evaluate.recogniser import warmup_share
+
+    assert warmup_share(20) == 0.1 and warmup_share(2000) == 0.05 and warmup_share(19) == 0.05
+    assert len(train_recogniser([synthetic], steps=20, seed=1).history) == 20
+
+
 def test_type_balance_repeats_each_image_by_its_type_rarity() -> None:
     """Per epoch an image is repeated round((largest count / its type's count) ** power)
     times: at 0.5 a type 4x rarer is seen 2x per image, one 16x rarer 4x; at 1 every type

@@ -574,8 +574,11 @@ def _prepare(image: ImageLike) -> np.ndarray:
 
 def warmup_share(steps: int) -> float:
     """The one-cycle warm-up share for a training of `steps`: WARMUP_SHARE up to the
-    recipe's DEFAULT_STEPS, LONG_WARMUP_SHARE beyond (why: beside the constants)."""
-    return WARMUP_SHARE if steps <= DEFAULT_STEPS else LONG_WARMUP_SHARE
+    recipe's DEFAULT_STEPS, LONG_WARMUP_SHARE beyond (why: beside the constants). A
+    warm-up of exactly one step (20 steps at 5 %) is made two: torch's OneCycleLR divides
+    by zero on it."""
+    share = WARMUP_SHARE if steps <= DEFAULT_STEPS else LONG_WARMUP_SHARE
+    return 2 / steps if math.isclose(share * steps, 1.0) else share
 
 
 def train_recogniser(
