@@ -28,6 +28,14 @@ def _args(*rows: str, gan: bool = False, text: float = 0.0) -> argparse.Namespac
     return argparse.Namespace(row=list(rows), gan=gan, gan_text=text)
 
 
+def _scoreboard(*argv: str) -> subprocess.CompletedProcess[str]:
+    """`python benchmarks/sim2real.py ARGV` as a user runs it (exit code and stderr)."""
+    script = str(REPO / "benchmarks" / "sim2real.py")
+    return subprocess.run(
+        [sys.executable, script, *argv], capture_output=True, text=True, check=False
+    )
+
+
 def _last_run(results: Path, **changes: object) -> None:
     rows = [{"set": "mix", "accuracy": 0.4}, {"set": "real labels (3-fold ceiling)"}]
     last = {"when": "2026-12-01T0236Z", **SETTINGS, "test_images": 390, "rows": rows}
@@ -85,11 +93,7 @@ def test_an_unknown_row_is_refused_in_one_line_before_anything_is_written(tmp_pa
     real.mkdir()
     (real / "labels.csv").write_text("file,text,source,style\n")
     work = tmp_path / "work"
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "sim2real.py"), "--real", str(real),
-         "--work", str(work), "--row", "mix, even type"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    done = _scoreboard("--real", str(real), "--work", str(work), "--row", "mix, even type")
     assert done.returncode == 2
     assert done.stderr.startswith("sim2real: --row: no row named 'mix, even type' in this run;")
     assert len(done.stderr.strip().splitlines()) == 1
@@ -481,11 +485,7 @@ def test_a_type_balanced_run_and_a_plain_one_never_share_rows(tmp_path, monkeypa
 
 def test_a_bad_type_balance_is_refused_in_one_line_before_anything_is_written(tmp_path):
     work = tmp_path / "work"
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "sim2real.py"), "--real", str(tmp_path),
-         "--work", str(work), "--type-balance", "1.5"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    done = _scoreboard("--real", str(tmp_path), "--work", str(work), "--type-balance", "1.5")
     assert done.returncode == 2
     assert done.stderr.strip() == "sim2real: --type-balance must be 0 to 1, got 1.5"
     assert not work.exists()
