@@ -476,15 +476,18 @@ def row_types(name: str) -> str:
 
 def fit(real_part: Path, work: Path, seed: int) -> Path:
     """`kplate fit` on the GAN's real half (unlabelled) at the sets' height."""
-    from kplate.evaluate.fit import fit_augmentation
+    from kplate.augment.critic import CANDIDATES, TEMPER
+    from kplate.evaluate.fit import add_critic, fit_augmentation
     from kplate.evaluate.fit_config import write_fit_config
 
     out = work / f"fitted_{SET_HEIGHT}px.yaml"  # fitted at the sets' height, so named
-    if not out.is_file():
+    # A config fitted before the critic (session 28) is fitted again, critic and all.
+    if not out.is_file() or "\ncritic:" not in out.read_text(encoding="utf-8"):
         result = fit_augmentation(
             real_part, budget_minutes=FIT_MINUTES, seed=seed, height=SET_HEIGHT, check=0,
             types=FIT_TYPES,
         )  # fmt: skip
+        add_critic(result, out, candidates=CANDIDATES, temper=TEMPER)
         write_fit_config(result, out)
     return out
 

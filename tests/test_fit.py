@@ -183,7 +183,8 @@ def test_cli_writes_a_config_that_generate_reads(tmp_path, real_dir, capsys) -> 
     """With the default --base auto, the search starts from the closest preset."""
     out = tmp_path / "fitted.yaml"
     argv = ["fit", "--real", str(real_dir), "--out", str(out), "--height", str(HEIGHT),
-            "--sample", "8", "--check", "0", "--evaluations", "300"]  # fmt: skip
+            "--sample", "8", "--check", "0", "--evaluations", "300",
+            "--critic-candidates", "0"]  # fmt: skip
     assert main(argv) == 0
     text = out.read_text(encoding="utf-8")
     assert text.startswith(MARKER)
@@ -199,7 +200,8 @@ def test_cli_writes_a_config_that_generate_reads(tmp_path, real_dir, capsys) -> 
     assert all(swept[n] <= scores[n] for n in swept)  # a sweep only keeps what helps
     name, spec = load_spec(str(out))
     assert name == "fitted" and spec == validate_spec(spec)
-    assert main([*argv[:-1], "2", "--base", "light"]) == 0  # its own file may be overwritten
+    rerun = [*argv[:-3], "2", "--base", "light", "--critic-candidates", "0"]
+    assert main(rerun) == 0  # its own file may be overwritten
     assert "# base: light;" in out.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fitted.yaml"]
     gen = tmp_path / "gen"
@@ -313,7 +315,7 @@ def test_fit_draws_a_named_type_mix_and_its_config_says_so(tmp_path, real_dir, n
     out = tmp_path / "fitted.yaml"
     argv = ["fit", "--real", str(real_dir), "--out", str(out), "--height", str(HEIGHT),
             "--sample", "8", "--check", "0", "--evaluations", "2", "--base", "light",
-            "--types", named]  # fmt: skip
+            "--types", named, "--critic-candidates", "0"]  # fmt: skip
     assert main(argv) == 0
     text = out.read_text(encoding="utf-8")
     assert f"plate types: {key};" in text

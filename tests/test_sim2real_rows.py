@@ -249,12 +249,17 @@ def test_the_fitted_row_is_drawn_at_the_types_it_was_fitted_at(tmp_path, monkeyp
         return "result"
 
     def write_fit_config(result, out):
-        Path(out).write_text("# kplate fit:\n")
+        Path(out).write_text("# kplate fit:\ncritic: {}\n")
+
+    def add_critic(result, out, **options):
+        asked["critic"] = options
 
     monkeypatch.setattr(kplate.evaluate.fit, "fit_augmentation", fit_augmentation)
+    monkeypatch.setattr(kplate.evaluate.fit, "add_critic", add_critic)
     monkeypatch.setattr(kplate.evaluate.fit_config, "write_fit_config", write_fit_config)
     sim2real.fit(tmp_path, tmp_path, 0)
     assert asked["types"] == sim2real.row_types("fitted (kplate fit)") == "all"
+    assert asked["critic"] == {"candidates": 4, "temper": 1.0}  # the fit's defaults
     assert sim2real.row_types("mix, even types") == "all"
     assert {sim2real.row_types(name) for name in ("clean", "heavy", "night", "mix")} == {
         "realistic"

@@ -218,7 +218,9 @@ def milder_spec(spec: dict[str, Any], k: float) -> dict[str, Any]:
     effect's probability times k, except those in KEEP_P (a milder cctv image is still
     infrared, at milder values). Parameters without a mild end (a direction, the
     background kinds) keep their range."""
-    out: dict[str, Any] = {key: value for key, value in spec.items() if key not in MILD}
+    out: dict[str, Any] = {
+        key: value for key, value in spec.items() if key not in MILD and key != "critic"
+    }
     for group, effects in spec.items():
         if group not in MILD:
             continue

@@ -10,6 +10,7 @@ Order: plate wear -> geometry (warp onto a background) -> surroundings (frame, s
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import cv2
@@ -17,6 +18,7 @@ import numpy as np
 
 from kplate.augment import camera, legibility, photometric, surround
 from kplate.augment.backgrounds import background as make_background
+from kplate.augment.critic import Critic
 from kplate.augment.geometry import (
     NEUTRAL,
     char_corners,
@@ -80,10 +82,31 @@ class Augmenter:
         self._camera = [(e, cam[e]) for e in camera.CAMERA if e in cam]
         around = spec.get("surround", {})
         self._surround = [(e, around[e]) for e in surround.EFFECTS if e in around]
+        # A fitted config's realism critic (augment/critic.py) picks one of several draws;
+        # the legibility rule's milder fallbacks (rule=False) draw once.
+        chosen = spec.get("critic") if rule else None
+        self._critic = (
+            None
+            if chosen is None
+            else Critic(Path(chosen["file"]), chosen["candidates"], chosen["temper"])
+        )
 
     def __call__(
         self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
     ) -> tuple[np.ndarray, PlateRecord, dict[str, Any]]:
+        if self._critic is None:
+            return self._draw(image, record, rng)
+        draws = [self._draw(image, record, rng) for _ in range(self._critic.candidates)]
+        logits = self._critic.logits([draw[0] for draw in draws])
+        pick = self._critic.choose(logits, rng)
+        out, new_record, params = draws[pick]
+        params["critic"] = {"logits": logits, "chosen": pick}
+        return out, new_record, params
+
+    def _draw(
+        self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
+    ) -> tuple[np.ndarray, PlateRecord, dict[str, Any]]:
+        """One draw through the legibility rule (when on): image, record, params."""
         if self._rule is not None:
             return self._rule(image, record, rng)
         params, warp = self._sample(rng, record, (image.shape[1], image.shape[0]))
@@ -94,7 +117,8 @@ class Augmenter:
     def sample(
         self, rng: np.random.Generator, record: PlateRecord, size: tuple[int, int]
     ) -> dict[str, Any]:
-        """Draw every effect's values; geometry is redrawn until no character leaves."""
+        """Draw every effect's values; geometry is redrawn until no character leaves. One
+        draw: a critic's choice among draws needs their pixels (`__call__`)."""
         return self._sample(rng, record, size)[0]
 
     def _sample(

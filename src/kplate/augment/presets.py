@@ -373,10 +373,13 @@ def _read_yaml(path: Path, where: str) -> tuple[Any, _Lines]:
             loader.dispose()
 
 
-def validate_spec(data: Any, where: str = "config", lines: _Lines | None = None) -> dict[str, Any]:
+def validate_spec(
+    data: Any, where: str = "config", lines: _Lines | None = None, folder: Path | None = None
+) -> dict[str, Any]:
     """Check a spec against SCHEMA; returns a normalised deep copy or raises KplateError.
 
-    Errors name the source (`where`), the dotted key and, for YAML files, the line.
+    Errors name the source (`where`), the dotted key and, for YAML files, the line. A
+    `critic` file is resolved against `folder` (the config's own), else as given.
     """
 
     def fail(path: tuple[str, ...], message: str) -> KplateError:
@@ -392,8 +395,13 @@ def validate_spec(data: Any, where: str = "config", lines: _Lines | None = None)
 
             spec[group] = validate_legibility(effects, fail)
             continue
+        if group == "critic":  # a trained model's file, not effects: kplate.augment.critic
+            from kplate.augment.critic import validate_critic
+
+            spec[group] = validate_critic(effects, fail, folder)
+            continue
         if group not in SCHEMA:
-            known = ", ".join((*GROUPS, "legibility"))
+            known = ", ".join((*GROUPS, "legibility", "critic"))
             raise fail((str(group),), f"unknown group; expected one of {known}")
         if effects is None:
             effects = {}
@@ -498,8 +506,11 @@ def load_spec(spec: str) -> tuple[str, dict[str, Any]]:
                 f"expected one of {', '.join(PRESETS)}"
             )
         base = copy.deepcopy(PRESETS[base_name])
-    own = validate_spec(data, spec, lines)
+    own = validate_spec(data, spec, lines, path.parent)
     for group, effects in own.items():
+        if group == "critic":  # one model, not effects to merge
+            base[group] = effects
+            continue
         base.setdefault(group, {}).update(effects)
     return path.stem, base
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 
+from kplate.augment.critic import CANDIDATES as CRITIC_CANDIDATES
+from kplate.augment.critic import TEMPER as CRITIC_TEMPER
+from kplate.evaluate.defaults import CRITIC_DRAWS, CRITIC_STEPS
 from kplate.evaluate.defaults import FIT_BASE as DEFAULT_BASE
 from kplate.evaluate.defaults import FIT_BUDGET_MINUTES as DEFAULT_BUDGET_MINUTES
 from kplate.evaluate.defaults import FIT_CHECK as DEFAULT_CHECK
@@ -69,13 +72,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="stop the search after N candidate configs (repeats a run the budget cut)",
     )
+    parser.add_argument(
+        "--critic-candidates",
+        type=int,
+        default=CRITIC_CANDIDATES,
+        metavar="K",
+        help="camera draws per plate that the realism critic chooses among when the config "
+        f"is drawn; 0: no critic (default {CRITIC_CANDIDATES}; docs/fit.md, 'The critic')",
+    )
+    parser.add_argument(
+        "--critic-temper",
+        type=float,
+        default=CRITIC_TEMPER,
+        metavar="T",
+        help=f"how strongly the critic's odds tilt the choice, above 0 to 4 ({CRITIC_TEMPER:g})",
+    )
+    parser.add_argument(
+        "--critic-draws",
+        type=int,
+        default=CRITIC_DRAWS,
+        metavar="N",
+        help=f"plates of the fitted config the critic learns from ({CRITIC_DRAWS})",
+    )
+    parser.add_argument(
+        "--critic-steps",
+        type=int,
+        default=CRITIC_STEPS,
+        metavar="N",
+        help=f"the critic's training steps of 16 real and 16 drawn crops ({CRITIC_STEPS})",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: numpy, OpenCV and (for the final check) torch stay out of --help.
     from kplate.augment.presets import load_spec
-    from kplate.evaluate.fit import check_options, fit_augmentation, real_image_files
+    from kplate.evaluate.critic_fit import check_critic_options, check_critic_out, critic_path
+    from kplate.evaluate.fit import add_critic, check_options, fit_augmentation, real_image_files
     from kplate.evaluate.fit_config import check_out, write_fit_config
     from kplate.numbers.type_shares import NAMED_MIXES
     from kplate.spec.types import parse_plate_types
@@ -100,6 +133,11 @@ def run(args: argparse.Namespace) -> int:
         load_spec(args.base)
     real_image_files(args.real)
     check_out(args.out)
+    if args.critic_candidates:
+        check_critic_options(
+            args.critic_candidates, args.critic_temper, args.critic_draws, args.critic_steps
+        )
+        check_critic_out(critic_path(args.out))
     result = fit_augmentation(
         args.real,
         base=args.base,
@@ -112,6 +150,11 @@ def run(args: argparse.Namespace) -> int:
         evaluations=args.evaluations,
         progress=print,
     )
+    if args.critic_candidates:
+        add_critic(
+            result, args.out, candidates=args.critic_candidates, temper=args.critic_temper,
+            draws=args.critic_draws, steps=args.critic_steps, progress=print,
+        )  # fmt: skip
     path = write_fit_config(result, args.out)
     for line in result.moves:
         print(f"  {line}")

@@ -25,6 +25,7 @@ _EXPORTS = {
     "load_labelled": "data",
     "LabelledImage": "data",
     "fit_augmentation": "fit",
+    "add_critic": "fit",
     "FitResult": "fit",
     "write_fit_config": "fit_config",
     "image_statistics": "statistics",

@@ -13,3 +13,7 @@ FIT_BASE = "auto"
 FIT_BUDGET_MINUTES = 5.0
 FIT_SAMPLE = 128
 FIT_CHECK = 400
+#: `kplate fit`'s realism critic: plates of the fitted config it learns from, and its
+#: training steps of 16 real and 16 drawn crops (about a minute on one core).
+CRITIC_DRAWS = 2000
+CRITIC_STEPS = 600

@@ -42,9 +42,16 @@ from kplate.augment.pipeline import Augmenter
 from kplate.augment.presets import GROUPS, PRESETS, SCHEMA, load_spec, validate_spec
 from kplate.errors import KplateError
 from kplate.evaluate import statistics
-from kplate.evaluate.defaults import FIT_BASE, FIT_BUDGET_MINUTES, FIT_CHECK, FIT_SAMPLE
+from kplate.evaluate.defaults import (
+    CRITIC_DRAWS,
+    CRITIC_STEPS,
+    FIT_BASE,
+    FIT_BUDGET_MINUTES,
+    FIT_CHECK,
+    FIT_SAMPLE,
+)
 from kplate.io.images import is_image_name
-from kplate.numbers.type_shares import types_and_weights
+from kplate.numbers.type_shares import NAMED_MIXES, types_and_weights
 from kplate.pipeline import GenerateConfig, PlateFactory
 from kplate.spec.types import PlateType
 
@@ -301,6 +308,9 @@ class FitResult:
     first_sweep: dict[str, float] = field(default_factory=dict)  # and after one sweep
     #: real / generated -> aspect and height summaries (reported: augmentation keeps sizes)
     shapes: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    #: The realism critic, when one was trained (`add_critic`): candidates, steps, real,
+    #: draws and train_accuracy.
+    critic: dict[str, Any] = field(default_factory=dict)
 
 
 def fit_augmentation(
@@ -347,6 +357,7 @@ def fit_augmentation(
 
     def search_from(name: str) -> _CoordinateSearch:
         base_name, base_spec = load_spec(name)
+        base_spec.pop("critic", None)  # a base config's critic judged other draws
         return _CoordinateSearch(base_name, SearchSpace(base_spec), score, seed, shared, say)
 
     scores: dict[str, float] = {}
@@ -399,6 +410,46 @@ def fit_augmentation(
     _final_check(result, config, base_spec, sampler, scales, test_seconds, realism_steps, say)
     result.seconds = round(time.monotonic() - started, 1)
     return result
+
+
+def add_critic(
+    result: FitResult,
+    out: str | Path,
+    *,
+    candidates: int,
+    temper: float,
+    draws: int = CRITIC_DRAWS,
+    steps: int = CRITIC_STEPS,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Train the fitted config's realism critic on the real crops the fit read, write it
+    beside `out` and name it in `result.spec` (docs/fit.md, "The critic")."""
+    from kplate.evaluate.critic_fit import critic_path, fit_critic
+
+    config = _generate_config(result.seed, _parsed_types(result.types), result.height, 1)
+    done = fit_critic(
+        result.real.arrays, result.spec, config, critic_path(out),
+        candidates=candidates, temper=temper, draws=draws, steps=steps, seed=result.seed,
+        progress=progress,
+    )  # fmt: skip
+    result.spec = {**result.spec, "critic": done.section}
+    result.critic = {
+        "candidates": candidates,
+        "steps": done.steps,
+        "real": done.real,
+        "draws": done.draws,
+        "train_accuracy": done.train_accuracy,
+    }
+    result.seconds = round(result.seconds + done.seconds, 1)
+
+
+def _parsed_types(label: str) -> Sequence[PlateType] | str | None:
+    """The `types` argument that `_types_label` named."""
+    if label == "all":
+        return None
+    if label in NAMED_MIXES:
+        return label
+    return [PlateType(value) for value in label.split(",")]
 
 
 class _Budget:

@@ -66,8 +66,18 @@ def _effect_line(group: str, effect: str, entry: dict[str, Any]) -> str:
     return f"  {effect}: {{{', '.join(parts)}}}"
 
 
-def spec_text(spec: dict[str, Any]) -> str:
-    """The spec as YAML, one flow mapping per effect, in the pipeline's group order."""
+def _critic_line(section: dict[str, Any], folder: Path | None) -> str:
+    path = Path(section["file"])
+    name = path.name if folder is not None and path.parent == folder.resolve() else str(path)
+    return (
+        f"critic: {{file: {name}, candidates: {section['candidates']}, "
+        f"temper: {section['temper']!r}}}"
+    )
+
+
+def spec_text(spec: dict[str, Any], folder: Path | None = None) -> str:
+    """The spec as YAML, one flow mapping per effect, in the pipeline's group order; a
+    critic's file by its name when it lies in `folder` (the config's own)."""
     lines = []
     for group in GROUPS:
         effects = spec.get(group)
@@ -79,6 +89,8 @@ def spec_text(spec: dict[str, Any]) -> str:
             for effect in SCHEMA[group]
             if effect in effects
         )
+    if "critic" in spec:
+        lines.append(_critic_line(spec["critic"], folder))
     return "\n".join(lines) + "\n"
 
 
@@ -138,6 +150,13 @@ def header(result: FitResult, out_name: str) -> list[str]:
             f"({aspect['p5']:.2f}-{aspect['p95']:.2f}), height {height['median']:.0f} px "
             f"({height['p5']:.0f}-{height['p95']:.0f}); median (5th-95th percentile)"
         )
+    if result.critic:
+        done = result.critic
+        lines.append(
+            f"# critic: of {done['candidates']} camera draws per plate, one is kept by the odds "
+            f"of a CNN trained {done['steps']} steps on the {done['real']} real crops against "
+            f"{done['draws']} draws (its accuracy on them: {done['train_accuracy']:.3f})"
+        )
     types = "" if result.types == "all" else f" --types {result.types}"
     lines.append(
         f"# use: kplate generate --augment-config {out_name} --height {result.height}{types}"
@@ -196,15 +215,15 @@ def drawing_note(path: str | Path, types: str, height: int | None) -> str | None
     )
 
 
-def config_text(result: FitResult, out_name: str) -> str:
-    return "\n".join(header(result, out_name)) + "\n" + spec_text(result.spec)
+def config_text(result: FitResult, out_name: str, folder: Path | None = None) -> str:
+    return "\n".join(header(result, out_name)) + "\n" + spec_text(result.spec, folder)
 
 
 def write_fit_config(result: FitResult, out: str | Path) -> Path:
     """Write the fitted config to `out` through a temporary beside it, read back with
     load_spec (it must give the fitted spec) before it replaces anything."""
     path = check_out(out)
-    text = config_text(result, path.name)
+    text = config_text(result, path.name, path.parent)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as error:

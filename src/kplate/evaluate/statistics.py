@@ -16,7 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-HEIGHT, WIDTH = 48, 160  # the realism classifier's input (realism.HEIGHT, realism.WIDTH)
+from kplate.augment.critic import HEIGHT, WIDTH  # the realism classifier's input too
+from kplate.augment.critic import squeeze as critic_input
+
 #: Where the plate sits in the crop, which the per-pixel statistics cannot see (a
 #: classifier told kplate's crops from real ones by their row and column profiles and by
 #: their border alone about as well as by the whole image: docs/evaluate.md, session 10).
@@ -49,11 +51,9 @@ BALANCE_ROWS = 12
 
 
 def squeeze(image: np.ndarray) -> np.ndarray:
-    """An RGB uint8 image at the fixed 48x160, as the realism test resizes it."""
-    from PIL import Image
-
-    pil = Image.fromarray(image)
-    return np.asarray(pil.resize((WIDTH, HEIGHT), Image.Resampling.BILINEAR), dtype=np.uint8)
+    """An RGB uint8 image at the fixed 48x160, as the realism test resizes it (and the
+    realism critic, which shares the function)."""
+    return critic_input(image)
 
 
 def image_statistics(arrays: np.ndarray) -> dict[str, np.ndarray]:

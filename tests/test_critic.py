@@ -1,0 +1,221 @@
+"""The realism critic: a fitted config draws several camera looks of each plate and keeps
+the one that a CNN trained on the real crops finds most real-like; labels stay exact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import one_error_line
+from kplate.augment.critic import (
+    MARKER,
+    Critic,
+    load_network,
+    save_weights,
+    squeeze,
+    written_by_kplate,
+)
+from kplate.augment.pipeline import build_augmenter
+from kplate.augment.presets import load_spec
+from kplate.cli import main
+from kplate.errors import KplateError
+from kplate.evaluate.critic_fit import draw_arrays, train_critic
+from kplate.pipeline import GenerateConfig, PlateFactory
+
+HEIGHT = 48
+PLATES = 24
+
+
+@pytest.fixture(scope="module")
+def dark_critic(tmp_path_factory) -> tuple[Path, float]:
+    """A critic taught that real crops are the light preset's draws made 4x darker."""
+    folder = tmp_path_factory.mktemp("critic")
+    drawn = draw_arrays(load_spec("light")[1], GenerateConfig(count=1, height=HEIGHT), 64)
+    real = (drawn // 4).astype(np.uint8)
+    model, accuracy = train_critic(real, drawn, steps=60, seed=0)
+    path = folder / "dark.critic.npz"
+    save_weights(model, path)
+    return path, accuracy
+
+
+def _config(folder: Path, critic: str) -> Path:
+    path = folder / "dark.yaml"
+    path.write_text(
+        "preset: light\n"
+        "photometric:\n"
+        "  brightness: {p: 1.0, amount: [-0.4, 0.3]}\n"
+        f"critic: {critic}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _draws(spec: str, count: int = PLATES) -> list[tuple[np.ndarray, dict]]:
+    factory = PlateFactory(GenerateConfig(count=count, seed=3, height=HEIGHT, augment=spec))
+    return [tuple(factory.make(index)) for index in range(count)]
+
+
+def test_the_critic_learns_its_real_crops_and_keeps_draws_that_look_like_them(
+    dark_critic, tmp_path
+) -> None:
+    """Of 6 draws per plate the kept one is darker, on average, than a plain draw of the
+    same plate, and its logit is the best or near it; the plate's text never changes."""
+    path, accuracy = dark_critic
+    assert accuracy > 0.9
+    with_critic = _config(tmp_path, f"{{file: {path}, candidates: 6, temper: 4}}")
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(
+        "\n".join(with_critic.read_text(encoding="utf-8").splitlines()[:-1]) + "\n",
+        encoding="utf-8",
+    )
+    chosen, drawn = _draws(str(with_critic)), _draws(str(plain))
+    assert [e["text"] for _, e in chosen] == [e["text"] for _, e in drawn]
+    dark = np.mean([squeeze(image).mean() for image, _ in chosen])
+    light = np.mean([squeeze(image).mean() for image, _ in drawn])
+    assert dark < light - 10, (dark, light)
+    for _, entry in chosen:
+        kept = entry["augment"]["critic"]
+        assert len(kept["logits"]) == 6
+        assert kept["logits"][kept["chosen"]] >= sorted(kept["logits"])[-3]
+    assert all("critic" not in entry["augment"] for _, entry in drawn)
+
+
+def test_a_kept_draw_is_its_params_and_a_seed_gives_the_same_bytes(dark_critic, tmp_path) -> None:
+    """The recorded params reproduce the kept image and its boxes exactly, and a second
+    augmenter (a fresh process's) keeps the same draw."""
+    path, _ = dark_critic
+    config = str(_config(tmp_path, f"{{file: {path.name}, candidates: 4}}"))
+    (tmp_path / path.name).write_bytes(path.read_bytes())  # found beside the config
+    factory = PlateFactory(GenerateConfig(count=4, seed=8, height=HEIGHT))
+    augmenter, again = build_augmenter(config), build_augmenter(config)
+    for index in range(4):
+        plate = factory.sample(index)
+        seed = np.random.default_rng(plate.seed)
+        image, record, params = augmenter(plate.image, plate.record, seed)
+        image2, record2, params2 = again(
+            plate.image, plate.record, np.random.default_rng(plate.seed)
+        )
+        assert np.array_equal(image, image2) and params == params2
+        applied, applied_record = augmenter.apply(plate.image, plate.record, params)
+        assert np.array_equal(applied, image)
+        assert applied_record.to_dict() == record.to_dict() == record2.to_dict()
+
+
+def test_weights_round_trip_and_foreign_files_are_refused(dark_critic, tmp_path) -> None:
+    path, _ = dark_critic
+    assert written_by_kplate(path)
+    critic = Critic(path)
+    images = [np.full((30, 100, 3), value, np.uint8) for value in (20, 200)]
+    first = critic.logits(images)
+    assert Critic(path).logits(images) == first and first[0] > first[1]
+    foreign = tmp_path / "other.npz"
+    np.savez(foreign, weights=np.zeros(3))
+    text = tmp_path / "text.npz"
+    text.write_text("not an archive", encoding="utf-8")
+    assert not written_by_kplate(foreign) and not written_by_kplate(text)
+    with pytest.raises(KplateError, match="not a kplate critic"):
+        load_network(foreign)
+    with pytest.raises(KplateError, match="cannot read"):
+        load_network(text)
+    assert MARKER not in np.load(foreign).files
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("{file: absent.npz}", "critic.file (line 4): no such file"),
+        (
+            "{file: dark.critic.npz, candidates: 1}",
+            "critic.candidates (line 4): expected a whole number from 2 to 32, got 1",
+        ),
+        ("{file: dark.critic.npz, temper: 0}", "critic.temper (line 4): expected a number above 0"),
+        ("{file: dark.critic.npz, size: 3}", "critic.size (line 4): unknown key"),
+        ("yes", "critic (line 4): expected a mapping"),
+    ],
+)
+def test_bad_critic_sections_are_one_line_errors_naming_the_line(
+    dark_critic, tmp_path, capsys, section, expected
+) -> None:
+    path, _ = dark_critic
+    (tmp_path / path.name).write_bytes(path.read_bytes())
+    config = _config(tmp_path, section)
+    with pytest.raises(KplateError, match="critic"):
+        load_spec(str(config))
+    out = tmp_path / "gen"
+    argv = ["generate", "--count", "2", "--height", str(HEIGHT), "--augment-config", str(config)]
+    assert main([*argv, "--out", str(out)]) == 2
+    line = one_error_line(capsys, "generate")
+    assert expected in line and str(config) in line, line
+    assert not out.exists()
+
+
+def test_fit_trains_a_critic_beside_its_config_and_generate_draws_through_it(
+    tmp_path, capsys
+) -> None:
+    """`kplate fit` writes NAME.critic.npz beside NAME.yaml, names it in the config (by
+    name, so the pair can move together) and says how it was trained; a foreign file in
+    the critic's place stops the fit before anything is written."""
+    real = tmp_path / "real"
+    real.mkdir()
+    from PIL import Image
+
+    for index, (image, _) in enumerate(_draws("night", 24)):
+        Image.fromarray(image).save(real / f"{index}.png")
+    out = tmp_path / "cfg" / "fitted.yaml"
+    out.parent.mkdir()
+    argv = ["fit", "--real", str(real), "--out", str(out), "--height", str(HEIGHT),
+            "--sample", "8", "--check", "0", "--evaluations", "2", "--base", "light",
+            "--critic-draws", "32", "--critic-steps", "5"]  # fmt: skip
+    assert main(argv) == 0
+    assert sorted(p.name for p in out.parent.iterdir()) == ["fitted.critic.npz", "fitted.yaml"]
+    text = out.read_text(encoding="utf-8")
+    assert "\ncritic: {file: fitted.critic.npz, candidates: 4, temper: 1.0}\n" in text
+    assert "# critic: of 4 camera draws per plate, one is kept" in text
+    assert "trained 5 steps on the 24 real crops against 32 draws" in text
+    gen = tmp_path / "gen"
+    assert main(["generate", "--count", "3", "--height", str(HEIGHT), "--augment-config",
+                 str(out), "--out", str(gen)]) == 0  # fmt: skip
+    entries = [json.loads(line) for line in (gen / "metadata.jsonl").read_text().splitlines()]
+    assert [len(e["augment"]["critic"]["logits"]) for e in entries] == [4, 4, 4]
+    capsys.readouterr()
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    foreign = mine / "fitted.critic.npz"
+    foreign.write_bytes(b"my own file")
+    argv[4] = str(mine / "fitted.yaml")
+    assert main(argv) == 2
+    assert "was not written by kplate fit" in one_error_line(capsys, "fit")
+    assert sorted(p.name for p in mine.iterdir()) == ["fitted.critic.npz"]
+    assert foreign.read_bytes() == b"my own file"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--critic-candidates", "1", "--critic-candidates must be 0 (no critic) or 2 to 32, got 1"),
+        ("--critic-temper", "0", "--critic-temper must be above 0 and at most 4, got 0.0"),
+        ("--critic-temper", "nan", "--critic-temper must be above 0 and at most 4, got nan"),
+        ("--critic-draws", "3", "--critic-draws must be 16 or more, got 3"),
+        ("--critic-steps", "0", "--critic-steps must be 1 or more, got 0"),
+    ],
+)
+def test_bad_critic_options_are_one_line_errors_before_the_fit(
+    tmp_path, capsys, option, value, expected
+) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    from PIL import Image
+
+    for index in range(10):
+        Image.fromarray(np.full((20, 60, 3), 40 * index % 255, np.uint8)).save(
+            real / f"{index}.png"
+        )
+    out = tmp_path / "fitted.yaml"
+    argv = ["fit", "--real", str(real), "--out", str(out), "--evaluations", "2", option, value]
+    assert main(argv) == 2
+    assert expected in one_error_line(capsys, "fit")
+    assert not out.exists() and not (tmp_path / "fitted.critic.npz").exists()
