@@ -476,7 +476,7 @@ def row_types(name: str) -> str:
 
 def fit(real_part: Path, work: Path, seed: int) -> Path:
     """`kplate fit` on the GAN's real half (unlabelled) at the sets' height."""
-    from kplate.augment.critic import CANDIDATES, TEMPER
+    from kplate.evaluate.defaults import CRITIC_CANDIDATES, CRITIC_TEMPER
     from kplate.evaluate.fit import add_critic, fit_augmentation
     from kplate.evaluate.fit_config import write_fit_config
 
@@ -487,7 +487,7 @@ def fit(real_part: Path, work: Path, seed: int) -> Path:
             real_part, budget_minutes=FIT_MINUTES, seed=seed, height=SET_HEIGHT, check=0,
             types=FIT_TYPES,
         )  # fmt: skip
-        add_critic(result, out, candidates=CANDIDATES, temper=TEMPER)
+        add_critic(result, out, candidates=CRITIC_CANDIDATES, temper=CRITIC_TEMPER)
         write_fit_config(result, out)
     return out
 

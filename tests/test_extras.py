@@ -100,6 +100,25 @@ def test_a_command_that_needs_an_extra_names_it_in_one_line(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_config_with_a_critic_names_the_extra_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    """A fitted config's realism critic is a torch CNN: without the extra, generate says
+    so in one line and writes nothing."""
+    work = tmp_path / "work"
+    work.mkdir()
+    config = tmp_path / "fitted.yaml"
+    config.write_text("preset: light\ncritic: {file: fitted.critic.npz}\n", encoding="utf-8")
+    argv = ("generate", "--count", "2", "--augment-config", str(config), "--out", "o")
+    result, stderr = run_without_extras(*argv, cwd=work)
+    assert result["code"] == 2
+    assert stderr.splitlines() == [
+        "kplate generate: error: a config with a critic needs the 'torch' package: "
+        "pip install 'kplate[gan]'"
+    ]
+    assert list(work.iterdir()) == []
+
+
 def test_the_public_api_imports_from_the_package_root_without_optional_packages(
     tmp_path: Path,
 ) -> None:

@@ -168,6 +168,9 @@ def validate_critic(
     MAX_TEMPER). The file is resolved and must exist; it is read when first used."""
     if not isinstance(values, dict):
         raise fail(("critic",), f"expected a mapping of {', '.join(KEYS)}")
+    from kplate.extras import require
+
+    require("torch", needed_for="a config with a critic")
     unknown = [str(key) for key in values if key not in KEYS]
     if unknown:
         raise fail(("critic", unknown[0]), f"unknown key; allowed: {', '.join(KEYS)}")

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 
-from kplate.augment.critic import CANDIDATES as CRITIC_CANDIDATES
-from kplate.augment.critic import TEMPER as CRITIC_TEMPER
-from kplate.evaluate.defaults import CRITIC_DRAWS, CRITIC_STEPS
+from kplate.evaluate.defaults import (
+    CRITIC_CANDIDATES,
+    CRITIC_DRAWS,
+    CRITIC_STEPS,
+    CRITIC_TEMPER,
+)
 from kplate.evaluate.defaults import FIT_BASE as DEFAULT_BASE
 from kplate.evaluate.defaults import FIT_BUDGET_MINUTES as DEFAULT_BUDGET_MINUTES
 from kplate.evaluate.defaults import FIT_CHECK as DEFAULT_CHECK

@@ -13,7 +13,11 @@ FIT_BASE = "auto"
 FIT_BUDGET_MINUTES = 5.0
 FIT_SAMPLE = 128
 FIT_CHECK = 400
-#: `kplate fit`'s realism critic: plates of the fitted config it learns from, and its
-#: training steps of 16 real and 16 drawn crops (about a minute on one core).
+#: `kplate fit`'s realism critic: camera draws per plate it chooses among and its temper
+#: (what the fit writes in the config; augment/critic.py has a config's own defaults),
+#: plates of the fitted config it learns from, and its training steps of 16 real and 16
+#: drawn crops (about a minute on one core).
+CRITIC_CANDIDATES = 4
+CRITIC_TEMPER = 1.0
 CRITIC_DRAWS = 2000
 CRITIC_STEPS = 600
