@@ -219,3 +219,20 @@ def test_bad_critic_options_are_one_line_errors_before_the_fit(
     assert main(argv) == 2
     assert expected in one_error_line(capsys, "fit")
     assert not out.exists() and not (tmp_path / "fitted.critic.npz").exists()
+
+
+def test_workers_draw_through_a_critic_after_this_process_ran_torch(dark_critic, tmp_path) -> None:
+    """This process trained the critic (torch's threads started): forked workers would hang
+    at their first convolution, so a critic's run starts its workers fresh, and two
+    workers write the bytes one does."""
+    path, _ = dark_critic
+    config = _config(tmp_path, f"{{file: {path}, candidates: 3}}")
+    digests = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        argv = ["generate", "--count", "12", "--height", str(HEIGHT), "--seed", "6",
+                "--augment-config", str(config), "--workers", workers, "--out", str(out)]  # fmt: skip
+        assert main(argv) == 0
+        images = sorted((out / "images").rglob("*.jpg"))
+        digests.append(([p.read_bytes() for p in images], (out / "metadata.jsonl").read_text()))
+    assert len(digests[0][0]) == 12 and digests[0] == digests[1]

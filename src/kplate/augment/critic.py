@@ -149,8 +149,15 @@ class Critic:
         if self._model is None:
             self._model = load_network(self.path)
         batch = as_tensor(np.stack([squeeze(image) for image in images]))
-        with torch.inference_mode():
-            out = self._model(batch).squeeze(1).tolist()
+        # One thread: a few 48x160 crops gain nothing from more, and a worker forked from
+        # a process whose OpenMP pool was started hangs at its first parallel region.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                out = self._model(batch).squeeze(1).tolist()
+        finally:
+            torch.set_num_threads(threads)
         return [round(float(value), LOGIT_DECIMALS) for value in out]
 
     def choose(self, logits: list[float], rng: np.random.Generator) -> int:

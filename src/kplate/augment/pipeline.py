@@ -91,6 +91,11 @@ class Augmenter:
             else Critic(Path(chosen["file"]), chosen["candidates"], chosen["temper"])
         )
 
+    @property
+    def uses_torch(self) -> bool:
+        """Whether drawing runs torch (a critic): worker pools then spawn, never fork."""
+        return self._critic is not None
+
     def __call__(
         self, image: np.ndarray, record: PlateRecord, rng: np.random.Generator
     ) -> tuple[np.ndarray, PlateRecord, dict[str, Any]]:

@@ -187,7 +187,11 @@ def produce(
         return
     if setup.config.augment:
         import kplate.augment  # noqa: F401  (imported once here, not once per forked worker)
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    # A realism critic runs torch, and a worker forked from a process that has run torch
+    # (a fit that trained the critic, or the check's first draw) hangs at its first
+    # parallel region: such runs start their workers fresh.
+    forkable = not getattr(factory.augmenter, "uses_torch", False)
+    method = "fork" if sys.platform.startswith("linux") and forkable else "spawn"
     context = multiprocessing.get_context(method)
     global _WORKER
     _WORKER = (factory, setup)
