@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -86,15 +86,19 @@ def as_tensor(arrays: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arrays)).permute(0, 3, 1, 2).float().div(255)
 
 
-def save_weights(model: torch.nn.Module, path: Path) -> None:
-    """The weights in an .npz with kplate's marker (no pickles); floating-point values as
-    float16, which halves the file and moves no logit by more than the rounding."""
+def save_weights(model: torch.nn.Module, path: Path | BinaryIO) -> None:
+    """The weights in an .npz with kplate's marker (no pickles), to a path or a binary
+    file; floating-point values as float16, which halves the file and moves no logit by
+    more than the rounding."""
     arrays = {}
     for name, value in model.state_dict().items():
         array = value.detach().cpu().numpy()
         arrays[name] = array.astype(np.float16) if array.dtype == np.float32 else array
     arrays[MARKER] = np.array(CHANNELS)
-    with open(path, "wb") as handle:
+    if not isinstance(path, Path):
+        np.savez(path, **arrays)
+        return
+    with open(path, "wb") as handle:  # np.savez would add .npz to a path without it
         np.savez(handle, **arrays)
 
 
@@ -107,7 +111,7 @@ def written_by_kplate(path: Path) -> bool:
         return False
 
 
-def load_network(path: Path) -> torch.nn.Module:
+def load_network(path: Path | BinaryIO) -> torch.nn.Module:
     """The critic in eval mode; a file that is not a kplate critic is a one-line error."""
     import torch
 

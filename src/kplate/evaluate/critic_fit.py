@@ -7,9 +7,7 @@ the camera draw the critic finds most real-like, by its odds (docs/fit.md, "The 
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from kplate.augment import critic as critic_model
 from kplate.errors import KplateError
 from kplate.evaluate.defaults import CRITIC_DRAWS, CRITIC_STEPS
 from kplate.evaluate.fit import Sampler
-from kplate.io.files import file_mode
+from kplate.io.files import atomic_write_bytes
 from kplate.pipeline.config import GenerateConfig
 
 #: Draws are made in chunks (a chunk's clean plates are held while it is augmented).
@@ -128,9 +126,9 @@ def train_critic(
     model.eval()
     with torch.inference_mode():
         hits = [
-            ((model(batch).squeeze(1) > 0) == label).float().mean().item()
+            ((model(tensor[i : i + 512]).squeeze(1) > 0) == label).float().mean().item()
             for tensor, label in ((drawn_t, False), (real_t, True))
-            for batch in [tensor[i : i + 512] for i in range(0, len(tensor), 512)][:4]
+            for i in range(0, len(tensor), 512)
         ]
     return model, float(np.mean(hits))
 
@@ -157,22 +155,11 @@ def fit_critic(
     drawn = draw_arrays(spec, config, draws)
     say(f"critic: {steps} steps on {len(real)} real crops against {len(drawn)} draws")
     model, accuracy = train_critic(real, drawn, steps=steps, seed=seed)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    except OSError as error:
-        raise KplateError(f"critic {out}: cannot write here ({error.strerror})") from None
-    try:
-        os.fchmod(fd, file_mode())
-        os.close(fd)
-        critic_model.save_weights(model, Path(tmp))
-        critic_model.load_network(Path(tmp))  # reads back before it replaces anything
-        check_critic_out(out)
-        os.replace(tmp, out)
-    except OSError as error:
-        raise KplateError(f"critic {out}: write failed ({error.strerror or error})") from None
-    finally:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
+    buffer = io.BytesIO()
+    critic_model.save_weights(model, buffer)
+    critic_model.load_network(io.BytesIO(buffer.getvalue()))  # reads back before it is written
+    check_critic_out(out)  # still ours (or absent) just before it is replaced
+    atomic_write_bytes(out, buffer.getvalue())
     section = {"file": str(out.resolve()), "candidates": candidates, "temper": float(temper)}
     seconds = round(time.monotonic() - started, 1)
     return CriticFit(section, len(real), len(drawn), steps, accuracy, seconds)
