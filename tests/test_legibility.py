@@ -21,7 +21,10 @@ from kplate.augment.legibility import (
     MAX_MOTION_STREAK,
     MIN_CHAR_HEIGHT_PX,
     MIN_CONTRAST,
+    MIN_CONTRAST_TO_NOISE,
+    NOISE_FLOOR,
     char_contrasts,
+    contrasts_and_noise,
     milder_spec,
     quad_heights,
 )
@@ -127,10 +130,75 @@ def test_contrast_reads_ink_not_grain(renderer) -> None:
         assert contrast > 4 * MIN_CONTRAST, plate_type
 
 
+def test_the_noise_measure_reads_grain_not_strokes(renderer) -> None:
+    """A sharp clean plate has next to no grain (its strokes are edges, not noise); grain
+    measures in proportion to its sigma; and a faint plate under strong grain clears the
+    contrast floor on the grain while its contrast-to-noise ratio is under that floor."""
+    from kplate.augment.camera import noise
+
+    plate = renderer.render("12가3456", height=64)
+    boxes = [c.box for c in plate.record.chars]
+    contrast, clean = contrasts_and_noise(plate.image, boxes)
+    assert contrast == char_contrasts(plate.image, boxes)
+    assert clean < NOISE_FLOOR
+    flat = np.full_like(plate.image, 128)
+
+    def grain(sigma: float) -> float:
+        images = [noise(flat, {"sigma": sigma, "seed": k}, {}) for k in range(3)]
+        return float(np.mean([contrasts_and_noise(image, boxes)[1] for image in images]))
+
+    measured = [grain(s) for s in (0.02, 0.04, 0.08)]
+    assert measured[0] > 2 * NOISE_FLOOR
+    assert 1.6 < measured[1] / measured[0] < 2.4 and 1.6 < measured[2] / measured[1] < 2.4
+    faint = (128 + 0.2 * (plate.image.astype(float) - 128)).astype(np.uint8)
+    grainy = noise(faint, {"sigma": 0.08, "seed": 0}, {})
+    contrast, grain = contrasts_and_noise(grainy, boxes)
+    assert min(contrast) > MIN_CONTRAST
+    assert min(contrast) / grain < MIN_CONTRAST_TO_NOISE
+
+
+def _grainy_config(tmp_path, name: str, extra: str = "") -> str:
+    """night's look with strong sensor grain on every image and faded ink on most."""
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(
+        "preset: night\ncamera:\n  noise: {p: 1.0, sigma: [0.04, 0.1]}\n"
+        "photometric:\n  fade: {p: 0.8, amount: [0.3, 0.7]}\n" + extra
+    )
+    return str(path)
+
+
+def test_characters_drowned_in_grain_are_drawn_again(renderer, tmp_path) -> None:
+    """Every kept image's letters clear the contrast-to-noise floor, as metadata.jsonl
+    records it; with that floor off the same config keeps images under it."""
+    held = build_augmenter(_grainy_config(tmp_path, "held"))
+    loose = build_augmenter(
+        _grainy_config(tmp_path, "loose", "legibility: {min_contrast_to_noise: 0}\n")
+    )
+    plates = [_plate(renderer, t, 64) for t in (PlateType.PRIVATE_2DIGIT, *TWO_ROW[:2])]
+    redrawn, under = 0, 0
+    for seed in range(60):
+        plate = plates[seed % len(plates)]
+        image, record, params = held(plate.image, plate.record, np.random.default_rng(seed))
+        note = params["legibility"]
+        letters = np.array([c.char.isalnum() for c in record.chars])
+        contrast, grain = contrasts_and_noise(image, [c.box for c in record.chars])
+        assert note["noise"] == round(grain, 4)
+        assert note["contrast"] == [round(float(c), 3) for c in contrast]
+        ratio = np.asarray(contrast)[letters] / max(grain, NOISE_FLOOR)
+        assert (ratio >= MIN_CONTRAST_TO_NOISE - 1e-9).all(), (seed, ratio.min())
+        redrawn += note["attempt"] > 1
+        image, record, _ = loose(plate.image, plate.record, np.random.default_rng(seed))
+        contrast, grain = contrasts_and_noise(image, [c.box for c in record.chars])
+        under += min(np.asarray(contrast)[letters]) / max(grain, NOISE_FLOOR) < (
+            MIN_CONTRAST_TO_NOISE
+        )
+    assert redrawn > 10 and under > 10  # the floor bites here: the test can fail
+
+
 def test_without_the_rule_heavy_shrinks_top_rows_below_the_floor(renderer, tmp_path) -> None:
     """The defect the rule fixes: switched off, heavy leaves top-row characters ~3 px."""
     path = tmp_path / "off.yaml"
-    off = "{min_char_height_px: 0, min_contrast: 0, max_motion_streak: 0}"
+    off = "{min_char_height_px: 0, min_contrast: 0, max_motion_streak: 0, min_contrast_to_noise: 0}"
     path.write_text(f"preset: heavy\nlegibility: {off}\n")
     augmenter = build_augmenter(str(path))
     plate = _plate(renderer, PlateType.COMMERCIAL_TWO_ROW, 64)
@@ -314,6 +382,8 @@ def test_a_config_may_let_long_streaks_through_and_short_ones_are_untouched(
         ("legibility: {min_contrast: high}\n", "got 'high'"),
         ("legibility: {min_contrast: true}\n", "got True"),
         ("legibility: {max_motion_streak: 2}\n", "legibility.max_motion_streak (line 1)"),
+        ("legibility: {min_contrast_to_noise: 150}\n", "from 0 to 100, got 150"),
+        ("legibility: {min_contrast_to_noise: -2}\n", "legibility.min_contrast_to_noise (line 1)"),
         ("legibility: {min_height: 8}\n", "legibility.min_height (line 1): unknown key"),
         ("legibility: [8, 0.1]\n", "legibility (line 1): expected a mapping"),
     ],
@@ -396,8 +466,9 @@ def test_metadata_records_heights_that_match_the_written_image_and_workers_agree
         image = cv2.cvtColor(
             cv2.imread(str(tmp_path / "one" / entry["file_name"])), cv2.COLOR_BGR2RGB
         )
-        measured = char_contrasts(image, [c["box"] for c in entry["chars"]])
+        measured, grain = contrasts_and_noise(image, [c["box"] for c in entry["chars"]])
         assert note["contrast"] == [round(c, 3) for c in measured]
+        assert note["noise"] == round(grain, 4)
         letters = [c["char"].isalnum() for c in entry["chars"]]
         assert min(h for h, ok in zip(note["char_height_px"], letters, strict=True) if ok) >= (
             MIN_CHAR_HEIGHT_PX - 1e-6
@@ -461,3 +532,4 @@ def test_the_floors_are_what_the_tool_measures_on_real_dev(capsys) -> None:
     p5 = lambda name: float(rows[name].strip("| ").split(" | ")[4])  # noqa: E731
     assert abs(p5("smallest char px (type ratio)") - MIN_CHAR_HEIGHT_PX) < 0.5
     assert abs(p5("digit contrast, lowest of the crop") - MIN_CONTRAST) < 0.005
+    assert abs(p5("digit contrast over noise, lowest of the crop") - MIN_CONTRAST_TO_NOISE) < 0.5

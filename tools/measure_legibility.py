@@ -15,7 +15,9 @@ plates). On a two-row type a row found in the crop's upper part is taken for the
 row (a glare band can split the big digits below); otherwise the top row is also found
 directly, as blobs above the digits, as a check. Contrast is
 `kplate.augment.legibility.char_contrasts`, the very measure the augmentation rule
-applies, over the digit boxes found. With `--kplate` it also measures kplate's own
+applies, over the digit boxes found, and the grain it is read against
+(`contrasts_and_noise`): the lowest digit contrast over it is the crop's
+contrast-to-noise ratio. With `--kplate` it also measures kplate's own
 presets with the rule off and on.
 
 The statistics it prints are what docs/legibility.md tabulates and what
@@ -39,7 +41,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from kplate.augment.legibility import char_contrasts  # noqa: E402
+from kplate.augment.legibility import NOISE_FLOOR, contrasts_and_noise  # noqa: E402
 from kplate.numbers import validate  # noqa: E402
 from kplate.render import Renderer  # noqa: E402
 from kplate.spec.types import EXAMPLES, STYLE_NAMES, PlateType  # noqa: E402
@@ -51,7 +53,8 @@ PERCENTILES = (1, 2, 5, 10, 25, 50)
 @dataclass(frozen=True)
 class Measure:
     """One crop: digit height, smallest character height (both in the crop's pixels),
-    the directly found top-row height (two-row crops), and the digits' contrasts."""
+    the directly found top-row height (two-row crops), the digits' contrasts and the
+    noise of their window."""
 
     digit_px: float
     smallest_px: float
@@ -59,6 +62,12 @@ class Measure:
     contrast: float
     lowest_contrast: float
     boxes: list[tuple[int, int, int, int]]
+    noise: float = 0.0
+
+    @property
+    def contrast_to_noise(self) -> float:
+        """The lowest digit contrast over the window's grain, as the rule reads it."""
+        return self.lowest_contrast / max(self.noise, NOISE_FLOOR)
 
 
 @dataclass(frozen=True)
@@ -185,17 +194,23 @@ def measure_crop(grey: np.ndarray, plate_type: PlateType) -> Measure | None:
         )
         for x, y, w, h in row
     ]
-    contrasts = char_contrasts(grey, boxes)
+    contrasts, noise = contrasts_and_noise(grey, boxes)
     return Measure(
-        digit, digit * shape.smallest, top, float(np.median(contrasts)), min(contrasts), boxes
+        digit,
+        digit * shape.smallest,
+        top,
+        float(np.median(contrasts)),
+        min(contrasts),
+        boxes,
+        noise,
     )
 
 
 def kplate_stats(preset: str, rule: bool, count: int = 300, height: int = 64) -> dict:
-    """The same two measures on kplate's own images of a preset, every type in turn, with
+    """The same measures on kplate's own images of a preset, every type in turn, with
     the legibility rule on or off: each image's smallest effective character height
-    (output height, times the downscale factor when the camera downscales) and lowest
-    character contrast (letters and digits)."""
+    (output height, times the downscale factor when the camera downscales), lowest
+    character contrast (letters and digits) and that contrast over the window's grain."""
     from kplate.augment.camera import downscale_factor
     from kplate.augment.legibility import quad_heights
     from kplate.augment.pipeline import Augmenter
@@ -207,11 +222,12 @@ def kplate_stats(preset: str, rule: bool, count: int = 300, height: int = 64) ->
             "min_char_height_px": 0.0,
             "min_contrast": 0.0,
             "max_motion_streak": 0.0,
+            "min_contrast_to_noise": 0.0,
         }
     augmenter = Augmenter(spec, preset)
     renderer = Renderer()
     plates = [renderer.render_number(validate(EXAMPLES[t], t), height=height) for t in PlateType]
-    smallest, lowest = [], []
+    smallest, lowest, ratio = [], [], []
     for seed in range(count):
         plate = plates[seed % len(plates)]
         image, record, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
@@ -220,10 +236,16 @@ def kplate_stats(preset: str, rule: bool, count: int = 300, height: int = 64) ->
         down = params["camera"].get("downscale")
         if down is not None:
             heights = heights * downscale_factor(down, {"plate_quad": record.plate_quad})
-        contrast = np.asarray(char_contrasts(image, [c.box for c in record.chars]))
+        measured, noise = contrasts_and_noise(image, [c.box for c in record.chars])
+        contrast = np.asarray(measured)
         smallest.append(float(heights[letters].min()))
         lowest.append(float(contrast[letters].min()))
-    return {"smallest char px": smallest, "lowest char contrast": lowest}
+        ratio.append(lowest[-1] / max(noise, NOISE_FLOOR))
+    return {
+        "smallest char px": smallest,
+        "lowest char contrast": lowest,
+        "lowest char contrast over noise": ratio,
+    }
 
 
 def _shared() -> Path:
@@ -263,11 +285,14 @@ def main(argv: list[str] | None = None) -> None:
         "two-row top row px (found directly)": [m.top_row_px for _, m, _ in found if m.top_row_px],
         "digit contrast, median of the crop (fraction of 255)": [m.contrast for _, m, _ in found],
         "digit contrast, lowest of the crop": [m.lowest_contrast for _, m, _ in found],
+        "digit noise of the crop": [m.noise for _, m, _ in found],
+        "digit contrast over noise, lowest of the crop": [m.contrast_to_noise for _, m, _ in found],
     }
     print("| measure | n | " + " | ".join(f"p{p}" for p in PERCENTILES) + " |")
     print("|---|---|" + "---|" * len(PERCENTILES))
     for name, values in table.items():
-        digits = 3 if "contrast" in name else 1
+        digits = 3 if "contrast" in name and "noise" not in name else 1
+        digits = 4 if name.startswith("digit noise") else digits
         cells = " | ".join(f"{np.percentile(values, p):.{digits}f}" for p in PERCENTILES)
         print(f"| {name} | {len(values)} | {cells} |")
     smallest = np.array(table["smallest char px (type ratio)"])
@@ -276,6 +301,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"smallest char below {floor} px: {np.mean(smallest < floor):.1%} of crops")
     for floor in (0.04, 0.05, 0.06, 0.08):
         print(f"lowest digit contrast below {floor}: {np.mean(lowest < floor):.1%} of crops")
+    ratio = np.array(table["digit contrast over noise, lowest of the crop"])
+    for floor in (4, 6, 9, 12):
+        print(
+            f"lowest digit contrast over noise below {floor}: {np.mean(ratio < floor):.1%} of crops"
+        )
     if args.sheet:
         _sheet(found, args.sheet)
     if args.kplate:
@@ -284,7 +314,7 @@ def main(argv: list[str] | None = None) -> None:
         for preset in ("light", "heavy", "cctv", "night"):
             for rule in (False, True):
                 for name, values in kplate_stats(preset, rule).items():
-                    digits = 3 if "contrast" in name else 1
+                    digits = 3 if "contrast" in name and "noise" not in name else 1
                     cells = " | ".join(
                         f"{np.percentile(values, p):.{digits}f}" for p in (1, 2, 5, 50)
                     )
