@@ -16,7 +16,7 @@ legible draw is redrawn alone, from the legible part of its range.
 The floors come from real labelled crops (tools/measure_legibility.py; the table and
 the choice are in docs/legibility.md). A spec may change or switch them off with a
 `legibility` mapping: `{min_char_height_px: 12, min_contrast: 0.06, max_motion_streak: 0.3,
-min_contrast_to_noise: 9}` (0 switches one off).
+min_contrast_to_noise: 12}` (0 switches one off).
 
 A motion streak is held to MAX_MOTION_STREAK of the smallest letter or digit's height
 (both where the streak is drawn: the output image, before any downscale). A longer
@@ -53,7 +53,7 @@ MIN_CONTRAST = 0.04
 #: 5th percentile of real_dev's per-crop lowest digit contrast over its window's noise
 #: (10.0). A noisy dark image clears MIN_CONTRAST on grain alone (the noise's spread
 #: counts as contrast): the scoreboard's night reader missed 10 of its 16 held-out
-#: images under 5 and 15 of 400 at 10 or more; docs/legibility.md.
+#: images under 5 and 11 of the 341 at 10 or more; docs/legibility.md.
 MIN_CONTRAST_TO_NOISE = 10.0
 #: The grain a clean (or JPEG-flattened) window is credited with at least, so that the
 #: ratio stays finite: 0.5 grey levels. At it the ratio floor asks for 0.02 of contrast,
@@ -144,8 +144,8 @@ def contrasts_and_noise(
 ) -> tuple[list[float], float]:
     """`char_contrasts`, and the grain those contrasts are read against: the standard
     deviation (fraction of 255) of the noise in the same averaged window, before the
-    blur, by Immerkaer's estimate (the median response to his Laplacian-difference
-    kernel; edges and ink move the median little). A character's contrast over this is
+    blur, by Immerkaer's estimate over the window's flatter half (`_window_noise`: the
+    stroke edges left out). A character's contrast over this is
     its contrast-to-noise ratio, which MIN_CONTRAST_TO_NOISE holds: a contrast that
     noise alone could make is not ink."""
     if not len(boxes):
