@@ -124,8 +124,11 @@ CONTRAST_BLUR = 0.8
 CONTRAST_PAD = 0.15
 #: The dark and light levels of a window: these percentiles of its grey values.
 CONTRAST_PERCENTILES = (0.1, 0.9)
-#: Immerkaer's noise kernel (a difference of Laplacians), for `contrasts_and_noise`.
-_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+#: Noise: the Laplacian-difference kernel of Immerkaer (1996); its response to white noise
+#: of std s has std 6 s, and to flat areas 0, so the median response over 6 MAD_TO_STD
+#: measures the noise (here and in the fit's statistics, kplate.evaluate.statistics).
+NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+MAD_TO_STD = 0.6745
 
 
 def char_contrasts(image: np.ndarray, boxes: Sequence[Sequence[int]]) -> list[float]:
@@ -191,18 +194,18 @@ def contrasts_and_noise(
 def _window_noise(grey: np.ndarray) -> float:
     """Immerkaer's (1996) noise estimate of a uint8 window, as a fraction of 255, over
     its flatter half: his kernel answers white noise of std s with std 6 s and a flat
-    area with 0, so the median absolute response over 6 * 0.6745 is s. Strokes answer
+    area with 0, so the median absolute response over 6 * MAD_TO_STD is s. Strokes answer
     too, and a character window is mostly stroke edges, so only the pixels whose Sobel
     gradient is at most the window's median count (the edge-excluding variant of Tai
     and Yang, 2008): a sharp clean plate then measures next to no grain."""
     if min(grey.shape) < 3:
         return 0.0
     values = grey.astype(np.float32)
-    response = np.abs(cv2.filter2D(values, -1, _NOISE_KERNEL)[1:-1, 1:-1])
+    response = np.abs(cv2.filter2D(values, -1, NOISE_KERNEL)[1:-1, 1:-1])
     gradient = np.abs(cv2.Sobel(values, -1, 1, 0)) + np.abs(cv2.Sobel(values, -1, 0, 1))
     gradient = gradient[1:-1, 1:-1]
     flat = response[gradient <= np.median(gradient)]
-    return float(np.median(flat)) / (6 * 0.6745 * 255.0)
+    return float(np.median(flat)) / (6 * MAD_TO_STD * 255.0)
 
 
 def quad_heights(quads: np.ndarray) -> np.ndarray:

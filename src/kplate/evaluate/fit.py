@@ -53,7 +53,7 @@ from kplate.evaluate.defaults import (
 from kplate.io.images import is_image_name
 from kplate.numbers.type_shares import NAMED_MIXES, types_and_weights
 from kplate.pipeline import GenerateConfig, PlateFactory
-from kplate.spec.types import PlateType
+from kplate.spec.types import PlateType, parse_plate_types
 
 #: Of geometry, the search moves where the plate sits in its crop (its size, shift and
 #: margins), which the layout statistics measure (statistics.LAYOUT); the plate's pose
@@ -443,13 +443,9 @@ def add_critic(
     result.seconds = round(result.seconds + done.seconds, 1)
 
 
-def _parsed_types(label: str) -> Sequence[PlateType] | str | None:
-    """The `types` argument that `_types_label` named."""
-    if label == "all":
-        return None
-    if label in NAMED_MIXES:
-        return label
-    return [PlateType(value) for value in label.split(",")]
+def _parsed_types(label: str) -> Sequence[PlateType] | str:
+    """The `types` argument that `_types_label` named (`--types`' own parser)."""
+    return label if label in NAMED_MIXES else parse_plate_types(label)
 
 
 class _Budget:

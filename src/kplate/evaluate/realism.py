@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from kplate.augment.critic import as_tensor as tensor
 from kplate.errors import KplateError
 from kplate.evaluate import report
 from kplate.evaluate.data import image_files, load_arrays
@@ -91,9 +92,6 @@ def two_sample_test(
     y_train = np.array([0] * half + [1] * half, dtype=np.float32)
     x_test = np.concatenate([generated[half:], real[half:]])
     y_test = np.array([0] * (n - half) + [1] * (n - half), dtype=np.float32)
-
-    def tensor(x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(x).permute(0, 3, 1, 2).float().div(255)
 
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):

@@ -18,6 +18,7 @@ import numpy as np
 
 from kplate.augment.critic import HEIGHT, WIDTH  # the realism classifier's input too
 from kplate.augment.critic import squeeze as critic_input
+from kplate.augment.legibility import MAD_TO_STD, NOISE_KERNEL  # Immerkaer's noise estimate
 
 #: Where the plate sits in the crop, which the per-pixel statistics cannot see (a
 #: classifier told kplate's crops from real ones by their row and column profiles and by
@@ -38,10 +39,6 @@ LOG_STATS = frozenset({"sharpness", "detail", "noise"})
 GREY_LIMIT = 2.0 / 255
 #: Quantile levels at which two distributions are compared (their mean gap is W1).
 QUANTILES = np.linspace(0.01, 0.99, 50)
-#: Noise: the Laplacian-difference kernel of Immerkaer (1996); its response to white noise
-#: of std s has std 6 s, and to flat areas 0, so the median response measures the noise.
-_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
-_MAD_TO_STD = 0.6745
 #: The border band (rows top and bottom, columns left and right) and the middle window
 #: at 48x160: the band is mostly surround in a tight crop, the window mostly characters.
 BORDER_ROWS, BORDER_COLUMNS = 6, 10
@@ -74,7 +71,7 @@ def image_statistics(arrays: np.ndarray) -> dict[str, np.ndarray]:
     saturation = np.where(high > 1e-6, (high - low) / np.maximum(high, 1e-6), 0.0)
     noise = np.array(
         [
-            np.median(np.abs(cv2.filter2D(g, -1, _NOISE_KERNEL)[1:-1, 1:-1])) / (6 * _MAD_TO_STD)
+            np.median(np.abs(cv2.filter2D(g, -1, NOISE_KERNEL)[1:-1, 1:-1])) / (6 * MAD_TO_STD)
             for g in grey
         ],
         dtype=np.float32,
