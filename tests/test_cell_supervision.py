@@ -13,6 +13,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -312,12 +313,59 @@ def test_only_images_with_boxes_train_the_cell_classifier(boxed, monkeypatch) ->
         [loss for _, loss in with_boxes.history], rel=1e-3
     )  # the alignment loss changes the training too
     monkeypatch.setattr(module, "CELL_LOSS_WEIGHT", 0.0)
+    parts_only = train_recogniser([items], steps=4, seed=2)
+    monkeypatch.setattr(module, "JAMO_LOSS_WEIGHT", 0.0)
     weighted_0 = train_recogniser([items], steps=4, seed=2)
+    assert [loss for _, loss in parts_only.history] != pytest.approx(
+        [loss for _, loss in weighted_0.history], rel=1e-3
+    )  # the Hangul-parts loss changes the training
     losses = [loss for _, loss in without.history]
     assert [loss for _, loss in weighted_0.history] == pytest.approx(losses, rel=1e-5)
     assert [loss for _, loss in with_boxes.history] != pytest.approx(losses, rel=1e-3)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(2)
         start = module.CRNN(len(CHARSET) + 1)
-    assert torch.equal(without.model.cells.weight, start.cells.weight)
-    assert not torch.equal(with_boxes.model.cells.weight, start.cells.weight)
+    for head in ("cells", "cell_parts", "row_parts"):
+        assert torch.equal(getattr(without.model, head).weight, getattr(start, head).weight)
+        assert not torch.equal(getattr(with_boxes.model, head).weight, getattr(start, head).weight)
+
+
+def test_hangul_parts_are_the_unicode_decomposition_and_nothing_for_the_rest() -> None:
+    """머 and 마 share their initial consonant and differ in the vowel; 광 has a final; a
+    digit, a dash and the blank have no Hangul parts."""
+    assert module.hangul_parts("가") == (1, 1, 1)
+    assert module.hangul_parts("마")[0] == module.hangul_parts("머")[0] == 7
+    assert module.hangul_parts("마")[1:] == (1, 1) and module.hangul_parts("머")[1:] == (5, 1)
+    assert module.hangul_parts("광") == (1, 10, 22)  # ㄱ, ㅘ, ㅇ
+    assert module.hangul_parts("힣") == (19, 21, 28)
+    for char in "07-":
+        assert module.hangul_parts(char) == (0, 0, 0)
+    assert module.PARTS_OF_CLASS[0].tolist() == [0, 0, 0]
+    for char, index in module.CLASS_OF.items():
+        assert tuple(module.PARTS_OF_CLASS[index].tolist()) == module.hangul_parts(char)
+    assert (module.PARTS_OF_CLASS.max(0).values < torch.tensor(module.JAMO_PARTS)).all()
+
+
+def test_the_parts_loss_reads_each_part_and_leaves_ignored_targets_out() -> None:
+    """A head that puts all its weight on a syllable's true parts has no loss; one wrong
+    vowel costs a third of its cross-entropy; ignored targets count for nothing."""
+    sure = 30.0
+    mo, ma = module.CLASS_OF["머"], module.CLASS_OF["마"]
+    offsets = np.cumsum((0, *module.JAMO_PARTS[:-1]))
+
+    def logits_for(char: str) -> torch.Tensor:
+        out = torch.full((sum(module.JAMO_PARTS),), -sure)
+        for offset, part in zip(offsets, module.hangul_parts(char), strict=True):
+            out[offset + part] = sure
+        return out
+
+    right = torch.stack([logits_for("머"), logits_for("1")])
+    classes = torch.tensor([mo, module.CLASS_OF["1"]])
+    assert float(module.parts_loss(right, classes, -1)) == pytest.approx(0.0, abs=1e-6)
+    wrong = logits_for("마").unsqueeze(0)
+    one_wrong = float(module.parts_loss(wrong, torch.tensor([mo]), -1))
+    assert one_wrong == pytest.approx(2 * sure / 3, rel=1e-3)
+    assert float(module.parts_loss(wrong, torch.tensor([ma]), -1)) == pytest.approx(0, abs=1e-6)
+    mixed = module.parts_loss(torch.cat([wrong, right]), torch.tensor([-1, mo, -1]), -1)
+    assert float(mixed) == pytest.approx(0.0, abs=1e-6)
+    assert float(module.parts_loss(wrong, torch.tensor([-1]), -1)) == 0.0

@@ -39,6 +39,7 @@ from kplate.evaluate.recogniser import (
     HEIGHT,
     WIDTH,
     Recogniser,
+    augment,
     train_recogniser,
 )
 from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
@@ -402,6 +403,28 @@ def test_the_column_reader_trains_the_cnn_but_never_reads() -> None:
     assert torch.equal(model(x), before)
 
 
+def test_the_jitter_treats_a_faint_image_as_it_treats_a_strong_one() -> None:
+    """The train-time shift and noise scale with the image's own grey spread: a faint copy
+    of an image (a tenth of its contrast) comes out of the jitter, standardised as the
+    reader standardises it, as the strong one does. With absolute noise (sigma up to
+    0.05, the recipe up to session 30) the faint copy's characters sank into it."""
+    rows = torch.arange(HEIGHT).view(HEIGHT, 1).expand(HEIGHT, WIDTH)
+    columns = torch.arange(WIDTH).view(1, WIDTH).expand(HEIGHT, WIDTH)
+    pattern = ((rows // 10 + columns // 8) % 2).float() * 2 - 1  # a checker of strokes
+    strong = (0.5 + 0.2 * pattern).view(1, 1, HEIGHT, WIDTH).repeat(8, 1, 1, 1)
+    faint = 0.5 + (strong - 0.5) / 10
+
+    def standardised(batch: torch.Tensor) -> torch.Tensor:
+        out = augment(batch, torch.Generator().manual_seed(3)).flatten(1)
+        return (out - out.mean(1, keepdim=True)) / out.std(1, keepdim=True)
+
+    agreement = (standardised(strong) * standardised(faint)).mean(1)
+    assert (agreement > 0.98).all(), agreement
+    # the jitter does add noise: the output is not the pattern itself
+    plain = (strong.flatten(1) - 0.5) / 0.2
+    assert ((standardised(strong) * plain).mean(1) < 0.995).any()
+
+
 def test_channels_last_reads_as_the_nchw_network_and_survives_a_save(tmp_path) -> None:
     """Memory format is speed only: the same weights read the same log-probabilities."""
     with torch.random.fork_rng(devices=[]):
@@ -429,7 +452,7 @@ def test_a_recogniser_of_another_format_is_refused_by_name(tmp_path) -> None:
     payload = torch.load(path, weights_only=True)
     payload["format"] = 3
     torch.save(payload, path)
-    with pytest.raises(KplateError, match=r"old\.pt: recogniser of format 3, .* format 6"):
+    with pytest.raises(KplateError, match=r"old\.pt: recogniser of format 3, .* format 7"):
         Recogniser.load(path)
 
 
