@@ -272,9 +272,11 @@ def test_character_maps_follow_the_image_through_the_jitter() -> None:
     batch = torch.stack(images).unsqueeze(1)
     maps = character_maps(items)
     assert maps is not None
-    plain = augment(batch, torch.Generator().manual_seed(5))
+    relative = torch.ones(16, dtype=torch.bool)  # boxes: the jitter scaled by the spread
+    plain, _ = module._augment(batch, None, torch.Generator().manual_seed(5), relative)
     moved, places = augment_with_maps(batch, maps, torch.Generator().manual_seed(5))
     assert torch.equal(plain, moved)
+    assert not torch.equal(augment(batch, torch.Generator().manual_seed(5)), moved)
     assert places.shape == (16, HEIGHT, WIDTH)
     seven = places == 1  # the label's first character
     assert seven.sum() > 16 * 1500 and (places == 0).sum() > 16 * 8000
@@ -300,6 +302,10 @@ def test_only_images_with_boxes_train_the_cell_classifier(boxed, monkeypatch) ->
     otherwise train in bfloat16 from its first step where the CPU has it natively, and
     its losses would differ from the boxless training's by that rounding alone."""
     monkeypatch.setattr(module, "fast_bfloat16", lambda: False)
+    jitter = module._augment  # the jitter as on real crops, so that only the losses differ
+    monkeypatch.setattr(
+        module, "_augment", lambda batch, maps, gen, relative=None: jitter(batch, maps, gen)
+    )
     items = load_labelled(boxed)
     bare = [replace(item, boxes=None) for item in items]
     without = train_recogniser([bare], steps=4, seed=2)

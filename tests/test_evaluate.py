@@ -34,12 +34,14 @@ from kplate.evaluate.metrics import (
 from kplate.evaluate.preservation import compare_preservation
 from kplate.evaluate.realism import two_sample_test
 from kplate.evaluate.recogniser import (
+    CELL_IGNORE,
     CHARSET,
     CRNN,
     HEIGHT,
     WIDTH,
     Recogniser,
     augment,
+    augment_with_maps,
     train_recogniser,
 )
 from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
@@ -403,26 +405,36 @@ def test_the_column_reader_trains_the_cnn_but_never_reads() -> None:
     assert torch.equal(model(x), before)
 
 
-def test_the_jitter_treats_a_faint_image_as_it_treats_a_strong_one() -> None:
-    """The train-time shift and noise scale with the image's own grey spread: a faint copy
-    of an image (a tenth of its contrast) comes out of the jitter, standardised as the
-    reader standardises it, as the strong one does. With absolute noise (sigma up to
-    0.05, the recipe up to session 30) the faint copy's characters sank into it."""
+def test_the_jitter_treats_a_faint_kplate_image_as_a_strong_one() -> None:
+    """On images with boxes (kplate's own) the train-time shift and noise scale with the
+    image's own grey spread: a faint copy of an image (a tenth of its contrast) comes out
+    of the jitter, standardised as the reader standardises it, as the strong one does.
+    Without boxes (real crops) the jitter is absolute, as the recipe was up to session 30,
+    and the faint copy's strokes sink into its noise."""
     rows = torch.arange(HEIGHT).view(HEIGHT, 1).expand(HEIGHT, WIDTH)
     columns = torch.arange(WIDTH).view(1, WIDTH).expand(HEIGHT, WIDTH)
     pattern = ((rows // 10 + columns // 8) % 2).float() * 2 - 1  # a checker of strokes
     strong = (0.5 + 0.2 * pattern).view(1, 1, HEIGHT, WIDTH).repeat(8, 1, 1, 1)
     faint = 0.5 + (strong - 0.5) / 10
+    boxes = torch.ones(8, HEIGHT, WIDTH, dtype=torch.uint8)  # one character everywhere
+    boxless = torch.full_like(boxes, CELL_IGNORE)
 
-    def standardised(batch: torch.Tensor) -> torch.Tensor:
-        out = augment(batch, torch.Generator().manual_seed(3)).flatten(1)
+    def standardised(batch: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+        out = augment_with_maps(batch, maps, torch.Generator().manual_seed(3))[0].flatten(1)
         return (out - out.mean(1, keepdim=True)) / out.std(1, keepdim=True)
 
-    agreement = (standardised(strong) * standardised(faint)).mean(1)
-    assert (agreement > 0.98).all(), agreement
-    # the jitter does add noise: the output is not the pattern itself
-    plain = (strong.flatten(1) - 0.5) / 0.2
-    assert ((standardised(strong) * plain).mean(1) < 0.995).any()
+    def agreement(maps: torch.Tensor) -> torch.Tensor:
+        return (standardised(strong, maps) * standardised(faint, maps)).mean(1)
+
+    assert (agreement(boxes) > 0.98).all(), agreement(boxes)
+    assert agreement(boxless).min() < 0.9, agreement(boxless)
+    # without boxes the jitter is `augment`'s, the same random numbers
+    plain = augment(strong, torch.Generator().manual_seed(3))
+    assert torch.equal(
+        plain, augment_with_maps(strong, boxless, torch.Generator().manual_seed(3))[0]
+    )
+    # and with boxes it still adds noise: the output is not the pattern itself
+    assert ((standardised(strong, boxes) * (strong.flatten(1) - 0.5) / 0.2).mean(1) < 0.995).any()
 
 
 def test_channels_last_reads_as_the_nchw_network_and_survives_a_save(tmp_path) -> None:

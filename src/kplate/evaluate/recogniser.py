@@ -138,7 +138,10 @@ JAMO_PARTS = (20, 22, 29)
 #: of real_dev's have a spread under 0.1, and 44 % of the fitted set's), each held above
 #: a contrast-to-noise floor of 10; noise of sigma 0.05 drowns such an image's characters
 #: (contrast over noise 1-2), and a shift of 0.15 clips a dark image to black, so the
-#: reader was trained on labels that its images no longer showed.
+#: reader was trained on labels that its images no longer showed. Only on images with boxes
+#: (kplate's own, held to the legibility floors): real crops keep the absolute jitter, and
+#: the real-labels ceiling trains bit for bit as before. Scaled on its real crops too, the
+#: ceiling read 21.3 % of the real split against 40.5 % (docs/evaluate.md, session 30).
 JITTER_REFERENCE_STD = 0.2
 #: A target left out of the alignment loss (the CTC loss still reads those cells).
 ALIGNMENT_IGNORE = -100
@@ -340,17 +343,23 @@ def augment_with_maps(
     jitter (nearest pixel; what moves in from outside the image is background, 0) ->
     (N, HEIGHT, WIDTH) long, each pixel 0 or the place in the label (plus one) of the
     character it now shows (`cell_targets` turns them into targets). An image without
-    boxes stays CELL_IGNORE throughout."""
-    out, moved = _augment(batch, maps.unsqueeze(1).float(), generator)
+    boxes stays CELL_IGNORE throughout. An image with boxes (kplate's own) has its shift
+    and noise scaled by its own grey spread (JITTER_REFERENCE_STD)."""
+    boxless = (maps == CELL_IGNORE).flatten(1).all(1)
+    out, moved = _augment(batch, maps.unsqueeze(1).float(), generator, relative=~boxless)
     assert moved is not None
     moved = moved[:, 0].long()
-    moved[(maps == CELL_IGNORE).flatten(1).all(1)] = CELL_IGNORE
+    moved[boxless] = CELL_IGNORE
     return out, moved
 
 
 def _augment(
-    batch: torch.Tensor, maps: torch.Tensor | None, generator: torch.Generator
+    batch: torch.Tensor,
+    maps: torch.Tensor | None,
+    generator: torch.Generator,
+    relative: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """`relative` (N,) bool: the images whose shift and noise scale with their spread."""
     n = batch.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -375,10 +384,13 @@ def _augment(
     out = out + (blurred - out) * mix
     mean = out.mean(dim=(1, 2, 3), keepdim=True)
     out = (out - mean) * uniform(0.6, 1.3).view(n, 1, 1, 1) + mean
-    # Shift and noise in units of the image's own grey spread (JITTER_REFERENCE_STD):
-    # see its comment.
-    sampled = out[:, :, ::2, ::2]  # every fourth pixel: the spread at a quarter the cost
-    spread = (sampled.std(dim=(1, 2, 3)) / JITTER_REFERENCE_STD).clamp(0.05, 1.5)
+    # Shift and noise in units of the image's own grey spread on kplate's own images
+    # (JITTER_REFERENCE_STD: see its comment); absolute on any other.
+    spread = torch.ones(n)
+    if relative is not None and bool(relative.any()):
+        sampled = out[:, :, ::2, ::2]  # every fourth pixel: the spread at a quarter the cost
+        own = (sampled.std(dim=(1, 2, 3)) / JITTER_REFERENCE_STD).clamp(0.05, 1.5)
+        spread = torch.where(relative, own, spread)
     out = out + (uniform(-0.15, 0.15) * spread).view(n, 1, 1, 1)
     sigma = (uniform(0, 0.05) * spread).view(n, 1, 1, 1)
     noise = torch.randn(out.shape, generator=generator) * sigma
@@ -671,8 +683,10 @@ def train_recogniser(
     warm-up; 15 % past DEFAULT_STEPS), CTC loss of the row-by-row reader plus 0.5 x that
     of the training-only column reader, plus, on images with character boxes
     (`character_maps`), 1.0 x the training-only cell classifier's cross-entropy and 1.0 x
-    the row reader's on the boxes' path (`alignment`), gradient clipping at 5, the
-    `augment` jitter; sampling without replacement in seeded epochs. A training still
+    the row reader's on the boxes' path (`alignment`), and 1.0 x the Hangul-parts heads'
+    (JAMO_LOSS_WEIGHT), gradient clipping at 5, the `augment` jitter (its shift and noise
+    scaled by each image's grey spread where it has boxes); sampling without replacement
+    in seeded epochs. A training still
     on CTC's plateau at a quarter of its steps, and not leaving it,
     starts again from other initial weights (PLATEAU_LOSS, PLATEAU_FALL). Where the CPU
     has bfloat16: from step 1 when every image has boxes, else float32 until the loss is
