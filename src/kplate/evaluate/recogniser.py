@@ -139,9 +139,9 @@ JAMO_PARTS = (20, 22, 29)
 #: a contrast-to-noise floor of 10; noise of sigma 0.05 drowns such an image's characters
 #: (contrast over noise 1-2), and a shift of 0.15 clips a dark image to black, so the
 #: reader was trained on labels that its images no longer showed. Only on images with boxes
-#: (kplate's own, held to the legibility floors): real crops keep the absolute jitter, and
-#: the real-labels ceiling trains bit for bit as before. Scaled on its real crops too, the
-#: ceiling read 21.3 % of the real split against 40.5 % (docs/evaluate.md, session 30).
+#: (kplate's own, held to the legibility floors): real crops keep the absolute jitter.
+#: Scaled on its real crops too, the real-labels ceiling read 21.3 % of the real split;
+#: with the absolute jitter, 45.6 % (run 40: 40.5; docs/evaluate.md, session 30).
 JITTER_REFERENCE_STD = 0.2
 #: A target left out of the alignment loss (the CTC loss still reads those cells).
 ALIGNMENT_IGNORE = -100
