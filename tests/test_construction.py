@@ -266,3 +266,22 @@ def test_every_real_dev_label_renders_as_its_real_type(renderer: Renderer) -> No
         assert plate.record.plate_type == plate_type.value
         assert plate.record.text == row["text"]
     assert two_row == len(TWO_ROW_CROPS)
+
+
+def test_the_measuring_tool_finds_the_use_syllable_that_kplate_draws() -> None:
+    """tools/measure_construction_two_row.py's use syllable (docs/plate-types.md, session
+    31) is the drawn one on kplate's clean plate: its box within 1 % of the plate."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    from measure_construction_two_row import _components, digits, use_syllable
+
+    from kplate.render import render_plate
+
+    plate = render_plate("전남14나3323", T.CONSTRUCTION_REGIONAL_TWO_ROW, height=220)
+    boxes = _components(plate.image, whole=True)
+    found = use_syllable(boxes, digits(boxes))
+    x0, y0, x1, y1 = plate.record.chars[4].box
+    assert plate.record.chars[4].char == "나" and found is not None
+    drawn = (x0 / 400, x1 / 400, y0 / 220, y1 / 220)
+    assert found == pytest.approx(drawn, abs=0.01)

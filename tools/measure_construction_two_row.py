@@ -3,8 +3,10 @@
 Each crop's plate is found and deskewed with tools/measure_crop_margins.py's heuristic;
 Otsu's light components are the characters (light ink on a dark plate). Bottom-row digits
 (components below 0.4 of the plate's height, 0.2-0.5 of it tall, squarer than 0.35 w/h,
-so no "1") and the top row's region syllables (the components above half the height,
-merged per half of the width) give boxes as fractions of the plate's width and height.
+so no "1"), the top row's region syllables (the components above half the height,
+merged per half of the width) and the use syllable (the bottom row's components between
+the class code's digits and the serial's, merged) give boxes as fractions of the plate's
+width and height; the use syllable also against its own plate's median digit.
 The same measurement of kplate's own clean drawings (their plate is the whole image)
 beside their drawn ink shows what Otsu at this resolution adds to a glyph's box. Prints
 medians; reads real crops, writes nothing (docs/plate-types.md, "Session 14: the two-row
@@ -88,6 +90,46 @@ def region(boxes: list[Box]) -> list[Box]:
     ]  # fmt: skip
 
 
+def use_syllable(boxes: list[Box], digit_boxes: list[Box]) -> Box | None:
+    """The use syllable: the bottom row's components between the class code's last digit
+    (centre left of 0.35) and the serial's first (right of 0.42), merged."""
+    centre = [(b[0] + b[1]) / 2 for b in digit_boxes]
+    left = max((b[1] for b, c in zip(digit_boxes, centre, strict=True) if c < 0.35), default=0.3)
+    right = min((b[0] for b, c in zip(digit_boxes, centre, strict=True) if c > 0.42), default=0.5)
+    parts = [
+        b for b in boxes
+        if b[2] > 0.4 and b[3] - b[2] > 0.04 and left <= (b[0] + b[1]) / 2 <= right
+    ]  # fmt: skip
+    if not parts:
+        return None
+    return (min(b[0] for b in parts), max(b[1] for b in parts),
+            min(b[2] for b in parts), max(b[3] for b in parts))  # fmt: skip
+
+
+def use_summary(name: str, uses: list[tuple[Box, Box]]) -> str:
+    """Median use syllable box, and its width and height over its plate's median digit's."""
+    if not uses:
+        return f"{name}: no use syllable found"
+    u = np.array([use for use, _ in uses])
+    d = np.array([digit for _, digit in uses])
+    width, height = u[:, 1] - u[:, 0], u[:, 3] - u[:, 2]
+    over_w, over_h = width / (d[:, 1] - d[:, 0]), height / (d[:, 3] - d[:, 2])
+    return (
+        f"{name}: {len(u)} use syllables w {np.median(width):.3f} h {np.median(height):.3f} "
+        f"y {np.median(u[:, 2]):.3f}-{np.median(u[:, 3]):.3f}; over the digit: w "
+        f"{np.median(over_w):.2f} ({over_w.min():.2f}-{over_w.max():.2f}) h "
+        f"{np.median(over_h):.2f} ({over_h.min():.2f}-{over_h.max():.2f})"
+    )
+
+
+def _use_and_digit(boxes: list[Box], found: list[Box]) -> list[tuple[Box, Box]]:
+    """[(use syllable, median of the plate's `found` digits)], or [] without either."""
+    use = use_syllable(boxes, found)
+    if use is None or not found:
+        return []
+    return [(use, tuple(np.median(np.array(found), axis=0)))]
+
+
 def summary(name: str, digit_boxes: list[Box], region_boxes: list[Box]) -> str:
     d, r = np.array(digit_boxes), np.array(region_boxes)
     centres = (r[:, 0] + r[:, 1]) / 2
@@ -101,8 +143,8 @@ def summary(name: str, digit_boxes: list[Box], region_boxes: list[Box]) -> str:
     )
 
 
-def real_side(real: Path) -> tuple[int, list[Box], list[Box]]:
-    crops, d, r = 0, [], []
+def real_side(real: Path) -> tuple[int, list[Box], list[Box], list[tuple[Box, Box]]]:
+    crops, d, r, uses = 0, [], [], []
     with open(real / "labels.csv", encoding="utf-8-sig", newline="") as handle:
         for row in csv.DictReader(handle):
             if "construction" not in row.get("style", ""):
@@ -111,23 +153,27 @@ def real_side(real: Path) -> tuple[int, list[Box], list[Box]]:
             if bgr is None or not light_ink_two_row(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)):
                 continue
             boxes = _components(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            crops, d, r = crops + 1, d + digits(boxes), r + region(boxes)
-    return crops, d, r
+            found = digits(boxes)
+            crops, d, r = crops + 1, d + found, r + region(boxes)
+            uses += _use_and_digit(boxes, found)
+    return crops, d, r, uses
 
 
-def kplate_side() -> tuple[list[Box], list[Box], list[Box]]:
-    """(measured digits, measured region syllables, drawn digit ink) of kplate's plates."""
-    d, r, truth = [], [], []
+def kplate_side() -> tuple[list[Box], list[Box], list[Box], list[tuple[Box, Box]]]:
+    """(measured digits, measured region syllables, drawn digit ink, measured use
+    syllables with their plate's median digit) of kplate's plates."""
+    d, r, truth, uses = [], [], [], []
     for text in TEXTS:
         plate = render_plate(text, PlateType.CONSTRUCTION_REGIONAL_TWO_ROW, height=110)
         h, w = plate.image.shape[:2]
         boxes = _components(plate.image, whole=True)
-        d, r = d + digits(boxes), r + region(boxes)
+        found = digits(boxes)
+        d, r, uses = d + found, r + region(boxes), uses + _use_and_digit(boxes, found)
         for char in plate.record.chars[2:]:
             if char.char.isdigit() and char.char != "1":
                 x0, y0, x1, y1 = char.box
                 truth.append((x0 / w, x1 / w, y0 / h, y1 / h))
-    return d, r, truth
+    return d, r, truth, uses
 
 
 def main() -> None:
@@ -139,10 +185,12 @@ def main() -> None:
     if args.real is not None and not (real / "labels.csv").is_file():
         parser.error(f"--real {real}: no labels.csv there")
     if (real / "labels.csv").is_file():
-        crops, d, r = real_side(real)
+        crops, d, r, uses = real_side(real)
         print(summary(f"real_dev ({crops} two-row crops)", d, r))
-    d, r, truth = kplate_side()
+        print(use_summary("real_dev", uses))
+    d, r, truth, uses = kplate_side()
     print(summary(f"kplate ({len(TEXTS)} clean plates, measured)", d, r))
+    print(use_summary("kplate", uses))
     t = np.array(truth)
     print(
         f"kplate drawn digit ink: w {np.median(t[:, 1] - t[:, 0]):.3f} "
