@@ -49,7 +49,8 @@ by plate text, and reads each held-out crop with the fold model that never saw i
 median real and learnability accuracy (the table adds each seed's real accuracy): one
 training per row moves by up to about 8 points between reader seeds at 2000 steps and 13
 at 8000 (docs/evaluate.md, session 9), more than most differences between designs.
-N times the trainings: the default of 1 is what fits 60 minutes on 2 cores; --jobs N
+N times the trainings: the default of 1 is the one meant for 60 minutes on 2 cores (run 43,
+every row and the ceiling trained, took 86: docs/evaluate.md, session 31); --jobs N
 runs N trainings at once (one thread each; 2 by default) on a machine with more cores.
 
 --steps N trains every row's recogniser N steps instead of the recipe's 2000 (the 4x-steps
@@ -67,7 +68,8 @@ crops, the seed, the recogniser's code) is unchanged: its folds read the same wh
 again; --fresh or --row ceiling trains them anyway.
 
 Prints the tables, writes benchmarks/results/sim2real_latest.{json,md} and appends to
-benchmarks/results/sim2real_history.jsonl. Must finish within 60 minutes on 2 cores.
+benchmarks/results/sim2real_history.jsonl. Must finish within 60 minutes on 2 cores; a whole
+run with every row trained takes longer today (run 43: 86 minutes; see above).
 """
 
 from __future__ import annotations
