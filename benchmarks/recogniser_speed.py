@@ -7,7 +7,9 @@ The models start from the same weights and live in one process; their training s
 their reading passes (128 plates) alternate, so a machine that is busier at some moment
 slows all alike. The third model is channels-last trained as on kplate's own images,
 with the losses that character boxes give (`augment_with_maps`: the cell classifier's
-and the row reader's alignment loss). The table gives the medians and the ratios baseline
+and the row reader's alignment loss). Last, the jitter alone (`augment_with_maps`, batch
+32) with its affine grid and blur written out (the recipe since session 32) against
+torch's `F.affine_grid` and a 3 x 3 `F.conv2d` (before; equal bit for bit), alternating. The table gives the medians and the ratios baseline
 / channels-last (above 1: channels-last is faster) and box losses / channels-last (their
 cost per step; key `cell_loss_cost`, as before the alignment loss), in bfloat16
 autocast where the CPU has it (as the recipe runs there) and in float32 (as on a CPU
@@ -115,6 +117,46 @@ def measure(rounds: int, bfloat16: bool) -> dict:
     }
 
 
+def measure_jitter(rounds: int) -> dict:
+    """The jitter's ms per batch with its grid and blur written out, and with torch's ops."""
+    import torch
+    from torch.nn import functional as F
+
+    from kplate.evaluate import recogniser
+    from kplate.evaluate.recogniser import BATCH_SIZE, HEIGHT, WIDTH, augment_with_maps
+
+    kernel = torch.tensor([1.0, 2.0, 1.0])
+    kernel = (kernel[:, None] * kernel[None, :] / 16).view(1, 1, 3, 3)
+    variants = {
+        "written out": (recogniser._affine_grid, recogniser._binomial_blur),
+        "torch ops": (
+            lambda theta, h, w: F.affine_grid(theta, [len(theta), 1, h, w], align_corners=False),
+            lambda batch: F.conv2d(F.pad(batch, (1, 1, 1, 1), mode="replicate"), kernel),
+        ),
+    }
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(BATCH_SIZE, 1, HEIGHT, WIDTH, generator=generator)
+    maps = torch.zeros(BATCH_SIZE, HEIGHT, WIDTH, dtype=torch.uint8)
+    maps[:, 20:60, 10:150] = 1
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    try:
+        for r in range(rounds + 2):
+            for name, (grid, blur) in variants.items():
+                recogniser._affine_grid, recogniser._binomial_blur = grid, blur
+                start = time.perf_counter()
+                for _ in range(10):
+                    augment_with_maps(images, maps, generator)
+                if r >= 2:
+                    times[name].append((time.perf_counter() - start) / 10)
+    finally:
+        recogniser._affine_grid, recogniser._binomial_blur = variants["written out"]
+    ms = {name: round(1000 * sorted(t)[len(t) // 2], 2) for name, t in times.items()}
+    return {
+        "jitter_ms_per_batch": ms,
+        "jitter_speedup": round(ms["torch ops"] / ms["written out"], 3),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
@@ -143,6 +185,11 @@ def main() -> int:
         print(f"{result['precision']}: channels-last trains {result['train_speedup']}x and "
               f"reads {result['read_speedup']}x as fast as NCHW; the box losses cost "
               f"{result['cell_loss_cost']}x a channels-last step")  # fmt: skip
+    jitter = measure_jitter(args.rounds)
+    print(f"jitter (augment_with_maps, batch {results[0]['batch']}): written out "
+          f"{jitter['jitter_ms_per_batch']['written out']} ms, torch's ops "
+          f"{jitter['jitter_ms_per_batch']['torch ops']} ms: {jitter['jitter_speedup']}x")  # fmt: skip
+    results.append(jitter)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.json.with_name(f".{args.json.name}.tmp")
     tmp.write_text(json.dumps(results, indent=1) + "\n")

@@ -452,6 +452,27 @@ def test_the_jitter_without_boxes_draws_the_numbers_of_format_6() -> None:
     assert float(out.sum()) == pytest.approx(19915.8457, abs=0.05)
 
 
+def test_the_jitters_written_out_grid_and_blur_equal_torchs_bit_for_bit() -> None:
+    """The jitter's affine grid and blur, written out for speed, give what
+    F.affine_grid and a 3 x 3 F.conv2d give, to the last bit, so trainings are unchanged."""
+    from torch.nn import functional as F
+
+    from kplate.evaluate.recogniser import _affine_grid, _binomial_blur
+
+    generator = torch.Generator().manual_seed(11)
+    theta = torch.rand(32, 2, 3, generator=generator) * 0.3 - 0.15
+    theta[:, 0, 0] += 1
+    theta[:, 1, 1] += 1
+    for height, width in ((HEIGHT, WIDTH), (37, 91)):
+        expected = F.affine_grid(theta, [32, 1, height, width], align_corners=False)
+        assert torch.equal(_affine_grid(theta, height, width), expected)
+    batch = torch.rand(32, 1, HEIGHT, WIDTH, generator=generator)
+    kernel = torch.tensor([1.0, 2.0, 1.0])
+    kernel = (kernel[:, None] * kernel[None, :] / 16).view(1, 1, 3, 3)
+    expected = F.conv2d(F.pad(batch, (1, 1, 1, 1), mode="replicate"), kernel)
+    assert torch.equal(_binomial_blur(batch), expected)
+
+
 def test_channels_last_reads_as_the_nchw_network_and_survives_a_save(tmp_path) -> None:
     """Memory format is speed only: the same weights read the same log-probabilities."""
     with torch.random.fork_rng(devices=[]):
