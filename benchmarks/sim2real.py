@@ -65,7 +65,14 @@ others over from the last run made with the same count, recogniser steps and for
 test size and set height; each carried row records the run it comes from. A whole run
 carries the last run's ceiling over too when its `ceiling_digest` (real_dev's labels and
 crops, the seed, the recogniser's code) is unchanged: its folds read the same when trained
-again; --fresh or --row ceiling trains them anyway.
+again; --fresh or --row ceiling trains them anyway. In the same way it carries over each
+synthetic row whose `row_digest` is unchanged: the content of its training and held-out
+sets and of the real test split, its reader seeds and steps, the type balance, the
+recogniser's code, this script's, torch's version and the CPU's bfloat16. A run after a
+change to one preset trains only the rows whose images changed (sets are drawn again
+whenever kplate's drawing code changes, so the digest is of their content, not of the
+code); a change to the recogniser still trains every row. --fresh or --row NAME trains a
+row anyway.
 
 Prints the tables, writes benchmarks/results/sim2real_latest.{json,md} and appends to
 benchmarks/results/sim2real_history.jsonl. Must finish within 60 minutes on 2 cores; a whole
@@ -310,6 +317,62 @@ def same_ceiling(settings: dict[str, Any], digest: str) -> dict[str, Any] | None
 def _carried(row: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
     """A row of the last run, marked with the run it was trained in."""
     return {**row, "carried_from": row.get("carried_from") or last["when"]}
+
+
+def folder_digest(folder: Path) -> str:
+    """A digest of what a recogniser reads from a set: its labels (`metadata.jsonl`,
+    `labels.csv`) and every image, by relative path; not run.json or summary.json, which
+    record when and how fast the set was drawn."""
+    total = hashlib.sha256()
+    files = [folder / name for name in ("metadata.jsonl", "labels.csv")]
+    files += sorted((folder / "images").rglob("*"))
+    for path in files:
+        if path.is_file():
+            total.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            total.update(path.read_bytes())
+    return total.hexdigest()[:16]
+
+
+def row_digest(folders: list[Path], held: Path | None, context: dict[str, Any],
+               reader_seeds: list[int], steps: int) -> str:  # fmt: skip
+    """What a synthetic row's readings are a function of: its training and held-out sets'
+    content, the real test split's, the reader seeds and steps, the type balance, the
+    recogniser's code (the ceiling's CEILING_CODE), this scoreboard's own code (its
+    scores), torch's version and whether the CPU trains in bfloat16. A training is
+    deterministic for these on one thread (run 43's even-types reader trained again in
+    session 32 ended on the same loss to the last digit), so a whole run carries over a
+    row of the same digest instead of training it again."""
+    import torch
+
+    from kplate.evaluate.recogniser import fast_bfloat16
+
+    parts = [
+        _source_digest(CEILING_CODE),
+        hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16],
+        torch.__version__,
+        str(fast_bfloat16()),
+        json.dumps([reader_seeds, steps, context.get("type_balance", 0.0), context["seed"]]),
+        folder_digest(Path(context["real_test"])),
+        *(folder_digest(folder) for folder in folders),
+        "held:" + ("-" if held is None else folder_digest(held)),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def same_rows(settings: dict[str, Any], digests: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The last run's rows whose `row_digest` is the one given for their name (marked with
+    the run they come from), when that run was made with these settings."""
+    latest = RESULTS / "sim2real_latest.json"
+    if not latest.is_file():
+        return {}
+    last = json.loads(latest.read_text(encoding="utf-8"))
+    if changed_settings(last, settings):
+        return {}
+    return {
+        row["set"]: _carried(row, last)
+        for row in last.get("rows", [])
+        if row.get("row_digest") is not None and digests.get(row["set"]) == row["row_digest"]
+    }
 
 
 #: Held-out share of the GAN's dataroot: testA/testB are what the stopping rule measures.
@@ -892,6 +955,16 @@ def main() -> None:
     context = dict(real=str(args.real), work=str(args.work), real_test=str(real_test),
                    steps=steps, seed=args.seed, sources=sources,
                    type_balance=args.type_balance)  # fmt: skip
+    # Every row's digest, recorded with it; a whole run carries over the last run's row of
+    # the same digest (--fresh or --row NAME trains it anyway).
+    row_keys = {
+        name: row_digest([Path(f) for f in folders], held, context, list(reader_seeds),
+                         steps * (LONG_STEPS_FACTOR if name in LONG_ROWS else 1))
+        for name, folders, held in plan
+    }  # fmt: skip
+    kept_rows = same_rows(settings, row_keys) if wanted is None and not args.fresh else {}
+    carried_rows.update(kept_rows)
+    jobs = [job for job in jobs if not (job[0] == "row" and job[1] in kept_rows)]
     results: dict[str, dict[str, Any]] = {}
     styles = sorted(t for t, n in Counter(i.type for i in test_set).items() if n >= STYLE_MIN_COUNT)
     header = {
@@ -939,6 +1012,12 @@ def main() -> None:
             )
             + (
                 ""
+                if not kept_rows
+                else f"; carried over (the same sets, recogniser and scoreboard code): "
+                f"{'; '.join(kept_rows)}"
+            )
+            + (
+                ""
                 if wanted is None
                 else f"; trained in this run: {'; '.join(sorted(wanted))}; "
                 "the other rows are carried over from the runs their carried_from names"
@@ -972,6 +1051,7 @@ def main() -> None:
                 run = combine_seeds(seed_runs[name])
                 if name in gan_rows:
                     run["gan"] = gan
+                run["row_digest"] = row_keys[name]
             else:
                 print(f"  ceiling {name}: {run['seconds']} s", flush=True)
             results[name] = run

@@ -494,3 +494,42 @@ def test_a_bad_type_balance_is_refused_in_one_line_before_anything_is_written(tm
     assert done.returncode == 2
     assert done.stderr.strip() == "sim2real: --type-balance must be 0 to 1, got 1.5"
     assert not work.exists()
+
+
+def _tiny_set(folder: Path, pixel: int = 0) -> Path:
+    (folder / "images").mkdir(parents=True)
+    (folder / "images" / "000000.png").write_bytes(bytes([pixel, 1, 2, 3]))
+    (folder / "metadata.jsonl").write_text('{"file_name": "images/000000.png"}\n')
+    (folder / "run.json").write_text('{"seconds": 1.5}')
+    return folder
+
+
+def test_a_rows_digest_follows_its_sets_content_and_its_training(tmp_path):
+    """The same content, seeds and steps give the same digest (a set drawn again, its
+    timing files aside); a changed image, seed or step count gives another."""
+    train, held = _tiny_set(tmp_path / "train"), _tiny_set(tmp_path / "held")
+    real = _tiny_set(tmp_path / "real")
+    context = {"real_test": str(real), "seed": 0, "type_balance": 0.0}
+    first = sim2real.row_digest([train], held, context, [0], 2000)
+    (train / "run.json").write_text('{"seconds": 2.5}')  # drawn again, at another speed
+    assert sim2real.row_digest([train], held, context, [0], 2000) == first
+    assert sim2real.row_digest([train], held, context, [1], 2000) != first
+    assert sim2real.row_digest([train], held, context, [0], 8000) != first
+    assert sim2real.row_digest([train], None, context, [0], 2000) != first
+    assert sim2real.row_digest([train], held, {**context, "type_balance": 0.5}, [0], 2000) != first
+    (train / "images" / "000000.png").write_bytes(bytes([9, 1, 2, 3]))
+    assert sim2real.row_digest([train], held, context, [0], 2000) != first
+    (real / "metadata.jsonl").write_text('{"file_name": "images/000001.png"}\n')
+    assert sim2real.folder_digest(real) != sim2real.folder_digest(held)
+
+
+def test_a_whole_run_carries_over_only_rows_of_the_same_digest(tmp_path, monkeypatch):
+    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
+    assert sim2real.same_rows(SETTINGS, {"mix": "abc"}) == {}  # no run yet
+    rows = [{"set": "mix", "accuracy": 0.4, "row_digest": "abc"},
+            {"set": "night", "accuracy": 0.6, "row_digest": "def"},
+            {"set": "light", "accuracy": 0.5}]  # fmt: skip
+    _last_run(tmp_path / "results", rows=rows)
+    kept = sim2real.same_rows(SETTINGS, {"mix": "abc", "night": "xyz", "light": "abc"})
+    assert kept == {"mix": {**rows[0], "carried_from": "2026-12-01T0236Z"}}
+    assert sim2real.same_rows({**SETTINGS, "count": 100}, {"mix": "abc"}) == {}
