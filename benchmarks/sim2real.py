@@ -94,6 +94,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, NoReturn
@@ -299,14 +300,20 @@ def changed_settings(last: dict[str, Any], settings: dict[str, Any]) -> list[tup
     return changed
 
 
-def same_ceiling(settings: dict[str, Any], digest: str) -> dict[str, Any] | None:
-    """The last run's ceiling row when it was made with these settings and this ceiling
-    digest (marked with the run it comes from), else None."""
+def last_run_with(settings: dict[str, Any]) -> dict[str, Any] | None:
+    """The last run's results when it was made with these settings, else None."""
     latest = RESULTS / "sim2real_latest.json"
     if not latest.is_file():
         return None
     last = json.loads(latest.read_text(encoding="utf-8"))
-    if changed_settings(last, settings):
+    return None if changed_settings(last, settings) else last
+
+
+def same_ceiling(settings: dict[str, Any], digest: str) -> dict[str, Any] | None:
+    """The last run's ceiling row when it was made with these settings and this ceiling
+    digest (marked with the run it comes from), else None."""
+    last = last_run_with(settings)
+    if last is None:
         return None
     for row in last.get("rows", []):
         if row["set"].startswith("real labels") and row.get("ceiling_digest") == digest:
@@ -333,15 +340,11 @@ def folder_digest(folder: Path) -> str:
     return total.hexdigest()[:16]
 
 
-def row_digest(folders: list[Path], held: Path | None, context: dict[str, Any],
-               reader_seeds: list[int], steps: int) -> str:  # fmt: skip
-    """What a synthetic row's readings are a function of: its training and held-out sets'
-    content, the real test split's, the reader seeds and steps, the type balance, the
-    recogniser's code (the ceiling's CEILING_CODE), this scoreboard's own code (its
-    scores), torch's version and whether the CPU trains in bfloat16. A training is
-    deterministic for these on one thread (run 43's even-types reader trained again in
-    session 32 ended on the same loss to the last digit), so a whole run carries over a
-    row of the same digest instead of training it again."""
+def shared_digest(context: dict[str, Any]) -> str:
+    """What every synthetic row of a run is a function of besides its own sets, seeds and
+    steps: the real test split's content, the type balance and run seed, the recogniser's
+    code (the ceiling's CEILING_CODE), this scoreboard's own code (its scores), torch's
+    version and whether the CPU trains in bfloat16."""
     import torch
 
     from kplate.evaluate.recogniser import fast_bfloat16
@@ -351,10 +354,25 @@ def row_digest(folders: list[Path], held: Path | None, context: dict[str, Any],
         hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16],
         torch.__version__,
         str(fast_bfloat16()),
-        json.dumps([reader_seeds, steps, context.get("type_balance", 0.0), context["seed"]]),
+        json.dumps([context.get("type_balance", 0.0), context["seed"]]),
         folder_digest(Path(context["real_test"])),
-        *(folder_digest(folder) for folder in folders),
-        "held:" + ("-" if held is None else folder_digest(held)),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def row_digest(folders: list[Path], held: Path | None, shared: str, reader_seeds: list[int],
+               steps: int, digest_of: Callable[[Path], str] = folder_digest) -> str:  # fmt: skip
+    """What a synthetic row's readings are a function of: its training and held-out sets'
+    content (`digest_of`: `folder_digest`, or a run's cache of it), its reader seeds and
+    steps, and the run's `shared_digest`. A training is deterministic for these on one
+    thread (run 43's even-types reader trained again in session 32 ended on the same loss
+    to the last digit), so a whole run carries over a row of the same digest instead of
+    training it again."""
+    parts = [
+        shared,
+        json.dumps([reader_seeds, steps]),
+        *(digest_of(folder) for folder in folders),
+        "held:" + ("-" if held is None else digest_of(held)),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
@@ -362,11 +380,8 @@ def row_digest(folders: list[Path], held: Path | None, context: dict[str, Any],
 def same_rows(settings: dict[str, Any], digests: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The last run's rows whose `row_digest` is the one given for their name (marked with
     the run they come from), when that run was made with these settings."""
-    latest = RESULTS / "sim2real_latest.json"
-    if not latest.is_file():
-        return {}
-    last = json.loads(latest.read_text(encoding="utf-8"))
-    if changed_settings(last, settings):
+    last = last_run_with(settings)
+    if last is None:
         return {}
     return {
         row["set"]: _carried(row, last)
@@ -957,12 +972,14 @@ def main() -> None:
                    type_balance=args.type_balance)  # fmt: skip
     # Every row's digest, recorded with it; a whole run carries over the last run's row of
     # the same digest (--fresh or --row NAME trains it anyway).
+    # Each set hashed once (the long row trains on its base row's), the split once.
+    shared, digest_of = shared_digest(context), functools.cache(folder_digest)
     row_keys = {
-        name: row_digest([Path(f) for f in folders], held, context, list(reader_seeds),
-                         steps * (LONG_STEPS_FACTOR if name in LONG_ROWS else 1))
+        name: row_digest([Path(f) for f in folders], held, shared, list(reader_seeds),
+                         steps * (LONG_STEPS_FACTOR if name in LONG_ROWS else 1), digest_of)
         for name, folders, held in plan
     }  # fmt: skip
-    kept_rows = same_rows(settings, row_keys) if wanted is None and not args.fresh else {}
+    kept_rows = same_rows(settings, row_keys) if whole else {}
     carried_rows.update(kept_rows)
     jobs = [job for job in jobs if not (job[0] == "row" and job[1] in kept_rows)]
     results: dict[str, dict[str, Any]] = {}

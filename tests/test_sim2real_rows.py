@@ -510,15 +510,17 @@ def test_a_rows_digest_follows_its_sets_content_and_its_training(tmp_path):
     train, held = _tiny_set(tmp_path / "train"), _tiny_set(tmp_path / "held")
     real = _tiny_set(tmp_path / "real")
     context = {"real_test": str(real), "seed": 0, "type_balance": 0.0}
-    first = sim2real.row_digest([train], held, context, [0], 2000)
+    shared = sim2real.shared_digest(context)
+    first = sim2real.row_digest([train], held, shared, [0], 2000)
     (train / "run.json").write_text('{"seconds": 2.5}')  # drawn again, at another speed
-    assert sim2real.row_digest([train], held, context, [0], 2000) == first
-    assert sim2real.row_digest([train], held, context, [1], 2000) != first
-    assert sim2real.row_digest([train], held, context, [0], 8000) != first
-    assert sim2real.row_digest([train], None, context, [0], 2000) != first
-    assert sim2real.row_digest([train], held, {**context, "type_balance": 0.5}, [0], 2000) != first
+    assert sim2real.row_digest([train], held, shared, [0], 2000) == first
+    assert sim2real.row_digest([train], held, shared, [1], 2000) != first
+    assert sim2real.row_digest([train], held, shared, [0], 8000) != first
+    assert sim2real.row_digest([train], None, shared, [0], 2000) != first
+    balanced = sim2real.shared_digest({**context, "type_balance": 0.5})
+    assert sim2real.row_digest([train], held, balanced, [0], 2000) != first
     (train / "images" / "000000.png").write_bytes(bytes([9, 1, 2, 3]))
-    assert sim2real.row_digest([train], held, context, [0], 2000) != first
+    assert sim2real.row_digest([train], held, shared, [0], 2000) != first
     (real / "metadata.jsonl").write_text('{"file_name": "images/000001.png"}\n')
     assert sim2real.folder_digest(real) != sim2real.folder_digest(held)
 

@@ -56,6 +56,7 @@ training's time, are spent for nothing there (session 24).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import Counter, deque
@@ -405,13 +406,19 @@ def _affine_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
     torch's own base grid: each coordinate is x * a + y * b + c, summed in the order that
     its batched matrix product takes (equal bit for bit here), in less time
     (benchmarks/recogniser_speed.py)."""
-    identity = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
-    base = F.affine_grid(identity, [1, 1, height, width], align_corners=False)
-    xs, ys = base[:, :1, :, 0], base[:, :, :1, 1]  # (1, 1, W), (1, H, 1)
+    xs, ys = _base_grid(height, width)
     t = theta.view(-1, 6, 1, 1)
     gx = xs * t[:, 0] + ys * t[:, 1] + t[:, 2]
     gy = xs * t[:, 3] + ys * t[:, 4] + t[:, 5]
     return torch.stack([gx, gy], -1)
+
+
+@functools.cache
+def _base_grid(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """torch's own normalised pixel centres, x (1, 1, W) and y (1, H, 1), once per size."""
+    identity = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    base = F.affine_grid(identity, [1, 1, height, width], align_corners=False)
+    return base[:, :1, :, 0], base[:, :, :1, 1]
 
 
 #: The jitter's 3 x 3 binomial blur, row-major: [1, 2, 1] x [1, 2, 1] / 16.
