@@ -86,3 +86,26 @@ def test_with_no_valid_candidate_the_greedy_reading_stands() -> None:
     log_probs = _plate_log_probs("1234", {})
     assert grammar_decode(log_probs, CHARSET, "1234") == "1234"
     assert grammar_decode(log_probs, CHARSET, "1234", valid=lambda text: False) == "1234"
+
+
+def test_the_valid_reading_is_found_below_many_more_probable_invalid_ones() -> None:
+    """Five uncertain characters (0.6 against 0.4): the valid text takes the less probable
+    one at four of them, so 26 invalid texts outrank it and a 16-prefix beam loses it."""
+    charset = "0123456789"
+    rows = []
+    for k in range(5):
+        row = np.full(len(charset) + 1, 1e-6)
+        row[charset.index(str(k)) + 1], row[charset.index(str(k + 5)) + 1] = 0.6, 0.4
+        rows.append(row)
+    log_probs = np.log(np.array(rows) / np.array(rows).sum(1, keepdims=True))
+    greedy = ctc_greedy_decode([log_probs.argmax(-1).tolist()], charset)[0]
+    meant = "56784"
+
+    def valid(text: str) -> bool:
+        return text == meant
+
+    narrow = {
+        "".join(charset[k - 1] for k in p) for p, _ in ctc_beam_candidates(log_probs, beam=16)
+    }
+    assert greedy == "01234" and meant not in narrow
+    assert grammar_decode(log_probs, charset, greedy, valid=valid) == meant
