@@ -97,7 +97,8 @@ def test_the_valid_reading_is_found_below_many_more_probable_invalid_ones() -> N
         row = np.full(len(charset) + 1, 1e-6)
         row[charset.index(str(k)) + 1], row[charset.index(str(k + 5)) + 1] = 0.6, 0.4
         rows.append(row)
-    log_probs = np.log(np.array(rows) / np.array(rows).sum(1, keepdims=True))
+    probs = np.array(rows)
+    log_probs = np.log(probs / probs.sum(1, keepdims=True))
     greedy = ctc_greedy_decode([log_probs.argmax(-1).tolist()], charset)[0]
     meant = "56784"
 
