@@ -71,8 +71,17 @@ sets and of the real test split, its reader seeds and steps, the type balance, t
 recogniser's code, this script's, torch's version and the CPU's bfloat16. A run after a
 change to one preset trains only the rows whose images changed (sets are drawn again
 whenever kplate's drawing code changes, so the digest is of their content, not of the
-code); a change to the recogniser still trains every row. --fresh or --row NAME trains a
-row anyway.
+code). --fresh or --row NAME reads a row again anyway.
+
+Every trained reader is kept under --work's readers/ folder by its `reader_digest`: the
+content of its training sets, its steps, seed and type balance, the training code (the
+recipe, data loading, io and spec), torch's version and the CPU's bfloat16. A row or fold
+read again whose reader digest is unchanged loads that reader instead of training it (a
+training is deterministic for these on one thread), so a change to how readers decode,
+are scored or to the realism test reads every row again in minutes; a change to the
+recipe still trains every row. The note counts the readers reused, and a run that reused
+any is not a whole run's time. --fresh discards the kept readers with the rest of --work;
+after a complete run only the readers its rows name are kept.
 
 Prints the tables, writes benchmarks/results/sim2real_latest.{json,md} and appends to
 benchmarks/results/sim2real_history.jsonl. Must finish within 60 minutes on 2 cores; a whole
@@ -377,6 +386,76 @@ def row_digest(folders: list[Path], held: Path | None, shared: str, reader_seeds
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+#: The sources that decide a trained reader's weights: the recipe and its training loop,
+#: how a set's images and boxes are read (and the io code under that), the alphabet and
+#: the plate types (`spec`). Not decoding, metrics or realism: they only read.
+TRAINING_CODE = ("evaluate/recogniser.py", "evaluate/data.py", "evaluate/defaults.py", "io",
+                 "spec")  # fmt: skip
+#: Where each trained reader is kept (under --work), by its `reader_digest`.
+READERS = "readers"
+
+
+def reader_digest(folders: list[Path], steps: int, seed: int, type_balance: float,
+                  digest_of: Callable[[Path], str] = folder_digest) -> str:  # fmt: skip
+    """What a trained reader's weights are a function of: its training sets' content, its
+    steps, seed and type balance, the training code (TRAINING_CODE), torch's version and
+    whether the CPU trains in bfloat16. A training is deterministic for these on one
+    thread, so a run whose reading, scoring or realism code changed (a decoder, say: run
+    45 trained all 15 readers again and every one ended on run 44's weights) reads again
+    with the reader an earlier run trained instead of training it again."""
+    import torch
+
+    from kplate.evaluate.recogniser import fast_bfloat16
+
+    parts = [
+        _source_digest(TRAINING_CODE),
+        torch.__version__,
+        str(fast_bfloat16()),
+        json.dumps([steps, seed, type_balance]),
+        *(digest_of(folder) for folder in folders),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def trained_reader(
+    folders: list[Path], steps: int, seed: int, context: dict[str, Any]
+) -> tuple[Any, str, bool]:
+    """(reader, its reader_digest, whether it was reused): the fixed recipe trained on
+    `folders`, or the reader of the same digest that an earlier run kept under --work's
+    READERS folder (one that does not load is trained again and replaced)."""
+    from kplate.errors import KplateError
+    from kplate.evaluate import load_labelled, train_recogniser
+    from kplate.evaluate.recogniser import Recogniser
+
+    type_balance = context.get("type_balance", 0.0)
+    digest = reader_digest(folders, steps, seed, type_balance)
+    path = Path(context["work"]) / READERS / f"{digest}.pt"
+    if path.is_file():
+        try:
+            return Recogniser.load(path), digest, True
+        except KplateError:
+            pass
+    sets = [load_labelled(folder) for folder in folders]
+    recogniser = train_recogniser(sets, steps, seed, type_balance=type_balance)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    recogniser.save(path)  # a temporary name, then renamed
+    return recogniser, digest, False
+
+
+def prune_readers(work: Path, keep: set[str]) -> list[Path]:
+    """Remove the readers under `work`'s READERS folder whose digest is not in `keep`
+    (only files named as trained_reader names them: 16 hex digits and .pt); the paths
+    removed."""
+    removed = []
+    for path in sorted((work / READERS).glob("*.pt")):
+        name = path.stem
+        ours = len(name) == 16 and all(c in "0123456789abcdef" for c in name)
+        if ours and name not in keep:
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def same_rows(settings: dict[str, Any], digests: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The last run's rows whose `row_digest` is the one given for their name (marked with
     the run they come from), when that run was made with these settings."""
@@ -616,18 +695,14 @@ def run_job(job: Job, context: dict[str, Any]) -> dict:
     if kind == "fold":
         return _fold(int(name.split()[1]), context)
     steps = context["steps"] * (LONG_STEPS_FACTOR if name in LONG_ROWS else 1)
-    from kplate.evaluate import evaluate_recognition, load_labelled, train_recogniser
+    from kplate.evaluate import evaluate_recognition, load_labelled
     from kplate.evaluate.data import load_arrays
     from kplate.evaluate.realism import two_sample_test
 
     started = time.monotonic()
     test_set = load_labelled(context["real_test"])
-    recogniser = train_recogniser(
-        [load_labelled(f) for f in folders],
-        steps,
-        seed,
-        type_balance=context.get("type_balance", 0.0),
-    )
+    recogniser, reader_key, reused = trained_reader([Path(f) for f in folders], steps, seed,
+                                                    context)  # fmt: skip
     learn = None if held is None else evaluate_recognition(recogniser, held)
     metrics = evaluate_recognition(recogniser, test_set)
     misses = None if learn is None else learnability_misses(learn["samples"], Path(held))
@@ -645,6 +720,8 @@ def run_job(job: Job, context: dict[str, Any]) -> dict:
         "final_loss": recogniser.history[-1][1],
         "restarts": recogniser.recipe["restarts"],
         "precision": recogniser.recipe["precision"],
+        "reader_digest": reader_key,
+        "reader_reused": reused,
         "learnability": None if learn is None else learn["exact_accuracy"],
         "learnability_greedy": None if learn is None else learn["greedy"]["exact_accuracy"],
         "learnability_per_type": None if learn is None else learn["per_type"],
@@ -721,18 +798,19 @@ def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
         realism_ci95=measured[0]["realism_ci95"] if measured else None,
         accuracy_range=[min(r["accuracy"] for r in runs), max(r["accuracy"] for r in runs)],
         seconds=sum(run["seconds"] for run in runs),
-        seeds=[{key: run[key] for key in SEED_KEYS} for run in runs],
+        seeds=[{key: run[key] for key in SEED_KEYS if key in run} for run in runs],
     )
     return row
 
 
 #: What a row keeps of each of its seeds' trainings.
-SEED_KEYS = ("reader_seed", "accuracy", "learnability", "final_loss", "restarts", "seconds")
+SEED_KEYS = ("reader_seed", "accuracy", "learnability", "final_loss", "restarts", "seconds",
+             "reader_digest", "reader_reused")  # fmt: skip
 
 
 def _fold(fold: int, context: dict[str, Any]) -> dict[str, Any]:
     """Train on the other folds' real labels; read this fold's crops."""
-    from kplate.evaluate import load_labelled, train_recogniser
+    from kplate.evaluate import load_labelled
     from kplate.evaluate.data import load_arrays
     from kplate.evaluate.recogniser import HEIGHT, WIDTH
 
@@ -744,12 +822,7 @@ def _fold(fold: int, context: dict[str, Any]) -> dict[str, Any]:
     held_rows = [r for r, held in zip(rows, in_fold, strict=True) if held]
     train_dir = _link_folder(work / f"fold{fold}_train", real, kept)
     test_dir = _link_folder(work / f"fold{fold}_test", real, held_rows)
-    recogniser = train_recogniser(
-        [load_labelled(train_dir)],
-        context["steps"],
-        seed,
-        type_balance=context.get("type_balance", 0.0),
-    )
+    recogniser, reader_key, reused = trained_reader([train_dir], context["steps"], seed, context)
     items = load_labelled(test_dir)
     arrays, kept_items = load_arrays([i.path for i in items], HEIGHT, WIDTH)
     items = [items[k] for k in kept_items]
@@ -757,6 +830,8 @@ def _fold(fold: int, context: dict[str, Any]) -> dict[str, Any]:
     return {
         "train_images": len(kept),
         "seconds": round(time.monotonic() - started),
+        "reader_digest": reader_key,
+        "reader_reused": reused,
         "readings": [
             [i.path.name, i.text, i.type, text, plain]
             for i, text, plain in zip(items, grammar, greedy, strict=True)
@@ -792,6 +867,8 @@ def real_ceiling(
         "all_real_dev_accuracy": everything["exact_accuracy"],
         "seconds": sum(f["seconds"] for f in folds),
         "ceiling_digest": digest,
+        "reader_digests": [f.get("reader_digest") for f in folds],
+        "readers_reused": sum(bool(f.get("reader_reused")) for f in folds),
         "per_source": None
         if sources is None
         else per_source([{"file": r[0], "label": r[1], "predicted": r[3]} for r in split], sources),
@@ -1033,6 +1110,7 @@ def main() -> None:
                 else f"; carried over (the same sets, recogniser and scoreboard code): "
                 f"{'; '.join(kept_rows)}"
             )
+            + reused_note(results)
             + (
                 ""
                 if wanted is None
@@ -1074,6 +1152,7 @@ def main() -> None:
             results[name] = run
             write_latest(complete=False)
     result = write_latest(complete=True)
+    prune_readers(args.work, reader_digests(result["rows"]))
     print()
     print(markdown_table(result["rows"], styles))
     print()
@@ -1086,6 +1165,29 @@ def main() -> None:
         summary["rows"] = [{k: r.get(k) for k in keep} for r in result["rows"]]
         handle.write(json.dumps(summary, ensure_ascii=False) + "\n")
     print(f"wrote {RESULTS / 'sim2real_latest.json'}")
+
+
+def reused_note(results: dict[str, dict[str, Any]]) -> str:
+    """The note's words on the trainings this run read with a reader that an earlier run
+    trained (trained_reader): how many of how many; "" when it trained them all."""
+    trainings = [seed for run in results.values() for seed in run.get("seeds") or [run]]
+    reused = sum(bool(run.get("reader_reused")) for run in trainings)
+    if not reused:
+        return ""
+    return (f"; {reused} of {len(trainings)} readers reused from earlier runs (the same "
+            "training sets, steps, seed and training code): their rows were read and "
+            "scored again, not trained, so the minutes above are not a whole run's")  # fmt: skip
+
+
+def reader_digests(rows: list[dict[str, Any]]) -> set[str]:
+    """Every reader digest a results file's rows name: each row's (and each of its seeds'),
+    and the ceiling's folds'."""
+    found = set()
+    for row in rows:
+        for run in [row, *(row.get("seeds") or [])]:
+            found.add(run.get("reader_digest"))
+        found.update(row.get("reader_digests") or [])
+    return {digest for digest in found if digest}
 
 
 def long_rows(plan: list[PlanRow]) -> list[PlanRow]:

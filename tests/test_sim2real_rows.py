@@ -229,7 +229,7 @@ def test_the_long_row_trains_more_steps_on_its_base_rows_set(tmp_path, monkeypat
         raise Stop
 
     monkeypatch.setattr(kplate.evaluate, "train_recogniser", train)
-    context = {"seed": 0, "steps": 7, "real_test": str(drawn)}
+    context = {"seed": 0, "steps": 7, "real_test": str(drawn), "work": str(tmp_path / "work")}
     for name in ("mix", "mix, even types, 4x steps", "heavy"):
         with pytest.raises(Stop):
             sim2real.run_job(("row", name, [str(drawn)], None, 0), context)
@@ -535,3 +535,120 @@ def test_a_whole_run_carries_over_only_rows_of_the_same_digest(tmp_path, monkeyp
     kept = sim2real.same_rows(SETTINGS, {"mix": "abc", "night": "xyz", "light": "abc"})
     assert kept == {"mix": {**rows[0], "carried_from": "2026-12-01T0236Z"}}
     assert sim2real.same_rows({**SETTINGS, "count": 100}, {"mix": "abc"}) == {}
+
+
+def _kplate_copy(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of kplate's evaluate, spec and io source that the digests read instead."""
+    import shutil
+
+    import kplate
+
+    source, copy = Path(kplate.__file__).parent, tmp_path / "kplate"
+    for package in ("evaluate", "spec", "io"):
+        shutil.copytree(source / package, copy / package)
+    shutil.copy(source / "__init__.py", copy / "__init__.py")
+    monkeypatch.setattr(kplate, "__file__", str(copy / "__init__.py"))
+    return copy
+
+
+def test_a_readers_digest_follows_its_training_not_its_reading(tmp_path, monkeypatch):
+    """A reader's digest changes with its training set's content, steps, seed, type
+    balance and training code (the recipe, data loading, io, spec), and not with the code
+    that only reads and scores (decoding, metrics, realism), nor with the drawing code."""
+    train = _tiny_set(tmp_path / "train")
+    copy = _kplate_copy(tmp_path, monkeypatch)
+    first = sim2real.reader_digest([train], 2000, 0, 0.0)
+    assert len(first) == 16 and sim2real.reader_digest([train], 2000, 0, 0.0) == first
+    assert sim2real.reader_digest([train], 8000, 0, 0.0) != first
+    assert sim2real.reader_digest([train], 2000, 1, 0.0) != first
+    assert sim2real.reader_digest([train], 2000, 0, 0.5) != first
+    for reading in ("decoding.py", "metrics.py", "realism.py"):
+        module = copy / "evaluate" / reading
+        module.write_text(module.read_text() + "\n# a reading change\n")
+    assert sim2real.reader_digest([train], 2000, 0, 0.0) == first
+    for training in (
+        "evaluate/recogniser.py",
+        "evaluate/data.py",
+        "io/images.py",
+        "spec/alphabet.py",
+    ):
+        module = copy / training
+        original = module.read_text()
+        module.write_text(original + "\n# a training change\n")
+        assert sim2real.reader_digest([train], 2000, 0, 0.0) != first, training
+        module.write_text(original)
+    assert sim2real.reader_digest([train], 2000, 0, 0.0) == first
+    (train / "images" / "000000.png").write_bytes(bytes([9, 1, 2, 3]))
+    assert sim2real.reader_digest([train], 2000, 0, 0.0) != first
+
+
+def test_a_trained_reader_is_kept_and_read_again_instead_of_trained_again(tmp_path, monkeypatch):
+    """The first run trains and keeps the reader under --work/readers by its digest; the
+    next run with the same training loads it (the same weights) and trains nothing; a kept
+    file that does not load is trained again and replaced; another seed trains anew."""
+    import torch
+
+    import kplate.evaluate
+    from kplate.evaluate.recogniser import CHARSET, CRNN, Recogniser
+
+    trained: list[tuple[int, int]] = []
+
+    def fake_training(sets, steps, seed, type_balance=0.0):
+        trained.append((steps, seed))
+        torch.manual_seed(seed)
+        return Recogniser(CRNN(len(CHARSET) + 1).eval(), {"steps": steps}, [(steps, 0.5)])
+
+    monkeypatch.setattr(kplate.evaluate, "train_recogniser", fake_training)
+    monkeypatch.setattr(kplate.evaluate, "load_labelled", lambda folder: [])
+    train = _tiny_set(tmp_path / "train")
+    context = {"work": str(tmp_path / "work"), "type_balance": 0.0}
+    reader, digest, reused = sim2real.trained_reader([train], 20, 0, context)
+    kept = tmp_path / "work" / "readers" / f"{digest}.pt"
+    assert (trained, reused, kept.is_file()) == ([(20, 0)], False, True)
+    again, same, reused = sim2real.trained_reader([train], 20, 0, context)
+    assert (trained, same, reused) == ([(20, 0)], digest, True)
+    weights, loaded = reader.model.state_dict(), again.model.state_dict()
+    assert all(torch.equal(weights[key], loaded[key]) for key in weights)
+    assert again.history == [(20, 0.5)]
+    kept.write_bytes(b"not a reader")
+    _, _, reused = sim2real.trained_reader([train], 20, 0, context)
+    assert (trained[-1], reused, kept.read_bytes()[:2]) == ((20, 0), False, b"PK")
+    _, other, reused = sim2real.trained_reader([train], 20, 1, context)
+    assert (trained[-1], reused, other != digest) == ((20, 1), False, True)
+
+
+def test_only_readers_that_no_row_names_are_pruned(tmp_path):
+    """After a run the readers its rows, their seeds and the ceiling's folds name stay;
+    other readers go; files not named as readers are never touched."""
+    rows = [
+        {"set": "mix", "reader_digest": "a" * 16},
+        {"set": "night", "reader_digest": "b" * 16,
+         "seeds": [{"reader_digest": "b" * 16}, {"reader_digest": "c" * 16}]},
+        {"set": "fitted (kplate fit)"},  # carried over from a run before reader digests
+        {"set": "real labels (3-fold ceiling)", "reader_digests": ["d" * 16, "e" * 16, None]},
+    ]  # fmt: skip
+    keep = sim2real.reader_digests(rows)
+    assert keep == {c * 16 for c in "abcde"}
+    readers = tmp_path / "readers"
+    readers.mkdir()
+    for name in [*(c * 16 for c in "abcf"), "my_reader", "0" * 15]:
+        (readers / f"{name}.pt").write_bytes(b"x")
+    (readers / "notes.txt").write_text("mine")
+    removed = sim2real.prune_readers(tmp_path, keep)
+    assert removed == [readers / f"{'f' * 16}.pt"]
+    left = sorted(path.name for path in readers.iterdir())
+    assert left == sorted([*(f"{c * 16}.pt" for c in "abc"), "my_reader.pt", f"{'0' * 15}.pt",
+                           "notes.txt"])  # fmt: skip
+
+
+def test_the_note_says_how_many_readers_were_reused():
+    """A run that read with earlier runs' readers says so, since its minutes are then not a
+    whole run's; a run that trained every reader says nothing."""
+    trained = {"mix": {"reader_reused": False}, "fold 0": {"reader_reused": False}}
+    assert sim2real.reused_note(trained) == ""
+    reused = {"mix": {"reader_reused": True},
+              "night": {"seeds": [{"reader_reused": True}, {"reader_reused": False}]},
+              "fold 0": {"reader_reused": True}}  # fmt: skip
+    note = sim2real.reused_note(reused)
+    assert note.startswith("; 3 of 4 readers reused from earlier runs")
+    assert "not a whole run's" in note
