@@ -401,7 +401,7 @@ def reader_digest(folders: list[Path], steps: int, seed: int, type_balance: floa
     steps, seed and type balance, the training code (TRAINING_CODE), torch's version and
     whether the CPU trains in bfloat16. A training is deterministic for these on one
     thread, so a run whose reading, scoring or realism code changed (a decoder, say: run
-    45 trained all 15 readers again and every one ended on run 44's weights) reads again
+    45 trained all 12 readers again and every one ended on run 44's final loss) reads again
     with the reader an earlier run trained instead of training it again."""
     import torch
 
