@@ -349,20 +349,25 @@ def folder_digest(folder: Path) -> str:
     return total.hexdigest()[:16]
 
 
+def _platform() -> list[str]:
+    """torch's version and whether the CPU trains in bfloat16: a training's numbers
+    depend on both."""
+    import torch
+
+    from kplate.evaluate.recogniser import fast_bfloat16
+
+    return [torch.__version__, str(fast_bfloat16())]
+
+
 def shared_digest(context: dict[str, Any]) -> str:
     """What every synthetic row of a run is a function of besides its own sets, seeds and
     steps: the real test split's content, the type balance and run seed, the recogniser's
     code (the ceiling's CEILING_CODE), this scoreboard's own code (its scores), torch's
     version and whether the CPU trains in bfloat16."""
-    import torch
-
-    from kplate.evaluate.recogniser import fast_bfloat16
-
     parts = [
         _source_digest(CEILING_CODE),
         hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16],
-        torch.__version__,
-        str(fast_bfloat16()),
+        *_platform(),
         json.dumps([context.get("type_balance", 0.0), context["seed"]]),
         folder_digest(Path(context["real_test"])),
     ]
@@ -403,14 +408,9 @@ def reader_digest(folders: list[Path], steps: int, seed: int, type_balance: floa
     thread, so a run whose reading, scoring or realism code changed (a decoder, say: run
     45 trained all 12 readers again and every one ended on run 44's final loss) reads again
     with the reader an earlier run trained instead of training it again."""
-    import torch
-
-    from kplate.evaluate.recogniser import fast_bfloat16
-
     parts = [
         _source_digest(TRAINING_CODE),
-        torch.__version__,
-        str(fast_bfloat16()),
+        *_platform(),
         json.dumps([steps, seed, type_balance]),
         *(digest_of(folder) for folder in folders),
     ]
@@ -422,13 +422,19 @@ def trained_reader(
 ) -> tuple[Any, str, bool]:
     """(reader, its reader_digest, whether it was reused): the fixed recipe trained on
     `folders`, or the reader of the same digest that an earlier run kept under --work's
-    READERS folder (one that does not load is trained again and replaced)."""
+    READERS folder (one that does not load is trained again and replaced). A set whose
+    digest the run has (`context["set_digests"]`) is not hashed again."""
     from kplate.errors import KplateError
     from kplate.evaluate import load_labelled, train_recogniser
     from kplate.evaluate.recogniser import Recogniser
 
     type_balance = context.get("type_balance", 0.0)
-    digest = reader_digest(folders, steps, seed, type_balance)
+    known = context.get("set_digests", {})  # the sets the run has hashed already
+
+    def digest_of(folder: Path) -> str:
+        return known.get(str(folder)) or folder_digest(folder)
+
+    digest = reader_digest(folders, steps, seed, type_balance, digest_of)
     path = Path(context["work"]) / READERS / f"{digest}.pt"
     if path.is_file():
         try:
@@ -798,7 +804,7 @@ def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
         realism_ci95=measured[0]["realism_ci95"] if measured else None,
         accuracy_range=[min(r["accuracy"] for r in runs), max(r["accuracy"] for r in runs)],
         seconds=sum(run["seconds"] for run in runs),
-        seeds=[{key: run[key] for key in SEED_KEYS if key in run} for run in runs],
+        seeds=[{key: run[key] for key in SEED_KEYS} for run in runs],
     )
     return row
 
@@ -868,7 +874,6 @@ def real_ceiling(
         "seconds": sum(f["seconds"] for f in folds),
         "ceiling_digest": digest,
         "reader_digests": [f.get("reader_digest") for f in folds],
-        "readers_reused": sum(bool(f.get("reader_reused")) for f in folds),
         "per_source": None
         if sources is None
         else per_source([{"file": r[0], "label": r[1], "predicted": r[3]} for r in split], sources),
@@ -1056,6 +1061,8 @@ def main() -> None:
                          steps * (LONG_STEPS_FACTOR if name in LONG_ROWS else 1), digest_of)
         for name, folders, held in plan
     }  # fmt: skip
+    # The workers name their readers by the same set digests, without hashing them again.
+    context["set_digests"] = {str(f): digest_of(f) for _, folders, _ in plan for f in folders}
     kept_rows = same_rows(settings, row_keys) if whole else {}
     carried_rows.update(kept_rows)
     jobs = [job for job in jobs if not (job[0] == "row" and job[1] in kept_rows)]

@@ -43,6 +43,20 @@ def _last_run(results: Path, **changes: object) -> None:
     (results / "sim2real_latest.json").write_text(json.dumps({**last, **changes}))
 
 
+def _kplate_copy(tmp_path: Path, monkeypatch, packages: tuple[str, ...]) -> Path:
+    """A copy of some of kplate's sub-packages that the source digests read instead."""
+    import shutil
+
+    import kplate
+
+    source, copy = Path(kplate.__file__).parent, tmp_path / "kplate"
+    for package in packages:
+        shutil.copytree(source / package, copy / package)
+    shutil.copy(source / "__init__.py", copy / "__init__.py")
+    monkeypatch.setattr(kplate, "__file__", str(copy / "__init__.py"))
+    return copy
+
+
 def test_rows_are_carried_over_marked_with_their_run(tmp_path, monkeypatch):
     monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
     _last_run(tmp_path / "results")
@@ -172,16 +186,7 @@ def test_a_cached_set_drawn_from_a_config_file_that_changed_is_drawn_again(tmp_p
 
 
 def test_the_drawing_code_digest_follows_the_drawing_source(tmp_path, monkeypatch):
-    import shutil
-
-    import kplate
-
-    source = Path(kplate.__file__).parent
-    copy = tmp_path / "kplate"
-    for package in sim2real.DRAWING_PACKAGES:
-        shutil.copytree(source / package, copy / package)
-    shutil.copy(source / "__init__.py", copy / "__init__.py")
-    monkeypatch.setattr(kplate, "__file__", str(copy / "__init__.py"))
+    copy = _kplate_copy(tmp_path, monkeypatch, sim2real.DRAWING_PACKAGES)
 
     def fresh_digest() -> str:  # the digest is read once per process: start anew
         sim2real.drawing_code_digest.cache_clear()
@@ -274,6 +279,7 @@ def _seed_run(seed: int, accuracy: float, learn: float, realism: float | None) -
         "train_images": 6000, "greedy_accuracy": accuracy - 0.01, "cer": 1 - accuracy,
         "per_type": {"private_2digit": {"exact_accuracy": accuracy}},
         "error_kinds": {k: seed for k in ("length", "end_extra", "region", "hangul", "digit")},
+        "reader_digest": f"{seed:016x}", "reader_reused": False,
     }  # fmt: skip
 
 
@@ -351,10 +357,6 @@ def _fake_real(folder: Path) -> Path:
 def test_the_ceiling_digest_follows_real_dev_the_seed_and_the_recogniser_code(
     tmp_path, monkeypatch
 ):
-    import shutil
-
-    import kplate
-
     real = _fake_real(tmp_path / "real")
     digest = sim2real.ceiling_digest(real, 0)
     assert len(digest) == 16 and digest == sim2real.ceiling_digest(real, 0)
@@ -366,11 +368,7 @@ def test_the_ceiling_digest_follows_real_dev_the_seed_and_the_recogniser_code(
     labels.write_text(labels.read_text().replace("34나5678", "34다5678"), encoding="utf-8")
     assert sim2real.ceiling_digest(real, 0) not in (digest, crop_changed)
     # The recogniser's code: a copy of kplate whose evaluate package changes.
-    source, copy = Path(kplate.__file__).parent, tmp_path / "kplate"
-    shutil.copytree(source / "evaluate", copy / "evaluate")
-    shutil.copytree(source / "spec", copy / "spec")
-    shutil.copy(source / "__init__.py", copy / "__init__.py")
-    monkeypatch.setattr(kplate, "__file__", str(copy / "__init__.py"))
+    copy = _kplate_copy(tmp_path, monkeypatch, ("evaluate", "spec"))
     before = sim2real.ceiling_digest(real, 0)
     (copy / "render").mkdir()
     (copy / "render" / "plate.py").write_text("# drawing code: not the ceiling's\n")
@@ -537,26 +535,12 @@ def test_a_whole_run_carries_over_only_rows_of_the_same_digest(tmp_path, monkeyp
     assert sim2real.same_rows({**SETTINGS, "count": 100}, {"mix": "abc"}) == {}
 
 
-def _kplate_copy(tmp_path: Path, monkeypatch) -> Path:
-    """A copy of kplate's evaluate, spec and io source that the digests read instead."""
-    import shutil
-
-    import kplate
-
-    source, copy = Path(kplate.__file__).parent, tmp_path / "kplate"
-    for package in ("evaluate", "spec", "io"):
-        shutil.copytree(source / package, copy / package)
-    shutil.copy(source / "__init__.py", copy / "__init__.py")
-    monkeypatch.setattr(kplate, "__file__", str(copy / "__init__.py"))
-    return copy
-
-
 def test_a_readers_digest_follows_its_training_not_its_reading(tmp_path, monkeypatch):
     """A reader's digest changes with its training set's content, steps, seed, type
     balance and training code (the recipe, data loading, io, spec), and not with the code
     that only reads and scores (decoding, metrics, realism), nor with the drawing code."""
     train = _tiny_set(tmp_path / "train")
-    copy = _kplate_copy(tmp_path, monkeypatch)
+    copy = _kplate_copy(tmp_path, monkeypatch, ("evaluate", "spec", "io"))
     first = sim2real.reader_digest([train], 2000, 0, 0.0)
     assert len(first) == 16 and sim2real.reader_digest([train], 2000, 0, 0.0) == first
     assert sim2real.reader_digest([train], 8000, 0, 0.0) != first
