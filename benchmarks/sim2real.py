@@ -672,6 +672,7 @@ def _scores(metrics: dict[str, Any]) -> dict[str, Any]:
     return {
         "accuracy": metrics["exact_accuracy"],
         "greedy_accuracy": metrics["greedy"]["exact_accuracy"],
+        "one_view_accuracy": metrics["grammar"]["exact_accuracy"],
         "ci95": wilson_interval(exact, metrics["count"]),
         "cer": metrics["cer"],
         "per_type": metrics["per_type"],
@@ -730,6 +731,7 @@ def run_job(job: Job, context: dict[str, Any]) -> dict:
         "reader_reused": reused,
         "learnability": None if learn is None else learn["exact_accuracy"],
         "learnability_greedy": None if learn is None else learn["greedy"]["exact_accuracy"],
+        "learnability_one_view": None if learn is None else learn["grammar"]["exact_accuracy"],
         "learnability_per_type": None if learn is None else learn["per_type"],
         "learnability_misses": misses,
         "per_source": per_source(metrics["samples"], context["sources"]),
@@ -832,15 +834,17 @@ def _fold(fold: int, context: dict[str, Any]) -> dict[str, Any]:
     items = load_labelled(test_dir)
     arrays, kept_items = load_arrays([i.path for i in items], HEIGHT, WIDTH)
     items = [items[k] for k in kept_items]
-    greedy, grammar = recogniser.readings(arrays)
+    read = recogniser.readings(arrays)
     return {
         "train_images": len(kept),
         "seconds": round(time.monotonic() - started),
         "reader_digest": reader_key,
         "reader_reused": reused,
         "readings": [
-            [i.path.name, i.text, i.type, text, plain]
-            for i, text, plain in zip(items, grammar, greedy, strict=True)
+            [i.path.name, i.text, i.type, text, plain, once]
+            for i, text, plain, once in zip(
+                items, read.views, read.greedy, read.grammar, strict=True
+            )
         ],
     }
 
@@ -862,8 +866,9 @@ def real_ceiling(
         [r[1] for r in split], [r[3] for r in split], [r[2] for r in split]
     )
     everything = recognition_metrics([r[1] for r in readings], [r[3] for r in readings])
-    greedy = recognition_metrics([r[1] for r in split], [r[4] for r in split])
-    metrics["greedy"] = {"exact_accuracy": greedy["exact_accuracy"], "cer": greedy["cer"]}
+    for key, column in (("greedy", 4), ("grammar", 5)):
+        plain = recognition_metrics([r[1] for r in split], [r[column] for r in split])
+        metrics[key] = {"exact_accuracy": plain["exact_accuracy"], "cer": plain["cer"]}
     return {
         "set": f"real labels ({FOLDS}-fold ceiling)",
         "train_images": round(sum(f["train_images"] for f in folds) / len(folds)),
@@ -1165,7 +1170,16 @@ def main() -> None:
     print()
     print(source_table(result["rows"]))
     print(result["note"])
-    keep = ("set", "learnability", "accuracy", "greedy_accuracy", "cer", "realism_accuracy")
+    keep = (
+        "set",
+        "learnability",
+        "learnability_one_view",
+        "accuracy",
+        "one_view_accuracy",
+        "greedy_accuracy",
+        "cer",
+        "realism_accuracy",
+    )
     keep += ("error_kinds", "seeds", "learnability_misses", "per_source")
     with open(RESULTS / "sim2real_history.jsonl", "a", encoding="utf-8") as handle:
         summary = {k: v for k, v in result.items() if k != "rows"}
@@ -1253,8 +1267,8 @@ def markdown_table(rows: list[dict[str, Any]], styles: list[str]) -> str:
     kinds = ("length", "end_extra", "region", "hangul", "digit")
     by_seed = any(len(row.get("seeds", [])) > 1 for row in rows)
     legible = f"learn misses: legible (chars >= {LEGIBLE_FACTOR * MIN_CHAR_HEIGHT_PX:g} px)"
-    head = ["training set", "images", "learn %", legible]
-    head += ["real %", "(95% CI)", "real % greedy", "CER"]
+    head = ["training set", "images", "learn %", "learn % one view", legible]
+    head += ["real %", "(95% CI)", "real % one view", "real % greedy", "CER"]
     head += ["real % by reader seed"] if by_seed else []
     head += ["realism"]
     head += [f"{s} %" for s in styles] + [f"err: {k}" for k in kinds]
@@ -1265,9 +1279,11 @@ def markdown_table(rows: list[dict[str, Any]], styles: list[str]) -> str:
             row["set"],
             str(row["train_images"]),
             _pct(row["learnability"]),
+            _pct(row.get("learnability_one_view")),
             _misses(row.get("learnability_misses")),
             _pct(row["accuracy"]),
             f"{100 * low:.0f}-{100 * high:.0f}",
+            _pct(row.get("one_view_accuracy")),
             _pct(row.get("greedy_accuracy")),
             f"{row['cer']:.3f}",
         ]

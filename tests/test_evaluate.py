@@ -168,20 +168,29 @@ def test_recognition_report_has_every_key_and_sane_values(recognition_report, cs
     recogniser = Recogniser.load(recognition_report / "recogniser.pt")
     files = [Path(s["file"]) for s in result["samples"]]
     assert recogniser.read(files) == [s["predicted"] for s in result["samples"]]
-    assert result["decoding"] == "grammar" and set(result["greedy"]) == {"exact_accuracy", "cer"}
+    assert result["decoding"] == "views"
+    assert set(result["greedy"]) == set(result["grammar"]) == {"exact_accuracy", "cer"}
 
 
 def test_grammar_readings_are_plate_numbers_or_the_greedy_reading(synthetic) -> None:
     """An 8-step model reads badly; every grammar reading is still either a valid plate
-    number or, when no beam candidate is one, exactly the best-path reading."""
+    number or, when no beam candidate is one, exactly the best-path reading; the reading
+    over views is a valid plate number wherever the image's own grammar reading is, and
+    each decoding reads alone what it reads beside the others."""
     recogniser = train_recogniser([synthetic], steps=8, seed=0)
     paths = [item.path for item in load_labelled(synthetic)][:8]
     arrays, _ = load_arrays(paths, HEIGHT, WIDTH)
-    greedy, grammar = recogniser.readings(arrays)
-    assert len(greedy) == len(grammar) == len(arrays)
+    read = recogniser.readings(arrays)
+    greedy, grammar, views = read.greedy, read.grammar, read.views
+    assert len(greedy) == len(grammar) == len(views) == len(arrays)
     assert all(g == p or is_plate_number(g) for g, p in zip(grammar, greedy, strict=True))
+    assert all(
+        is_plate_number(v) for v, g in zip(views, grammar, strict=True) if is_plate_number(g)
+    )
     assert recogniser.read_arrays(arrays, decoding=Decoding.GREEDY) == greedy
-    assert recogniser.read_arrays(arrays) == grammar
+    assert recogniser.read_arrays(arrays, decoding=Decoding.GRAMMAR) == grammar
+    assert recogniser.read_arrays(arrays) == views
+    assert recogniser.readings(arrays, grammar=False).views == []
 
 
 def test_training_is_deterministic_for_a_seed(synthetic) -> None:

@@ -460,14 +460,16 @@ def test_the_table_shows_how_many_learnability_misses_were_legible():
 
 
 def test_the_ceiling_is_scored_by_source_on_the_test_split_only():
-    readings = [["a.jpg", "12가3456", "private_2digit", "12가3456", "12가3456"],
-                ["b.jpg", "34나5678", "private_2digit", "34너5678", "34너5678"],
-                ["c.jpg", "56다7890", "private_2digit", "56다7890", "56다7890"]]  # fmt: skip
+    # file, label, type, reading over views, best path, one view's grammar reading
+    readings = [["a.jpg", "12가3456", "private_2digit", "12가3456", "12가3456", "12가3456"],
+                ["b.jpg", "34나5678", "private_2digit", "34너5678", "34너5678", "34나5678"],
+                ["c.jpg", "56다7890", "private_2digit", "56다7890", "56다7890", "56다7890"]]  # fmt: skip
     folds = [{"train_images": 2, "seconds": 1, "readings": readings}]
     sources = {"a.jpg": "cctv", "b.jpg": "cctv", "c.jpg": "phone"}
     row = sim2real.real_ceiling(folds, {"a.jpg", "b.jpg"}, "d", sources)
     assert row["per_source"] == {"cctv": {"count": 2, "exact_accuracy": 0.5}}
     assert row["accuracy"] == 0.5 and row["all_real_dev_accuracy"] == pytest.approx(2 / 3)
+    assert row["one_view_accuracy"] == 1.0 and row["greedy_accuracy"] == 0.5
     assert sim2real.real_ceiling(folds, {"a.jpg"}, "d")["per_source"] is None
 
 

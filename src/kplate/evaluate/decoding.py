@@ -5,7 +5,10 @@ doubled one, a syllable where a digit belongs. A plate reader knows the plate gr
 `grammar` decoding keeps the greedy reading when it is a valid plate number and otherwise
 takes the most probable valid one among a CTC prefix beam search's candidates (the greedy
 reading again when none is valid). Every real_dev label is valid under kplate's grammar,
-so the constraint can only remove readings that are certainly wrong.
+so the constraint can only remove readings that are certainly wrong. `views` reads the
+image under several small affine views as well and keeps the grammar reading most
+probable over all of them (`kplate.evaluate.views`); it is what a `Recogniser` reads
+unless told otherwise.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Decoding(StrEnum):
 
     GREEDY = "greedy"
     GRAMMAR = "grammar"
+    VIEWS = "views"
 
 
 def is_plate_number(text: str) -> bool:
@@ -105,15 +109,16 @@ def grammar_decode(
     charset: str,
     greedy: str,
     valid: Callable[[str], bool] = is_plate_number,
+    beam: int = BEAM_WIDTH,
 ) -> str:
     """The greedy reading if valid, else the most probable valid beam candidate, else greedy.
 
     `log_probs`: one sequence's (T, classes) log-probabilities, class k > 0 being
-    `charset[k - 1]` and class 0 the CTC blank.
+    `charset[k - 1]` and class 0 the CTC blank; `beam`: the prefixes the search keeps.
     """
     if valid(greedy):
         return greedy
-    for prefix, _ in ctc_beam_candidates(log_probs):
+    for prefix, _ in ctc_beam_candidates(log_probs, beam):
         text = "".join(charset[k - 1] for k in prefix)
         if valid(text):
             return text

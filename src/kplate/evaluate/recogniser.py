@@ -79,9 +79,10 @@ from kplate.evaluate.data import (
     load_labelled,
     resize_array,
 )
-from kplate.evaluate.decoding import Decoding, grammar_decode
+from kplate.evaluate.decoding import BEAM_WIDTH, Decoding, grammar_decode
 from kplate.evaluate.defaults import RECOGNISER_STEPS
 from kplate.evaluate.metrics import ctc_greedy_decode, recognition_metrics
+from kplate.evaluate.views import READING_VIEWS, VIEW_BEAM, read_over_views, view_of
 from kplate.spec.alphabet import grammar_alphabet
 
 HEIGHT, WIDTH = 80, 160
@@ -604,6 +605,27 @@ def _as_items(train_set: TrainSet) -> list[LabelledImage]:
     return load_labelled(train_set) if isinstance(train_set, str | Path) else list(train_set)
 
 
+def _greedy_texts(log_probs: np.ndarray) -> list[str]:
+    """Best-path readings of (N, T, classes) log-probabilities."""
+    return ctc_greedy_decode(log_probs.argmax(-1).tolist(), CHARSET)
+
+
+@dataclass(frozen=True)
+class TextReadings:
+    """One image batch's readings by each `Decoding` (a list left empty where not read)."""
+
+    greedy: list[str]
+    grammar: list[str]
+    views: list[str]
+
+    def of(self, decoding: Decoding) -> list[str]:
+        return {
+            Decoding.GREEDY: self.greedy,
+            Decoding.GRAMMAR: self.grammar,
+            Decoding.VIEWS: self.views,
+        }[decoding]
+
+
 @dataclass
 class Recogniser:
     """A trained CRNN plus what it was trained on; `read` turns plate images into text."""
@@ -616,40 +638,61 @@ class Recogniser:
         self,
         images: Sequence[ImageLike],
         batch_size: int = 128,
-        decoding: Decoding = Decoding.GRAMMAR,
+        decoding: Decoding = Decoding.VIEWS,
     ) -> list[str]:
         """Plate text for each image (PIL image, HxW/HxWxC uint8 array or path)."""
         arrays = np.stack([_prepare(image) for image in images]) if len(images) else None
         return self.read_arrays(arrays, batch_size, decoding) if arrays is not None else []
 
     def read_arrays(
-        self, arrays: np.ndarray, batch_size: int = 128, decoding: Decoding = Decoding.GRAMMAR
+        self, arrays: np.ndarray, batch_size: int = 128, decoding: Decoding = Decoding.VIEWS
     ) -> list[str]:
         """Plate text for (N, HEIGHT, WIDTH) uint8 greyscale arrays, already resized."""
-        greedy, grammar = self.readings(arrays, batch_size, grammar=decoding is Decoding.GRAMMAR)
-        return grammar if decoding is Decoding.GRAMMAR else greedy
+        readings = self.readings(
+            arrays,
+            batch_size,
+            grammar=decoding is not Decoding.GREEDY,
+            views=decoding is Decoding.VIEWS,
+        )
+        return readings.of(decoding)
 
     def readings(
-        self, arrays: np.ndarray, batch_size: int = 128, *, grammar: bool = True
-    ) -> tuple[list[str], list[str]]:
-        """(greedy, grammar) readings of (N, HEIGHT, WIDTH) uint8 arrays from one pass of the
-        network (`kplate.evaluate.decoding` says how they differ); with `grammar=False`
-        the second list is empty and no beam search runs."""
+        self,
+        arrays: np.ndarray,
+        batch_size: int = 128,
+        *,
+        grammar: bool = True,
+        views: bool = True,
+    ) -> TextReadings:
+        """The greedy, grammar and views readings of (N, HEIGHT, WIDTH) uint8 arrays
+        (`kplate.evaluate.decoding` and `kplate.evaluate.views` say how they differ); the
+        first two from one pass of the network over the image as it is. Without `grammar`
+        or `views` those lists are empty (`views` needs `grammar`), and no beam search or
+        other view runs."""
         self.model.eval()
-        greedy: list[str] = []
-        constrained: list[str] = []
+        read = TextReadings([], [], [])
         with torch.inference_mode(), _autocast():
             for start in range(0, len(arrays), batch_size):
                 x = torch.from_numpy(arrays[start : start + batch_size]).float().div(255)
-                log_probs = self.model(x.unsqueeze(1)).float().permute(1, 0, 2).numpy()
-                texts = ctc_greedy_decode(log_probs.argmax(-1).tolist(), CHARSET)
-                greedy.extend(texts)
-                if grammar:
-                    constrained.extend(
-                        grammar_decode(lp, CHARSET, text)
-                        for lp, text in zip(log_probs, texts, strict=True)
-                    )
-        return greedy, constrained
+                x = x.unsqueeze(1)
+                chosen = READING_VIEWS if views and grammar else READING_VIEWS[:1]
+                log_probs = torch.stack([self.model(view_of(x, v)).float() for v in chosen])
+                by_view = log_probs.permute(0, 2, 1, 3)  # (V, N, T, classes)
+                greedy = [_greedy_texts(view) for view in by_view.numpy()]
+                read.greedy.extend(greedy[0])
+                if not grammar:
+                    continue
+                constrained = [
+                    [
+                        grammar_decode(lp, CHARSET, text, beam=BEAM_WIDTH if k == 0 else VIEW_BEAM)
+                        for lp, text in zip(view, texts, strict=True)
+                    ]
+                    for k, (view, texts) in enumerate(zip(by_view.numpy(), greedy, strict=True))
+                ]
+                read.grammar.extend(constrained[0])
+                if views:
+                    read.views.extend(read_over_views(by_view, constrained, CLASS_OF))
+        return read
 
     def save(self, path: str | Path) -> None:
         """Weights and recipe in one torch file (loadable with weights_only=True)."""
@@ -919,22 +962,26 @@ def evaluate_recognition(
 ) -> dict[str, Any]:
     """Read every test image and score it; `samples` lists each (file, label, prediction).
 
-    The scores are of grammar-constrained readings (`kplate.evaluate.decoding`), as a
-    plate reader reads; `greedy` gives the exact accuracy and CER of best-path decoding
-    (the scoreboard's readings before issue #16's end) from the same pass.
+    The scores are of the views readings (`kplate.evaluate.views`: grammar-constrained
+    readings of several small views of each image), as a plate reader reads; `grammar`
+    gives the exact accuracy and CER of the image read once, as it is (the scoreboard's
+    readings up to session 34 of issue #16), and `greedy` those of its best path (before
+    issue #16's end), all from the same pass.
     """
     items = _as_items(test_set)
     started = time.monotonic()
     arrays, kept = load_arrays([item.path for item in items], HEIGHT, WIDTH)
     if not kept:
         raise KplateError("no readable test images")
-    greedy, preds = recogniser.readings(arrays)
+    read = recogniser.readings(arrays)
     used = [items[i] for i in kept]
     labels = [i.text for i in used]
+    preds = read.views
     metrics = recognition_metrics(labels, preds, [i.type for i in used], top=top)
-    plain = recognition_metrics(labels, greedy)
-    metrics["decoding"] = Decoding.GRAMMAR.value
-    metrics["greedy"] = {"exact_accuracy": plain["exact_accuracy"], "cer": plain["cer"]}
+    metrics["decoding"] = Decoding.VIEWS.value
+    for decoding in (Decoding.GRAMMAR, Decoding.GREEDY):
+        plain = recognition_metrics(labels, read.of(decoding))
+        metrics[decoding.value] = {"exact_accuracy": plain["exact_accuracy"], "cer": plain["cer"]}
     metrics["skipped"] = len(items) - len(kept)
     metrics["test_seconds"] = round(time.monotonic() - started, 1)
     metrics["samples"] = [

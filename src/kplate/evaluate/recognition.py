@@ -79,8 +79,12 @@ def write_recognition_page(out: Path, result: dict[str, Any], recogniser: Recogn
         [
             ["test images", result["count"]],
             ["skipped (unreadable)", result["skipped"]],
-            ["exact-plate accuracy (grammar-constrained)", result["exact_accuracy"]],
+            ["exact-plate accuracy (grammar-constrained, over views)", result["exact_accuracy"]],
             ["character error rate", result["cer"]],
+            [
+                "exact-plate accuracy (grammar-constrained, one view)",
+                result["grammar"]["exact_accuracy"],
+            ],
             ["exact-plate accuracy (best path)", result["greedy"]["exact_accuracy"]],
             ["training images", result["recipe"]["train_images"]],
             ["steps", result["recipe"]["steps"]],
