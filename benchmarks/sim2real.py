@@ -12,8 +12,10 @@ row but the "4x steps" row) is trained on one set per row and judged three ways:
   Hangul, digit);
 - readings are grammar-constrained (`kplate.evaluate.decoding`: the best-path reading when
   it is a valid plate number, else the most probable valid candidate of a CTC beam
-  search); "real % greedy" gives the best-path readings of the same network, the
-  scoreboard's readings up to run 5;
+  search) and taken over nine small views of each image (`kplate.evaluate.views`: the
+  views' reading most probable over all of them); "learn % one view" and "real % one
+  view" give the image read once, as it is (the scoreboard's readings up to run 46), and
+  "real % greedy" the best-path readings of the same network (up to run 5);
 - by source: the real split's accuracy on each source's crops (real_dev's `source`
   column), since the held-back crops come from other sources and cameras;
 - learnability misses: of the held-out images a row's reader misses, how many have every
