@@ -395,7 +395,8 @@ def row_digest(folders: list[Path], held: Path | None, shared: str, reader_seeds
 
 #: The sources that decide a trained reader's weights: the recipe and its training loop,
 #: how a set's images and boxes are read (and the io code under that), the alphabet and
-#: the plate types (`spec`). Not decoding, metrics or realism: they only read.
+#: the plate types (`spec`). Not decoding, views, reading (`evaluate/reading.py`), metrics or
+#: realism: they only read.
 TRAINING_CODE = ("evaluate/recogniser.py", "evaluate/data.py", "evaluate/defaults.py", "io",
                  "spec")  # fmt: skip
 #: Where each trained reader is kept (under --work), by its `reader_digest`.

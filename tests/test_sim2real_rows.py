@@ -540,7 +540,8 @@ def test_a_whole_run_carries_over_only_rows_of_the_same_digest(tmp_path, monkeyp
 def test_a_readers_digest_follows_its_training_not_its_reading(tmp_path, monkeypatch):
     """A reader's digest changes with its training set's content, steps, seed, type
     balance and training code (the recipe, data loading, io, spec), and not with the code
-    that only reads and scores (decoding, metrics, realism), nor with the drawing code."""
+    that only reads and scores (decoding, views, reading, metrics, realism), nor with the
+    drawing code."""
     train = _tiny_set(tmp_path / "train")
     copy = _kplate_copy(tmp_path, monkeypatch, ("evaluate", "spec", "io"))
     first = sim2real.reader_digest([train], 2000, 0, 0.0)
@@ -548,7 +549,7 @@ def test_a_readers_digest_follows_its_training_not_its_reading(tmp_path, monkeyp
     assert sim2real.reader_digest([train], 8000, 0, 0.0) != first
     assert sim2real.reader_digest([train], 2000, 1, 0.0) != first
     assert sim2real.reader_digest([train], 2000, 0, 0.5) != first
-    for reading in ("decoding.py", "metrics.py", "realism.py"):
+    for reading in ("decoding.py", "metrics.py", "realism.py", "reading.py", "views.py"):
         module = copy / "evaluate" / reading
         module.write_text(module.read_text() + "\n# a reading change\n")
     assert sim2real.reader_digest([train], 2000, 0, 0.0) == first

@@ -15,7 +15,7 @@ from typing import Any
 _EXPORTS = {
     "Recogniser": "recogniser",
     "train_recogniser": "recogniser",
-    "evaluate_recognition": "recogniser",
+    "evaluate_recognition": "reading",
     "recognition_metrics": "metrics",
     "run_recognition": "recognition",
     "run_realism": "realism",

@@ -63,7 +63,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -79,11 +79,12 @@ from kplate.evaluate.data import (
     load_labelled,
     resize_array,
 )
-from kplate.evaluate.decoding import BEAM_WIDTH, Decoding, grammar_decode
+from kplate.evaluate.decoding import Decoding
 from kplate.evaluate.defaults import RECOGNISER_STEPS
-from kplate.evaluate.metrics import ctc_greedy_decode, recognition_metrics
-from kplate.evaluate.views import READING_VIEWS, VIEW_BEAM, read_over_views, view_of
 from kplate.spec.alphabet import grammar_alphabet
+
+if TYPE_CHECKING:
+    from kplate.evaluate.reading import TextReadings
 
 HEIGHT, WIDTH = 80, 160
 #: The CNN's feature grid (rows x columns); each cell sees a CELL_HEIGHT x CELL_WIDTH patch.
@@ -605,27 +606,6 @@ def _as_items(train_set: TrainSet) -> list[LabelledImage]:
     return load_labelled(train_set) if isinstance(train_set, str | Path) else list(train_set)
 
 
-def _greedy_texts(log_probs: np.ndarray) -> list[str]:
-    """Best-path readings of (N, T, classes) log-probabilities."""
-    return ctc_greedy_decode(log_probs.argmax(-1).tolist(), CHARSET)
-
-
-@dataclass(frozen=True)
-class TextReadings:
-    """One image batch's readings by each `Decoding` (a list left empty where not read)."""
-
-    greedy: list[str]
-    grammar: list[str]
-    views: list[str]
-
-    def of(self, decoding: Decoding) -> list[str]:
-        return {
-            Decoding.GREEDY: self.greedy,
-            Decoding.GRAMMAR: self.grammar,
-            Decoding.VIEWS: self.views,
-        }[decoding]
-
-
 @dataclass
 class Recogniser:
     """A trained CRNN plus what it was trained on; `read` turns plate images into text."""
@@ -665,34 +645,10 @@ class Recogniser:
         views: bool = True,
     ) -> TextReadings:
         """The greedy, grammar and views readings of (N, HEIGHT, WIDTH) uint8 arrays
-        (`kplate.evaluate.decoding` and `kplate.evaluate.views` say how they differ); the
-        first two from one pass of the network over the image as it is. Without `grammar`
-        or `views` those lists are empty (`views` needs `grammar`), and no beam search or
-        other view runs."""
-        self.model.eval()
-        read = TextReadings([], [], [])
-        with torch.inference_mode(), _autocast():
-            for start in range(0, len(arrays), batch_size):
-                x = torch.from_numpy(arrays[start : start + batch_size]).float().div(255)
-                x = x.unsqueeze(1)
-                chosen = READING_VIEWS if views and grammar else READING_VIEWS[:1]
-                log_probs = torch.stack([self.model(view_of(x, v)).float() for v in chosen])
-                by_view = log_probs.permute(0, 2, 1, 3)  # (V, N, T, classes)
-                greedy = [_greedy_texts(view) for view in by_view.numpy()]
-                read.greedy.extend(greedy[0])
-                if not grammar:
-                    continue
-                constrained = [
-                    [
-                        grammar_decode(lp, CHARSET, text, beam=BEAM_WIDTH if k == 0 else VIEW_BEAM)
-                        for lp, text in zip(view, texts, strict=True)
-                    ]
-                    for k, (view, texts) in enumerate(zip(by_view.numpy(), greedy, strict=True))
-                ]
-                read.grammar.extend(constrained[0])
-                if views:
-                    read.views.extend(read_over_views(by_view, constrained, CLASS_OF))
-        return read
+        (`kplate.evaluate.reading.read_texts`)."""
+        from kplate.evaluate.reading import read_texts  # reading.py imports this module
+
+        return read_texts(self.model, arrays, batch_size, grammar=grammar, views=views)
 
     def save(self, path: str | Path) -> None:
         """Weights and recipe in one torch file (loadable with weights_only=True)."""
@@ -955,38 +911,3 @@ def _train_once(
         if step == check and still_on_plateau(history, step):
             return None, history, low_from
     return model, history, low_from
-
-
-def evaluate_recognition(
-    recogniser: Recogniser, test_set: TrainSet, *, top: int = 20
-) -> dict[str, Any]:
-    """Read every test image and score it; `samples` lists each (file, label, prediction).
-
-    The scores are of the views readings (`kplate.evaluate.views`: grammar-constrained
-    readings of several small views of each image), as a plate reader reads; `grammar`
-    gives the exact accuracy and CER of the image read once, as it is (the scoreboard's
-    readings up to session 34 of issue #16), and `greedy` those of its best path (before
-    issue #16's end), all from the same pass.
-    """
-    items = _as_items(test_set)
-    started = time.monotonic()
-    arrays, kept = load_arrays([item.path for item in items], HEIGHT, WIDTH)
-    if not kept:
-        raise KplateError("no readable test images")
-    read = recogniser.readings(arrays)
-    used = [items[i] for i in kept]
-    labels = [i.text for i in used]
-    preds = read.views
-    metrics = recognition_metrics(labels, preds, [i.type for i in used], top=top)
-    metrics["decoding"] = Decoding.VIEWS.value
-    for decoding in (Decoding.GRAMMAR, Decoding.GREEDY):
-        plain = recognition_metrics(labels, read.of(decoding))
-        metrics[decoding.value] = {"exact_accuracy": plain["exact_accuracy"], "cer": plain["cer"]}
-    metrics["skipped"] = len(items) - len(kept)
-    metrics["test_seconds"] = round(time.monotonic() - started, 1)
-    metrics["samples"] = [
-        {"file": str(item.path), "key": item.key, "label": item.text, "predicted": pred,
-         "type": item.type}
-        for item, pred in zip(used, preds, strict=True)
-    ]  # fmt: skip
-    return metrics

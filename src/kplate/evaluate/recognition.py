@@ -13,11 +13,11 @@ from typing import Any
 
 from kplate.evaluate import report
 from kplate.evaluate.data import load_labelled
+from kplate.evaluate.reading import evaluate_recognition
 from kplate.evaluate.recogniser import (
     DEFAULT_STEPS,
     Recogniser,
     check_type_balance,
-    evaluate_recognition,
     train_recogniser,
 )
 
