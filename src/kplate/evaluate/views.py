@@ -22,7 +22,6 @@ import torch
 from torch.nn import functional as F
 
 from kplate.evaluate.decoding import is_plate_number
-from kplate.evaluate.recogniser import _affine_grid
 
 #: One view of the reader's input: (rotation in degrees, the content's scale, shift right
 #: and shift down in halves of the width and height, as `F.affine_grid` counts them).
@@ -54,9 +53,8 @@ VIEW_BEAM = 16
 
 
 def view_of(batch: torch.Tensor, view: View) -> torch.Tensor:
-    """(N, 1, H, W) in [0, 1] under `view` (bilinear, edges repeated, on the training
-    jitter's own affine grid); the batch itself for the identity view, so that view's
-    reading is the single-view reading."""
+    """(N, 1, H, W) in [0, 1] under `view` (bilinear, edges repeated); the batch itself
+    for the identity view, so that view's reading is the single-view reading."""
     angle, scale, right, down = view
     if view == READING_VIEWS[0]:
         return batch
@@ -64,7 +62,7 @@ def view_of(batch: torch.Tensor, view: View) -> torch.Tensor:
     cos, sin = math.cos(radians) / scale, math.sin(radians) / scale
     # affine_grid maps output to input coordinates: a shift right samples from the left.
     theta = torch.tensor([[cos, -sin, -right], [sin, cos, -down]], dtype=batch.dtype)
-    grid = _affine_grid(theta.expand(len(batch), 2, 3), *batch.shape[-2:])
+    grid = F.affine_grid(theta.expand(len(batch), 2, 3), list(batch.shape), align_corners=False)
     return F.grid_sample(batch, grid, padding_mode="border", align_corners=False)
 
 
