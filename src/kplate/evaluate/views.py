@@ -62,6 +62,9 @@ def view_of(batch: torch.Tensor, view: View) -> torch.Tensor:
     cos, sin = math.cos(radians) / scale, math.sin(radians) / scale
     # affine_grid maps output to input coordinates: a shift right samples from the left.
     theta = torch.tensor([[cos, -sin, -right], [sin, cos, -down]], dtype=batch.dtype)
+    # Not the recogniser's _affine_grid: reading runs under bfloat16 autocast, where
+    # F.affine_grid's batched product is taken in bfloat16 and _affine_grid's sums in
+    # float32, so the grids differ, and with them run 47's readings (clean's CER moved).
     grid = F.affine_grid(theta.expand(len(batch), 2, 3), list(batch.shape), align_corners=False)
     return F.grid_sample(batch, grid, padding_mode="border", align_corners=False)
 
