@@ -890,7 +890,7 @@ def real_ceiling(
 
 
 def main() -> None:
-    from kplate.evaluate.defaults import RECOGNISER_STEPS
+    from kplate.evaluate.defaults import RECOGNISER_STEPS, RECOGNISER_TYPE_BALANCE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="time budget (60)")
@@ -900,10 +900,11 @@ def main() -> None:
     parser.add_argument(
         "--type-balance",
         type=float,
-        default=0.0,
+        default=RECOGNISER_TYPE_BALANCE,
         metavar="P",
         help="every reader samples each image (largest type's count / its type's) ** P "
-        "times per epoch, 0 to 1 (0: the recipe; docs/evaluate.md, session 27)",
+        f"times per epoch, 0 to 1 (the recipe's {RECOGNISER_TYPE_BALANCE}; docs/evaluate.md, "
+        "sessions 27 and 36)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gan-share", type=float, default=0.5)
@@ -961,7 +962,7 @@ def main() -> None:
     settings = {"count": args.count, "recogniser_steps": args.steps,
                 "recogniser_format": FORMAT_VERSION, "seed": args.seed,
                 "set_height": SET_HEIGHT}  # fmt: skip
-    if args.type_balance:  # recorded only when used, so earlier runs' rows still carry over
+    if args.type_balance:  # unrecorded means 0, what the runs before the recipe's 0.5 used
         settings["type_balance"] = args.type_balance
     wanted, carried = chosen_rows(args, settings)
     # Read only when the ceiling may be trained: a whole run, or --row ceiling.

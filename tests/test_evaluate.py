@@ -164,6 +164,7 @@ def test_recognition_report_has_every_key_and_sane_values(recognition_report, cs
     assert 0 <= result["exact_accuracy"] <= 1 and result["cer"] >= 0
     assert set(result["per_type"]) <= {f"style-{t}" for t in PlateType}
     assert result["recipe"]["steps"] == 8 and result["recipe"]["train_images"] == 30 + 12
+    assert result["recipe"]["type_balance"] == 0.5  # the recipe's, without --type-balance
     assert len(result["loss_history"]) == 8 and all(v > 0 for _, v in result["loss_history"])
     recogniser = Recogniser.load(recognition_report / "recogniser.pt")
     files = [Path(s["file"]) for s in result["samples"]]
@@ -231,7 +232,7 @@ def test_type_balanced_training_samples_the_repeated_pool(synthetic) -> None:
     kept = [i for i in items if i.type == "private_2digit"]
     kept += [i for i in items if i.type == "commercial_two_row"][:2]
     assert len(kept) == 18
-    plain = train_recogniser([kept], steps=3, seed=4)
+    plain = train_recogniser([kept], steps=3, seed=4, type_balance=0.0)
     balanced = train_recogniser([kept], steps=3, seed=4, type_balance=1.0)
     assert plain.recipe["type_balance"] == 0.0
     assert plain.recipe["epoch_entries"] == plain.recipe["train_images"] == 18
@@ -240,6 +241,29 @@ def test_type_balanced_training_samples_the_repeated_pool(synthetic) -> None:
     assert balanced.history != plain.history
     with pytest.raises(KplateError, match="type_balance must be 0 to 1, got 2"):
         train_recogniser([kept], steps=3, type_balance=2)
+
+
+def test_the_recipe_balances_types_by_the_square_root_and_leaves_even_sets_as_they_were(
+    synthetic,
+) -> None:
+    """The recipe's default is type balance 0.5: 16 private plates and 4 two-row
+    commercial ones give 16 + 4 x 2 epoch entries. A set of even type shares trains to
+    the same weights as at 0 (every image once, in the same order), which is why the
+    scoreboard's even-types readers did not change with the recipe."""
+    items = load_labelled(synthetic)
+    skewed = [i for i in items if i.type == "private_2digit"][:16]
+    skewed += [i for i in items if i.type == "commercial_two_row"][:4]
+    recipe = train_recogniser([skewed], steps=2, seed=4).recipe
+    assert recipe["type_balance"] == 0.5 and recipe["epoch_entries"] == 24
+    even = [i for i in items if i.type == "private_2digit"][:4]
+    even += [i for i in items if i.type == "commercial_two_row"][:4]
+    assert len(skewed) == 20 and len(even) == 8
+    default = train_recogniser([even], steps=3, seed=4)
+    plain = train_recogniser([even], steps=3, seed=4, type_balance=0.0)
+    assert default.recipe["epoch_entries"] == plain.recipe["epoch_entries"] == 8
+    assert default.history == plain.history
+    weights, plain_weights = default.model.state_dict(), plain.model.state_dict()
+    assert all(torch.equal(weights[k], plain_weights[k]) for k in weights)
 
 
 def test_a_training_still_on_the_plateau_restarts_from_other_weights(

@@ -9,7 +9,7 @@ import argparse
 
 from kplate.errors import KplateError
 from kplate.evaluate.defaults import REALISM_MAX_PER_CLASS as DEFAULT_MAX_PER_CLASS
-from kplate.evaluate.defaults import REALISM_STEPS
+from kplate.evaluate.defaults import REALISM_STEPS, RECOGNISER_TYPE_BALANCE
 from kplate.evaluate.defaults import RECOGNISER_STEPS as DEFAULT_STEPS
 
 
@@ -47,10 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recognition.add_argument(
         "--type-balance",
         type=float,
-        default=0.0,
+        default=RECOGNISER_TYPE_BALANCE,
         metavar="P",
         help="repeat each image (largest type's count / its type's) ** P times per epoch, "
-        "0 to 1 (0: every image alike, the recipe)",
+        f"0 to 1 (the recipe's {RECOGNISER_TYPE_BALANCE}: a type's share of the steps goes "
+        "as the square root of its share; 0: every image alike)",
     )
     recognition.set_defaults(handler=run_recognition)
 

@@ -3,6 +3,14 @@
 #: Recogniser: training steps at batch 32 (about 4 minutes on 2 cores with native
 #: bfloat16, about 10 without).
 RECOGNISER_STEPS = 2000
+#: Recogniser: each image repeated (largest type's count / its type's count) ** this per
+#: epoch, so that a type's share of the steps goes as the square root of its share of the
+#: set. Why: at realistic type shares the rare layouts (0.5 % of a set) were seen too
+#: seldom in 2000 steps to be learnt, which held the `mix` preset's learnability under
+#: 95 %; at 0.5 its reader learns 95.25 % (94.75 plain) and night's 97.5 (96.25), with the
+#: real split level or higher (docs/evaluate.md, session 36). A set of even type shares
+#: trains exactly as at 0 (every image once).
+RECOGNISER_TYPE_BALANCE = 0.5
 #: Realism classifier: steps, images per class at most, seconds at most.
 REALISM_STEPS = 400
 REALISM_MAX_PER_CLASS = 1000

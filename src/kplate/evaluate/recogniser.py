@@ -80,7 +80,7 @@ from kplate.evaluate.data import (
     resize_array,
 )
 from kplate.evaluate.decoding import Decoding
-from kplate.evaluate.defaults import RECOGNISER_STEPS
+from kplate.evaluate.defaults import RECOGNISER_STEPS, RECOGNISER_TYPE_BALANCE
 from kplate.spec.alphabet import grammar_alphabet
 
 if TYPE_CHECKING:
@@ -715,7 +715,7 @@ def train_recogniser(
     steps: int = DEFAULT_STEPS,
     seed: int = 0,
     *,
-    type_balance: float = 0.0,
+    type_balance: float = RECOGNISER_TYPE_BALANCE,
     progress: Callable[[str], None] | None = None,
 ) -> Recogniser:
     """Train the fixed-recipe CRNN on the concatenated sets; deterministic for a seed on CPU.
@@ -733,10 +733,11 @@ def train_recogniser(
     has bfloat16: from step 1 when every image has boxes, else float32 until the loss is
     below LOW_PRECISION_LOSS and bfloat16 after.
 
-    `type_balance` (0 to 1; 0, the recipe, samples every image alike) repeats each image
-    in an epoch (largest type's count / its type's count) ** type_balance times, rounded:
-    at 0.5 a type's share of the steps goes as the square root of its share of the set,
-    so a rare layout is seen several times as often (docs/evaluate.md, session 27).
+    `type_balance` (0 to 1; 0 samples every image alike) repeats each image in an epoch
+    (largest type's count / its type's count) ** type_balance times, rounded: at 0.5, the
+    recipe (RECOGNISER_TYPE_BALANCE), a type's share of the steps goes as the square root
+    of its share of the set, so a rare layout is seen several times as often
+    (docs/evaluate.md, sessions 27 and 36).
     """
     if steps < 1:
         raise OptionError("steps", f"{{option}} must be 1 or more, got {steps}")

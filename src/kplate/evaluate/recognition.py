@@ -13,6 +13,7 @@ from typing import Any
 
 from kplate.evaluate import report
 from kplate.evaluate.data import load_labelled
+from kplate.evaluate.defaults import RECOGNISER_TYPE_BALANCE
 from kplate.evaluate.reading import evaluate_recognition
 from kplate.evaluate.recogniser import (
     DEFAULT_STEPS,
@@ -31,7 +32,7 @@ def run_recognition(
     *,
     steps: int = DEFAULT_STEPS,
     seed: int = 0,
-    type_balance: float = 0.0,
+    type_balance: float = RECOGNISER_TYPE_BALANCE,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The whole command: load and check every folder first, then train, test and report."""
