@@ -7,9 +7,10 @@ RECOGNISER_STEPS = 2000
 #: epoch, so that a type's share of the steps goes as the square root of its share of the
 #: set. Why: at realistic type shares the rare layouts (0.5 % of a set) were seen too
 #: seldom in 2000 steps to be learnt, which held the `mix` preset's learnability under
-#: 95 %; at 0.5 its reader learns 95.25 % (94.75 plain) and night's 97.5 (96.25), with the
-#: real split level or higher (docs/evaluate.md, session 36). A set of even type shares
-#: trains exactly as at 0 (every image once).
+#: 95 %; at 0.5 its reader learns 95.25 % (94.75 plain; reader seed 1: 96.25 against
+#: 94.75) and night's 97.5 (96.25), the real split moving within a reader's seed spread
+#: (docs/evaluate.md, session 36). A set of even type shares trains exactly as at 0
+#: (every image once).
 RECOGNISER_TYPE_BALANCE = 0.5
 #: Realism classifier: steps, images per class at most, seconds at most.
 REALISM_STEPS = 400
