@@ -861,7 +861,7 @@ def real_ceiling(
     """The folds' out-of-fold readings, scored on the test split and on all of real_dev
     (and by source, given each crop's); `digest`: the ceiling_digest they were trained
     under."""
-    from kplate.evaluate.metrics import recognition_metrics
+    from kplate.evaluate.metrics import exact_and_cer, recognition_metrics
 
     readings = sorted(r for fold in folds for r in fold["readings"])
     split = [r for r in readings if r[0] in test_keys]
@@ -870,8 +870,7 @@ def real_ceiling(
     )
     everything = recognition_metrics([r[1] for r in readings], [r[3] for r in readings])
     for key, column in (("greedy", 4), ("grammar", 5)):
-        plain = recognition_metrics([r[1] for r in split], [r[column] for r in split])
-        metrics[key] = {"exact_accuracy": plain["exact_accuracy"], "cer": plain["cer"]}
+        metrics[key] = exact_and_cer([r[1] for r in split], [r[column] for r in split])
     return {
         "set": f"real labels ({FOLDS}-fold ceiling)",
         "train_images": round(sum(f["train_images"] for f in folds) / len(folds)),

@@ -182,6 +182,13 @@ def recognition_metrics(
     }
 
 
+def exact_and_cer(labels: Sequence[str], preds: Sequence[str]) -> dict[str, float]:
+    """Only `recognition_metrics`' exact-plate accuracy and CER: how a second decoding of
+    the same images is reported beside the first."""
+    metrics = recognition_metrics(labels, preds)
+    return {"exact_accuracy": metrics["exact_accuracy"], "cer": metrics["cer"]}
+
+
 def wilson_interval(successes: int, total: int, z: float = 1.959964) -> tuple[float, float]:
     """The Wilson score 95% interval of a proportion; sound even near 0 or 1 and for small n."""
     if total <= 0:

@@ -20,7 +20,7 @@ import torch
 from kplate.errors import KplateError
 from kplate.evaluate.data import load_arrays
 from kplate.evaluate.decoding import BEAM_WIDTH, Decoding, grammar_decode
-from kplate.evaluate.metrics import ctc_greedy_decode, recognition_metrics
+from kplate.evaluate.metrics import ctc_greedy_decode, exact_and_cer, recognition_metrics
 from kplate.evaluate.recogniser import (
     CHARSET,
     CLASS_OF,
@@ -71,14 +71,15 @@ def read_texts(
     other view runs."""
     model.eval()
     read = TextReadings([], [], [])
+    chosen = READING_VIEWS if views and grammar else READING_VIEWS[:1]
     with torch.inference_mode(), _autocast():
         for start in range(0, len(arrays), batch_size):
             x = torch.from_numpy(arrays[start : start + batch_size]).float().div(255)
             x = x.unsqueeze(1)
-            chosen = READING_VIEWS if views and grammar else READING_VIEWS[:1]
             log_probs = torch.stack([model(view_of(x, v)).float() for v in chosen])
             by_view = log_probs.permute(0, 2, 1, 3)  # (V, N, T, classes)
-            greedy = [_greedy_texts(view) for view in by_view.numpy()]
+            as_arrays = by_view.numpy()
+            greedy = [_greedy_texts(view) for view in as_arrays]
             read.greedy.extend(greedy[0])
             if not grammar:
                 continue
@@ -87,7 +88,7 @@ def read_texts(
                     grammar_decode(lp, CHARSET, text, beam=BEAM_WIDTH if k == 0 else VIEW_BEAM)
                     for lp, text in zip(view, texts, strict=True)
                 ]
-                for k, (view, texts) in enumerate(zip(by_view.numpy(), greedy, strict=True))
+                for k, (view, texts) in enumerate(zip(as_arrays, greedy, strict=True))
             ]
             read.grammar.extend(constrained[0])
             if views:
@@ -118,8 +119,7 @@ def evaluate_recognition(
     metrics = recognition_metrics(labels, preds, [i.type for i in used], top=top)
     metrics["decoding"] = Decoding.VIEWS.value
     for decoding in (Decoding.GRAMMAR, Decoding.GREEDY):
-        plain = recognition_metrics(labels, read.of(decoding))
-        metrics[decoding.value] = {"exact_accuracy": plain["exact_accuracy"], "cer": plain["cer"]}
+        metrics[decoding.value] = exact_and_cer(labels, read.of(decoding))
     metrics["skipped"] = len(items) - len(kept)
     metrics["test_seconds"] = round(time.monotonic() - started, 1)
     metrics["samples"] = [
