@@ -100,6 +100,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -657,7 +658,29 @@ def fit(real_part: Path, work: Path, seed: int) -> Path:
         )  # fmt: skip
         add_critic(result, out, candidates=CRITIC_CANDIDATES, temper=CRITIC_TEMPER)
         write_fit_config(result, out)
+    else:
+        retune_critic(out, CRITIC_CANDIDATES, CRITIC_TEMPER)
     return out
+
+
+#: A fitted config's critic line and its header's account of it (fit_config writes both).
+_CRITIC_LINE = re.compile(r"^(critic: \{file: [^,]+, )candidates: [^,]+, temper: [^}]+\}$", re.M)
+_CRITIC_HEADER = re.compile(r"^(# critic: of )\d+( camera draws per plate)", re.M)
+
+
+def retune_critic(config: Path, candidates: int, temper: float) -> None:
+    """Give a cached fitted config the fit's current draws per plate and temper. The
+    critic's weights depend on neither (it learns from draws without a critic), so the
+    search and the critic are kept and only the choice among draws changes (session 37:
+    4 draws at temper 1 -> 16 at 2). The set drawn from the config is then stale by its
+    content digest and drawn again."""
+    from kplate.io.files import atomic_write_text
+
+    text = config.read_text(encoding="utf-8")
+    new = _CRITIC_LINE.sub(rf"\g<1>candidates: {candidates}, temper: {float(temper)}}}", text)
+    new = _CRITIC_HEADER.sub(rf"\g<1>{candidates}\g<2>", new)
+    if new != text:
+        atomic_write_text(config, new)
 
 
 def translate(checkpoint: Path, source: Path, out: Path) -> tuple[Path, float | None]:

@@ -185,6 +185,27 @@ def test_a_cached_set_drawn_from_a_config_file_that_changed_is_drawn_again(tmp_p
     assert (tmp_path / "fitted.code").read_text().startswith("code:")
 
 
+def test_a_cached_fitted_config_gets_the_fits_critic_choice_and_keeps_the_rest(tmp_path):
+    """A cached fitted config written with another number of draws or temper gets the
+    fit's current ones in its critic line and header; every other byte (the search's
+    values, the critic's file and its training) stays, and a config already current is
+    not written again."""
+    head = "# critic: of 4 camera draws per plate, one is kept by the odds of a CNN trained 600"
+    body = "camera:\n  blur: {p: 0.2, sigma: [0.3, 0.8]}\n"
+    line = "critic: {file: fitted_110px.critic.npz, candidates: 4, temper: 1.0}\n"
+    config = tmp_path / "fitted_110px.yaml"
+    config.write_text(f"{head}\n{body}{line}")
+    sim2real.retune_critic(config, 16, 2.0)
+    retuned = config.read_text()
+    assert retuned == (
+        "# critic: of 16 camera draws per plate, one is kept by the odds of a CNN trained 600\n"
+        f"{body}critic: {{file: fitted_110px.critic.npz, candidates: 16, temper: 2.0}}\n"
+    )
+    written = config.stat().st_mtime_ns
+    sim2real.retune_critic(config, 16, 2)
+    assert config.read_text() == retuned and config.stat().st_mtime_ns == written
+
+
 def test_the_drawing_code_digest_follows_the_drawing_source(tmp_path, monkeypatch):
     copy = _kplate_copy(tmp_path, monkeypatch, sim2real.DRAWING_PACKAGES)
 
