@@ -671,9 +671,10 @@ _CRITIC_HEADER = re.compile(r"^(# critic: of )\d+( camera draws per plate)", re.
 def retune_critic(config: Path, candidates: int, temper: float) -> None:
     """Give a cached fitted config the fit's current draws per plate and temper. The
     critic's weights depend on neither (it learns from draws without a critic), so the
-    search and the critic are kept and only the choice among draws changes (session 37:
-    4 draws at temper 1 -> 16 at 2). The set drawn from the config is then stale by its
-    content digest and drawn again."""
+    search and the critic are kept and only the choice among draws changes (run 53 tried
+    16 draws at temper 2 so, and run 54 went back to 4 at 1: docs/evaluate.md, session
+    37). The set drawn from the config is then stale by its content digest and drawn
+    again."""
     from kplate.io.files import atomic_write_text
 
     text = config.read_text(encoding="utf-8")

@@ -172,14 +172,14 @@ def test_fit_trains_a_critic_beside_its_config_and_generate_draws_through_it(
     assert main(argv) == 0
     assert sorted(p.name for p in out.parent.iterdir()) == ["fitted.critic.npz", "fitted.yaml"]
     text = out.read_text(encoding="utf-8")
-    assert "\ncritic: {file: fitted.critic.npz, candidates: 16, temper: 2.0}\n" in text
-    assert "# critic: of 16 camera draws per plate, one is kept" in text
+    assert "\ncritic: {file: fitted.critic.npz, candidates: 4, temper: 1.0}\n" in text
+    assert "# critic: of 4 camera draws per plate, one is kept" in text
     assert "trained 5 steps on the 24 real crops against 32 draws" in text
     gen = tmp_path / "gen"
     assert main(["generate", "--count", "3", "--height", str(HEIGHT), "--augment-config",
                  str(out), "--out", str(gen)]) == 0  # fmt: skip
     entries = [json.loads(line) for line in (gen / "metadata.jsonl").read_text().splitlines()]
-    assert [len(e["augment"]["critic"]["logits"]) for e in entries] == [16, 16, 16]
+    assert [len(e["augment"]["critic"]["logits"]) for e in entries] == [4, 4, 4]
     capsys.readouterr()
 
     mine = tmp_path / "mine"

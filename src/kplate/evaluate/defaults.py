@@ -25,12 +25,8 @@ FIT_CHECK = 400
 #: `kplate fit`'s realism critic: camera draws per plate it chooses among and its temper
 #: (what the fit writes in the config; augment/critic.py has a config's own defaults),
 #: plates of the fitted config it learns from, and its training steps of 16 real and 16
-#: drawn crops (about a minute on one core). Why 16 draws at temper 2: the critic's
-#: choice among 4 draws at its plain odds (temper 1) left most of what it sees; 16 at 2
-#: moved the two-sample accuracy of the scoreboard's fitted config against held-out real
-#: crops 0.82 -> 0.75 (8 at 2: 0.78; 16 at 4: 0.78, the critic's mistakes chosen too),
-#: at about a third of the drawing speed (docs/evaluate.md, session 37).
-CRITIC_CANDIDATES = 16
-CRITIC_TEMPER = 2.0
+#: drawn crops (about a minute on one core).
+CRITIC_CANDIDATES = 4
+CRITIC_TEMPER = 1.0
 CRITIC_DRAWS = 2000
 CRITIC_STEPS = 600
