@@ -663,8 +663,7 @@ def fit(real_part: Path, work: Path, seed: int) -> Path:
     return out
 
 
-#: A fitted config's critic line and its header's account of it (fit_config writes both).
-_CRITIC_LINE = re.compile(r"^(critic: \{file: [^,]+, )candidates: [^,]+, temper: [^}]+\}$", re.M)
+#: A fitted config's header line on its critic (fit_config.header writes it).
 _CRITIC_HEADER = re.compile(r"^(# critic: of )\d+( camera draws per plate)", re.M)
 
 
@@ -674,12 +673,20 @@ def retune_critic(config: Path, candidates: int, temper: float) -> None:
     search and the critic are kept and only the choice among draws changes (run 53 tried
     16 draws at temper 2 so, and run 54 went back to 4 at 1: docs/evaluate.md, session
     37). The set drawn from the config is then stale by its content digest and drawn
-    again."""
+    again. The critic line is written as `kplate fit` writes it (`critic_line`)."""
+    import yaml
+
+    from kplate.evaluate.fit_config import critic_line
     from kplate.io.files import atomic_write_text
 
     text = config.read_text(encoding="utf-8")
-    new = _CRITIC_LINE.sub(rf"\g<1>candidates: {candidates}, temper: {float(temper)}}}", text)
-    new = _CRITIC_HEADER.sub(rf"\g<1>{candidates}\g<2>", new)
+    lines = _CRITIC_HEADER.sub(rf"\g<1>{candidates}\g<2>", text).splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.startswith("critic:"):
+            section = yaml.safe_load(line)["critic"]
+            section |= {"candidates": candidates, "temper": float(temper)}
+            lines[index] = critic_line(section, None) + "\n"
+    new = "".join(lines)
     if new != text:
         atomic_write_text(config, new)
 

@@ -66,7 +66,9 @@ def _effect_line(group: str, effect: str, entry: dict[str, Any]) -> str:
     return f"  {effect}: {{{', '.join(parts)}}}"
 
 
-def _critic_line(section: dict[str, Any], folder: Path | None) -> str:
+def critic_line(section: dict[str, Any], folder: Path | None) -> str:
+    """A config's `critic` line; its file by name when it lies in `folder` (else as
+    given)."""
     path = Path(section["file"])
     name = path.name if folder is not None and path.parent == folder.resolve() else str(path)
     return (
@@ -90,7 +92,7 @@ def spec_text(spec: dict[str, Any], folder: Path | None = None) -> str:
             if effect in effects
         )
     if "critic" in spec:
-        lines.append(_critic_line(spec["critic"], folder))
+        lines.append(critic_line(spec["critic"], folder))
     return "\n".join(lines) + "\n"
 
 
