@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import one_error_line
+from helpers import one_error_line, one_torch_thread
 from kplate.augment.critic import (
     MARKER,
     Critic,
@@ -35,7 +35,8 @@ def dark_critic(tmp_path_factory) -> tuple[Path, float]:
     folder = tmp_path_factory.mktemp("critic")
     drawn = draw_arrays(load_spec("light")[1], GenerateConfig(count=1, height=HEIGHT), 64)
     real = (drawn // 4).astype(np.uint8)
-    model, accuracy = train_critic(real, drawn, steps=60, seed=0)
+    with one_torch_thread():  # the same weights whatever thread count earlier tests left
+        model, accuracy = train_critic(real, drawn, steps=60, seed=0)
     path = folder / "dark.critic.npz"
     save_weights(model, path)
     return path, accuracy
@@ -62,7 +63,11 @@ def test_the_critic_learns_its_real_crops_and_keeps_draws_that_look_like_them(
     dark_critic, tmp_path
 ) -> None:
     """Of 6 draws per plate the kept one is darker, on average, than a plain draw of the
-    same plate, and its logit is the best or near it; the plate's text never changes."""
+    same plate, and its logit is the best or near it; the plate's text never changes.
+
+    The choice is drawn with odds exp(temper x logit), so a near tie may go either way:
+    the kept draw is ranked over all plates, not held to the top three of each (a draw
+    picked at random ranks 2.5 on average, of 0-5)."""
     path, accuracy = dark_critic
     assert accuracy > 0.9
     with_critic = _config(tmp_path, f"{{file: {path}, candidates: 6, temper: 4}}")
@@ -76,10 +81,12 @@ def test_the_critic_learns_its_real_crops_and_keeps_draws_that_look_like_them(
     dark = np.mean([squeeze(image).mean() for image, _ in chosen])
     light = np.mean([squeeze(image).mean() for image, _ in drawn])
     assert dark < light - 10, (dark, light)
+    ranks = []
     for _, entry in chosen:
         kept = entry["augment"]["critic"]
         assert len(kept["logits"]) == 6
-        assert kept["logits"][kept["chosen"]] >= sorted(kept["logits"])[-3]
+        ranks.append(sum(logit > kept["logits"][kept["chosen"]] for logit in kept["logits"]))
+    assert np.mean(ranks) < 0.75 and ranks.count(0) >= 0.75 * len(ranks), ranks
     assert all("critic" not in entry["augment"] for _, entry in drawn)
 
 
