@@ -175,10 +175,13 @@ def test_fit_trains_a_critic_beside_its_config_and_generate_draws_through_it(
     out.parent.mkdir()
     argv = ["fit", "--real", str(real), "--out", str(out), "--height", str(HEIGHT),
             "--sample", "8", "--check", "0", "--evaluations", "2", "--base", "light",
-            "--critic-draws", "32", "--critic-steps", "5"]  # fmt: skip
+            "--critic-draws", "32", "--critic-steps", "5", "--critic-guide", "1", "--guide-evaluations", "3"]  # fmt: skip
     assert main(argv) == 0
     assert sorted(p.name for p in out.parent.iterdir()) == ["fitted.critic.npz", "fitted.yaml"]
     text = out.read_text(encoding="utf-8")
+    assert (
+        "\n# guide: 3 more evaluations scored by the statistics plus 1 x a first critic's" in text
+    )
     assert "\ncritic: {file: fitted.critic.npz, candidates: 4, temper: 1.0}\n" in text
     assert "# critic: of 4 camera draws per plate, one is kept" in text
     assert "trained 5 steps on the 24 real crops against 32 draws" in text
@@ -208,6 +211,9 @@ def test_fit_trains_a_critic_beside_its_config_and_generate_draws_through_it(
         ("--critic-temper", "nan", "--critic-temper must be above 0 and at most 4, got nan"),
         ("--critic-draws", "3", "--critic-draws must be 16 or more, got 3"),
         ("--critic-steps", "0", "--critic-steps must be 1 or more, got 0"),
+        ("--critic-guide", "-1", "--critic-guide must be 0 (no guide) or more, got -1.0"),
+        ("--critic-guide", "nan", "--critic-guide must be 0 (no guide) or more, got nan"),
+        ("--guide-evaluations", "0", "--guide-evaluations must be 1 or more, got 0"),
     ],
 )
 def test_bad_critic_options_are_one_line_errors_before_the_fit(
@@ -243,3 +249,38 @@ def test_workers_draw_through_a_critic_after_this_process_ran_torch(dark_critic,
         images = sorted((out / "images").rglob("*.jpg"))
         digests.append(([p.read_bytes() for p in images], (out / "metadata.jsonl").read_text()))
     assert len(digests[0][0]) == 12 and digests[0] == digests[1]
+
+
+def test_the_guide_searches_on_toward_what_the_critic_finds_real(dark_critic, tmp_path) -> None:
+    """Guided by a critic that takes darkened light draws for real, the search goes on
+    toward darker draws: the critic's odds of "drawn" fall, the result records the guide,
+    and its moves, statistics and spec are the guided config's. A weight of 0 in the
+    score would leave the statistics' optimum where it was."""
+    from kplate.evaluate.critic_fit import draw_arrays as draws_of
+    from kplate.evaluate.fit import drawn_odds, fit_augmentation, guide_search
+
+    path, _ = dark_critic
+    real = tmp_path / "real"
+    real.mkdir()
+    from PIL import Image
+
+    light = draws_of(load_spec("light")[1], GenerateConfig(count=1, height=HEIGHT), 24)
+    for index, image in enumerate(light):
+        Image.fromarray(image).save(real / f"{index}.png")  # light draws: the statistics fit
+    result = fit_augmentation(
+        real, base="light", seed=1, height=HEIGHT, sample=16, check=0, evaluations=2
+    )
+    searched = result.spec
+    critic = load_network(path)
+    with one_torch_thread():
+        guide_search(result, critic, weight=5.0, evaluations=24, say=lambda _: None)
+    guide = result.guide
+    assert guide["weight"] == 5.0 and 1 <= guide["evaluations"] <= 24
+    assert guide["drawn"][1] < guide["drawn"][0] - 0.05, guide
+    assert result.spec != searched and result.objective["fitted"] == guide["statistics"][1]
+    config = GenerateConfig(count=1, height=HEIGHT)
+    before, after = draws_of(searched, config, 24), draws_of(result.spec, config, 24)
+    assert after.mean() < before.mean() - 3, (after.mean(), before.mean())
+    with one_torch_thread():
+        assert drawn_odds(critic, after) < drawn_odds(critic, before)
+    assert result.moves and result.distances["fitted"]

@@ -296,6 +296,34 @@ def test_the_fitted_row_is_drawn_at_the_types_it_was_fitted_at(tmp_path, monkeyp
     }
 
 
+def test_a_cached_fitted_config_without_the_guide_is_fitted_again(tmp_path, monkeypatch):
+    """With the fit's guide on, a cached fitted config whose critic came before the guide
+    (session 38) is fitted again, guide and all, and one with the guide's header line is
+    kept (its critic line retuned only); with the guide off (the default) a config with a
+    critic is kept either way."""
+    import kplate.evaluate.defaults
+    import kplate.evaluate.fit
+    import kplate.evaluate.fit_config
+
+    fits: list[str] = []
+    monkeypatch.setattr(kplate.evaluate.fit, "fit_augmentation", lambda real, **_: "result")
+    monkeypatch.setattr(kplate.evaluate.fit, "add_critic", lambda *_, **__: fits.append("fit"))
+    written = "# kplate fit:\n# guide: 150 more evaluations\ncritic: {file: c.npz, candidates: 4, temper: 1.0}\n"
+    monkeypatch.setattr(
+        kplate.evaluate.fit_config, "write_fit_config", lambda r, out: Path(out).write_text(written)
+    )
+    config = tmp_path / f"fitted_{sim2real.SET_HEIGHT}px.yaml"
+    unguided = "# kplate fit:\ncritic: {file: c.npz, candidates: 4, temper: 1.0}\n"
+    config.write_text(unguided)
+    sim2real.fit(tmp_path, tmp_path, 0)
+    assert fits == [] and config.read_text() == unguided  # the guide is off by default
+    monkeypatch.setattr(kplate.evaluate.defaults, "CRITIC_GUIDE", 1.0)
+    sim2real.fit(tmp_path, tmp_path, 0)
+    assert fits == ["fit"] and config.read_text() == written
+    sim2real.fit(tmp_path, tmp_path, 0)
+    assert fits == ["fit"] and config.read_text() == written
+
+
 def _seed_run(seed: int, accuracy: float, learn: float, realism: float | None) -> dict:
     return {
         "set": "mix", "reader_seed": seed, "accuracy": accuracy, "learnability": learn,

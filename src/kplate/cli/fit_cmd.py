@@ -14,6 +14,8 @@ import argparse
 from kplate.evaluate.defaults import (
     CRITIC_CANDIDATES,
     CRITIC_DRAWS,
+    CRITIC_GUIDE,
+    CRITIC_GUIDE_EVALUATIONS,
     CRITIC_STEPS,
     CRITIC_TEMPER,
 )
@@ -104,6 +106,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help=f"the critic's training steps of 16 real and 16 drawn crops ({CRITIC_STEPS})",
     )
+    parser.add_argument(
+        "--critic-guide",
+        type=float,
+        default=CRITIC_GUIDE,
+        metavar="W",
+        help="after the search, search on with W x a first critic's odds that a draw is "
+        f"drawn added to the objective; 0: no guide; needs the critic ({CRITIC_GUIDE:g}; "
+        "docs/fit.md, 'The guide')",
+    )
+    parser.add_argument(
+        "--guide-evaluations",
+        type=int,
+        default=CRITIC_GUIDE_EVALUATIONS,
+        metavar="N",
+        help=f"candidate configs the guided search scores ({CRITIC_GUIDE_EVALUATIONS})",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -111,7 +129,13 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: numpy, OpenCV and (for the final check) torch stay out of --help.
     from kplate.augment.presets import load_spec
     from kplate.evaluate.critic_fit import check_critic_options, check_critic_out, critic_path
-    from kplate.evaluate.fit import add_critic, check_options, fit_augmentation, real_image_files
+    from kplate.evaluate.fit import (
+        add_critic,
+        check_guide,
+        check_options,
+        fit_augmentation,
+        real_image_files,
+    )
     from kplate.evaluate.fit_config import check_out, write_fit_config
     from kplate.numbers.type_shares import NAMED_MIXES
     from kplate.spec.types import parse_plate_types
@@ -136,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         load_spec(args.base)
     real_image_files(args.real)
     check_out(args.out)
+    check_guide(args.critic_guide, args.guide_evaluations)
     if args.critic_candidates:
         check_critic_options(
             args.critic_candidates, args.critic_temper, args.critic_draws, args.critic_steps
@@ -156,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
     if args.critic_candidates:
         add_critic(
             result, args.out, candidates=args.critic_candidates, temper=args.critic_temper,
-            draws=args.critic_draws, steps=args.critic_steps, progress=print,
+            draws=args.critic_draws, steps=args.critic_steps, guide=args.critic_guide,
+            guide_evaluations=args.guide_evaluations, progress=print,
         )  # fmt: skip
     path = write_fit_config(result, args.out)
     for line in result.moves:

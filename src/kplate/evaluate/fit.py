@@ -44,6 +44,8 @@ from kplate.errors import KplateError
 from kplate.evaluate import statistics
 from kplate.evaluate.defaults import (
     CRITIC_DRAWS,
+    CRITIC_GUIDE,
+    CRITIC_GUIDE_EVALUATIONS,
     CRITIC_STEPS,
     FIT_BASE,
     FIT_BUDGET_MINUTES,
@@ -87,6 +89,16 @@ BOUNDS = {"shift": (-1.0, 1.0), "width": (-3.0, 1.0)}  # width: 1/8 to 2 times t
 DIGITS = 4
 #: The first line of every file `kplate fit` writes; a file without it is never overwritten.
 MARKER = "# kplate fit:"
+#: The critic's guide (`add_critic`, off at 0): after the statistics search, a first
+#: critic is trained against the fitted config's draws, and the search goes on for
+#: GUIDE_EVALUATIONS candidates with the objective plus the guide's weight x that critic's
+#: mean odds that a candidate's draws are drawn, not real; the kept critic then learns the
+#: guided config's draws. Why: the statistics' marginals match while the two-sample test
+#: still tells the sets apart by what no statistic measures. At a weight of 3 the search
+#: turned to what fooled that one critic (its odds 0.90 -> 0.08, statistics 0.23 -> 0.60)
+#: and the test read higher, not lower; why it is off: evaluate/defaults.py, docs/fit.md.
+GUIDE_WEIGHT = CRITIC_GUIDE
+GUIDE_EVALUATIONS = CRITIC_GUIDE_EVALUATIONS
 
 
 @dataclass(frozen=True)
@@ -311,6 +323,13 @@ class FitResult:
     #: The realism critic, when one was trained (`add_critic`): candidates, steps, real,
     #: draws and train_accuracy.
     critic: dict[str, Any] = field(default_factory=dict)
+    #: The critic's guide, when it ran (`add_critic`): weight, evaluations, and the
+    #: statistics objective and the first critic's mean odds of "drawn" before and after.
+    guide: dict[str, Any] = field(default_factory=dict)
+    #: The final check's time per two-sample test and its steps (`add_critic` checks a
+    #: guided config again with them).
+    check_seconds: float = 0.0
+    realism_steps: int = 400
 
 
 def fit_augmentation(
@@ -406,8 +425,10 @@ def fit_augmentation(
         skipped_effects=space.skipped,
         moves=_describe_moves(base_spec, fitted_spec),
         preset_scores=scores,
+        check_seconds=test_seconds,
+        realism_steps=realism_steps,
     )
-    _final_check(result, config, base_spec, sampler, scales, test_seconds, realism_steps, say)
+    _final_check(result, config, base_spec, sampler, scales, say)
     result.seconds = round(time.monotonic() - started, 1)
     return result
 
@@ -420,13 +441,24 @@ def add_critic(
     temper: float,
     draws: int = CRITIC_DRAWS,
     steps: int = CRITIC_STEPS,
+    guide: float = GUIDE_WEIGHT,
+    guide_evaluations: int = GUIDE_EVALUATIONS,
     progress: Callable[[str], None] | None = None,
 ) -> None:
     """Train the fitted config's realism critic on the real crops the fit read, write it
-    beside `out` and name it in `result.spec` (docs/fit.md, "The critic")."""
-    from kplate.evaluate.critic_fit import critic_path, fit_critic
+    beside `out` and name it in `result.spec` (docs/fit.md, "The critic"). With `guide`
+    above 0 the search first goes on under a first critic's odds (GUIDE_WEIGHT)."""
+    from kplate.evaluate.critic_fit import critic_path, draw_arrays, fit_critic, train_critic
 
-    config = _generate_config(result.seed, _parsed_types(result.types), result.height, 1)
+    started = time.monotonic()
+    types = _parsed_types(result.types)
+    config = _generate_config(result.seed, types, result.height, 1)
+    if guide:
+        say = progress or (lambda _: None)
+        say(f"guide: a first critic, {steps} steps against {draws} draws of the fitted config")
+        drawn = draw_arrays(result.spec, config, draws)
+        first, _ = train_critic(result.real.arrays, drawn, steps=steps, seed=result.seed)
+        guide_search(result, first, weight=guide, evaluations=guide_evaluations, say=say)
     done = fit_critic(
         result.real.arrays, result.spec, config, critic_path(out),
         candidates=candidates, temper=temper, draws=draws, steps=steps, seed=result.seed,
@@ -440,7 +472,83 @@ def add_critic(
         "draws": done.draws,
         "train_accuracy": done.train_accuracy,
     }
-    result.seconds = round(result.seconds + done.seconds, 1)
+    result.seconds = round(result.seconds + time.monotonic() - started, 1)
+
+
+def drawn_odds(critic: Any, arrays: np.ndarray) -> float:
+    """A critic's mean odds that (N, 48, 160, 3) crops are drawn, not real (0 to 1)."""
+    import torch
+
+    from kplate.augment import critic as critic_model
+
+    critic.eval()
+    with torch.inference_mode():
+        logits = torch.cat(
+            [critic(critic_model.as_tensor(arrays[i : i + 256])).squeeze(1)
+             for i in range(0, len(arrays), 256)]
+        )  # fmt: skip
+    return float(torch.sigmoid(-logits.float()).mean())
+
+
+def guide_search(
+    result: FitResult,
+    critic: Any,
+    *,
+    weight: float,
+    evaluations: int,
+    say: Callable[[str], None],
+) -> None:
+    """Go on searching from `result.spec` on the search sample's plates for `evaluations`
+    candidates, scored by the statistics objective plus `weight` x `critic`'s mean odds
+    that the draws are drawn; `result` takes the guided config, its moves from the base and
+    its statistics (and, with a final check, its check again)."""
+    types = _parsed_types(result.types)
+    config = _generate_config(result.seed, types, result.height, result.sample + result.check)
+    sampler = Sampler(config, range(result.sample))
+    real = result.real
+    scales = {k: statistics.spread(k, v) for k, v in real.stats.items()}
+    parts: dict[str, tuple[float, float]] = {}
+
+    def score(spec: dict[str, Any]) -> float:
+        arrays = sampler.arrays(spec)
+        stats = statistics.image_statistics(arrays)
+        fitted = statistics.objective(statistics.distances(stats, real.stats, scales))
+        odds = drawn_odds(critic, arrays)
+        parts[_spec_key(spec)] = (fitted, odds)
+        return fitted + weight * odds
+
+    start = {g: v for g, v in result.spec.items() if g != "critic"}
+    search = _CoordinateSearch(
+        "guided", SearchSpace(start), score, result.seed, _Budget(evaluations, math.inf), say
+    )
+    x = search.run()
+    guided = search.space.spec(x, keep_off=False)
+    space = search.space
+    before, after = parts[_spec_key(space.spec(np.zeros_like(x)))], parts[_spec_key(space.spec(x))]
+    say(
+        f"guide: statistics {before[0]:.3f} -> {after[0]:.3f}, the first critic's odds of "
+        f"drawn {before[1]:.3f} -> {after[1]:.3f}"
+    )
+    base_spec = load_spec(result.base_name)[1]
+    base_spec.pop("critic", None)
+    result.spec = guided
+    result.moves = _describe_moves(validate_spec(base_spec, result.base_name), guided)
+    result.objective["fitted"] = after[0]
+    result.guide = {
+        "weight": weight,
+        "evaluations": search.count,
+        "statistics": [before[0], after[0]],
+        "drawn": [before[1], after[1]],
+    }
+    if result.check:
+        check = Sampler(config, range(result.sample, result.sample + result.check))
+    else:
+        check = sampler
+    _check_side(result, "fitted", check.arrays(guided, "fitted"), scales, say)
+
+
+def _spec_key(spec: dict[str, Any]) -> str:
+    return repr(sorted((g, repr(v)) for g, v in spec.items()))
 
 
 def _parsed_types(label: str) -> Sequence[PlateType] | str:
@@ -627,8 +735,6 @@ def _final_check(
     base_spec: dict[str, Any],
     search_sampler: Sampler,
     scales: dict[str, float],
-    test_seconds: float,
-    realism_steps: int,
     say: Callable[[str], None],
 ) -> None:
     real = result.real
@@ -646,22 +752,34 @@ def _final_check(
     for side, shape in (("real", real.shape), ("generated", statistics.shape_statistics(sizes))):
         result.shapes[side] = {k: statistics.summary(v) for k, v in shape.items()}
     for side, images in arrays.items():
-        stats = statistics.image_statistics(images)
-        distance = statistics.distances(stats, real.stats, scales, statistics.STATS)
-        result.distances[side] = distance
-        fitted = {name: distance[name] for name in statistics.FITTED}
-        result.check_objective[side] = statistics.objective(fitted)
-        result.summaries[side] = {k: statistics.summary(v) for k, v in stats.items()}
-    if not count:
+        _check_side(result, side, images, scales, say)
+
+
+def _check_side(
+    result: FitResult,
+    side: str,
+    images: np.ndarray,
+    scales: dict[str, float],
+    say: Callable[[str], None],
+) -> None:
+    """One config's part of the final check: its statistics against the real crops and,
+    when the fit has a check sample, its two-sample test."""
+    real = result.real
+    stats = statistics.image_statistics(images)
+    distance = statistics.distances(stats, real.stats, scales, statistics.STATS)
+    result.distances[side] = distance
+    fitted = {name: distance[name] for name in statistics.FITTED}
+    result.check_objective[side] = statistics.objective(fitted)
+    result.summaries[side] = {k: statistics.summary(v) for k, v in stats.items()}
+    if not result.check:
         return
     from kplate.evaluate.realism import two_sample_test  # torch, only for the final check
 
-    for side, images in arrays.items():
-        say(f"two-sample test: {side} vs real")
-        test = two_sample_test(
-            images, real.arrays, seed=result.seed, steps=realism_steps, time_limit=test_seconds
-        )
-        result.realism[side] = test
+    say(f"two-sample test: {side} vs real")
+    result.realism[side] = two_sample_test(
+        images, real.arrays, seed=result.seed, steps=result.realism_steps,
+        time_limit=result.check_seconds,
+    )  # fmt: skip
 
 
 def _types_label(types: Sequence[PlateType] | str | None) -> str:
@@ -694,6 +812,14 @@ def check_budget(minutes: float) -> float:
             f"--budget-minutes must be at most {MAX_BUDGET_MINUTES:g} (a day), got {minutes:g}"
         )
     return float(minutes)
+
+
+def check_guide(weight: float, evaluations: int) -> None:
+    """`--critic-guide` (0 or more, finite) and `--guide-evaluations` (1 or more)."""
+    if not (isinstance(weight, int | float) and math.isfinite(weight) and weight >= 0):
+        raise KplateError(f"--critic-guide must be 0 (no guide) or more, got {weight}")
+    if evaluations < 1:
+        raise KplateError(f"--guide-evaluations must be 1 or more, got {evaluations}")
 
 
 def check_options(

@@ -152,6 +152,14 @@ def header(result: FitResult, out_name: str) -> list[str]:
             f"({aspect['p5']:.2f}-{aspect['p95']:.2f}), height {height['median']:.0f} px "
             f"({height['p5']:.0f}-{height['p95']:.0f}); median (5th-95th percentile)"
         )
+    if result.guide:
+        guide = result.guide
+        lines.append(
+            f"# guide: {guide['evaluations']} more evaluations scored by the statistics plus "
+            f"{guide['weight']:g} x a first critic's odds that a draw is drawn: statistics "
+            f"{guide['statistics'][0]:.3f} -> {guide['statistics'][1]:.3f}, odds "
+            f"{guide['drawn'][0]:.3f} -> {guide['drawn'][1]:.3f}"
+        )
     if result.critic:
         done = result.critic
         lines.append(
