@@ -234,6 +234,24 @@ def test_bad_critic_options_are_one_line_errors_before_the_fit(
     assert not out.exists() and not (tmp_path / "fitted.critic.npz").exists()
 
 
+def test_the_guide_without_the_critic_is_a_one_line_error(tmp_path, capsys) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    from PIL import Image
+
+    for index in range(10):
+        Image.fromarray(np.full((20, 60, 3), 40 * index % 255, np.uint8)).save(
+            real / f"{index}.png"
+        )
+    out = tmp_path / "fitted.yaml"
+    argv = ["fit", "--real", str(real), "--out", str(out), "--critic-guide", "1",
+            "--critic-candidates", "0"]  # fmt: skip
+    assert main(argv) == 2
+    line = one_error_line(capsys, "fit")
+    assert "--critic-guide needs the critic; --critic-candidates 0 leaves it out" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["real"]
+
+
 def test_workers_draw_through_a_critic_after_this_process_ran_torch(dark_critic, tmp_path) -> None:
     """This process trained the critic (torch's threads started): forked workers would hang
     at their first convolution, so a critic's run starts its workers fresh, and two

@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         load_spec(args.base)
     real_image_files(args.real)
     check_out(args.out)
-    check_guide(args.critic_guide, args.guide_evaluations)
+    check_guide(args.critic_guide, args.guide_evaluations, args.critic_candidates)
     if args.critic_candidates:
         check_critic_options(
             args.critic_candidates, args.critic_temper, args.critic_draws, args.critic_steps

@@ -814,12 +814,15 @@ def check_budget(minutes: float) -> float:
     return float(minutes)
 
 
-def check_guide(weight: float, evaluations: int) -> None:
-    """`--critic-guide` (0 or more, finite) and `--guide-evaluations` (1 or more)."""
+def check_guide(weight: float, evaluations: int, candidates: int) -> None:
+    """`--critic-guide` (0 or more, finite; above 0 only with the critic, `candidates`) and
+    `--guide-evaluations` (1 or more)."""
     if not (isinstance(weight, int | float) and math.isfinite(weight) and weight >= 0):
         raise KplateError(f"--critic-guide must be 0 (no guide) or more, got {weight}")
     if evaluations < 1:
         raise KplateError(f"--guide-evaluations must be 1 or more, got {evaluations}")
+    if weight and not candidates:
+        raise KplateError("--critic-guide needs the critic; --critic-candidates 0 leaves it out")
 
 
 def check_options(
