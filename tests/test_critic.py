@@ -203,6 +203,18 @@ def test_fit_trains_a_critic_beside_its_config_and_generate_draws_through_it(
     assert foreign.read_bytes() == b"my own file"
 
 
+def _grey_crops(folder: Path) -> Path:
+    """Ten flat grey crops: enough for `kplate fit` to read, before it refuses an option."""
+    from PIL import Image
+
+    folder.mkdir()
+    for index in range(10):
+        Image.fromarray(np.full((20, 60, 3), 40 * index % 255, np.uint8)).save(
+            folder / f"{index}.png"
+        )
+    return folder
+
+
 @pytest.mark.parametrize(
     ("option", "value", "expected"),
     [
@@ -219,14 +231,7 @@ def test_fit_trains_a_critic_beside_its_config_and_generate_draws_through_it(
 def test_bad_critic_options_are_one_line_errors_before_the_fit(
     tmp_path, capsys, option, value, expected
 ) -> None:
-    real = tmp_path / "real"
-    real.mkdir()
-    from PIL import Image
-
-    for index in range(10):
-        Image.fromarray(np.full((20, 60, 3), 40 * index % 255, np.uint8)).save(
-            real / f"{index}.png"
-        )
+    real = _grey_crops(tmp_path / "real")
     out = tmp_path / "fitted.yaml"
     argv = ["fit", "--real", str(real), "--out", str(out), "--evaluations", "2", option, value]
     assert main(argv) == 2
@@ -235,14 +240,7 @@ def test_bad_critic_options_are_one_line_errors_before_the_fit(
 
 
 def test_the_guide_without_the_critic_is_a_one_line_error(tmp_path, capsys) -> None:
-    real = tmp_path / "real"
-    real.mkdir()
-    from PIL import Image
-
-    for index in range(10):
-        Image.fromarray(np.full((20, 60, 3), 40 * index % 255, np.uint8)).save(
-            real / f"{index}.png"
-        )
+    real = _grey_crops(tmp_path / "real")
     out = tmp_path / "fitted.yaml"
     argv = ["fit", "--real", str(real), "--out", str(out), "--critic-guide", "1",
             "--critic-candidates", "0"]  # fmt: skip

@@ -366,8 +366,7 @@ def fit_augmentation(
     scales = {k: statistics.spread(k, v) for k, v in real_set.stats.items()}
 
     def score(spec: dict[str, Any]) -> float:
-        gen = statistics.image_statistics(sampler.arrays(spec))
-        return statistics.objective(statistics.distances(gen, real_set.stats, scales))
+        return _objective(sampler.arrays(spec), real_set, scales)
 
     # The final check's share of the budget: two two-sample tests and drawing the plates.
     test_seconds = min(60.0, max(5.0, 0.1 * budget)) if check else 0.0
@@ -507,24 +506,24 @@ def guide_search(
     sampler = Sampler(config, range(result.sample))
     real = result.real
     scales = {k: statistics.spread(k, v) for k, v in real.stats.items()}
-    parts: dict[str, tuple[float, float]] = {}
+
+    def parts(spec: dict[str, Any]) -> tuple[float, float]:
+        """The statistics objective and the critic's odds of "drawn" (both deterministic)."""
+        arrays = sampler.arrays(spec)
+        return _objective(arrays, real, scales), drawn_odds(critic, arrays)
 
     def score(spec: dict[str, Any]) -> float:
-        arrays = sampler.arrays(spec)
-        stats = statistics.image_statistics(arrays)
-        fitted = statistics.objective(statistics.distances(stats, real.stats, scales))
-        odds = drawn_odds(critic, arrays)
-        parts[_spec_key(spec)] = (fitted, odds)
+        fitted, odds = parts(spec)
         return fitted + weight * odds
 
     start = {g: v for g, v in result.spec.items() if g != "critic"}
+    space = SearchSpace(start)
     search = _CoordinateSearch(
-        "guided", SearchSpace(start), score, result.seed, _Budget(evaluations, math.inf), say
+        "guided", space, score, result.seed, _Budget(evaluations, math.inf), say
     )
     x = search.run()
-    guided = search.space.spec(x, keep_off=False)
-    space = search.space
-    before, after = parts[_spec_key(space.spec(np.zeros_like(x)))], parts[_spec_key(space.spec(x))]
+    guided = space.spec(x, keep_off=False)
+    before, after = parts(space.spec(np.zeros_like(x))), parts(space.spec(x))
     say(
         f"guide: statistics {before[0]:.3f} -> {after[0]:.3f}, the first critic's odds of "
         f"drawn {before[1]:.3f} -> {after[1]:.3f}"
@@ -547,8 +546,10 @@ def guide_search(
     _check_side(result, "fitted", check.arrays(guided, "fitted"), scales, say)
 
 
-def _spec_key(spec: dict[str, Any]) -> str:
-    return repr(sorted((g, repr(v)) for g, v in spec.items()))
+def _objective(arrays: np.ndarray, real: RealSet, scales: dict[str, float]) -> float:
+    """The search's objective: the fitted statistics' mean distance to the real crops'."""
+    stats = statistics.image_statistics(arrays)
+    return statistics.objective(statistics.distances(stats, real.stats, scales))
 
 
 def _parsed_types(label: str) -> Sequence[PlateType] | str:
