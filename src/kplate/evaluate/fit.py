@@ -246,6 +246,10 @@ class RealSet:
     shape: dict[str, np.ndarray]
     skipped: int
 
+    def spreads(self) -> dict[str, float]:
+        """Each statistic's unit of distance (`statistics.spread` of the real values)."""
+        return {k: statistics.spread(k, v) for k, v in self.stats.items()}
+
 
 def read_real(folder: str | Path, seed: int, limit: int = MAX_REAL) -> RealSet:
     files = real_image_files(folder)
@@ -363,7 +367,7 @@ def fit_augmentation(
     real_set = read_real(real, seed)
     say(f"{len(real_set.arrays)} real crops from {real_set.name}; {sample} plates per candidate")
     sampler = Sampler(config, range(sample))
-    scales = {k: statistics.spread(k, v) for k, v in real_set.stats.items()}
+    scales = real_set.spreads()
 
     def score(spec: dict[str, Any]) -> float:
         return _objective(sampler.arrays(spec), real_set, scales)
@@ -374,8 +378,7 @@ def fit_augmentation(
     shared = _Budget(evaluations, deadline)
 
     def search_from(name: str) -> _CoordinateSearch:
-        base_name, base_spec = load_spec(name)
-        base_spec.pop("critic", None)  # a base config's critic judged other draws
+        base_name, base_spec = _base_without_critic(name)
         return _CoordinateSearch(base_name, SearchSpace(base_spec), score, seed, shared, say)
 
     scores: dict[str, float] = {}
@@ -505,7 +508,7 @@ def guide_search(
     config = _generate_config(result.seed, types, result.height, result.sample + result.check)
     sampler = Sampler(config, range(result.sample))
     real = result.real
-    scales = {k: statistics.spread(k, v) for k, v in real.stats.items()}
+    scales = real.spreads()
 
     def parts(spec: dict[str, Any]) -> tuple[float, float]:
         """The statistics objective and the critic's odds of "drawn" (both deterministic)."""
@@ -528,8 +531,7 @@ def guide_search(
         f"guide: statistics {before[0]:.3f} -> {after[0]:.3f}, the first critic's odds of "
         f"drawn {before[1]:.3f} -> {after[1]:.3f}"
     )
-    base_spec = load_spec(result.base_name)[1]
-    base_spec.pop("critic", None)
+    base_spec = _base_without_critic(result.base_name)[1]
     result.spec = guided
     result.moves = _describe_moves(validate_spec(base_spec, result.base_name), guided)
     result.objective["fitted"] = after[0]
@@ -544,6 +546,13 @@ def guide_search(
     else:
         check = sampler
     _check_side(result, "fitted", check.arrays(guided, "fitted"), scales, say)
+
+
+def _base_without_critic(name: str) -> tuple[str, dict[str, Any]]:
+    """A base config by name, less its critic (a base config's critic judged other draws)."""
+    base_name, spec = load_spec(name)
+    spec.pop("critic", None)
+    return base_name, spec
 
 
 def _objective(arrays: np.ndarray, real: RealSet, scales: dict[str, float]) -> float:
