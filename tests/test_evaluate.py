@@ -32,7 +32,7 @@ from kplate.evaluate.metrics import (
     wilson_interval,
 )
 from kplate.evaluate.preservation import compare_preservation
-from kplate.evaluate.realism import two_sample_test
+from kplate.evaluate.realism import repeated_two_sample_test, two_sample_test
 from kplate.evaluate.recogniser import (
     CELL_IGNORE,
     CHARSET,
@@ -621,6 +621,43 @@ def test_realism_cannot_tell_one_generator_from_itself(tmp_path) -> None:
     generated, real = (load_rgb(make_set(tmp_path / n, 40, s)) for n, s in (("a", 1), ("b", 2)))
     low, high = two_sample_test(generated, real, steps=40)["ci95"]
     assert low <= 0.5 <= high
+
+
+def test_the_repeated_test_reports_its_median_seed_and_keeps_every_seed(tmp_path) -> None:
+    """Each repeat is the plain test at its own seed; the result is the median run's (its
+    accuracy, interval and counts), with every seed's accuracy kept; one repeat is the
+    plain test itself."""
+    generated, real = (load_rgb(make_set(tmp_path / n, 40, s)) for n, s in (("a", 1), ("b", 2)))
+    with one_torch_thread():
+        single = [two_sample_test(generated, real, seed=s, steps=8) for s in (3, 4, 5)]
+        result = repeated_two_sample_test(generated, real, seed=3, repeats=3, steps=8)
+        once = repeated_two_sample_test(generated, real, seed=4, repeats=1, steps=8)
+    accuracies = [run["accuracy"] for run in single]
+    assert result["seeds"] == [3, 4, 5] and result["accuracies"] == accuracies
+    assert result["accuracy"] == sorted(accuracies)[1]
+    median_run = single[accuracies.index(result["accuracy"])]
+    assert result["ci95"] == median_run["ci95"] and result["test_images"] == 40
+    assert once["accuracy"] == single[1]["accuracy"] and once["ci95"] == single[1]["ci95"]
+    assert once["accuracies"] == [single[1]["accuracy"]] and once["seeds"] == [4]
+    with pytest.raises(KplateError, match="repeats must be 1 or more, got 0"):
+        repeated_two_sample_test(generated, real, repeats=0)
+
+
+def test_realism_cli_repeats_the_test_and_refuses_zero_repeats(tmp_path, synthetic, capsys):
+    out = tmp_path / "report"
+    argv = ["evaluate", "realism", "--generated", str(synthetic), "--real", str(synthetic)]
+    assert main([*argv, "--out", str(out), "--steps", "2", "--repeats", "0"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "kplate evaluate: error: --repeats must be 1 or more, got 0"
+    )
+    assert not out.exists()
+    assert main([*argv, "--out", str(out), "--steps", "2", "--repeats", "3", "--seed", "7"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    test = json.loads((out / "realism.json").read_text(encoding="utf-8"))["classifier"]
+    assert test["seeds"] == [7, 8, 9] and len(test["accuracies"]) == 3
+    assert test["accuracy"] == sorted(test["accuracies"])[1]
+    assert f"median of 3 seeds: {min(test['accuracies']):.3f}-" in printed
+    assert "each seed&#x27;s accuracy" in (out / "index.html").read_text(encoding="utf-8")
 
 
 def test_realism_cli_reads_plain_folders_and_writes_the_report(tmp_path, synthetic) -> None:

@@ -372,6 +372,22 @@ def test_the_table_shows_each_seed_only_when_a_row_has_several():
     assert cells[1][column] == "-"
 
 
+def test_the_realism_column_is_the_median_of_its_seeds_with_their_range():
+    """The row keeps every realism seed's accuracy (through --seeds' combining too) and
+    the table shows the median with the seeds' range; a row with one realism seed, or
+    none, shows what it has."""
+    measured = {**_seed_run(0, 0.65, 0.91, 0.772), "realism_accuracies": [0.81, 0.772, 0.74]}
+    row = sim2real.combine_seeds([measured, _seed_run(1, 0.5, 0.9, None)])
+    assert row["realism_accuracies"] == [0.81, 0.772, 0.74] and row["realism_accuracy"] == 0.772
+    one = {**_seed_run(2, 0.4, 0.9, 0.8), "realism_accuracies": [0.8]}
+    table = sim2real.markdown_table([row, one, _seed_run(3, 0.4, 0.9, None)], ["private_2digit"])
+    lines = table.splitlines()
+    head = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    column = head.index(f"realism (median of {sim2real.REALISM_REPEATS} seeds, range)")
+    cells = [line.strip("|").split("|")[column].strip() for line in lines[2:]]
+    assert cells == ["0.772 (0.74-0.81)", "0.800", "-"]
+
+
 @pytest.mark.parametrize(
     ("option", "value"), [("--seeds", "0"), ("--jobs", "-1"), ("--steps", "0")]
 )

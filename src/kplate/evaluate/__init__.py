@@ -2,9 +2,9 @@
 
 The public API (imported lazily, so that importing kplate does not import torch):
 `train_recogniser`, `Recogniser`, `evaluate_recognition`, `recognition_metrics`,
-`run_recognition`, `run_realism`, `two_sample_test`, `run_preservation`,
-`compare_preservation`, `load_labelled`, `fit_augmentation` (with `write_fit_config`) and
-`image_statistics`.
+`run_recognition`, `run_realism`, `two_sample_test`, `repeated_two_sample_test`,
+`run_preservation`, `compare_preservation`, `load_labelled`, `fit_augmentation` (with
+`write_fit_config`) and `image_statistics`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ _EXPORTS = {
     "run_recognition": "recognition",
     "run_realism": "realism",
     "two_sample_test": "realism",
+    "repeated_two_sample_test": "realism",
     "run_preservation": "preservation",
     "compare_preservation": "preservation",
     "load_labelled": "data",
