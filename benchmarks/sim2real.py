@@ -23,7 +23,7 @@ row but the "4x steps" row) is trained on one set per row and judged three ways:
   can resolve: the recipe's budget, not the image);
 - realism: a classifier two-sample test of the set against the real test crops
   (0.5 = indistinguishable), the median of REALISM_REPEATS test seeds (one seed's
-  accuracy moves by up to 0.12 on the same set; run 57 on: up to run 56 one seed).
+  accuracy moves by up to 0.15 on the same set; from run 57 on; up to run 56 one seed).
 
 Every synthetic set is drawn at SET_HEIGHT (110 px, kplate's default height).
 Rows: clean renders; each augmentation preset alone (light, heavy, cctv, night); the
@@ -165,9 +165,10 @@ FIRST = (*LONG_ROWS, "fold 0", "light", "cctv", "fold 1", "fold 2", "mix",
 #: Trainings at once, one torch thread each.
 JOBS = 2
 #: Seeds of each row's realism test (seed .. seed + REALISM_REPEATS - 1); the column is
-#: their median. One seed's accuracy moved by up to 0.12 on one set (the fitted row's:
-#: 0.738-0.859) and the median of five by about 0.03, so a row's design can be told from
-#: the test's luck (docs/evaluate.md, session 40). About 15 s a seed on one core.
+#: their median. On run 56's fitted set, 20 seeds read 0.695-0.849 (sd 0.034; seed 0:
+#: 0.772, the median of 20: 0.795) and four medians of five disjoint seeds 0.772-0.803
+#: (sd of a median of five about 0.013), so a row's design can be told from the test's
+#: luck (docs/evaluate.md, session 40). About 12 s a seed on one core.
 REALISM_REPEATS = 5
 #: Image height of every synthetic set: kplate's default (110 px), the resolution the
 #: presets' pixel-unit effects (blur sigma, noise, the downscale's plate height) are set

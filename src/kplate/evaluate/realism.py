@@ -137,9 +137,9 @@ def repeated_two_sample_test(
     """`two_sample_test` at seeds `seed` .. `seed + repeats - 1` (new halves, a new
     classifier and a new batch order each time), reported by its median run.
 
-    Why: with a few hundred crops a class, one split's accuracy moves by up to 0.12 between
-    seeds on the same two sets (docs/evaluate.md, session 40), more than most changes to
-    the data move it; the median of five moves by about a quarter of that. The median run
+    Why: with a few hundred crops a class, one split's accuracy moves by up to 0.15 between
+    seeds on the same two sets (sd 0.03-0.06; docs/evaluate.md, session 40), more than most
+    changes to the data move it; a median of five moves by about 0.013. The median run
     (the upper middle one for an even count) gives `accuracy`, `ci95` and the counts, so
     they describe one test; `accuracies` keeps every seed's, `train_seconds` their sum.
     """
