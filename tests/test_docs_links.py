@@ -6,6 +6,7 @@ lead nowhere."""
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,11 @@ def links(page: Path) -> list[str]:
     return LINK.findall(CODE_SPAN.sub("", text))
 
 
-def anchors(page: Path) -> set[str]:
+@cache
+def anchors(page: Path) -> frozenset[str]:
+    """A page's heading anchors, read once however many links point at it."""
     text = FENCE.sub("", page.read_text(encoding="utf-8"))
-    return {heading_anchor(title) for title in re.findall(r"^#{1,6} (.+)$", text, re.M)}
+    return frozenset(heading_anchor(t) for t in re.findall(r"^#{1,6} (.+)$", text, re.M))
 
 
 def broken_links(page: Path) -> list[str]:
