@@ -1231,6 +1231,7 @@ def main() -> None:
         "greedy_accuracy",
         "cer",
         "realism_accuracy",
+        "realism_accuracies",
     )
     keep += ("error_kinds", "seeds", "learnability_misses", "per_source")
     with open(RESULTS / "sim2real_history.jsonl", "a", encoding="utf-8") as handle:
