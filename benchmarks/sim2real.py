@@ -661,10 +661,11 @@ def fit(real_part: Path, work: Path, seed: int) -> Path:
     from kplate.evaluate.fit_config import write_fit_config
 
     out = work / f"fitted_{SET_HEIGHT}px.yaml"  # fitted at the sets' height, so named
-    # A config fitted before the critic (session 28) or before its guide (session 38) is
-    # fitted again, critic and all.
+    # A config fitted before the critic (session 28), before its guide (session 38) or
+    # before the fit counted the infrared share (session 41) is fitted again, critic and all.
     text = out.read_text(encoding="utf-8") if out.is_file() else ""
-    if "\ncritic:" not in text or (CRITIC_GUIDE and "\n# guide:" not in text):
+    stale = "\ncritic:" not in text or "\n# infrared share:" not in text
+    if stale or (CRITIC_GUIDE and "\n# guide:" not in text):
         result = fit_augmentation(
             real_part, budget_minutes=FIT_MINUTES, evaluations=FIT_EVALUATIONS, seed=seed,
             height=SET_HEIGHT, check=0, types=FIT_TYPES,

@@ -248,6 +248,8 @@ def test_interrupted_write_leaves_nothing(tmp_path, fitted, monkeypatch) -> None
         ("bad_base", "unknown augmentation preset"),
         ("bad_types", "unknown plate type"),
         ("bad_sample", "--sample must be 8 or more"),
+        ("bad_share", "--infrared-share must be count, search or a share from 0 to 1, got most"),
+        ("share_above_one", "--infrared-share must be count, search or a share from 0 to 1"),
     ],
 )
 def test_bad_inputs_are_one_line_errors_and_write_nothing(
@@ -282,6 +284,8 @@ def test_bad_inputs_are_one_line_errors_and_write_nothing(
         extra = ["--types", "P9"]
     elif case == "bad_sample":
         extra = ["--sample", "2"]
+    elif case in {"bad_share", "share_above_one"}:
+        extra = ["--infrared-share", "most" if case == "bad_share" else "1.5"]
     before = sorted(p.name for p in out.parent.iterdir()) if out.parent.is_dir() else None
     argv = ["fit", "--real", real, "--out", str(out), "--height", str(HEIGHT), "--check", "0",
             "--evaluations", "2", *extra]  # fmt: skip
@@ -349,3 +353,78 @@ def test_generate_notes_a_fitted_config_drawn_at_other_types_or_height(
     plain.write_text(config.read_text(encoding="utf-8").replace(MARKER, "# mine"), "utf-8")
     config = plain
     assert note("--types", "realistic") == ""
+
+
+#: Half the crops from an infrared camera, half from a colour one (light's effects).
+INFRARED_ON = validate_spec({**PRESETS["light"], "camera": {
+    **PRESETS["light"]["camera"], "infrared": {**PRESETS["cctv"]["camera"]["infrared"], "p": 1.0}
+}})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def half_infrared(tmp_path_factory) -> Path:
+    """24 crops of which the first 12 are greyscale (infrared) and the rest colour."""
+    folder = tmp_path_factory.mktemp("half_ir")
+    _save_crops(folder, validate_spec(PRESETS["light"]))
+    for index in range(12):  # overwrite the first twelve with infrared draws
+        (folder / f"crop_{index:02d}.png").unlink()
+    grey = _save_crops(tmp_path_factory.mktemp("grey"), INFRARED_ON)
+    for index in range(12):
+        (grey / f"crop_{index:02d}.png").rename(folder / f"crop_{index:02d}.png")
+    return folder
+
+
+def _grey_share(spec: dict, count: int = 24) -> float:
+    """The share of greyscale images among `count` plates drawn through `spec`."""
+    config = _generate_config(0, None, HEIGHT, count)
+    from kplate.evaluate.fit import Sampler
+
+    return float(image_statistics(Sampler(config, range(count)).arrays(spec))["grey"].mean())
+
+
+def test_the_infrared_share_is_counted_from_the_real_crops(tmp_path, half_infrared) -> None:
+    """Counted: the share at which the draws come out greyscale as often as the real crops
+    (on x p + off x (1 - p)), which the search then leaves alone; the header says so."""
+    real_grey = image_statistics(stats.read_folder(sorted(half_infrared.iterdir()))[0])["grey"]
+    result = fit_augmentation(half_infrared, base="light", evaluations=6, **FAST)
+    share = result.infrared
+    assert share.mode == "count" and share.real_grey == pytest.approx(real_grey.mean())
+    assert share.grey_on == 1.0 and share.grey_off < 0.3  # light's draws are mostly colour
+    assert 0.35 < share.p < 0.65  # half the crops are infrared
+    expected = (share.real_grey - share.grey_off) / (share.grey_on - share.grey_off)
+    assert share.p == pytest.approx(expected, abs=5e-4)
+    assert result.spec["camera"]["infrared"]["p"] == share.p
+    # light has no infrared: the effect comes in, with every parameter's range.
+    assert set(result.spec["camera"]["infrared"]) == {"p", *SCHEMA["camera"]["infrared"]}
+    drawn = _grey_share(result.spec, 48)
+    assert abs(drawn - share.real_grey) < 0.2
+    text = write_fit_config(result, tmp_path / "ir.yaml").read_text(encoding="utf-8")
+    assert (
+        f"# infrared share: {share.p:g} of the plates, counted (--infrared-share count): " in text
+    )
+    assert f"{share.real_grey:.1%} of the real crops are greyscale" in text
+
+
+def test_the_infrared_share_can_be_given_or_searched(half_infrared) -> None:
+    given = fit_augmentation(half_infrared, base="cctv", evaluations=6, infrared_share=0.3, **FAST)
+    assert given.infrared.mode == "given" and given.spec["camera"]["infrared"]["p"] == 0.3
+    searched = fit_augmentation(half_infrared, base="cctv", evaluations=3,
+                                infrared_share="Search", **FAST)  # fmt: skip
+    assert searched.infrared.mode == "search" and searched.infrared.p is None
+
+
+def test_a_pinned_probability_is_no_knob_and_its_ranges_rest_while_it_is_off() -> None:
+    from kplate.evaluate.fit import INFRARED, with_infrared
+
+    free = SearchSpace(PRESETS["cctv"])
+    pinned = SearchSpace(with_infrared(PRESETS["cctv"], 0.0), frozenset({INFRARED}))
+    names = {k.name for k in free.knobs} - {k.name for k in pinned.knobs}
+    assert names == {"camera.infrared.p"}
+    x = np.zeros(len(pinned.knobs))
+    assert pinned.spec(x)["camera"]["infrared"]["p"] == 0.0
+    from kplate.evaluate.fit import _Budget, _CoordinateSearch
+
+    search = _CoordinateSearch("cctv", pinned, lambda spec: 0.0, 0, _Budget(None, math.inf),
+                               lambda _: None)  # fmt: skip
+    lift = next(k for k in pinned.knobs if k.effect == "infrared" and k.param == "lift")
+    assert search._off(x, lift)  # infrared never fires: its ranges are not tried

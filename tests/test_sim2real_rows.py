@@ -300,7 +300,8 @@ def test_a_cached_fitted_config_without_the_guide_is_fitted_again(tmp_path, monk
     """With the fit's guide on, a cached fitted config whose critic came before the guide
     (session 38) is fitted again, guide and all, and one with the guide's header line is
     kept (its critic line retuned only); with the guide off (the default) a config with a
-    critic is kept either way."""
+    critic is kept either way. A config fitted before the fit counted its infrared share
+    (session 41) is fitted again whatever the guide."""
     import kplate.evaluate.defaults
     import kplate.evaluate.fit
     import kplate.evaluate.fit_config
@@ -308,20 +309,26 @@ def test_a_cached_fitted_config_without_the_guide_is_fitted_again(tmp_path, monk
     fits: list[str] = []
     monkeypatch.setattr(kplate.evaluate.fit, "fit_augmentation", lambda real, **_: "result")
     monkeypatch.setattr(kplate.evaluate.fit, "add_critic", lambda *_, **__: fits.append("fit"))
-    written = "# kplate fit:\n# guide: 150 more evaluations\ncritic: {file: c.npz, candidates: 4, temper: 1.0}\n"
+    share = "# infrared share: 0.78 of the plates, counted\n"
+    critic = "critic: {file: c.npz, candidates: 4, temper: 1.0}\n"
+    written = f"# kplate fit:\n{share}# guide: 150 more evaluations\n{critic}"
     monkeypatch.setattr(
         kplate.evaluate.fit_config, "write_fit_config", lambda r, out: Path(out).write_text(written)
     )
     config = tmp_path / f"fitted_{sim2real.SET_HEIGHT}px.yaml"
-    unguided = "# kplate fit:\ncritic: {file: c.npz, candidates: 4, temper: 1.0}\n"
+    searched_share = f"# kplate fit:\n{critic}"
+    config.write_text(searched_share)
+    sim2real.fit(tmp_path, tmp_path, 0)
+    assert fits == ["fit"] and config.read_text() == written
+    unguided = f"# kplate fit:\n{share}{critic}"
     config.write_text(unguided)
     sim2real.fit(tmp_path, tmp_path, 0)
-    assert fits == [] and config.read_text() == unguided  # the guide is off by default
+    assert fits == ["fit"] and config.read_text() == unguided  # the guide is off by default
     monkeypatch.setattr(kplate.evaluate.defaults, "CRITIC_GUIDE", 1.0)
     sim2real.fit(tmp_path, tmp_path, 0)
-    assert fits == ["fit"] and config.read_text() == written
+    assert fits == ["fit", "fit"] and config.read_text() == written
     sim2real.fit(tmp_path, tmp_path, 0)
-    assert fits == ["fit"] and config.read_text() == written
+    assert fits == ["fit", "fit"] and config.read_text() == written
 
 
 def _seed_run(seed: int, accuracy: float, learn: float, realism: float | None) -> dict:

@@ -122,6 +122,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help=f"candidate configs the guided search scores ({CRITIC_GUIDE_EVALUATIONS})",
     )
+    parser.add_argument(
+        "--infrared-share",
+        default="count",
+        metavar="S",
+        help="share of plates the infrared camera draws: count (as often greyscale as the "
+        "real crops), search (a knob of the search), or a number from 0 to 1 (count; "
+        "docs/fit.md, 'The infrared share')",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -132,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     from kplate.evaluate.fit import (
         add_critic,
         check_guide,
+        check_infrared_share,
         check_options,
         fit_augmentation,
         real_image_files,
@@ -156,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         budget_minutes=args.budget_minutes,
         evaluations=args.evaluations,
     )
+    infrared_share = check_infrared_share(args.infrared_share)
     if args.base != "auto":
         load_spec(args.base)
     real_image_files(args.real)
@@ -176,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
         sample=args.sample,
         check=args.check,
         evaluations=args.evaluations,
+        infrared_share=infrared_share,
         progress=print,
     )
     if args.critic_candidates:

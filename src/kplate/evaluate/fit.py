@@ -99,6 +99,17 @@ MARKER = "# kplate fit:"
 #: and the test read higher, not lower; why it is off: evaluate/defaults.py, docs/fit.md.
 GUIDE_WEIGHT = CRITIC_GUIDE
 GUIDE_EVALUATIONS = CRITIC_GUIDE_EVALUATIONS
+#: `--infrared-share`: how often the fitted config's camera is an infrared one. COUNT (the
+#: default): counted from the real crops, the share at which the draws come out greyscale
+#: as often as they do; the search then leaves it alone. SEARCH: a knob of the search like
+#: any other. Or a number from 0 to 1. Why counted: the objective is a mean of thirteen
+#: distances, and on real_dev the grey-share distance (0.49 -> 0.10 real spreads at 75 %
+#: infrared) was outweighed by brightness and layout moving the other way, so the search
+#: kept infrared on every plate of a folder a fifth of whose crops are colour
+#: (docs/fit.md, "The infrared share").
+COUNT = "count"
+SEARCH = "search"
+INFRARED = ("camera", "infrared")
 
 
 @dataclass(frozen=True)
@@ -122,8 +133,13 @@ class Knob:
 class SearchSpace:
     """Maps a vector of knob values (all 0 = the base config) to a config spec."""
 
-    def __init__(self, base: dict[str, Any]) -> None:
+    def __init__(
+        self, base: dict[str, Any], pinned: frozenset[tuple[str, str]] = frozenset()
+    ) -> None:
+        """`pinned`: (group, effect) pairs whose probability the search leaves as the base
+        has it (their ranges are still searched)."""
         self.base = copy.deepcopy(base)
+        self.pinned = pinned
         self.start: dict[str, dict[str, dict[str, Any]]] = {}
         self.knobs: list[Knob] = []
         self.skipped: list[str] = []
@@ -141,7 +157,8 @@ class SearchSpace:
 
     def _add_knobs(self, group: str, effect: str, params: dict, entry: dict[str, Any]) -> None:
         p = float(entry["p"])
-        self.knobs.append(Knob(group, effect, "p", None, -p, 1.0 - p))
+        if (group, effect) not in self.pinned:
+            self.knobs.append(Knob(group, effect, "p", None, -p, 1.0 - p))
         wide = False
         for name, param in params.items():
             if param.kind == "choice":
@@ -293,6 +310,77 @@ class Sampler:
         return out
 
 
+# -- the infrared share -----------------------------------------------------------------------
+
+
+def check_infrared_share(value: str | float) -> str | float:
+    """`--infrared-share` as COUNT, SEARCH or a share from 0 to 1, or a one-line error."""
+    text = str(value).strip().lower()
+    if text in (COUNT, SEARCH):
+        return text
+    try:
+        share = float(text)
+    except ValueError:
+        share = math.nan
+    if not 0.0 <= share <= 1.0:  # also refuses nan
+        raise KplateError(
+            f"--infrared-share must be {COUNT}, {SEARCH} or a share from 0 to 1, got {value}"
+        )
+    return share
+
+
+def with_infrared(spec: dict[str, Any], p: float) -> dict[str, Any]:
+    """`spec` with the infrared camera firing on a share `p` of the plates (an effect the
+    spec lacks comes with the widest ranges the presets give it)."""
+    group, effect = INFRARED
+    out = copy.deepcopy(spec)
+    effects = out.setdefault(group, {})
+    effects[effect] = {**(effects.get(effect) or _hull(group, effect)), "p": round(p, 3)}
+    return validate_spec(out, "fitted config")
+
+
+@dataclass(frozen=True)
+class InfraredShare:
+    """How the fit set the infrared share: `mode` (COUNT, SEARCH or "given"), the share `p`
+    it set (None when searched), and for COUNT what it was counted from: the real crops'
+    greyscale share and the draws' with infrared off and on."""
+
+    mode: str
+    p: float | None = None
+    real_grey: float | None = None
+    grey_off: float | None = None
+    grey_on: float | None = None
+
+    @property
+    def pinned(self) -> frozenset[tuple[str, str]]:
+        return frozenset() if self.mode == SEARCH else frozenset({INFRARED})
+
+
+def set_infrared_share(
+    setting: str | float, spec: dict[str, Any], sampler: Sampler, real: RealSet
+) -> tuple[dict[str, Any], InfraredShare]:
+    """`spec` with its infrared share as `setting` says, and how it was set.
+
+    Counted: the sampler's plates are drawn with infrared on every plate and on none
+    (common random numbers: every other draw stays put), and a share p of infrared gives
+    p x on + (1 - p) x off greyscale draws; p is where that equals the real crops' share
+    (a white plate on a grey car can be greyscale without infrared, so off is not 0)."""
+    if setting == SEARCH:
+        return spec, InfraredShare(SEARCH)
+    if not isinstance(setting, str):
+        return with_infrared(spec, float(setting)), InfraredShare("given", float(setting))
+    real_grey = float(real.stats["grey"].mean())
+
+    def grey(p: float) -> float:
+        arrays = sampler.arrays(with_infrared(spec, p))
+        return float(statistics.image_statistics(arrays)["grey"].mean())
+
+    off, on = grey(0.0), grey(1.0)
+    p = (real_grey - off) / (on - off) if on > off else 0.0
+    p = round(min(1.0, max(0.0, p)), 3)
+    return with_infrared(spec, p), InfraredShare(COUNT, p, real_grey, off, on)
+
+
 # -- the search -------------------------------------------------------------------------------
 
 
@@ -334,6 +422,8 @@ class FitResult:
     #: guided config again with them).
     check_seconds: float = 0.0
     realism_steps: int = 400
+    #: How the infrared share was set (`--infrared-share`).
+    infrared: InfraredShare = field(default_factory=lambda: InfraredShare(SEARCH))
 
 
 def fit_augmentation(
@@ -348,6 +438,7 @@ def fit_augmentation(
     check: int = DEFAULT_CHECK,
     evaluations: int | None = None,
     realism_steps: int = 400,
+    infrared_share: str | float = COUNT,
     progress: Callable[[str], None] | None = None,
 ) -> FitResult:
     """Fit an augmentation config to the crops in folder `real` (see the module doc).
@@ -358,9 +449,11 @@ def fit_augmentation(
     are drawn apart from the search sample for the final comparison (0: statistics of
     the search sample only, no two-sample test). `types` is a list of plate types (drawn
     evenly), None for all of them, or a named mix of `--types` (`realistic`,
-    `region-rich`).
+    `region-rich`). `infrared_share`: COUNT (from the real crops' greyscale share), SEARCH
+    or a share from 0 to 1 (the module's COUNT).
     """
     started = time.monotonic()
+    infrared_share = check_infrared_share(infrared_share)
     budget = check_budget(budget_minutes) * 60.0
     config = _generate_config(seed, types, height, sample + check)
     say = progress or (lambda _: None)
@@ -377,16 +470,28 @@ def fit_augmentation(
     deadline = started + budget - (2 * test_seconds + (0.05 * budget if check else 0.0))
     shared = _Budget(evaluations, deadline)
 
+    starts: dict[str, tuple[str, dict[str, Any], InfraredShare]] = {}
+
+    def start(name: str) -> tuple[str, dict[str, Any], InfraredShare]:
+        """A base by name, its infrared share set as `infrared_share` says."""
+        if name not in starts:
+            base_name, base_spec = _base_without_critic(name)
+            spec, share = set_infrared_share(infrared_share, base_spec, sampler, real_set)
+            starts[name] = (base_name, spec, share)
+        return starts[name]
+
     def search_from(name: str) -> _CoordinateSearch:
-        base_name, base_spec = _base_without_critic(name)
-        return _CoordinateSearch(base_name, SearchSpace(base_spec), score, seed, shared, say)
+        base_name, spec, share = start(name)
+        space = SearchSpace(spec, share.pinned)
+        return _CoordinateSearch(base_name, space, score, seed, shared, say)
 
     scores: dict[str, float] = {}
     first_sweep: dict[str, float] = {}
     if base == AUTO:
         # The closest preset at the start is not always the closest after a sweep (a
-        # colour preset can fight an IR share), so the two closest get one sweep each.
-        scores = {name: score(spec) for name, spec in PRESETS.items()}
+        # colour preset can fight an IR share), so the two closest get one sweep each;
+        # each preset is scored at the infrared share it would be searched at.
+        scores = {name: score(start(name)[1]) for name in PRESETS}
         ranked = sorted(scores, key=lambda name: (scores[name], name))[:2]
         say("presets: " + ", ".join(f"{n} {v:.3f}" for n, v in scores.items()))
         searches = [search_from(name) for name in ranked]
@@ -405,12 +510,23 @@ def fit_augmentation(
     x = search.run()
     base_name = search.name
     fitted_spec = space.spec(x, keep_off=False)
-    base_spec = validate_spec(space.base, base_name)
+    fitted_objective = search.statistics_at(x)
+    share = start(base if base != AUTO else base_name)[2]
+    if share.mode == COUNT:
+        # Counted again on the fitted config: its other effects move the draws' own
+        # greyscale share (fading, exposure), so the share it needs moves with them.
+        searched, share = set_infrared_share(COUNT, space.spec(x), sampler, real_set)
+        if share.p != space.base[INFRARED[0]][INFRARED[1]]["p"]:
+            fitted_spec = with_infrared(fitted_spec, share.p or 0.0)
+            fitted_objective = score(searched)
+    # The base as named (its own infrared share), so the check shows the whole fit's move.
+    base_spec = validate_spec(_base_without_critic(base_name)[1], base_name)
+    base_objective = search.history[0] if share.mode == SEARCH else score(base_spec)
     result = FitResult(
         spec=fitted_spec,
         base_name=base_name,
         real=real_set,
-        objective={"base": search.history[0], "fitted": search.statistics_at(x)},
+        objective={"base": base_objective, "fitted": fitted_objective},
         first_sweep=first_sweep,
         distances={},
         check_objective={},
@@ -429,7 +545,9 @@ def fit_augmentation(
         preset_scores=scores,
         check_seconds=test_seconds,
         realism_steps=realism_steps,
+        infrared=share,
     )
+    say(describe_share(share))
     _final_check(result, config, base_spec, sampler, scales, say)
     result.seconds = round(time.monotonic() - started, 1)
     return result
@@ -520,7 +638,7 @@ def guide_search(
         return fitted + weight * odds
 
     start = {g: v for g, v in result.spec.items() if g != "critic"}
-    space = SearchSpace(start)
+    space = SearchSpace(start, result.infrared.pinned)
     search = _CoordinateSearch(
         "guided", space, score, result.seed, _Budget(evaluations, math.inf), say
     )
@@ -706,7 +824,21 @@ class _CoordinateSearch:
         for j, other in enumerate(self.space.knobs):
             if (other.group, other.effect, other.kind) == (knob.group, knob.effect, "p"):
                 return self.space.start[knob.group][knob.effect]["p"] + x[j] <= 0
-        return False
+        return self.space.start[knob.group][knob.effect]["p"] <= 0  # pinned: no p knob
+
+
+def describe_share(share: InfraredShare) -> str:
+    """One line on how the infrared share was set (printed, and in the config's header)."""
+    if share.mode == SEARCH:
+        return "infrared share: searched with the other effects (--infrared-share search)"
+    line = f"infrared share: {share.p:g} of the plates"
+    if share.mode != COUNT:
+        return f"{line} (--infrared-share {share.p:g})"
+    return (
+        f"{line}, counted (--infrared-share count): {share.real_grey:.1%} of the real crops "
+        f"are greyscale, and {share.grey_off:.1%} of the draws with infrared off "
+        f"({share.grey_on:.1%} with it on)"
+    )
 
 
 def _describe_moves(base: dict[str, Any], fitted: dict[str, Any]) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 from kplate.augment.presets import GROUPS, SCHEMA, load_spec
 from kplate.errors import KplateError
 from kplate.evaluate import statistics
-from kplate.evaluate.fit import MARKER, FitResult
+from kplate.evaluate.fit import MARKER, FitResult, describe_share
 from kplate.io.files import file_mode
 from kplate.limits import YAML_SUFFIXES
 
@@ -115,6 +115,7 @@ def header(result: FitResult, out_name: str) -> list[str]:
         f"# base: {result.base_name}{auto}; plate types: {result.types}; height: {result.height}; "
         f"seed: {result.seed}; {result.sample} plates per candidate",
         f"# search: {search}",
+        f"# {describe_share(result.infrared)}",
         "# objective: mean distance of the fitted statistics to the real crops' (Wasserstein,",
         "#   in real standard deviations; 0 = same distributions):",
         f"#   search sample: base {result.objective['base']:.3f} -> fitted "
