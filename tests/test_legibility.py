@@ -18,6 +18,7 @@ from kplate.augment.camera import downscale_factor
 from kplate.augment.legibility import (
     CLEAN_SHARE,
     KEEP_P,
+    MAX_BLUR_SD,
     MAX_MOTION_STREAK,
     MIN_CHAR_HEIGHT_PX,
     MIN_CONTRAST,
@@ -198,7 +199,10 @@ def test_characters_drowned_in_grain_are_drawn_again(renderer, tmp_path) -> None
 def test_without_the_rule_heavy_shrinks_top_rows_below_the_floor(renderer, tmp_path) -> None:
     """The defect the rule fixes: switched off, heavy leaves top-row characters ~3 px."""
     path = tmp_path / "off.yaml"
-    off = "{min_char_height_px: 0, min_contrast: 0, max_motion_streak: 0, min_contrast_to_noise: 0}"
+    off = (
+        "{min_char_height_px: 0, min_contrast: 0, max_motion_streak: 0, max_blur_sd: 0, "
+        "min_contrast_to_noise: 0}"
+    )
     path.write_text(f"preset: heavy\nlegibility: {off}\n")
     augmenter = build_augmenter(str(path))
     plate = _plate(renderer, PlateType.COMMERCIAL_TWO_ROW, 64)
@@ -372,6 +376,83 @@ def test_a_config_may_let_long_streaks_through_and_short_ones_are_untouched(
         assert held[0].tobytes() == loose[0].tobytes() and "motion_streak" not in held[2]
 
 
+def _blur_config(tmp_path, sigma: str, radius: str, extra: str = "") -> str:
+    """heavy with a Gaussian blur and a defocus disc on every image, of the given ranges."""
+    path = tmp_path / "blur.yaml"
+    path.write_text(
+        f"preset: heavy\ncamera:\n  blur: {{p: 1.0, sigma: {sigma}}}\n"
+        f"  defocus: {{p: 1.0, radius: {radius}}}\n" + extra
+    )
+    return str(path)
+
+
+def _smallest_letter(record) -> float:
+    letters = np.array([c.char.isalnum() for c in record.chars])
+    return quad_heights(np.asarray([c.quad for c in record.chars], float))[letters].min()
+
+
+@pytest.mark.parametrize("plate_type", [PlateType.PRIVATE_2DIGIT, PlateType.COMMERCIAL_TWO_ROW])
+def test_a_lens_blur_never_spreads_wider_than_the_longest_streak(
+    renderer, tmp_path, plate_type
+) -> None:
+    """A Gaussian's sigma, and half a disc's radius (its spread along a line), stay
+    within MAX_BLUR_SD (0.3 / sqrt(12): the longest streak's spread) of the smallest
+    character where the blur is drawn: redrawn from the part of the range that fits, or
+    left out; the recorded params replay to the same bytes."""
+    assert abs(MAX_BLUR_SD - MAX_MOTION_STREAK / math.sqrt(12)) < 5e-4
+    augmenter = build_augmenter(_blur_config(tmp_path, "[0.3, 5.0]", "[1, 8]"))
+    plate = _plate(renderer, plate_type, 110)
+    seen: dict[str, set] = {"blur": set(), "defocus": set()}
+    for seed in range(40):
+        image, record, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
+        note, camera = params["legibility"], params["camera"]
+        widest = MAX_BLUR_SD * _smallest_letter(record)
+        for effect in seen:
+            seen[effect].add(note.get("blur", {}).get(effect))
+        if "fallback" in note:
+            continue
+        assert "blur" in camera or note["blur"]["blur"] == "dropped", seed
+        assert "defocus" in camera or note["blur"]["defocus"] == "dropped", seed
+        if "blur" in camera:
+            assert camera["blur"]["sigma"] <= widest + 1e-9, (seed, camera["blur"], widest)
+        if "defocus" in camera:
+            assert camera["defocus"]["radius"] / 2 <= widest + 1e-9, (seed, widest)
+        again, _ = augmenter.apply(plate.image, plate.record, json.loads(json.dumps(params)))
+        assert again.tobytes() == image.tobytes()
+    # At 110 px the smallest characters are 25-60 px: sigma up to 2.2-5.2, radius 4-10.
+    assert "redrawn" in seen["blur"] and "redrawn" in seen["defocus"]
+
+
+def test_a_blur_range_too_wide_for_the_plate_is_left_out(renderer, tmp_path) -> None:
+    augmenter = build_augmenter(_blur_config(tmp_path, "[4.0, 5.0]", "[7, 8]"))
+    plate = _plate(renderer, PlateType.COMMERCIAL_TWO_ROW, 110)  # top row about 25 px
+    for seed in range(10):
+        _, _, params = augmenter(plate.image, plate.record, np.random.default_rng(seed))
+        assert "blur" not in params["camera"] and "defocus" not in params["camera"]
+        assert params["legibility"]["blur"] == {"blur": "dropped", "defocus": "dropped"}
+
+
+def test_a_config_may_let_wide_blurs_through_and_narrow_ones_are_untouched(
+    renderer, tmp_path
+) -> None:
+    plate = _plate(renderer, PlateType.COMMERCIAL_TWO_ROW, 110)
+    free = build_augmenter(
+        _blur_config(tmp_path, "[4.0, 5.0]", "[7, 8]", "legibility: {max_blur_sd: 0}\n")
+    )
+    for seed in range(5):
+        camera = free(plate.image, plate.record, np.random.default_rng(seed))[2]["camera"]
+        assert camera["blur"]["sigma"] >= 4.0 and camera["defocus"]["radius"] >= 7
+    # Blurs that fit are drawn as before: the same bytes with the blur held or not.
+    narrow = build_augmenter(_blur_config(tmp_path, "[0.3, 0.8]", "[1, 2]"))
+    narrow_free = build_augmenter(
+        _blur_config(tmp_path, "[0.3, 0.8]", "[1, 2]", "legibility: {max_blur_sd: 0}\n")
+    )
+    for seed in range(10):
+        held = narrow(plate.image, plate.record, np.random.default_rng(seed))
+        loose = narrow_free(plate.image, plate.record, np.random.default_rng(seed))
+        assert held[0].tobytes() == loose[0].tobytes() and "blur" not in held[2]["legibility"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -382,6 +463,7 @@ def test_a_config_may_let_long_streaks_through_and_short_ones_are_untouched(
         ("legibility: {min_contrast: high}\n", "got 'high'"),
         ("legibility: {min_contrast: true}\n", "got True"),
         ("legibility: {max_motion_streak: 2}\n", "legibility.max_motion_streak (line 1)"),
+        ("legibility: {max_blur_sd: 1.5}\n", "legibility.max_blur_sd (line 1)"),
         ("legibility: {min_contrast_to_noise: 150}\n", "from 0 to 100, got 150"),
         ("legibility: {min_contrast_to_noise: -2}\n", "legibility.min_contrast_to_noise (line 1)"),
         ("legibility: {min_height: 8}\n", "legibility.min_height (line 1): unknown key"),

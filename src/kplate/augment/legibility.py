@@ -16,13 +16,16 @@ legible draw is redrawn alone, from the legible part of its range.
 The floors come from real labelled crops (tools/measure_legibility.py; the table and
 the choice are in docs/legibility.md). A spec may change or switch them off with a
 `legibility` mapping: `{min_char_height_px: 12, min_contrast: 0.06, max_motion_streak: 0.3,
-min_contrast_to_noise: 12}` (0 switches one off).
+max_blur_sd: 0.087, min_contrast_to_noise: 12}` (0 switches one off).
 
 A motion streak is held to MAX_MOTION_STREAK of the smallest letter or digit's height
 (both where the streak is drawn: the output image, before any downscale). A longer
 streak closes a digit's counters and runs its strokes together, while the contrast of
 its window stays high; it is drawn again (in place, from the same generator) from the
-part of its range that fits, or left out when none does.
+part of its range that fits, or left out when none does. The lens's blurs (`blur`, a
+Gaussian, and `defocus`, a disc) are held the same way, to MAX_BLUR_SD: their spread
+(the kernel's standard deviation along a line) at most that of the longest streak
+allowed.
 """
 
 from __future__ import annotations
@@ -67,6 +70,19 @@ NOISE_FLOOR = 0.5 / 255
 #: streaks up to 0.35 of the smallest character, 28 % at 0.35-0.45, 36 % at 0.45-0.6 and
 #: 68 % beyond; docs/legibility.md.
 MAX_MOTION_STREAK = 0.3
+#: Widest lens blur, as its kernel's standard deviation along a line over the smallest
+#: letter or digit's height where the blur is drawn: the longest streak allowed, a box
+#: of 0.3 of that height, has a standard deviation of 0.3 / sqrt(12) = 0.087 of it. A
+#: Gaussian's is its sigma; a disc's of radius r is r / 2. Measured (session 41, 2400
+#: held-out plates of six sets, each read by its own set's reader, images not downscaled):
+#: blurred plates under 0.08 were missed 5.7 % of the time (19 of 332), from 0.08 to 0.15
+#: 26 % (22 of 84), unblurred 5.9 %; a disc's radius under 0.12 of the height 6.6 % (11 of
+#: 167), above 28 % (12 of 43); docs/legibility.md.
+MAX_BLUR_SD = round(MAX_MOTION_STREAK / math.sqrt(12), 3)
+#: A disc of radius r spreads a line by r / 2 (its standard deviation).
+DISC_SD_PER_RADIUS = 0.5
+#: Digits a redrawn real value keeps (as the augmenter's draws: pipeline.DIGITS).
+BLUR_DIGITS = 4
 #: A character the clean render already draws small (a small --height) is held to this
 #: share of its clean height instead, when that is below the floor: the augmentation may
 #: shrink it a little, never by more.
@@ -224,6 +240,7 @@ class Floors:
     min_contrast: float = MIN_CONTRAST
     max_motion_streak: float = MAX_MOTION_STREAK
     min_contrast_to_noise: float = MIN_CONTRAST_TO_NOISE
+    max_blur_sd: float = MAX_BLUR_SD
 
     @property
     def off(self) -> bool:
@@ -232,6 +249,7 @@ class Floors:
             and self.min_contrast <= 0
             and self.min_contrast_to_noise <= 0
             and not self.streak_held
+            and self.max_blur_sd <= 0
         )
 
     @property
@@ -250,6 +268,7 @@ def validate_legibility(values: Any, fail: Callable[..., Exception]) -> dict[str
         "min_char_height_px": MAX_CHAR_HEIGHT_PX,
         "min_contrast": 1.0,
         "max_motion_streak": 1.0,
+        "max_blur_sd": 1.0,
         "min_contrast_to_noise": MAX_CONTRAST_TO_NOISE,
     }
     if values is None:  # `legibility:` with nothing under it: the defaults
@@ -345,6 +364,7 @@ class Rule:
                 matrix = np.eye(3) if warp is None else warp.matrix
                 heights, plate = _warped(matrix, corners, record)
                 streak = self._hold_streak(augmenter, params, heights, letters, rng)
+                blurs = self._hold_blur(augmenter, params, heights, letters, rng)
                 legible = _legible_heights(augmenter, params, heights, plate, floor, rng)
                 if legible is None:
                     continue
@@ -355,7 +375,7 @@ class Rule:
                     continue
                 contrast, noise = measured
                 params["legibility"] = _note(
-                    attempt, k, heights, contrast, noise, redrawn, streak=streak
+                    attempt, k, heights, contrast, noise, redrawn, streak=streak, blurs=blurs
                 )
                 return out, new_record, params
         # The clean plate: every character as the render drew it, legible by construction
@@ -392,6 +412,34 @@ class Rule:
             return None
         return _redraw_within(augmenter, params, "motion_blur", "length", None, longest, rng)
 
+    def _hold_blur(
+        self,
+        augmenter: Augmenter,
+        params: dict[str, Any],
+        heights: np.ndarray,
+        letters: np.ndarray,
+        rng: np.random.Generator,
+    ) -> dict[str, str]:
+        """Hold the lens's blurs to `max_blur_sd` of the smallest letter or digit
+        (`heights`: as warped, where the blur is drawn, before any downscale), with
+        `_redraw_within`: a Gaussian's sigma, a disc's radius at DISC_SD_PER_RADIUS.
+        Returns what became of each blur that was held (effect -> redrawn or dropped)."""
+        done: dict[str, str] = {}
+        if self.floors.max_blur_sd <= 0 or not letters.any():
+            return done
+        widest = self.floors.max_blur_sd * float(heights[letters].min())
+        camera = params["camera"]
+        if "blur" in camera and float(camera["blur"]["sigma"]) > widest + 1e-9:
+            done["blur"] = _redraw_within(
+                augmenter, params, "blur", "sigma", None, widest, rng, integer=False
+            )
+        largest = math.floor(widest / DISC_SD_PER_RADIUS + 1e-9)
+        if "defocus" in camera and int(camera["defocus"]["radius"]) > largest:
+            done["defocus"] = _redraw_within(
+                augmenter, params, "defocus", "radius", None, largest, rng
+            )
+        return done
+
     def _contrast(
         self, image: np.ndarray, record: PlateRecord, letters: np.ndarray
     ) -> tuple[list[float], float] | None:
@@ -421,19 +469,33 @@ def _redraw_within(
     effect: str,
     name: str,
     at_least: int | None,
-    at_most: int | None,
+    at_most: float | None,
     rng: np.random.Generator,
+    integer: bool = True,
 ) -> str:
-    """Draw the camera `effect`'s integer `name` again, in place and from `rng`, from the
-    part of the spec's range within [at_least, at_most] ("redrawn"), or leave the effect
-    out when no part of the range is ("dropped")."""
-    lo, hi = (int(v) for v in augmenter.spec["camera"][effect][name])
-    lo = lo if at_least is None else max(lo, at_least)
-    hi = hi if at_most is None else min(hi, at_most)
+    """Draw the camera `effect`'s `name` again, in place and from `rng`, from the part of
+    the spec's range within [at_least, at_most] ("redrawn"), or leave the effect out when
+    no part of the range is ("dropped"). An `integer` parameter draws an integer; a real
+    one a real, rounded down to the augmenter's digits (so a redrawn value never passes
+    `at_most`)."""
+    low, high = augmenter.spec["camera"][effect][name]
+    if integer:
+        lo, hi = int(low), int(high)
+        hi = hi if at_most is None else min(hi, math.floor(at_most + 1e-9))
+        lo = lo if at_least is None else max(lo, at_least)
+        if lo > hi:
+            del params["camera"][effect]
+            return "dropped"
+        params["camera"][effect][name] = int(rng.integers(lo, hi + 1))
+        return "redrawn"
+    lo, hi = float(low), float(high) if at_most is None else min(float(high), at_most)
+    lo = lo if at_least is None else max(lo, float(at_least))
     if lo > hi:
         del params["camera"][effect]
         return "dropped"
-    params["camera"][effect][name] = int(rng.integers(lo, hi + 1))
+    scale = 10.0**BLUR_DIGITS
+    value = math.floor((lo + (hi - lo) * rng.random()) * scale) / scale
+    params["camera"][effect][name] = max(lo, value)
     return "redrawn"
 
 
@@ -481,6 +543,7 @@ def _note(
     downscale: str | None = None,
     fallback: bool = False,
     streak: str | None = None,
+    blurs: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """What metadata.jsonl records: which draw was kept and each character's measures."""
     note: dict[str, Any] = {"attempt": attempt}
@@ -492,6 +555,8 @@ def _note(
         note["downscale"] = downscale
     if streak:
         note["motion_streak"] = streak
+    if blurs:
+        note["blur"] = dict(blurs)
     note["char_height_px"] = [round(float(h), 2) for h in heights]
     note["contrast"] = [round(float(c), 3) for c in contrast]
     note["noise"] = round(float(noise), 4)
