@@ -16,16 +16,15 @@ legible draw is redrawn alone, from the legible part of its range.
 The floors come from real labelled crops (tools/measure_legibility.py; the table and
 the choice are in docs/legibility.md). A spec may change or switch them off with a
 `legibility` mapping: `{min_char_height_px: 12, min_contrast: 0.06, max_motion_streak: 0.3,
-max_blur_sd: 0.087, min_contrast_to_noise: 12}` (0 switches one off).
+max_blur_sd: 0.06, min_contrast_to_noise: 12}` (0 switches one off).
 
 A motion streak is held to MAX_MOTION_STREAK of the smallest letter or digit's height
 (both where the streak is drawn: the output image, before any downscale). A longer
 streak closes a digit's counters and runs its strokes together, while the contrast of
 its window stays high; it is drawn again (in place, from the same generator) from the
 part of its range that fits, or left out when none does. The lens's blurs (`blur`, a
-Gaussian, and `defocus`, a disc) are held the same way, to MAX_BLUR_SD: their spread
-(the kernel's standard deviation along a line) at most that of the longest streak
-allowed.
+Gaussian, and `defocus`, a disc) are held the same way, to MAX_BLUR_SD of the smallest
+letter or digit: their spread (the kernel's standard deviation along a line).
 """
 
 from __future__ import annotations
@@ -70,15 +69,16 @@ NOISE_FLOOR = 0.5 / 255
 #: streaks up to 0.35 of the smallest character, 28 % at 0.35-0.45, 36 % at 0.45-0.6 and
 #: 68 % beyond; docs/legibility.md.
 MAX_MOTION_STREAK = 0.3
-#: Widest lens blur, as its kernel's standard deviation along a line over the smallest
-#: letter or digit's height where the blur is drawn: the longest streak allowed, a box
-#: of 0.3 of that height, has a standard deviation of 0.3 / sqrt(12) = 0.087 of it. A
-#: Gaussian's is its sigma; a disc's of radius r is r / 2. Measured (session 41, 2400
-#: held-out plates of six sets, each read by its own set's reader, images not downscaled):
-#: blurred plates under 0.08 were missed 5.7 % of the time (19 of 332), from 0.08 to 0.15
-#: 26 % (22 of 84), unblurred 5.9 %; a disc's radius under 0.12 of the height 6.6 % (11 of
-#: 167), above 28 % (12 of 43); docs/legibility.md.
-MAX_BLUR_SD = round(MAX_MOTION_STREAK / math.sqrt(12), 3)
+#: Widest lens blur, as its kernel's standard deviation along a line (a Gaussian's
+#: sigma; a disc's of radius r: r / 2) over the smallest letter or digit's height where
+#: the blur is drawn. Why 0.06: measured (session 41) on 2800 held-out plates of seven
+#: sets, each read by its own set's reader, the 1875 not downscaled: unblurred plates were
+#: missed 4.9 % of the time, Gaussian blurs up to 0.06 of the smallest character 4.1 %
+#: (19 of 469), 0.06-0.087 19 % (7 of 37), wider 30 % (13 of 43); discs up to 0.04 2.7 %,
+#: 0.04-0.06 14 % (3 of 21), wider 38 % (10 of 26). The longest streak allowed (0.3 of the
+#: height, a box) spreads 0.3 / sqrt(12) = 0.087: the Gaussian's long tails and the
+#: Hangul's gaps, narrower than a digit's counter, close sooner; docs/legibility.md.
+MAX_BLUR_SD = 0.06
 #: A disc of radius r spreads a line by r / 2 (its standard deviation).
 DISC_SD_PER_RADIUS = 0.5
 #: Digits a redrawn real value keeps (as the augmenter's draws: pipeline.DIGITS).
