@@ -178,7 +178,11 @@ def test_a_cached_set_drawn_from_a_config_file_that_changed_is_drawn_again(tmp_p
     written = (out / "run.json").stat().st_mtime_ns
     sim2real.generate(out, 2, 7, str(config))  # same content: kept
     assert (out / "run.json").stat().st_mtime_ns == written
-    config.write_text("camera:\n  blur: {p: 1.0, sigma: [2.0, 2.5]}\n")
+    # Darker, not blurrier: at 40 px the legibility rule would leave a wide blur out.
+    config.write_text(
+        "camera:\n  blur: {p: 0.0, sigma: [0.3, 0.8]}\n"
+        "photometric:\n  brightness: {p: 1.0, amount: [-0.3, -0.2]}\n"
+    )
     sim2real.generate(out, 2, 7, str(config))
     assert (out / "images" / "000000.jpg").read_bytes() != before
     assert Image.open(out / "images" / "000000.jpg").height == 40
