@@ -13,7 +13,9 @@ effect of the base, plus every other effect some preset uses (starting switched 
 with the widest range the presets give it). Per effect three kinds of knob: its
 probability, the position of each parameter's range (shifted toward the parameter's
 lower or upper hard limit) and the width of its ranges (scaled). Hard limits are
-SCHEMA's, so every candidate is a valid config.
+SCHEMA's, so every candidate is a valid config. One probability is not searched but
+counted (COUNT): the share of plates drawn by an infrared camera, from the real crops'
+share of greyscale images.
 
 The search is a seeded coordinate search with successive halving: a sweep tries each
 knob one step up, then down, and keeps any step that lowers the objective; after each
