@@ -363,8 +363,10 @@ class Rule:
                 params, warp = augmenter._sample(rng, record, size)
                 matrix = np.eye(3) if warp is None else warp.matrix
                 heights, plate = _warped(matrix, corners, record)
-                streak = self._hold_streak(augmenter, params, heights, letters, rng)
-                blurs = self._hold_blur(augmenter, params, heights, letters, rng)
+                # The smallest letter or digit where blur and streak are drawn.
+                smallest = float(heights[letters].min()) if letters.any() else None
+                streak = self._hold_streak(augmenter, params, smallest, rng)
+                blurs = self._hold_blur(augmenter, params, smallest, rng)
                 legible = _legible_heights(augmenter, params, heights, plate, floor, rng)
                 if legible is None:
                     continue
@@ -396,17 +398,16 @@ class Rule:
         self,
         augmenter: Augmenter,
         params: dict[str, Any],
-        heights: np.ndarray,
-        letters: np.ndarray,
+        smallest: float | None,
         rng: np.random.Generator,
     ) -> str | None:
-        """Hold the drawn motion streak to `max_motion_streak` of the smallest letter or
-        digit (`heights`: as warped, before any downscale), with `_redraw_within`. The
-        kernel of a length is `int(length) | 1` pixels long."""
+        """Hold the drawn motion streak to `max_motion_streak` of the `smallest` letter
+        or digit (as warped, before any downscale; None: the plate has none), with
+        `_redraw_within`. The kernel of a length is `int(length) | 1` pixels long."""
         motion = params["camera"].get("motion_blur")
-        if motion is None or not self.floors.streak_held or not letters.any():
+        if motion is None or not self.floors.streak_held or smallest is None:
             return None
-        longest = math.floor(self.floors.max_motion_streak * float(heights[letters].min()) + 1e-9)
+        longest = math.floor(self.floors.max_motion_streak * smallest + 1e-9)
         longest -= 1 - longest % 2  # the longest odd kernel that fits
         if int(motion["length"]) | 1 <= longest:
             return None
@@ -416,18 +417,17 @@ class Rule:
         self,
         augmenter: Augmenter,
         params: dict[str, Any],
-        heights: np.ndarray,
-        letters: np.ndarray,
+        smallest: float | None,
         rng: np.random.Generator,
     ) -> dict[str, str]:
-        """Hold the lens's blurs to `max_blur_sd` of the smallest letter or digit
-        (`heights`: as warped, where the blur is drawn, before any downscale), with
-        `_redraw_within`: a Gaussian's sigma, a disc's radius at DISC_SD_PER_RADIUS.
-        Returns what became of each blur that was held (effect -> redrawn or dropped)."""
+        """Hold the lens's blurs to `max_blur_sd` of the `smallest` letter or digit (as
+        warped, where the blur is drawn, before any downscale), with `_redraw_within`: a
+        Gaussian's sigma, a disc's radius at DISC_SD_PER_RADIUS. Returns what became of
+        each blur that was held (effect -> redrawn or dropped)."""
         done: dict[str, str] = {}
-        if self.floors.max_blur_sd <= 0 or not letters.any():
+        if self.floors.max_blur_sd <= 0 or smallest is None:
             return done
-        widest = self.floors.max_blur_sd * float(heights[letters].min())
+        widest = self.floors.max_blur_sd * smallest
         camera = params["camera"]
         if "blur" in camera and float(camera["blur"]["sigma"]) > widest + 1e-9:
             done["blur"] = _redraw_within(
@@ -481,21 +481,20 @@ def _redraw_within(
     low, high = augmenter.spec["camera"][effect][name]
     if integer:
         lo, hi = int(low), int(high)
-        hi = hi if at_most is None else min(hi, math.floor(at_most + 1e-9))
-        lo = lo if at_least is None else max(lo, at_least)
-        if lo > hi:
-            del params["camera"][effect]
-            return "dropped"
-        params["camera"][effect][name] = int(rng.integers(lo, hi + 1))
-        return "redrawn"
-    lo, hi = float(low), float(high) if at_most is None else min(float(high), at_most)
-    lo = lo if at_least is None else max(lo, float(at_least))
+        top = None if at_most is None else math.floor(at_most + 1e-9)
+    else:
+        lo, hi, top = float(low), float(high), at_most
+    hi = hi if top is None else min(hi, top)
+    lo = lo if at_least is None else max(lo, at_least)
     if lo > hi:
         del params["camera"][effect]
         return "dropped"
-    scale = 10.0**BLUR_DIGITS
-    value = math.floor((lo + (hi - lo) * rng.random()) * scale) / scale
-    params["camera"][effect][name] = max(lo, value)
+    if integer:
+        value: float = int(rng.integers(lo, hi + 1))
+    else:
+        scale = 10.0**BLUR_DIGITS
+        value = max(lo, math.floor((lo + (hi - lo) * rng.random()) * scale) / scale)
+    params["camera"][effect][name] = value
     return "redrawn"
 
 
