@@ -32,7 +32,12 @@ from kplate.evaluate.metrics import (
     wilson_interval,
 )
 from kplate.evaluate.preservation import compare_preservation
-from kplate.evaluate.realism import repeated_two_sample_test, two_sample_test
+from kplate.evaluate.realism import (
+    image_groups,
+    most_told,
+    repeated_two_sample_test,
+    two_sample_test,
+)
 from kplate.evaluate.recogniser import (
     CELL_IGNORE,
     CHARSET,
@@ -652,7 +657,8 @@ def test_realism_cli_repeats_the_test_and_refuses_zero_repeats(tmp_path, synthet
     )
     assert not out.exists()
     assert main([*argv, "--out", str(out), "--steps", "2", "--repeats", "3", "--seed", "7"]) == 0
-    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = next(line for line in capsys.readouterr().out.splitlines()
+                   if line.startswith("real-vs-generated accuracy"))  # fmt: skip
     test = json.loads((out / "realism.json").read_text(encoding="utf-8"))["classifier"]
     assert test["seeds"] == [7, 8, 9] and len(test["accuracies"]) == 3
     assert test["accuracy"] == sorted(test["accuracies"])[1]
@@ -675,6 +681,80 @@ def test_realism_cli_reads_plain_folders_and_writes_the_report(tmp_path, synthet
     assert result["classifier"]["per_class"] == 20
     assert set(result["stats"]["real"]) == {"brightness", "contrast", "sharpness", "saturation"}
     assert check_page(out) == 4
+
+
+def test_the_test_says_which_group_gives_the_generated_set_away(tmp_path) -> None:
+    """Half the generated images inverted (easy to tell), half drawn with the real images
+    (not): the inverted group is told apart, the plain one is not, the counts
+    cover every held-out image, and grouping leaves the accuracy as it was."""
+    other, same = (
+        load_rgb(make_set(tmp_path / "a", 20, 1)),
+        load_rgb(make_set(tmp_path / "b", 60, 2)),
+    )
+    generated, real = np.concatenate([255 - other, same[:20]]), same[20:]
+    groups = ([{"kind": "inverted"}] * 20 + [{"kind": "plain"}] * 20,
+              [{"source": "b", "type": "private"}] * 40)  # fmt: skip
+    with one_torch_thread():
+        grouped = two_sample_test(generated, real, steps=60, seed=1, groups=groups)
+        bare = two_sample_test(generated, real, steps=60, seed=1)
+        repeated = repeated_two_sample_test(generated, real, steps=8, repeats=2, groups=groups)
+    assert grouped["accuracy"] == bare["accuracy"] and "groups" not in bare
+    kinds = grouped["groups"]["generated"]["kind"]
+    assert kinds["inverted"]["held_out"] + kinds["plain"]["held_out"] == 20
+    assert kinds["inverted"]["share"] >= 0.9 and kinds["plain"]["share"] <= 0.5
+    assert kinds["inverted"]["told"] == round(
+        kinds["inverted"]["share"] * kinds["inverted"]["held_out"]
+    )
+    real_groups = grouped["groups"]["real"]
+    assert set(real_groups) == {"source", "type"} and real_groups["source"]["b"]["held_out"] == 20
+    # Repeats sum every seed's held-out images: 2 seeds x 20 per class.
+    merged = repeated["groups"]["generated"]["kind"]
+    assert merged["inverted"]["held_out"] + merged["plain"]["held_out"] == 40
+    assert most_told(grouped["groups"], least=5)[0].startswith("kind inverted (")
+
+
+def test_groups_come_from_the_manifest_a_kplate_set_or_a_labels_csv(tmp_path, synthetic) -> None:
+    found = image_groups(synthetic)
+    entries = [json.loads(x) for x in (synthetic / "metadata.jsonl").read_text().splitlines()]
+    assert {g["type"] for g in found.values()} == {e["type"] for e in entries}
+    assert len(found) == len(entries)
+    augmented = make_augmented(tmp_path / "aug")
+    groups = list(image_groups(augmented).values())
+    assert {g["preset"] for g in groups} == {"night"}
+    assert {g["camera"] for g in groups} <= {"infrared", "visible"}
+    (tmp_path / "crops").mkdir()
+    shutil.copy(synthetic / entries[0]["file_name"], tmp_path / "crops" / "a.jpg")
+    shutil.copy(synthetic / entries[1]["file_name"], tmp_path / "crops" / "b.jpg")
+    (tmp_path / "crops" / "labels.csv").write_text(
+        "file,text,style,source\na.jpg,12가3456,private,cam1\nb.jpg,12가3457,,\n", encoding="utf-8"
+    )
+    crops = image_groups(tmp_path / "crops")
+    assert crops[tmp_path / "crops" / "a.jpg"] == {"type": "private", "source": "cam1"}
+    assert crops[tmp_path / "crops" / "b.jpg"] == {}
+    (tmp_path / "plain").mkdir()
+    assert image_groups(tmp_path / "plain") == {}
+
+
+def make_augmented(out: Path) -> Path:
+    config = GenerateConfig(count=12, seed=3, height=40, types=(PlateType.PRIVATE_2DIGIT,),
+                            augment="night")  # fmt: skip
+    write_dataset(config, WriteOptions(out=out, progress=False))
+    return out
+
+
+def test_realism_cli_reports_which_plate_types_give_the_set_away(tmp_path, synthetic, csv_set,
+                                                                 capsys) -> None:  # fmt: skip
+    out = tmp_path / "report"
+    argv = ["evaluate", "realism", "--generated", str(synthetic), "--real", str(csv_set)]
+    assert main([*argv, "--out", str(out), "--steps", "4", "--repeats", "6"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    groups = json.loads((out / "realism.json").read_text(encoding="utf-8"))["classifier"]["groups"]
+    types = groups["generated"]["type"]
+    assert set(types) == {"private_2digit", "commercial_two_row"}
+    assert sum(g["held_out"] for g in types.values()) == 6 * (11 - 11 // 2)  # 11 readable crops
+    assert set(groups["real"]["type"]) <= {"style-private_2digit", "style-commercial_two_row"}
+    assert printed.startswith("generated images most often told apart: type ")
+    assert "Which images give it away" in (out / "index.html").read_text(encoding="utf-8")
 
 
 # -- preservation ---------------------------------------------------------------------------

@@ -130,6 +130,7 @@ def run_recognition(args: argparse.Namespace) -> int:
 
 
 def run_realism(args: argparse.Namespace) -> int:
+    from kplate.evaluate.realism import most_told
     from kplate.evaluate.realism import run_realism as run
     from kplate.evaluate.report import report_folder
 
@@ -150,6 +151,9 @@ def run_realism(args: argparse.Namespace) -> int:
         f"real-vs-generated accuracy {test['accuracy']:.3f} (95% CI {low:.3f}-{high:.3f}, "
         f"{test['test_images']} held out{spread}); report in {args.out}/index.html"
     )
+    told = most_told(test.get("groups") or {})
+    if told:
+        print("generated images most often told apart: " + ", ".join(told[:3]))
     return 0
 
 

@@ -5,13 +5,17 @@ class in half, train a small CNN on one half and report its accuracy on the othe
 a Wilson 95% interval. 50% means the two sets cannot be told apart; 100% means they
 always can. Images are RGB squeezed to 48x160 (no per-image normalisation), so colour,
 brightness and blur differences all count. Beside it: brightness, contrast, sharpness
-(variance of the Laplacian) and saturation distributions and colour histograms.
+(variance of the Laplacian) and saturation distributions and colour histograms, and,
+where a folder's manifest says what each image is (plate type, augment preset, infrared
+camera, a crop's source), how often the test told each group's held-out images apart:
+one accuracy cannot say which plates give a set away.
 """
 
 from __future__ import annotations
 
+import csv
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,7 @@ from kplate.evaluate.data import image_files, load_arrays
 from kplate.evaluate.defaults import REALISM_MAX_PER_CLASS, REALISM_STEPS, REALISM_TIME_LIMIT
 from kplate.evaluate.metrics import wilson_interval
 from kplate.evaluate.statistics import image_statistics
+from kplate.io import images as image_io
 
 HEIGHT, WIDTH = 48, 160
 DEFAULT_STEPS = REALISM_STEPS
@@ -34,6 +39,10 @@ DEFAULT_MAX_PER_CLASS = REALISM_MAX_PER_CLASS
 DEFAULT_TIME_LIMIT = REALISM_TIME_LIMIT
 BATCH_SIZE = 32
 STATS = ("brightness", "contrast", "sharpness", "saturation")
+#: Per image, the groups it belongs to (by -> group), e.g. {"type": "private_2digit"}.
+Groups = Sequence[dict[str, str]]
+#: A labels.csv column that names where a crop comes from (a camera, a dataset).
+SOURCE_COLUMN = "source"
 
 
 def _classifier() -> nn.Module:
@@ -79,14 +88,20 @@ def two_sample_test(
     seed: int = 0,
     steps: int = DEFAULT_STEPS,
     time_limit: float = DEFAULT_TIME_LIMIT,
+    groups: tuple[Groups, Groups] | None = None,
 ) -> dict[str, Any]:
-    """Train on half of each (balanced) class, test on the other half; label 1 = real."""
+    """Train on half of each (balanced) class, test on the other half; label 1 = real.
+
+    `groups` (each image's groups, generated then real, aligned with the arrays) adds
+    `groups`: per class, by, and group, how many of its held-out images the test told
+    apart (`by_group`)."""
     n = min(len(generated), len(real))
     if n < 4:
         raise KplateError(f"need at least 4 readable images in each folder, have {n}")
     rng = np.random.default_rng(seed)
-    generated = generated[rng.permutation(len(generated))[:n]]
-    real = real[rng.permutation(len(real))[:n]]
+    generated_order = rng.permutation(len(generated))[:n]
+    real_order = rng.permutation(len(real))[:n]
+    generated, real = generated[generated_order], real[real_order]
     half = n // 2
     x_train = np.concatenate([generated[:half], real[:half]])
     y_train = np.array([0] * half + [1] * half, dtype=np.float32)
@@ -112,9 +127,10 @@ def two_sample_test(
     model.eval()
     with torch.inference_mode():
         logits = torch.cat([model(tensor(x_test[i : i + 256])) for i in range(0, len(x_test), 256)])
-    correct = int(((logits.squeeze(1) > 0).numpy() == (y_test > 0.5)).sum())
+    told = (logits.squeeze(1) > 0).numpy() == (y_test > 0.5)
+    correct = int(told.sum())
     low, high = wilson_interval(correct, len(y_test))
-    return {
+    result: dict[str, Any] = {
         "accuracy": correct / len(y_test),
         "ci95": [low, high],
         "per_class": n,
@@ -123,6 +139,45 @@ def two_sample_test(
         "steps": done,
         "train_seconds": round(time.monotonic() - started, 1),
     }
+    if groups is not None:
+        held = n - half
+        result["groups"] = {
+            "generated": by_group(told[:held], [groups[0][i] for i in generated_order[half:]]),
+            "real": by_group(told[held:], [groups[1][i] for i in real_order[half:]]),
+        }
+    return result
+
+
+def by_group(told: Sequence[bool], groups: Groups) -> dict[str, dict[str, dict[str, Any]]]:
+    """{by: {group: {held_out, told, share}}} over held-out images and whether each was
+    told apart (classified as its own class)."""
+    counts: dict[str, dict[str, list[int]]] = {}
+    for was_told, memberships in zip(told, groups, strict=True):
+        for by, group in memberships.items():
+            count = counts.setdefault(by, {}).setdefault(group, [0, 0])
+            count[0] += int(was_told)
+            count[1] += 1
+    return {by: {group: _share(told_n, held) for group, (told_n, held) in sorted(found.items())}
+            for by, found in sorted(counts.items())}  # fmt: skip
+
+
+def _share(told: int, held: int) -> dict[str, Any]:
+    return {"held_out": held, "told": told, "share": round(told / held, 4)}
+
+
+def _merge_groups(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each seed's group counts summed: the shares over every held-out image of every seed."""
+    merged: dict[str, dict[str, dict[str, list[int]]]] = {}
+    for run in runs:
+        for side, found in run["groups"].items():
+            for by, groups in found.items():
+                for group, count in groups.items():
+                    total = merged.setdefault(side, {}).setdefault(by, {}).setdefault(group, [0, 0])
+                    total[0] += count["told"]
+                    total[1] += count["held_out"]
+    return {side: {by: {group: _share(*total) for group, total in sorted(groups.items())}
+                   for by, groups in sorted(found.items())}
+            for side, found in merged.items()}  # fmt: skip
 
 
 def repeated_two_sample_test(
@@ -133,9 +188,11 @@ def repeated_two_sample_test(
     repeats: int = 1,
     steps: int = DEFAULT_STEPS,
     time_limit: float = DEFAULT_TIME_LIMIT,
+    groups: tuple[Groups, Groups] | None = None,
 ) -> dict[str, Any]:
     """`two_sample_test` at seeds `seed` .. `seed + repeats - 1` (new halves, a new
-    classifier and a new batch order each time), reported by its median run.
+    classifier and a new batch order each time), reported by its median run; `groups`
+    are counted over every seed's held-out images, not the median run's alone.
 
     Why: with a few hundred crops a class, one split's accuracy moves by up to 0.15 between
     seeds on the same two sets (sd 0.03-0.06; docs/evaluate.md, session 40), more than most
@@ -146,15 +203,48 @@ def repeated_two_sample_test(
     if repeats < 1:
         raise KplateError(f"repeats must be 1 or more, got {repeats}")
     seeds = list(range(seed, seed + repeats))
-    runs = [two_sample_test(generated, real, seed=s, steps=steps, time_limit=time_limit)
+    runs = [two_sample_test(generated, real, seed=s, steps=steps, time_limit=time_limit,
+                            groups=groups)
             for s in seeds]  # fmt: skip
     middle = sorted(range(repeats), key=lambda k: (runs[k]["accuracy"], k))[repeats // 2]
-    return {
+    result = {
         **runs[middle],
         "seeds": seeds,
         "accuracies": [run["accuracy"] for run in runs],
         "train_seconds": round(sum(run["train_seconds"] for run in runs), 1),
     }
+    if groups is not None:
+        result["groups"] = _merge_groups(runs)
+    return result
+
+
+def image_groups(root: str | Path) -> dict[Path, dict[str, str]]:
+    """What each listed image of a folder can be grouped by, keyed by its path: the plate
+    type where the manifest gives one; for a kplate dataset the augment preset and the
+    camera (infrared or visible light) each image was drawn with; for a labels.csv its
+    `source` column. A folder without a manifest has no groups ({})."""
+    root = Path(root)
+    manifest = image_io.label_manifest(root)
+    if manifest is None:
+        return {}
+    found: dict[Path, dict[str, str]] = {}
+    for row in image_io.iter_labels(root):
+        groups = {"type": row.type} if row.type else {}
+        augment = (row.entry or {}).get("augment")
+        if isinstance(augment, dict):
+            if isinstance(augment.get("preset"), str):
+                groups["preset"] = augment["preset"]
+            infrared = "infrared" in (augment.get("camera") or {})
+            groups["camera"] = "infrared" if infrared else "visible"
+        found[row.path] = groups
+    if manifest.name == image_io.LABELS_CSV:
+        with open(manifest, encoding="utf-8-sig", newline="") as handle:
+            for line in csv.DictReader(handle):
+                source = line.get(SOURCE_COLUMN)
+                path = image_io.inside(root, str(line.get("file")), manifest)
+                if source and path in found:
+                    found[path][SOURCE_COLUMN] = source
+    return found
 
 
 def run_realism(
@@ -183,9 +273,15 @@ def run_realism(
             else f"{repeats} classifiers (seeds {seed}-{seed + repeats - 1})"
         )
         progress(f"{len(gen)} generated and {len(real)} real images; training {times}")
+    known = (image_groups(generated_dir), image_groups(real_dir))
+    groups = None
+    if known[0] or known[1]:
+        groups = tuple([side.get(path, {}) for path in files]
+                       for side, files in zip(known, (gen_files, real_files), strict=True))  # fmt: skip
     test = repeated_two_sample_test(
-        gen, real, seed=seed, repeats=repeats, steps=steps, time_limit=time_limit
-    )
+        gen, real, seed=seed, repeats=repeats, steps=steps, time_limit=time_limit,
+        groups=groups,  # type: ignore[arg-type]
+    )  # fmt: skip
     gen_stats, real_stats = image_stats(gen), image_stats(real)
     result: dict[str, Any] = {
         "generated": str(generated_dir),
@@ -277,6 +373,12 @@ def _write_page(
     stats_table = report.table(
         ["statistic", "generated mean", "generated median", "real mean", "real median"], rows
     )
+    grouped = []
+    if test.get("groups"):
+        grouped = [("Which images give it away", report.table(
+            ["folder", "by", "group", "held-out images (every seed)", "told apart"],
+            group_rows(test["groups"]),
+        ))]  # fmt: skip
     return report.write_page(
         out,
         "kplate realism report",
@@ -284,9 +386,31 @@ def _write_page(
             ("", f"<p>Generated: {report.esc(result['generated'])}; "
                  f"real: {report.esc(result['real'])}.</p>"),
             ("Classifier two-sample test", summary),
+            *grouped,
             ("Image statistics", stats_table + report.img(stats_png, "statistics")),
             ("Colour", report.img(colour_png, "colour histograms")),
             ("Generated samples", report.img(grids["generated"], "generated samples")),
             ("Real samples", report.img(grids["real"], "real samples")),
         ],
     )  # fmt: skip
+
+
+def group_rows(groups: dict[str, Any]) -> list[list[Any]]:
+    """The report's rows: per folder and by, its groups from most often told apart down."""
+    rows = []
+    for side in ("generated", "real"):
+        for by, found in groups.get(side, {}).items():
+            ranked = sorted(found.items(), key=lambda item: (-item[1]["share"], item[0]))
+            rows += [[side, by, group, count["held_out"], f"{count['share']:.1%}"]
+                     for group, count in ranked]  # fmt: skip
+    return rows
+
+
+def most_told(groups: dict[str, Any], side: str = "generated", least: int = 10) -> list[str]:
+    """`side`'s groups of at least `least` held-out images, most often told apart first,
+    as 'by group (share of N)' phrases."""
+    found = [(count["share"], by, group, count["held_out"])
+             for by, named in groups.get(side, {}).items() for group, count in named.items()
+             if count["held_out"] >= least]  # fmt: skip
+    found.sort(key=lambda item: (-item[0], item[1], item[2]))
+    return [f"{by} {group} ({share:.0%} of {held})" for share, by, group, held in found]
