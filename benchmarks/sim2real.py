@@ -764,11 +764,15 @@ def run_job(job: Job, context: dict[str, Any]) -> dict:
     realism: dict[str, Any] = {"accuracy": None, "ci95": None, "accuracies": None}
     if seed == context["seed"]:
         paths = [i.path for f in folders for i in load_labelled(f)]
-        generated_rgb, _ = load_arrays(paths[:: max(1, len(paths) // 800)], 48, 160, mode="RGB")
-        real_rgb, _ = load_arrays([i.path for i in test_set], 48, 160, mode="RGB")
+        picked = paths[:: max(1, len(paths) // 800)]
+        generated_rgb, kept = load_arrays(picked, 48, 160, mode="RGB")
+        real_rgb, real_kept = load_arrays([i.path for i in test_set], 48, 160, mode="RGB")
+        groups = realism_groups(folders, [picked[k] for k in kept],
+                                [test_set[k] for k in real_kept], context["sources"])  # fmt: skip
         realism = repeated_two_sample_test(
-            generated_rgb, real_rgb, seed=seed, repeats=REALISM_REPEATS, time_limit=40
-        )
+            generated_rgb, real_rgb, seed=seed, repeats=REALISM_REPEATS, time_limit=40,
+            groups=groups,
+        )  # fmt: skip
     return {
         "set": name,
         "reader_seed": seed,
@@ -788,9 +792,25 @@ def run_job(job: Job, context: dict[str, Any]) -> dict:
         "realism_accuracy": realism["accuracy"],
         "realism_ci95": realism["ci95"],
         "realism_accuracies": realism["accuracies"],
+        "realism_groups": realism.get("groups"),
         "seconds": round(time.monotonic() - started),
         **_scores(metrics),
     }
+
+
+def realism_groups(folders: list[str], generated: list[Path], real: list[Any],
+                   sources: dict[str, str] | None) -> tuple[list[dict[str, str]], ...]:  # fmt: skip
+    """Each realism image's groups (kplate.evaluate.realism.image_groups): a synthetic
+    plate's type, preset and camera; a real crop's type and source, so that the row says
+    which plates give its set away, not only how often."""
+    from kplate.evaluate.realism import image_groups
+
+    known: dict[Path, dict[str, str]] = {}
+    for folder in folders:
+        known.update(image_groups(folder))
+    real_groups = [{"type": item.type, "source": (sources or {}).get(Path(item.path).name, "?")}
+                   for item in real]  # fmt: skip
+    return [known.get(path, {}) for path in generated], real_groups
 
 
 def smallest_heights(folder: Path) -> dict[str, float]:
@@ -856,6 +876,7 @@ def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
         realism_accuracy=measured[0]["realism_accuracy"] if measured else None,
         realism_ci95=measured[0]["realism_ci95"] if measured else None,
         realism_accuracies=measured[0].get("realism_accuracies") if measured else None,
+        realism_groups=measured[0].get("realism_groups") if measured else None,
         accuracy_range=[min(r["accuracy"] for r in runs), max(r["accuracy"] for r in runs)],
         seconds=sum(run["seconds"] for run in runs),
         seeds=[{key: run[key] for key in SEED_KEYS} for run in runs],
@@ -1234,7 +1255,7 @@ def main() -> None:
         "realism_accuracy",
         "realism_accuracies",
     )
-    keep += ("error_kinds", "seeds", "learnability_misses", "per_source")
+    keep += ("error_kinds", "seeds", "learnability_misses", "per_source", "realism_groups")
     with open(RESULTS / "sim2real_history.jsonl", "a", encoding="utf-8") as handle:
         summary = {k: v for k, v in result.items() if k != "rows"}
         summary["rows"] = [{k: r.get(k) for k in keep} for r in result["rows"]]

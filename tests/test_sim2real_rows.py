@@ -719,3 +719,25 @@ def test_the_note_says_how_many_readers_were_reused():
     note = sim2real.reused_note(reused)
     assert note.startswith("; 3 of 4 readers reused from earlier runs")
     assert "not a whole run's" in note
+
+
+def test_a_rows_realism_images_are_grouped_by_type_and_camera_and_real_source(tmp_path) -> None:
+    """The realism test's groups: each synthetic plate's type, preset and camera from its
+    set's manifest, each real crop's type and source (unknown sources as '?')."""
+    from kplate.evaluate.data import LabelledImage
+    from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
+    from kplate.spec.types import PlateType
+
+    config = GenerateConfig(count=6, seed=1, height=40, augment="cctv",
+                            types=(PlateType.PRIVATE_2DIGIT, PlateType.COMMERCIAL_TWO_ROW))  # fmt: skip
+    folder = tmp_path / "set"
+    write_dataset(config, WriteOptions(out=folder, progress=False))
+    entries = [json.loads(x) for x in (folder / "metadata.jsonl").read_text().splitlines()]
+    picked = [folder / e["file_name"] for e in entries[::2]]
+    real = [LabelledImage(Path(f"/x/{n}.png"), "12가3456", "private_2digit", n) for n in "ab"]
+    generated, crops = sim2real.realism_groups([str(folder)], picked, real, {"a.png": "cam"})
+    assert [g["type"] for g in generated] == [e["type"] for e in entries[::2]]
+    assert {g["preset"] for g in generated} == {"cctv"}
+    assert all(g["camera"] in {"infrared", "visible"} for g in generated)
+    assert crops == [{"type": "private_2digit", "source": "cam"},
+                     {"type": "private_2digit", "source": "?"}]  # fmt: skip
