@@ -43,6 +43,8 @@ STATS = ("brightness", "contrast", "sharpness", "saturation")
 Groups = Sequence[dict[str, str]]
 #: A labels.csv column that names where a crop comes from (a camera, a dataset).
 SOURCE_COLUMN = "source"
+#: {by: {group: [told, held_out]}}, summed as images (or seeds) are counted.
+_Counts = dict[str, dict[str, list[int]]]
 
 
 def _classifier() -> nn.Module:
@@ -151,33 +153,34 @@ def two_sample_test(
 def by_group(told: Sequence[bool], groups: Groups) -> dict[str, dict[str, dict[str, Any]]]:
     """{by: {group: {held_out, told, share}}} over held-out images and whether each was
     told apart (classified as its own class)."""
-    counts: dict[str, dict[str, list[int]]] = {}
+    counts: _Counts = {}
     for was_told, memberships in zip(told, groups, strict=True):
         for by, group in memberships.items():
-            count = counts.setdefault(by, {}).setdefault(group, [0, 0])
-            count[0] += int(was_told)
-            count[1] += 1
-    return {by: {group: _share(told_n, held) for group, (told_n, held) in sorted(found.items())}
+            _add(counts, by, group, int(was_told), 1)
+    return _shares(counts)
+
+
+def _add(counts: _Counts, by: str, group: str, told: int, held: int) -> None:
+    count = counts.setdefault(by, {}).setdefault(group, [0, 0])
+    count[0] += told
+    count[1] += held
+
+
+def _shares(counts: _Counts) -> dict[str, dict[str, dict[str, Any]]]:
+    return {by: {group: {"held_out": held, "told": told, "share": round(told / held, 4)}
+                 for group, (told, held) in sorted(found.items())}
             for by, found in sorted(counts.items())}  # fmt: skip
-
-
-def _share(told: int, held: int) -> dict[str, Any]:
-    return {"held_out": held, "told": told, "share": round(told / held, 4)}
 
 
 def _merge_groups(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Each seed's group counts summed: the shares over every held-out image of every seed."""
-    merged: dict[str, dict[str, dict[str, list[int]]]] = {}
+    merged: dict[str, _Counts] = {}
     for run in runs:
         for side, found in run["groups"].items():
             for by, groups in found.items():
                 for group, count in groups.items():
-                    total = merged.setdefault(side, {}).setdefault(by, {}).setdefault(group, [0, 0])
-                    total[0] += count["told"]
-                    total[1] += count["held_out"]
-    return {side: {by: {group: _share(*total) for group, total in sorted(groups.items())}
-                   for by, groups in sorted(found.items())}
-            for side, found in merged.items()}  # fmt: skip
+                    _add(merged.setdefault(side, {}), by, group, count["told"], count["held_out"])
+    return {side: _shares(counts) for side, counts in merged.items()}
 
 
 def repeated_two_sample_test(
@@ -273,14 +276,14 @@ def run_realism(
             else f"{repeats} classifiers (seeds {seed}-{seed + repeats - 1})"
         )
         progress(f"{len(gen)} generated and {len(real)} real images; training {times}")
-    known = (image_groups(generated_dir), image_groups(real_dir))
+    gen_known, real_known = image_groups(generated_dir), image_groups(real_dir)
     groups = None
-    if known[0] or known[1]:
-        groups = tuple([side.get(path, {}) for path in files]
-                       for side, files in zip(known, (gen_files, real_files), strict=True))  # fmt: skip
+    if gen_known or real_known:
+        groups = ([gen_known.get(path, {}) for path in gen_files],
+                  [real_known.get(path, {}) for path in real_files])  # fmt: skip
     test = repeated_two_sample_test(
         gen, real, seed=seed, repeats=repeats, steps=steps, time_limit=time_limit,
-        groups=groups,  # type: ignore[arg-type]
+        groups=groups,
     )  # fmt: skip
     gen_stats, real_stats = image_stats(gen), image_stats(real)
     result: dict[str, Any] = {
