@@ -38,6 +38,7 @@ from kplate.evaluate.realism import (
     repeated_two_sample_test,
     two_sample_test,
 )
+from kplate.evaluate.realism_views import VIEWS, view_of
 from kplate.evaluate.recogniser import (
     CELL_IGNORE,
     CHARSET,
@@ -49,6 +50,7 @@ from kplate.evaluate.recogniser import (
     augment_with_maps,
     train_recogniser,
 )
+from kplate.evaluate.statistics import MIDDLE
 from kplate.pipeline import GenerateConfig, WriteOptions, write_dataset
 from kplate.spec.types import PlateType
 
@@ -755,6 +757,64 @@ def test_realism_cli_reports_which_plate_types_give_the_set_away(tmp_path, synth
     assert set(groups["real"]["type"]) <= {"style-private_2digit", "style-commercial_two_row"}
     assert printed.startswith("generated images most often told apart: type ")
     assert "Which images give it away" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_view_keeps_only_its_part_of_the_crop() -> None:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 48, 160, 3), dtype=np.uint8)
+    centre, edges = view_of("centre", images), view_of("edges", images)
+    inside = np.zeros((48, 160), bool)
+    inside[MIDDLE] = True
+    assert (centre[:, inside] == images[:, inside]).all() and (centre[:, ~inside] == 128).all()
+    assert (edges[:, ~inside] == images[:, ~inside]).all() and (edges[:, inside] == 128).all()
+    # A crop that only changes from row to row is its own profile; a flat one has no detail.
+    banded = np.repeat(rng.integers(0, 256, (1, 48, 1, 3), dtype=np.uint8), 160, axis=2)
+    assert np.abs(view_of("profiles", banded).astype(int) - banded).max() <= 1
+    flat = np.full((1, 48, 160, 3), 77, np.uint8)
+    assert (view_of("fine", flat) == 128).all() and (view_of("coarse", flat) == 77).all()
+    assert (view_of("coarse", images).std((1, 2)) < images.std((1, 2)) / 2).all()
+    assert set(VIEWS) == {"centre", "edges", "coarse", "fine", "profiles"}
+
+
+@pytest.mark.parametrize("changed", ["edges", "centre"])
+def test_the_views_say_where_the_generated_set_differs(tmp_path, changed) -> None:
+    """Two draws of one generator, one with its middle window (or all but it) inverted:
+    the view that keeps the inverted part tells them apart, the other view does not."""
+    generated, real = (load_rgb(make_set(tmp_path / n, 40, s)) for n, s in (("a", 1), ("b", 2)))
+    inside = np.zeros(generated.shape[1:3], bool)
+    inside[MIDDLE] = True
+    part = ~inside if changed == "edges" else inside
+    generated[:, part] = 255 - generated[:, part]
+    unchanged = "centre" if changed == "edges" else "edges"
+
+    def run_test(gen, rea):
+        return repeated_two_sample_test(gen, rea, steps=60, seed=1, repeats=1)
+
+    with one_torch_thread():
+        told = run_test(view_of(changed, generated), view_of(changed, real))["accuracy"]
+        blind = run_test(view_of(unchanged, generated), view_of(unchanged, real))["accuracy"]
+    assert told >= 0.9 and blind <= 0.7
+
+
+def test_realism_cli_views_report_each_views_accuracy(tmp_path, synthetic, csv_set,
+                                                      capsys) -> None:  # fmt: skip
+    out = tmp_path / "report"
+    argv = ["evaluate", "realism", "--generated", str(synthetic), "--real", str(csv_set)]
+    assert main([*argv, "--out", str(out), "--steps", "4", "--repeats", "3", "--views"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    test = json.loads((out / "realism.json").read_text(encoding="utf-8"))["classifier"]
+    assert set(test["views"]) == set(VIEWS)
+    for found in test["views"].values():
+        assert len(found["accuracies"]) == 3 and 0 <= found["accuracy"] <= 1
+        assert found["accuracy"] == sorted(found["accuracies"])[1]  # the median of three
+    assert printed.startswith(f"views, most telling first (whole image {test['accuracy']:.3f}): ")
+    assert all(f"{name} {test['views'][name]['accuracy']:.3f}" in printed for name in VIEWS)
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "Where in the crop it tells them apart" in page and "plate edges, frame" in page
+    # Without --views the report has none.
+    assert main([*argv, "--out", str(tmp_path / "plain"), "--steps", "4"]) == 0
+    plain = json.loads((tmp_path / "plain" / "realism.json").read_text(encoding="utf-8"))
+    assert "views" not in plain["classifier"]
 
 
 # -- preservation ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from kplate.evaluate import report
 from kplate.evaluate.data import image_files, load_arrays
 from kplate.evaluate.defaults import REALISM_MAX_PER_CLASS, REALISM_STEPS, REALISM_TIME_LIMIT
 from kplate.evaluate.metrics import wilson_interval
+from kplate.evaluate.realism_views import view_rows, view_tests
 from kplate.evaluate.statistics import image_statistics
 from kplate.io import images as image_io
 
@@ -260,10 +261,12 @@ def run_realism(
     steps: int = DEFAULT_STEPS,
     max_per_class: int = DEFAULT_MAX_PER_CLASS,
     time_limit: float = DEFAULT_TIME_LIMIT,
+    views: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The whole command; returns what realism.json holds. `repeats` above 1: the test's
-    median over that many seeds (`repeated_two_sample_test`)."""
+    median over that many seeds (`repeated_two_sample_test`). `views`: the test again on
+    each view of both sets (`realism_views`), as `classifier.views`."""
     report.check_report_folder(out, [("generated", generated_dir), ("real", real_dir)])
     rng = np.random.default_rng(seed)
     gen, gen_files, gen_skipped = _load_class(generated_dir, max_per_class, rng)
@@ -285,6 +288,11 @@ def run_realism(
         gen, real, seed=seed, repeats=repeats, steps=steps, time_limit=time_limit,
         groups=groups,
     )  # fmt: skip
+    if views:
+        if progress:
+            progress("the same test on each view of both sets (realism_views.VIEWS)")
+        test["views"] = view_tests(gen, real, lambda g, r: repeated_two_sample_test(
+            g, r, seed=seed, repeats=repeats, steps=steps, time_limit=time_limit))  # fmt: skip
     gen_stats, real_stats = image_stats(gen), image_stats(real)
     result: dict[str, Any] = {
         "generated": str(generated_dir),
@@ -382,6 +390,11 @@ def _write_page(
             ["folder", "by", "group", "held-out images (every seed)", "told apart"],
             group_rows(test["groups"]),
         ))]  # fmt: skip
+    if test.get("views"):
+        grouped.append(("Where in the crop it tells them apart", report.table(
+            ["view", "what it keeps", "held-out accuracy", "whole image"],
+            view_rows(test["views"], test["accuracy"]),
+        )))  # fmt: skip
     return report.write_page(
         out,
         "kplate realism report",
