@@ -759,12 +759,18 @@ def test_realism_cli_reports_which_plate_types_give_the_set_away(tmp_path, synth
     assert "Which images give it away" in (out / "index.html").read_text(encoding="utf-8")
 
 
+def middle_mask() -> np.ndarray:
+    """True on the 48x160 crop's middle window (what the centre view keeps)."""
+    inside = np.zeros((48, 160), bool)
+    inside[MIDDLE] = True
+    return inside
+
+
 def test_a_view_keeps_only_its_part_of_the_crop() -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (3, 48, 160, 3), dtype=np.uint8)
     centre, edges = view_of("centre", images), view_of("edges", images)
-    inside = np.zeros((48, 160), bool)
-    inside[MIDDLE] = True
+    inside = middle_mask()
     assert (centre[:, inside] == images[:, inside]).all() and (centre[:, ~inside] == 128).all()
     assert (edges[:, ~inside] == images[:, ~inside]).all() and (edges[:, inside] == 128).all()
     # A crop that only changes from row to row is its own profile; a flat one has no detail.
@@ -781,8 +787,7 @@ def test_the_views_say_where_the_generated_set_differs(tmp_path, changed) -> Non
     """Two draws of one generator, one with its middle window (or all but it) inverted:
     the view that keeps the inverted part tells them apart, the other view does not."""
     generated, real = (load_rgb(make_set(tmp_path / n, 40, s)) for n, s in (("a", 1), ("b", 2)))
-    inside = np.zeros(generated.shape[1:3], bool)
-    inside[MIDDLE] = True
+    inside = middle_mask()
     part = ~inside if changed == "edges" else inside
     generated[:, part] = 255 - generated[:, part]
     unchanged = "centre" if changed == "edges" else "edges"

@@ -14,6 +14,7 @@ one accuracy cannot say which plates give a set away.
 from __future__ import annotations
 
 import csv
+import functools
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -284,15 +285,15 @@ def run_realism(
     if gen_known or real_known:
         groups = ([gen_known.get(path, {}) for path in gen_files],
                   [real_known.get(path, {}) for path in real_files])  # fmt: skip
-    test = repeated_two_sample_test(
-        gen, real, seed=seed, repeats=repeats, steps=steps, time_limit=time_limit,
-        groups=groups,
-    )  # fmt: skip
+    # One test, run on the crops as they are and (with `views`) on each view of them.
+    run_test = functools.partial(
+        repeated_two_sample_test, seed=seed, repeats=repeats, steps=steps, time_limit=time_limit
+    )
+    test = run_test(gen, real, groups=groups)
     if views:
         if progress:
             progress("the same test on each view of both sets (realism_views.VIEWS)")
-        test["views"] = view_tests(gen, real, lambda g, r: repeated_two_sample_test(
-            g, r, seed=seed, repeats=repeats, steps=steps, time_limit=time_limit))  # fmt: skip
+        test["views"] = view_tests(gen, real, run_test)
     gen_stats, real_stats = image_stats(gen), image_stats(real)
     result: dict[str, Any] = {
         "generated": str(generated_dir),
