@@ -741,3 +741,52 @@ def test_a_rows_realism_images_are_grouped_by_type_and_camera_and_real_source(tm
     assert all(g["camera"] in {"infrared", "visible"} for g in generated)
     assert crops == [{"type": "private_2digit", "source": "cam"},
                      {"type": "private_2digit", "source": "?"}]  # fmt: skip
+
+
+def test_the_first_fold_trains_while_the_sets_are_drawn(tmp_path, monkeypatch):
+    """The ceiling's folds need no synthetic set: the first is handed to the pool before
+    the fit and the sets are drawn, to train on the core that the fit leaves idle, and a
+    failure while drawing cancels it (the pool is shut down, nothing left running)."""
+    from concurrent.futures import Future
+
+    from PIL import Image
+
+    real = tmp_path / "real"
+    (real / "crops").mkdir(parents=True)
+    lines = ["file,text,source,style"]
+    for k, text in enumerate(["12가3456", "34나5678", "56다7890", "78라1234"]):
+        Image.new("L", (64, 20), 128).save(real / "crops" / f"{k}.png")
+        lines.append(f"crops/{k}.png,{text},test,private_2digit")
+    (real / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    events: list[str] = []
+
+    class Pool:
+        def __init__(self, workers, mp_context=None):
+            events.append(f"pool of {workers}")
+
+        def submit(self, function, job, context):
+            events.append(f"submit {job[1]}")
+            return Future()
+
+        def shutdown(self, wait=True, *, cancel_futures=False):
+            events.append(f"shutdown, cancel {cancel_futures}")
+
+    class Stop(Exception):
+        pass
+
+    def draw_sets(args, real_gan, started):
+        events.append("draw sets")
+        raise Stop
+
+    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(sim2real, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(sim2real, "_draw_sets", draw_sets)
+    for jobs, early in ((2, ["submit fold 0"]), (3, ["submit fold 0", "submit fold 1"]), (1, [])):
+        events.clear()
+        argv = ["sim2real.py", "--real", str(real), "--work", str(tmp_path / "work"),
+                "--jobs", str(jobs)]  # fmt: skip
+        monkeypatch.setattr(sys, "argv", argv)
+        with pytest.raises(Stop):
+            sim2real.main()
+        assert events == [f"pool of {jobs}", *early, "draw sets", "shutdown, cancel True"]
