@@ -32,7 +32,9 @@ data); a config that `kplate fit` fits in the run to the real half the GAN uses
 (unlabelled, never the test half), at the run's image height and at the plate types it is
 drawn with (FIT_TYPES, every type evenly); the even-types mix set read
 by a recogniser trained four times the recipe's steps (the "4x steps" row: what the
-recommended data teaches a reader trained nearer convergence);
+recommended data teaches a reader trained nearer convergence; trained with --long, since
+it is a third of a whole run's training, and otherwise carried over from the last run
+while its digest is unchanged);
 with --gan, four rows at the same image count: mix (augmented only, the row above),
 clean renders translated by CUT-lite, the mix set translated (augmented, then translated), and clean
 renders translated then given the mix augmentation. CUT-lite trains until its stopping rule (kplate.gan.stopping): every
@@ -46,7 +48,7 @@ the same recipe on real labels, by k-fold cross-validation over all of real_dev 
 by plate text, and reads each held-out crop with the fold model that never saw it.
 
     python benchmarks/sim2real.py [--minutes 60] [--real ../shared/data/real_dev] [--fresh]
-        [--gan [--gan-text W]] [--row NAME ...] [--seeds N] [--steps N] [--jobs N]
+        [--long] [--gan [--gan-text W]] [--row NAME ...] [--seeds N] [--steps N] [--jobs N]
 
 --seeds N trains each synthetic row with reader seeds seed .. seed+N-1 and reports the
 median real and learnability accuracy (the table adds each seed's real accuracy): one
@@ -1070,6 +1072,12 @@ def main() -> None:
         "--jobs", type=int, default=JOBS, help=f"trainings at once, one thread each ({JOBS})"
     )
     parser.add_argument(
+        "--long",
+        action="store_true",
+        help=f"also train the {LONG_STEPS_FACTOR}x-steps row (about 32 more core-minutes; "
+        "without it a whole run carries that row over while its digest is unchanged)",
+    )
+    parser.add_argument(
         "--row",
         action="append",
         help="train only this row ('ceiling' for the folds; repeatable) and carry the "
@@ -1144,9 +1152,12 @@ def main() -> None:
     # Reader seeds seed, seed + 1, ...: with --seeds 1 each row is the same training as
     # before the option. The ceiling's folds train once.
     reader_seeds = range(args.seed, args.seed + args.seeds)
+    # The long rows train with --long (or when --row names them); a whole run without it
+    # carries them over while their digest is unchanged, and leaves them out otherwise.
     jobs: list[Job] = [
         ("row", name, [str(f) for f in folders], None if held is None else str(held), k)
         for name, folders, held in plan
+        if name not in LONG_ROWS or args.long or name in (wanted or ())
         for k in reader_seeds
     ]
     jobs += folds
@@ -1223,6 +1234,11 @@ def main() -> None:
                 f"{'; '.join(kept_rows)}"
             )
             + reused_note(results)
+            + "".join(
+                f"; {name}: not trained (--long trains it)"
+                for name in LONG_ROWS
+                if name not in results and name not in carried_rows
+            )
             + (
                 ""
                 if wanted is None

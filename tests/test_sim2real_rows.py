@@ -743,22 +743,26 @@ def test_a_rows_realism_images_are_grouped_by_type_and_camera_and_real_source(tm
                      {"type": "private_2digit", "source": "?"}]  # fmt: skip
 
 
+def _real_folder(folder: Path) -> Path:
+    """Four tiny labelled crops in real_dev's layout (labels.csv: file,text,source,style)."""
+    from PIL import Image
+
+    (folder / "crops").mkdir(parents=True)
+    lines = ["file,text,source,style"]
+    for k, text in enumerate(["12가3456", "34나5678", "56다7890", "78라1234"]):
+        Image.new("L", (64, 20), 128).save(folder / "crops" / f"{k}.png")
+        lines.append(f"crops/{k}.png,{text},test,private_2digit")
+    (folder / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
 def test_the_first_fold_trains_while_the_sets_are_drawn(tmp_path, monkeypatch):
     """The ceiling's folds need no synthetic set: the first is handed to the pool before
     the fit and the sets are drawn, to train on the core that the fit leaves idle, and a
     failure while drawing cancels it (the pool is shut down, nothing left running)."""
     from concurrent.futures import Future
 
-    from PIL import Image
-
-    real = tmp_path / "real"
-    (real / "crops").mkdir(parents=True)
-    lines = ["file,text,source,style"]
-    for k, text in enumerate(["12가3456", "34나5678", "56다7890", "78라1234"]):
-        Image.new("L", (64, 20), 128).save(real / "crops" / f"{k}.png")
-        lines.append(f"crops/{k}.png,{text},test,private_2digit")
-    (real / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
+    real = _real_folder(tmp_path / "real")
     events: list[str] = []
 
     class Pool:
@@ -790,3 +794,52 @@ def test_the_first_fold_trains_while_the_sets_are_drawn(tmp_path, monkeypatch):
         with pytest.raises(Stop):
             sim2real.main()
         assert events == [f"pool of {jobs}", *early, "draw sets", "shutdown, cancel True"]
+
+
+@pytest.mark.parametrize("long", [False, True])
+def test_the_long_row_trains_only_with_long(tmp_path, monkeypatch, long):
+    """A whole run trains every base row and the ceiling's folds; the 4x-steps row (32
+    core-minutes, a third of a run) only with --long."""
+    from concurrent.futures import Future
+
+    submitted: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    class Pool:
+        def __init__(self, workers, mp_context=None):
+            pass
+
+        def submit(self, function, job, context):
+            submitted.append(job[1])
+            future: Future = Future()
+            future.set_exception(Stop())
+            return future
+
+        def shutdown(self, wait=True, *, cancel_futures=False):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def draw_sets(args, real_gan, started):
+        plan = [(name, [tmp_path / f"set{k}"], tmp_path / f"held{k}")
+                for k, name in enumerate(sim2real.BASE_ROWS)]  # fmt: skip
+        return plan + sim2real.long_rows(plan), None, set(), None, None, None
+
+    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(sim2real, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(sim2real, "_draw_sets", draw_sets)
+    monkeypatch.setattr(sim2real, "folder_digest", lambda folder: "same")
+    real = _real_folder(tmp_path / "real")
+    argv = ["sim2real.py", "--real", str(real), "--work", str(tmp_path / "work"), "--fresh"]
+    monkeypatch.setattr(sys, "argv", argv + (["--long"] if long else []))
+    with pytest.raises(Stop):
+        sim2real.main()
+    folds = [f"fold {k}" for k in range(sim2real.FOLDS)]
+    assert sorted(submitted) == sorted([*sim2real.BASE_ROWS, *folds]
+                                       + (list(sim2real.LONG_ROWS) if long else []))  # fmt: skip
