@@ -33,7 +33,7 @@ data); a config that `kplate fit` fits in the run to the real half the GAN uses
 drawn with (FIT_TYPES, every type evenly); the even-types mix set read
 by a recogniser trained four times the recipe's steps (the "4x steps" row: what the
 recommended data teaches a reader trained nearer convergence; trained with --long, since
-it is a third of a whole run's training, and otherwise carried over from the last run
+it is a quarter of a whole run's training, and otherwise carried over from the last run
 while its digest is unchanged);
 with --gan, four rows at the same image count: mix (augmented only, the row above),
 clean renders translated by CUT-lite, the mix set translated (augmented, then translated), and clean
@@ -993,6 +993,7 @@ def _draw_sets(
     gan_step = None
     gan_stop = None
     gan_rows: set[str] = set()
+    gan: dict[str, Any] | None = None
     if args.gan:
         clean = plan[0][1][0]
         # The GAN's dataroot, checkpoints and translated sets are cached per set height,
@@ -1021,8 +1022,7 @@ def _draw_sets(
                "translation_preservation": preservation}  # fmt: skip
         gan_rows = set(names)
     print(f"sets ready in {(time.monotonic() - started) / 60:.1f} min", flush=True)
-
-    return plan, (gan if args.gan else None), gan_rows, gan_step, gan_stop, preservation
+    return plan, gan, gan_rows, gan_step, gan_stop, preservation
 
 
 def main() -> None:

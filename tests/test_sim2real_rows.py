@@ -799,7 +799,7 @@ def test_the_first_fold_trains_while_the_sets_are_drawn(tmp_path, monkeypatch):
 @pytest.mark.parametrize("long", [False, True])
 def test_the_long_row_trains_only_with_long(tmp_path, monkeypatch, long):
     """A whole run trains every base row and the ceiling's folds; the 4x-steps row (32
-    core-minutes, a third of a run) only with --long."""
+    core-minutes, a quarter of a whole run's training) only with --long."""
     from concurrent.futures import Future
 
     submitted: list[str] = []
