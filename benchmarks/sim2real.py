@@ -1143,7 +1143,7 @@ def main() -> None:
     folds: list[Job] = []
     if kept_ceiling is None and (wanted is None or "ceiling" in wanted):
         folds = [("fold", f"fold {fold}", [], None, args.seed) for fold in range(FOLDS)]
-    early, folds = folds[: max(0, args.jobs - 1)], folds[max(0, args.jobs - 1) :]
+    early, folds = folds[: args.jobs - 1], folds[args.jobs - 1 :]  # --jobs is 1 or more
     # Two processes of one thread each read more images per second than one of two.
     pool = ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"))
     futures = {pool.submit(run_job, job, context): job[1] for job in early}

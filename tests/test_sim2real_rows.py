@@ -10,7 +10,9 @@ import argparse
 import json
 import subprocess
 import sys
+from concurrent.futures import Future
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -756,43 +758,63 @@ def _real_folder(folder: Path) -> Path:
     return folder
 
 
+class _Stop(Exception):
+    """Ends a scoreboard run under test where the test has seen what it needs."""
+
+
+class _Pool:
+    """A stand-in for ProcessPoolExecutor that records what a run does with its pool
+    (`events`); every job it is handed fails with _Stop when the run waits for it."""
+
+    events: ClassVar[list[str]] = []
+
+    def __init__(self, workers, mp_context=None):
+        self.events.append(f"pool of {workers}")
+
+    def submit(self, function, job, context):
+        self.events.append(f"submit {job[1]}")
+        future: Future = Future()
+        future.set_exception(_Stop())
+        return future
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        self.events.append(f"shutdown, cancel {cancel_futures}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _scoreboard_with_pool(tmp_path, monkeypatch, draw_sets, *argv: str) -> list[str]:
+    """Run sim2real.main() on four tiny real crops with _Pool and `draw_sets` in place of
+    the process pool and the fit and sets; what it did with the pool, up to _Stop."""
+    monkeypatch.setattr(_Pool, "events", [])
+    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(sim2real, "ProcessPoolExecutor", _Pool)
+    monkeypatch.setattr(sim2real, "_draw_sets", draw_sets)
+    real = tmp_path / "real"
+    if not real.exists():
+        _real_folder(real)
+    command = ["sim2real.py", "--real", str(real), "--work", str(tmp_path / "work"), *argv]
+    monkeypatch.setattr(sys, "argv", command)
+    with pytest.raises(_Stop):
+        sim2real.main()
+    return _Pool.events
+
+
 def test_the_first_fold_trains_while_the_sets_are_drawn(tmp_path, monkeypatch):
     """The ceiling's folds need no synthetic set: the first is handed to the pool before
     the fit and the sets are drawn, to train on the core that the fit leaves idle, and a
     failure while drawing cancels it (the pool is shut down, nothing left running)."""
-    from concurrent.futures import Future
-
-    real = _real_folder(tmp_path / "real")
-    events: list[str] = []
-
-    class Pool:
-        def __init__(self, workers, mp_context=None):
-            events.append(f"pool of {workers}")
-
-        def submit(self, function, job, context):
-            events.append(f"submit {job[1]}")
-            return Future()
-
-        def shutdown(self, wait=True, *, cancel_futures=False):
-            events.append(f"shutdown, cancel {cancel_futures}")
-
-    class Stop(Exception):
-        pass
 
     def draw_sets(args, real_gan, started):
-        events.append("draw sets")
-        raise Stop
+        _Pool.events.append("draw sets")
+        raise _Stop
 
-    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(sim2real, "ProcessPoolExecutor", Pool)
-    monkeypatch.setattr(sim2real, "_draw_sets", draw_sets)
     for jobs, early in ((2, ["submit fold 0"]), (3, ["submit fold 0", "submit fold 1"]), (1, [])):
-        events.clear()
-        argv = ["sim2real.py", "--real", str(real), "--work", str(tmp_path / "work"),
-                "--jobs", str(jobs)]  # fmt: skip
-        monkeypatch.setattr(sys, "argv", argv)
-        with pytest.raises(Stop):
-            sim2real.main()
+        events = _scoreboard_with_pool(tmp_path, monkeypatch, draw_sets, "--jobs", str(jobs))
         assert events == [f"pool of {jobs}", *early, "draw sets", "shutdown, cancel True"]
 
 
@@ -800,46 +822,16 @@ def test_the_first_fold_trains_while_the_sets_are_drawn(tmp_path, monkeypatch):
 def test_the_long_row_trains_only_with_long(tmp_path, monkeypatch, long):
     """A whole run trains every base row and the ceiling's folds; the 4x-steps row (32
     core-minutes, a quarter of a whole run's training) only with --long."""
-    from concurrent.futures import Future
-
-    submitted: list[str] = []
-
-    class Stop(Exception):
-        pass
-
-    class Pool:
-        def __init__(self, workers, mp_context=None):
-            pass
-
-        def submit(self, function, job, context):
-            submitted.append(job[1])
-            future: Future = Future()
-            future.set_exception(Stop())
-            return future
-
-        def shutdown(self, wait=True, *, cancel_futures=False):
-            pass
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
 
     def draw_sets(args, real_gan, started):
         plan = [(name, [tmp_path / f"set{k}"], tmp_path / f"held{k}")
                 for k, name in enumerate(sim2real.BASE_ROWS)]  # fmt: skip
         return plan + sim2real.long_rows(plan), None, set(), None, None, None
 
-    monkeypatch.setattr(sim2real, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(sim2real, "ProcessPoolExecutor", Pool)
-    monkeypatch.setattr(sim2real, "_draw_sets", draw_sets)
     monkeypatch.setattr(sim2real, "folder_digest", lambda folder: "same")
-    real = _real_folder(tmp_path / "real")
-    argv = ["sim2real.py", "--real", str(real), "--work", str(tmp_path / "work"), "--fresh"]
-    monkeypatch.setattr(sys, "argv", argv + (["--long"] if long else []))
-    with pytest.raises(Stop):
-        sim2real.main()
+    argv = ["--fresh", *(["--long"] if long else [])]
+    events = _scoreboard_with_pool(tmp_path, monkeypatch, draw_sets, *argv)
+    submitted = [event.removeprefix("submit ") for event in events if event.startswith("submit")]
     folds = [f"fold {k}" for k in range(sim2real.FOLDS)]
     assert sorted(submitted) == sorted([*sim2real.BASE_ROWS, *folds]
                                        + (list(sim2real.LONG_ROWS) if long else []))  # fmt: skip
