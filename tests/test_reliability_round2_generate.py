@@ -9,10 +9,12 @@ main (8430444): a hang, a traceback, a folder left behind, or 555 MiB against 96
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -142,6 +144,47 @@ def test_a_worker_failing_mid_run_stops_the_run(
     assert not (out / "summary.json").exists()
     monkeypatch.undo()  # the cause is gone: the same command finishes the run
     assert main([*args, "--out", str(out)]) == 0
+
+
+class _StuckPool:
+    """A stand-in multiprocessing pool whose terminate() waits forever, as CPython's does
+    when its task handler waits for a lock a killed worker held (python/cpython#96995),
+    with two real worker processes that sleep."""
+
+    def __init__(self, stuck: bool) -> None:
+        context = multiprocessing.get_context("fork")
+        self._pool = [context.Process(target=time.sleep, args=(60,)) for _ in range(2)]
+        for process in self._pool:
+            process.start()
+        self.stuck = stuck
+        self.terminated = threading.Event()
+
+    def terminate(self) -> None:
+        self.terminated.set()
+        if self.stuck:
+            threading.Event().wait()
+
+
+@pytest.mark.parametrize("stuck", [True, False], ids=["terminate hangs", "terminate returns"])
+def test_stopping_a_pool_never_waits_on_a_hung_terminate(monkeypatch, stuck: bool) -> None:
+    """A pool whose terminate() hangs is given TERMINATE_SECONDS, then its live workers
+    are killed and the run goes on stopping; a pool whose terminate() returns is left to it."""
+    monkeypatch.setattr(pool_module, "TERMINATE_SECONDS", 0.3)
+    pool = _StuckPool(stuck)
+    try:
+        stopping = threading.Thread(target=pool_module._terminate, args=(pool,), daemon=True)
+        stopping.start()
+        stopping.join(20)
+        assert not stopping.is_alive(), "_terminate waited on the pool's terminate()"
+        assert pool.terminated.is_set()
+        for process in pool._pool:
+            process.join(5 if stuck else 0.5)
+        expected = -signal.SIGKILL if stuck else None
+        assert [process.exitcode for process in pool._pool] == [expected, expected]
+    finally:
+        for process in pool._pool:
+            process.kill()
+            process.join()
 
 
 # -- failure 4: every option is checked before the folder or its lock exists ----------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
+import threading
 import traceback
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -34,6 +35,9 @@ from kplate.spec.types import PlateType
 MAX_WORKERS = 256
 #: How often (seconds) a waiting main process checks that its workers are still alive.
 WORKER_CHECK_SECONDS = 1.0
+#: How long (seconds) a pool's own terminate() may take before its workers are killed and
+#: the pool is left behind (see `_terminate`).
+TERMINATE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -268,7 +272,27 @@ def _pools(context: Any, count: int, workers: int, setup: WorkerSetup) -> Iterat
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         for each in pools:
-            each.pool.terminate()
+            _terminate(each.pool)
+
+
+def _terminate(pool: Any) -> None:
+    """`pool.terminate()`, returning within TERMINATE_SECONDS whatever state the pool is in.
+
+    CPython's terminate can wait forever when a run stops while workers still send results
+    (python/cpython#96995, open): its result handler stops reading first, a worker blocks
+    on the full result pipe holding the pipe's lock and is killed holding it, and the task
+    handler, which terminate joins, then waits for that lock. Seen once, as a hang of
+    test_a_worker_failing_mid_run_stops_the_run. So terminate runs in a thread of its own;
+    if it has not returned in time, the workers still alive are killed and the pool's
+    daemon threads are left to end with the process: the run has failed already.
+    """
+    stopper = threading.Thread(target=pool.terminate, name="kplate-pool-terminate", daemon=True)
+    stopper.start()
+    stopper.join(TERMINATE_SECONDS)
+    if stopper.is_alive():
+        for process in list(pool._pool):
+            if process.exitcode is None:
+                process.kill()
 
 
 @contextmanager
