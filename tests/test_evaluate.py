@@ -492,7 +492,7 @@ def test_the_jitter_without_boxes_draws_the_numbers_of_format_6() -> None:
     assert float(out.sum()) == pytest.approx(19915.8457, abs=0.05)
 
 
-def test_the_jitters_written_out_grid_and_blur_equal_torchs_bit_for_bit() -> None:
+def test_the_jitters_written_out_grid_and_blur_equal_torchs() -> None:
     """The jitter's affine grid and blur, written out for speed, give what
     F.affine_grid and a 3 x 3 F.conv2d give. The blur to the last bit. The grid to the last
     bit where torch's batched matrix product sums x * a + y * b + c in that order (AVX2 and
