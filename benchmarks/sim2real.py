@@ -54,9 +54,10 @@ by plate text, and reads each held-out crop with the fold model that never saw i
 median real and learnability accuracy (the table adds each seed's real accuracy): one
 training per row moves by up to about 8 points between reader seeds at 2000 steps and 13
 at 8000 (docs/evaluate.md, session 9), more than most differences between designs.
-N times the trainings: the default of 1 is the one meant for 60 minutes on 2 cores (run 62,
-every row and the ceiling trained from an empty work folder, took 55.8 minutes on a CPU
-with AMX: docs/evaluate.md, session 44); --jobs N runs N trainings at once (one thread
+N times the trainings: the default of 1 is the one meant for 60 minutes on 2 cores (every
+row and the ceiling trained from an empty work folder: run 64, 39.6 minutes on an AMD EPYC
+with AVX512-BF16; run 62, 55.8 on an Intel Xeon with AMX; docs/evaluate.md, sessions 44
+and 45); --jobs N runs N trainings at once (one thread
 each; 2 by default) on a machine with more cores. The ceiling's first --jobs - 1 folds
 train while this process fits the config and draws the sets. --long also trains the
 4x-steps row, about a quarter of a whole run's training (run 61, with it: 75.2 minutes).
@@ -93,8 +94,9 @@ after a complete run only the readers its rows name are kept.
 
 Prints the tables, writes benchmarks/results/sim2real_latest.{json,md} and appends to
 benchmarks/results/sim2real_history.jsonl. Must finish within 60 minutes on 2 cores: a whole
-run without --long took 55.8 minutes on a CPU with AMX (run 62), longer on CPUs without it
-(float32 where the CPU lacks native bfloat16: about 3 hours; see above).
+run without --long took 39.6 minutes on an AMD EPYC (run 64) and 55.8 on an Intel Xeon with
+AMX (run 62), both training in bfloat16; where the CPU lacks native bfloat16 the recipe
+trains in float32 and a whole run takes about 3 hours (see above).
 """
 
 from __future__ import annotations
