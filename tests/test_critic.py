@@ -190,7 +190,8 @@ def test_fit_trains_a_critic_beside_its_config_and_generate_draws_through_it(
                  str(out), "--out", str(gen)]) == 0  # fmt: skip
     entries = [json.loads(line) for line in (gen / "metadata.jsonl").read_text().splitlines()]
     assert [len(e["augment"]["critic"]["logits"]) for e in entries] == [4, 4, 4]
-    capsys.readouterr()
+    assert "(base light -> fitted -> with its critic); wrote" in capsys.readouterr().out
+    assert "| fitted median (distance) | with its critic median (distance)\n" in text
 
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -201,6 +202,44 @@ def test_fit_trains_a_critic_beside_its_config_and_generate_draws_through_it(
     assert "was not written by kplate fit" in one_error_line(capsys, "fit")
     assert sorted(p.name for p in mine.iterdir()) == ["fitted.critic.npz"]
     assert foreign.read_bytes() == b"my own file"
+
+
+def test_the_fits_check_reads_the_config_through_its_critic_as_generate_draws_it(
+    tmp_path,
+) -> None:
+    """After the critic is trained, the final check is made again on the same plates drawn
+    through it, and the header gives that side beside the fitted one. Real crops darker
+    than the draws teach a critic that keeps the darker of each plate's draws, so the side
+    through it is darker than the fitted config's own draws of the same plates."""
+    from PIL import Image
+
+    from kplate.evaluate.fit import WITH_CRITIC, add_critic, fit_augmentation
+    from kplate.evaluate.fit_config import write_fit_config
+
+    real = tmp_path / "real"
+    real.mkdir()
+    for index, (image, _) in enumerate(_draws("light", 24)):
+        Image.fromarray((image // 4).astype(np.uint8)).save(real / f"{index}.png")
+    base = _config(tmp_path, "null").read_text(encoding="utf-8").replace("critic: null\n", "")
+    (tmp_path / "base.yaml").write_text(base, encoding="utf-8")
+    out = tmp_path / "cfg" / "fitted.yaml"
+    out.parent.mkdir()
+    with one_torch_thread():
+        result = fit_augmentation(real, base=str(tmp_path / "base.yaml"), height=HEIGHT,
+                                  sample=8, check=16, evaluations=2, realism_steps=3)  # fmt: skip
+        assert set(result.realism) == {"base", "fitted"}
+        add_critic(result, out, candidates=4, temper=1.0, draws=32, steps=60)
+    assert set(result.realism) == {"base", "fitted", WITH_CRITIC}
+    assert result.realism[WITH_CRITIC]["test_images"] == result.realism["fitted"]["test_images"]
+    chosen = result.summaries[WITH_CRITIC]["brightness"]["median"]
+    assert chosen < result.summaries["fitted"]["brightness"]["median"] - 0.02
+    text = write_fit_config(result, out).read_text(encoding="utf-8")
+    accuracy = result.realism[WITH_CRITIC]["accuracy"]
+    assert f" -> with its critic {accuracy:.3f} (16 held out)\n" in text
+    row = next(line for line in text.splitlines() if line.startswith("#   brightness: "))
+    cells = row.removeprefix("#   brightness: ").split(" | ")
+    distance = result.distances[WITH_CRITIC]["brightness"]
+    assert len(cells) == 4 and cells[3] == f"{chosen:.4f} ({distance:.2f})"
 
 
 def _grey_crops(folder: Path) -> Path:

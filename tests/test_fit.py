@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import one_error_line
+from helpers import one_error_line, one_torch_thread
 from kplate.augment.pipeline import Augmenter
 from kplate.augment.presets import PRESETS, SCHEMA, load_spec, validate_spec
 from kplate.cli import main
@@ -209,6 +209,28 @@ def test_cli_writes_a_config_that_generate_reads(tmp_path, real_dir, capsys) -> 
                  str(out), "--out", str(gen)]) == 0  # fmt: skip
     assert len(list(gen.rglob("*.jpg"))) == 3
     assert "wrote" in capsys.readouterr().out
+
+
+def test_a_fit_from_a_config_file_finishes_and_names_it_by_its_stem(
+    tmp_path, real_dir, capsys
+) -> None:
+    """`--base FILE.yaml`: the search starts from the file, and the stages after it (the
+    base's own check, the guide) load the base again from the file, not from its stem,
+    which names no preset (they failed after the search until session 46)."""
+    base = tmp_path / "my_cameras.yaml"
+    base.write_text("preset: light\ncamera:\n  blur: {p: 1.0, sigma: [0.5, 1.0]}\n", "utf-8")
+    out = tmp_path / "cfg" / "fitted.yaml"
+    out.parent.mkdir()
+    argv = ["fit", "--real", str(real_dir), "--out", str(out), "--height", str(HEIGHT),
+            "--sample", "8", "--check", "0", "--evaluations", "2", "--base", str(base),
+            "--critic-draws", "16", "--critic-steps", "2", "--critic-guide", "1",
+            "--guide-evaluations", "2"]  # fmt: skip
+    with one_torch_thread():
+        assert main(argv) == 0
+    assert "(base my_cameras -> fitted -> with its critic); wrote" in capsys.readouterr().out
+    text = out.read_text(encoding="utf-8")
+    assert "\n# base: my_cameras; plate types: all;" in text
+    assert "\n# guide: 2 more evaluations" in text
 
 
 def test_final_check_runs_the_two_sample_test(tmp_path, real_dir, one_thread) -> None:

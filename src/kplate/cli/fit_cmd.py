@@ -138,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from kplate.augment.presets import load_spec
     from kplate.evaluate.critic_fit import check_critic_options, check_critic_out, critic_path
     from kplate.evaluate.fit import (
+        WITH_CRITIC,
         add_critic,
         check_guide,
         check_infrared_share,
@@ -200,10 +201,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {line}")
     base, fitted = result.check_objective["base"], result.check_objective["fitted"]
     line = f"objective {base:.3f} -> {fitted:.3f}"
+    sides = f"base {result.base_name} -> fitted"
+    if WITH_CRITIC in result.check_objective:
+        line += f" -> {result.check_objective[WITH_CRITIC]:.3f}"
+        sides += " -> with its critic"
     if result.realism:
         line += (
             f"; two-sample accuracy {result.realism['base']['accuracy']:.3f} -> "
             f"{result.realism['fitted']['accuracy']:.3f}"
         )
-    print(f"{line} (base {result.base_name} -> fitted); wrote {path} in {result.seconds:.0f} s")
+        if WITH_CRITIC in result.realism:
+            line += f" -> {result.realism[WITH_CRITIC]['accuracy']:.3f}"
+    print(f"{line} ({sides}); wrote {path} in {result.seconds:.0f} s")
     return 0

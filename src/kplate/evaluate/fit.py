@@ -424,6 +424,9 @@ class FitResult:
     #: guided config again with them).
     check_seconds: float = 0.0
     realism_steps: int = 400
+    #: The base as `--base` gave it: a preset's name or a config's path (its stem is
+    #: `base_name`), so that a later stage can load it again.
+    base_source: str = ""
     #: How the infrared share was set (`--infrared-share`).
     infrared: InfraredShare = field(default_factory=lambda: InfraredShare(SEARCH))
 
@@ -513,7 +516,9 @@ def fit_augmentation(
     base_name = search.name
     fitted_spec = space.spec(x, keep_off=False)
     fitted_objective = search.statistics_at(x)
-    share = start(base if base != AUTO else base_name)[2]
+    # The base as given (a preset's name or a config's path; base_name is a config's stem).
+    source = base if base != AUTO else base_name
+    share = start(source)[2]
     if share.mode == COUNT:
         # Counted again on the fitted config: its other effects move the draws' own
         # greyscale share (fading, exposure), so the share it needs moves with them.
@@ -522,11 +527,12 @@ def fit_augmentation(
             fitted_spec = with_infrared(fitted_spec, share.p or 0.0)
             fitted_objective = score(searched)
     # The base as named (its own infrared share), so the check shows the whole fit's move.
-    base_spec = validate_spec(_base_without_critic(base_name)[1], base_name)
+    base_spec = validate_spec(_base_without_critic(source)[1], base_name)
     base_objective = search.history[0] if share.mode == SEARCH else score(base_spec)
     result = FitResult(
         spec=fitted_spec,
         base_name=base_name,
+        base_source=source,
         real=real_set,
         objective={"base": base_objective, "fitted": fitted_objective},
         first_sweep=first_sweep,
@@ -594,7 +600,26 @@ def add_critic(
         "draws": done.draws,
         "train_accuracy": done.train_accuracy,
     }
+    _check_through_critic(result, progress or (lambda _: None))
     result.seconds = round(result.seconds + time.monotonic() - started, 1)
+
+
+#: The final check's side for the fitted config drawn through its critic.
+WITH_CRITIC = "with critic"
+
+
+def _check_through_critic(result: FitResult, say: Callable[[str], None]) -> None:
+    """The final check once more, on the same plates, drawn as `kplate generate` draws the
+    config: through its critic. Why: the critic keeps the draws it finds real-like, and
+    those are darker, lower in contrast and softer than the fitted config's own draws
+    (docs/evaluate.md, session 46), so the fitted side alone misreports what a user gets."""
+    types = _parsed_types(result.types)
+    config = _generate_config(result.seed, types, result.height, result.sample + result.check)
+    first = result.sample if result.check else 0
+    plates = Sampler(config, range(first, first + (result.check or result.sample)))
+    say("check: the fitted config through its critic")
+    arrays = plates.arrays(result.spec, "fitted")
+    _check_side(result, WITH_CRITIC, arrays, result.real.spreads(), say)
 
 
 def drawn_odds(critic: Any, arrays: np.ndarray) -> float:
@@ -651,7 +676,7 @@ def guide_search(
         f"guide: statistics {before[0]:.3f} -> {after[0]:.3f}, the first critic's odds of "
         f"drawn {before[1]:.3f} -> {after[1]:.3f}"
     )
-    base_spec = _base_without_critic(result.base_name)[1]
+    base_spec = _base_without_critic(result.base_source)[1]
     result.spec = guided
     result.moves = _describe_moves(validate_spec(base_spec, result.base_name), guided)
     result.objective["fitted"] = after[0]

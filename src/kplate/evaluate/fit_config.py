@@ -19,7 +19,7 @@ from typing import Any
 from kplate.augment.presets import GROUPS, SCHEMA, load_spec
 from kplate.errors import KplateError
 from kplate.evaluate import statistics
-from kplate.evaluate.fit import MARKER, FitResult, describe_share
+from kplate.evaluate.fit import MARKER, WITH_CRITIC, FitResult, describe_share
 from kplate.io.files import file_mode
 from kplate.limits import YAML_SUFFIXES
 
@@ -126,19 +126,28 @@ def header(result: FitResult, out_name: str) -> list[str]:
             f"#   {result.check} unseen plates: base {result.check_objective['base']:.3f} -> "
             f"fitted {result.check_objective['fitted']:.3f}"
         )
+    # The fitted config as `kplate generate` draws it, through its critic, where it has one.
+    sides = (
+        ("base", "fitted", WITH_CRITIC) if WITH_CRITIC in result.summaries else ("base", "fitted")
+    )
     if result.realism:
         base, fitted = result.realism["base"], result.realism["fitted"]
+        chosen = result.realism.get(WITH_CRITIC)
+        through = "" if chosen is None else f" -> with its critic {chosen['accuracy']:.3f}"
         lines.append(
             "# two-sample accuracy against the real crops (0.5 = cannot be told apart): "
-            f"base {base['accuracy']:.3f} -> fitted {fitted['accuracy']:.3f} "
+            f"base {base['accuracy']:.3f} -> fitted {fitted['accuracy']:.3f}{through} "
             f"({fitted['test_images']} held out)"
         )
-    lines.append("# statistic: real median | base median (distance) | fitted median (distance)")
+    lines.append(
+        "# statistic: real median | base median (distance) | fitted median (distance)"
+        + (" | with its critic median (distance)" if WITH_CRITIC in sides else "")
+    )
     for name in statistics.STATS:
         real_median = result.summaries["real"][name]
         value = "mean" if name == "grey" else "median"  # grey: the greyscale share
         cells = [f"{real_median[value]:.4f}"]
-        for side in ("base", "fitted"):
+        for side in sides:
             cells.append(
                 f"{result.summaries[side][name][value]:.4f} ({result.distances[side][name]:.2f})"
             )
