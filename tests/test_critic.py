@@ -42,13 +42,14 @@ def dark_critic(tmp_path_factory) -> tuple[Path, float]:
     return path, accuracy
 
 
-def _config(folder: Path, critic: str) -> Path:
+def _config(folder: Path, critic: str | None) -> Path:
+    """dark.yaml in `folder`: light with a wide brightness range, and `critic` (if any)."""
     path = folder / "dark.yaml"
     path.write_text(
         "preset: light\n"
         "photometric:\n"
         "  brightness: {p: 1.0, amount: [-0.4, 0.3]}\n"
-        f"critic: {critic}\n",
+        + ("" if critic is None else f"critic: {critic}\n"),
         encoding="utf-8",
     )
     return path
@@ -220,12 +221,11 @@ def test_the_fits_check_reads_the_config_through_its_critic_as_generate_draws_it
     real.mkdir()
     for index, (image, _) in enumerate(_draws("light", 24)):
         Image.fromarray((image // 4).astype(np.uint8)).save(real / f"{index}.png")
-    base = _config(tmp_path, "null").read_text(encoding="utf-8").replace("critic: null\n", "")
-    (tmp_path / "base.yaml").write_text(base, encoding="utf-8")
+    base = _config(tmp_path, None)
     out = tmp_path / "cfg" / "fitted.yaml"
     out.parent.mkdir()
     with one_torch_thread():
-        result = fit_augmentation(real, base=str(tmp_path / "base.yaml"), height=HEIGHT,
+        result = fit_augmentation(real, base=str(base), height=HEIGHT,
                                   sample=8, check=16, evaluations=2, realism_steps=3)  # fmt: skip
         assert set(result.realism) == {"base", "fitted"}
         add_critic(result, out, candidates=4, temper=1.0, draws=32, steps=60)

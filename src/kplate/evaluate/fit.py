@@ -615,10 +615,8 @@ def _check_through_critic(result: FitResult, say: Callable[[str], None]) -> None
     (docs/evaluate.md, session 46), so the fitted side alone misreports what a user gets."""
     types = _parsed_types(result.types)
     config = _generate_config(result.seed, types, result.height, result.sample + result.check)
-    first = result.sample if result.check else 0
-    plates = Sampler(config, range(first, first + (result.check or result.sample)))
     say("check: the fitted config through its critic")
-    arrays = plates.arrays(result.spec, "fitted")
+    arrays = Sampler(config, _check_indices(result)).arrays(result.spec, "fitted")
     _check_side(result, WITH_CRITIC, arrays, result.real.spreads(), say)
 
 
@@ -686,10 +684,7 @@ def guide_search(
         "statistics": [before[0], after[0]],
         "drawn": [before[1], after[1]],
     }
-    if result.check:
-        check = Sampler(config, range(result.sample, result.sample + result.check))
-    else:
-        check = sampler
+    check = Sampler(config, _check_indices(result)) if result.check else sampler
     _check_side(result, "fitted", check.arrays(guided, "fitted"), scales, say)
 
 
@@ -907,11 +902,7 @@ def _final_check(
     say: Callable[[str], None],
 ) -> None:
     real = result.real
-    count = result.check
-    if count:
-        sampler = Sampler(config, range(result.sample, result.sample + count))
-    else:
-        sampler = search_sampler
+    sampler = Sampler(config, _check_indices(result)) if result.check else search_sampler
     arrays = {
         "base": sampler.arrays(base_spec, result.base_name),
         "fitted": sampler.arrays(result.spec, "fitted"),
@@ -922,6 +913,14 @@ def _final_check(
         result.shapes[side] = {k: statistics.summary(v) for k, v in shape.items()}
     for side, images in arrays.items():
         _check_side(result, side, images, scales, say)
+
+
+def _check_indices(result: FitResult) -> range:
+    """The final check's plate indices: its own plates after the search sample's, or the
+    search sample's when the fit has no check sample."""
+    if result.check:
+        return range(result.sample, result.sample + result.check)
+    return range(result.sample)
 
 
 def _check_side(

@@ -127,9 +127,7 @@ def header(result: FitResult, out_name: str) -> list[str]:
             f"fitted {result.check_objective['fitted']:.3f}"
         )
     # The fitted config as `kplate generate` draws it, through its critic, where it has one.
-    sides = (
-        ("base", "fitted", WITH_CRITIC) if WITH_CRITIC in result.summaries else ("base", "fitted")
-    )
+    sides = tuple(side for side in ("base", "fitted", WITH_CRITIC) if side in result.summaries)
     if result.realism:
         base, fitted = result.realism["base"], result.realism["fitted"]
         chosen = result.realism.get(WITH_CRITIC)
