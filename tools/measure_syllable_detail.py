@@ -24,7 +24,6 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +82,13 @@ class Redrawer:
         plate = self.clean(text, plate_type, shade)
         return self.augmenter.apply(plate.image, plate.record, params)[0]
 
-    @cache  # noqa: B019 - one redrawer per folder; the cache is what makes it fast
     def look_alike(
         self, text: str, plate_type: PlateType, syllable: str, shade: int | None
     ) -> tuple[str, float] | None:
         """The valid syllable whose clean drawing is nearest in `syllable`'s box, and that
         RMS distance (grey levels); None when no other syllable is valid there."""
         base = self.clean(text, plate_type, shade)
-        box = box_of(base.record.chars, syllable)
+        box = box_of([(c.char, c.box) for c in base.record.chars], syllable)
         best = None
         for other in SYLLABLES:
             if other == syllable:
@@ -111,11 +109,16 @@ def swapped(text: str, syllable: str, other: str) -> str:
     return text[:k] + other + text[k + 1 :]
 
 
-def box_of(chars: Any, char: str) -> tuple[int, int, int, int]:
-    """The box of `char`'s last occurrence in a record's characters."""
-    boxes = [c.box if hasattr(c, "box") else c["box"] for c in chars]
-    names = [c.char if hasattr(c, "char") else c["char"] for c in chars]
-    return tuple(boxes[len(names) - 1 - names[::-1].index(char)])  # type: ignore[return-value]
+def last_index(chars: list[tuple[str, Any]], char: str) -> int:
+    """Where `char` last occurs in (character, box) pairs: the use syllable, after any
+    region name that shares it."""
+    return max(k for k, (name, _) in enumerate(chars) if name == char)
+
+
+def box_of(chars: list[tuple[str, Any]], char: str) -> tuple[int, int, int, int]:
+    """The box of `char`'s last occurrence in (character, box) pairs."""
+    x0, y0, x1, y1 = chars[last_index(chars, char)][1]
+    return x0, y0, x1, y1
 
 
 def grey(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -146,8 +149,8 @@ def details(folder: Path) -> Iterator[Detail]:
                 continue
             a = redraw.drawn(record["text"], plate_type, shade, params)
             b = redraw.drawn(swapped(record["text"], syllable, near[0]), plate_type, shade, params)
-            box = box_of(record["chars"], syllable)
-            index = [c["char"] for c in record["chars"]].index(syllable)
+            chars = [(c["char"], c["box"]) for c in record["chars"]]
+            box, index = box_of(chars, syllable), last_index(chars, syllable)
             heights = (params.get("legibility") or {}).get("char_height_px")
             yield Detail(
                 Path(record["file_name"]).name,
