@@ -74,3 +74,9 @@ def test_a_run_without_augmentation_is_a_one_line_error(tmp_path) -> None:
     assert main(["generate", "--count", "1", "--height", "64", "--out", str(out)]) == 0
     with pytest.raises(KplateError, match="no augmentation to replay"):
         list(_tool().details(out))
+
+
+def test_a_folder_that_is_not_a_run_exits_2_with_one_line(tmp_path, capsys) -> None:
+    assert _tool().main([str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nothing" in err and "run.json" in err

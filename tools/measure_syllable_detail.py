@@ -186,20 +186,25 @@ def table(found: list[Detail], missed: set[str] | None) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folder", type=Path, help="a kplate dataset drawn with augmentation")
     parser.add_argument("--reader", type=Path, help="a saved recogniser: count its misses")
     args = parser.parse_args(argv)
-    found = list(details(args.folder))
-    missed = None if args.reader is None else missed_files(args.folder, args.reader)
+    try:
+        found = list(details(args.folder))
+        missed = None if args.reader is None else missed_files(args.folder, args.reader)
+    except (KplateError, OSError, KeyError, ValueError) as error:
+        print(f"measure_syllable_detail: {args.folder}: {error}", file=sys.stderr)
+        return 2
     kept = np.array([d.kept for d in found])
     print(f"{len(found)} plates with a one-syllable use field")
     if len(found):
         p5, p50 = np.percentile(kept, [5, 50])
         print(f"share kept: median {p50:.2f}, 5th percentile {p5:.2f}")
     print(table(found, missed))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
