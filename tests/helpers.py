@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import struct
+import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
+
+#: The repository's tools/ folder: scripts, not a package, imported by file name.
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
 
 #: What differs between equivalent runs: timings, and the pid of the last writer.
 VOLATILE = frozenset({"summary.json", ".kplate.lock"})
@@ -68,3 +74,12 @@ TINY_TRAIN = [
 ]  # fmt: skip
 #: The start-up line (model, data, steps) that `kplate train` prints before an error line.
 TRAIN_STARTUP = ("cut (", "fastcut (")
+
+
+def tool(name: str) -> ModuleType:
+    """The script tools/NAME.py as a module, with sys.path left as it was."""
+    sys.path.insert(0, str(TOOLS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(TOOLS))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import tool
 from kplate.cli import main
 from kplate.errors import InvalidPlateError
 from kplate.io.manifest import read_metadata
@@ -271,12 +272,10 @@ def test_every_real_dev_label_renders_as_its_real_type(renderer: Renderer) -> No
 def test_the_measuring_tool_finds_the_use_syllable_that_kplate_draws() -> None:
     """tools/measure_construction_two_row.py's use syllable (docs/plate-types.md, session
     31) is the drawn one on kplate's clean plate: its box within 1 % of the plate."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    from measure_construction_two_row import _components, digits, use_syllable
-
     from kplate.render import render_plate
+
+    measure = tool("measure_construction_two_row")
+    _components, digits, use_syllable = measure._components, measure.digits, measure.use_syllable
 
     plate = render_plate("전남14나3323", T.CONSTRUCTION_REGIONAL_TWO_ROW, height=220)
     boxes = _components(plate.image, whole=True)

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from helpers import tool
 from kplate.augment import Augmenter, build_augmenter
 from kplate.augment.infrared import exposure, halation, interlace, ir_paint
 from kplate.errors import KplateError
@@ -228,10 +229,8 @@ def test_cctv_statistics_fall_within_the_real_ir_band() -> None:
 @pytest.mark.skipif(REAL_DEV is None, reason="../shared/data/real_dev is not available")
 def test_stored_real_statistics_match_a_fresh_measurement() -> None:
     """tests/data/real_ir_stats.json is what tools/measure_image_stats.py measures now."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    from measure_image_stats import CCTV_SOURCES, real_rows
+    measure = tool("measure_image_stats")
+    CCTV_SOURCES, real_rows = measure.CCTV_SOURCES, measure.real_rows
 
     fresh = summarise(real_rows(REAL_DEV, "ir", CCTV_SOURCES))
     stored = json.loads(DATA.read_text(encoding="utf-8"))["summary"]

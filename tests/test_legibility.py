@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from helpers import tool
 from kplate.augment import build_augmenter
 from kplate.augment.camera import downscale_factor
 from kplate.augment.legibility import (
@@ -562,12 +562,7 @@ def test_metadata_records_heights_that_match_the_written_image_and_workers_agree
 
 
 def _tool():
-    sys.path.insert(0, str(REPO / "tools"))
-    try:
-        import measure_legibility
-    finally:
-        sys.path.pop(0)
-    return measure_legibility
+    return tool("measure_legibility")
 
 
 FIXTURES = [

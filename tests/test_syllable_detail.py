@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import tool
 from kplate.cli import main
 from kplate.errors import KplateError
 from kplate.numbers import validate
 from kplate.spec.types import PlateType
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 def _tool():
-    sys.path.insert(0, str(REPO / "tools"))
-    try:
-        import measure_syllable_detail
-    finally:
-        sys.path.pop(0)
-    return measure_syllable_detail
+    return tool("measure_syllable_detail")
 
 
 def _drawn(tmp_path: Path, name: str, camera: str) -> Path:
