@@ -78,16 +78,16 @@ class Redrawer:
             number, height=self.height, width=self.width, shade=shade
         )
 
-    def drawn(self, text: str, plate_type: PlateType, shade: int | None, params: dict) -> Any:
-        plate = self.clean(text, plate_type, shade)
+    def drawn(self, plate: Any, params: dict) -> np.ndarray:
+        """A clean plate put through the recorded camera draw `params`."""
         return self.augmenter.apply(plate.image, plate.record, params)[0]
 
     def look_alike(
-        self, text: str, plate_type: PlateType, syllable: str, shade: int | None
+        self, base: Any, text: str, plate_type: PlateType, syllable: str, shade: int | None
     ) -> tuple[str, float] | None:
-        """The valid syllable whose clean drawing is nearest in `syllable`'s box, and that
-        RMS distance (grey levels); None when no other syllable is valid there."""
-        base = self.clean(text, plate_type, shade)
+        """The valid syllable whose clean drawing is nearest to `base`'s (the clean plate of
+        `text`) in `syllable`'s box, and that RMS distance (grey levels); None when no other
+        syllable is valid there."""
         box = box_of([(c.char, c.box) for c in base.record.chars], syllable)
         best = None
         for other in SYLLABLES:
@@ -144,11 +144,12 @@ def details(folder: Path) -> Iterator[Detail]:
                 continue
             plate_type = PlateType(record["type"])
             shade = (record.get("colour") or {}).get("shade")
-            near = redraw.look_alike(record["text"], plate_type, syllable, shade)
+            base = redraw.clean(record["text"], plate_type, shade)
+            near = redraw.look_alike(base, record["text"], plate_type, syllable, shade)
             if near is None or near[1] == 0:
                 continue
-            a = redraw.drawn(record["text"], plate_type, shade, params)
-            b = redraw.drawn(swapped(record["text"], syllable, near[0]), plate_type, shade, params)
+            other = redraw.clean(swapped(record["text"], syllable, near[0]), plate_type, shade)
+            a, b = redraw.drawn(base, params), redraw.drawn(other, params)
             chars = [(c["char"], c["box"]) for c in record["chars"]]
             box, index = box_of(chars, syllable), last_index(chars, syllable)
             heights = (params.get("legibility") or {}).get("char_height_px")
